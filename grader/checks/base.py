@@ -1,0 +1,100 @@
+"""What every check receives and returns, and the registry from rubric `kind` to check.
+
+A check is a plain function `check(item: RubricItem, ctx: GradingContext) -> Outcome`.
+It never raises for a student's mistake: it returns an Outcome with credit 0 and feedback.
+An exception escaping a check is a grader bug and is reported as status `error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.context import GradingContext
+    from grader.rubric import RubricItem
+
+
+@dataclass
+class Diagnosis:
+    """A known mistake found by a check. `code` is a stable kebab-case name."""
+
+    code: str
+    message: str
+    cell: int | None = None
+    fix: str | None = None
+
+
+@dataclass
+class Outcome:
+    """The verdict of one check on one rubric item.
+
+    `credit` is the fraction of the item's points earned, 0..1. `status` is derived from it
+    unless the check sets one of `missing`, `skipped` or `error` explicitly.
+    """
+
+    credit: float
+    feedback: str
+    status: str | None = None
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    confidence: float | None = None
+    needs_review: bool = False
+    provisional: bool = False
+
+    def resolved_status(self) -> str:
+        if self.status is not None:
+            return self.status
+        if self.credit >= 1.0 - 1e-9:
+            return "passed"
+        if self.credit <= 1e-9:
+            return "failed"
+        return "partial"
+
+    @classmethod
+    def missing(cls, feedback: str, **evidence: Any) -> Outcome:
+        return cls(credit=0.0, feedback=feedback, status="missing", evidence=dict(evidence))
+
+    @classmethod
+    def skipped(cls, feedback: str, **evidence: Any) -> Outcome:
+        return cls(credit=0.0, feedback=feedback, status="skipped", evidence=dict(evidence))
+
+
+Check = Callable[["RubricItem", "GradingContext"], Outcome]
+
+#: Check kinds that need the notebook to have been executed (the others are static).
+DYNAMIC_KINDS: set[str] = set()
+_REGISTRY: dict[str, Check] = {}
+
+
+def register(kind: str, *, needs_execution: bool = False) -> Callable[[Check], Check]:
+    """Decorator: make `fn` the check for rubric items of this `kind`."""
+
+    def decorate(fn: Check) -> Check:
+        if kind in _REGISTRY and _REGISTRY[kind] is not fn:
+            raise ValueError(f"check kind {kind!r} registered twice")
+        _REGISTRY[kind] = fn
+        if needs_execution:
+            DYNAMIC_KINDS.add(kind)
+        return fn
+
+    return decorate
+
+
+def get_check(kind: str) -> Check:
+    from grader import checks  # noqa: F401  (importing the package registers every kind)
+
+    return _REGISTRY[kind]
+
+
+def known_kinds() -> set[str]:
+    from grader import checks  # noqa: F401
+
+    return set(_REGISTRY)
+
+
+def needs_execution(kind: str) -> bool:
+    from grader import checks  # noqa: F401
+
+    return kind in DYNAMIC_KINDS

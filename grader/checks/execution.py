@@ -1,0 +1,52 @@
+"""Checks that a question's code ran, and that it built and trained a Keras model."""
+
+from __future__ import annotations
+
+from grader.checks.base import Outcome, register
+from grader.context import GradingContext
+from grader.plugin import require_answer
+from grader.rubric import RubricItem
+
+
+@register("execution", needs_execution=True)
+def code_runs(item: RubricItem, ctx: GradingContext) -> Outcome:
+    """Full credit when every code cell of the question ran without error."""
+    answer = require_answer(item, ctx)
+    if not answer.code_cells:
+        return Outcome.missing(f"Question {answer.number} has no code cells to run.")
+    record = ctx.execution
+    failures = []
+    for index in answer.code_cells:
+        run = record.cell(index)
+        if run is None:
+            failures.append({"cell": index, "status": "not run"})
+        elif run.status != "ok":
+            failures.append({"cell": index, "status": run.status,
+                             "error": f"{run.error_name}: {run.error_value}".strip(": ")})
+    evidence = {"cells": answer.code_cells, "failures": failures}
+    if not failures:
+        return Outcome(credit=1.0, feedback="All code cells of this question ran.", evidence=evidence)
+    ran = len(answer.code_cells) - len(failures)
+    first = failures[0]
+    detail = f": {first['error']}" if first.get("error") else ""
+    return Outcome(
+        credit=ran / len(answer.code_cells) * float(item.params.get("partial", 0.5)),
+        feedback=(f"Cell {first['cell']} did not run cleanly ({first['status']}{detail}). "
+                  "Restart the kernel and run all cells before handing in."),
+        evidence=evidence,
+    )
+
+
+@register("model-built", needs_execution=True)
+def model_built(item: RubricItem, ctx: GradingContext) -> Outcome:
+    """Full credit when the question's cells built and trained at least one Keras model."""
+    answer = require_answer(item, ctx)
+    record = ctx.execution
+    cells = set(answer.code_cells)
+    fits = [f for f in record.fits if f.get("cell") in cells or "cell" not in f]
+    if fits:
+        return Outcome(credit=1.0, feedback="A Keras model was built and trained.",
+                       evidence={"fits": len(fits), "models": len(record.models)})
+    return Outcome(credit=0.0, feedback=(
+        f"No Keras model was trained in question {answer.number}'s cells. Build the model "
+        "and call model.fit(...) in this question's code."), evidence={"fits": 0})

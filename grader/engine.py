@@ -1,0 +1,245 @@
+"""Grade one submission: load, locate, run the rubric as a pytest session, build the result.
+
+Whatever the submission does, `grade_submission` returns a SubmissionResult with an explicit
+status; it raises only for the grader's own configuration errors (RubricError).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+import grader
+from grader.checks.base import Outcome
+from grader.context import GradingContext, GradingOptions
+from grader.notebook import InvalidSubmission, load_notebook, locate_answers
+from grader.plugin import GraderSession
+from grader.results import Diagnostic, ItemResult, QuestionResult, SubmissionResult
+from grader.rubric import Rubric, load_rubric
+
+
+def resolve_profile(profile: str) -> str:
+    """`auto` is full on a machine with an NVIDIA GPU, quick otherwise (no TF import here)."""
+    if profile != "auto":
+        return profile
+    return "full" if gpu_present() else "quick"
+
+
+def gpu_present() -> bool:
+    return Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi") is not None
+
+
+def grade_submission(
+    path: str | Path, rubric: Rubric | None = None, options: GradingOptions | None = None
+) -> SubmissionResult:
+    rubric = rubric or load_rubric()
+    options = options or GradingOptions()
+    options.profile = resolve_profile(options.profile)
+    started = time.monotonic()
+    stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    try:
+        notebook = load_notebook(path)
+    except InvalidSubmission as exc:
+        result = invalid_result(Path(path), rubric, options, str(exc))
+        result.started_at = stamp
+        return result
+    prompts = {q.number: q.prompt for q in rubric.questions}
+    answers = locate_answers(notebook, [q.number for q in rubric.questions], prompts)
+    ctx = GradingContext(rubric=rubric, notebook=notebook, answers=answers, options=options)
+    session = GraderSession(ctx)
+    run_pytest_session(session)
+    result = build_result(ctx, session)
+    result.started_at = stamp
+    result.duration_s = round(time.monotonic() - started, 3)
+    return result
+
+
+def run_pytest_session(session: GraderSession) -> int:
+    """One pytest session whose items are the rubric's items; quiet, no cache, no autoloads."""
+    args = [
+        str(session.ctx.rubric.path),
+        "-p", "no:cacheprovider",
+        "-p", "no:randomly",
+        "-o", "addopts=",
+        "-o", "testpaths=",
+        "--rootdir", str(session.ctx.rubric.path.parent),
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    if os.environ.get("GRADER_PYTEST_VERBOSE") == "1":
+        args += ["-v", "--no-header"]  # show the rubric items as pytest reports them
+    else:
+        args += ["--capture=sys", "-p", "no:terminal"]
+    with _env("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"):
+        code = int(pytest.main(args, plugins=[session]))
+    if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
+                pytest.ExitCode.USAGE_ERROR):
+        raise RuntimeError(f"the grading session could not run (pytest exit code {code}); "
+                           "run with GRADER_PYTEST_VERBOSE=1 to see pytest's own message")
+    return code
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str):
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def build_result(ctx: GradingContext, session: GraderSession) -> SubmissionResult:
+    rubric, options = ctx.rubric, ctx.options
+    questions: list[QuestionResult] = []
+    diagnostics: list[Diagnostic] = []
+    selected = set(session.selected) if session.selected else {i.id for i in rubric.items}
+    for q in rubric.questions:
+        items: list[ItemResult] = []
+        for spec in q.items:
+            if spec.id not in selected:
+                continue
+            outcome = session.outcomes.get(spec.id) or Outcome(
+                credit=0.0, status="error", feedback="The grader did not run this item."
+            )
+            items.append(item_result(spec, outcome))
+            for d in outcome.diagnoses:
+                diagnostics.append(
+                    Diagnostic(code=d.code, question=q.id, message=d.message, item=spec.id,
+                               cell=d.cell, fix=d.fix)
+                )
+        if items:
+            questions.append(
+                QuestionResult(id=q.id, title=q.title, items=items,
+                               score=sum(i.score for i in items),
+                               max_score=sum(i.max_score for i in items))
+            )
+    execution = ctx._execution
+    status, message = "graded", ""
+    if execution is not None:
+        if execution.status == "timeout":
+            status = "timeout"
+            message = _first_problem(execution, "the notebook ran past its time limit")
+        elif execution.status in ("kernel-died", "error"):
+            status = "error"
+            message = _first_problem(execution, "the notebook's kernel failed")
+    result = SubmissionResult(
+        submission=ctx.notebook.path.name,
+        student=ctx.notebook.path.stem,
+        path=str(ctx.notebook.path),
+        status=status,
+        message=message,
+        score=0.0,
+        max_score=0.0,
+        profile=options.profile,
+        device=execution.device if execution else "none (not executed)",
+        questions=questions,
+        diagnostics=diagnostics,
+        rubric=str(rubric.path),
+        grader_version=grader.__version__,
+        environment=environment(ctx),
+        execution=execution.to_dict() if execution else None,
+    )
+    result.recompute_scores()
+    return result
+
+
+def _first_problem(execution, default: str) -> str:
+    for p in execution.problems:
+        if p.kind in ("timeout", "cell-timeout", "kernel-died", "kernel-error"):
+            return p.message
+    return default
+
+
+def item_result(spec, outcome: Outcome) -> ItemResult:
+    credit = min(max(outcome.credit, 0.0), 1.0)
+    return ItemResult(
+        id=spec.id,
+        title=spec.title,
+        kind=spec.kind,
+        visibility=spec.visibility,
+        score=round(credit * spec.points, 4),
+        max_score=spec.points,
+        status=outcome.resolved_status(),
+        feedback=outcome.feedback,
+        diagnoses=[d.code for d in outcome.diagnoses],
+        evidence=outcome.evidence,
+        confidence=outcome.confidence,
+        needs_review=outcome.needs_review,
+        provisional=outcome.provisional,
+    )
+
+
+def environment(ctx: GradingContext | None) -> dict:
+    env = {
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "grader": grader.__version__,
+        "seed": ctx.options.seed if ctx else None,
+    }
+    execution = ctx._execution if ctx else None
+    if execution is not None:
+        env.update({f"kernel_{k}": v for k, v in execution.versions.items()})
+        env["seeds"] = execution.seeds
+        env["budget"] = execution.budget
+        env["sandbox"] = execution.sandbox
+    return env
+
+
+def invalid_result(path: Path, rubric: Rubric, options: GradingOptions, message: str) -> SubmissionResult:
+    """A result for a file that could not be read: every item `missing`, score 0."""
+    questions = []
+    for q in rubric.questions:
+        if options.questions and q.id not in options.questions:
+            continue
+        items = [
+            ItemResult(id=s.id, title=s.title, kind=s.kind, visibility=s.visibility, score=0.0,
+                       max_score=s.points, status="missing",
+                       feedback="Not graded: the notebook file could not be read.")
+            for s in q.items
+        ]
+        questions.append(QuestionResult(id=q.id, title=q.title, items=items, score=0.0,
+                                         max_score=sum(i.max_score for i in items)))
+    result = SubmissionResult(
+        submission=path.name, student=path.stem, path=str(path), status="invalid",
+        message=message, score=0.0, max_score=0.0, profile=options.profile,
+        device="none (not executed)", questions=questions, rubric=str(rubric.path),
+        grader_version=grader.__version__, environment=environment(None),
+    )
+    result.recompute_scores()
+    return result
+
+
+class PlainPytestRun:
+    """State for `pytest rubrics/X.yaml --submission NB`: grades inside the user's session."""
+
+    def __init__(self, path: Path, rubric_path: str | None, options: GradingOptions, write: bool):
+        self.options = options
+        options.profile = resolve_profile(options.profile)
+        rubric = load_rubric(rubric_path)
+        notebook = load_notebook(path)  # InvalidSubmission surfaces as a usage error here
+        answers = locate_answers(notebook, [q.number for q in rubric.questions],
+                                 {q.number: q.prompt for q in rubric.questions})
+        self.session = GraderSession(GradingContext(rubric, notebook, answers, options))
+        self.write = write
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        result = build_result(self.session.ctx, self.session)
+        terminalreporter.write_sep("=", f"grader: {result.submission}")
+        for q in result.questions:
+            terminalreporter.write_line(f"{q.id:>4}  {q.score:6.2f} / {q.max_score:g}")
+        terminalreporter.write_line(f"total {result.score:.2f} / {result.max_score:g} ({result.status})")
+        if self.write:
+            from grader.output import write_outputs
+
+            paths = write_outputs(result, Path(self.options.out_dir))
+            terminalreporter.write_line(f"wrote {', '.join(str(p) for p in paths)}")

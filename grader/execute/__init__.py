@@ -1,0 +1,34 @@
+"""Running a submission's code: options from the rubric and the command line, then the runner."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from grader.execute.record import ExecutionRecord
+from grader.execute.runner import ExecutionOptions, execute_notebook
+
+if TYPE_CHECKING:
+    from grader.context import GradingOptions
+    from grader.notebook import Notebook
+    from grader.rubric import Rubric
+
+__all__ = ["ExecutionOptions", "ExecutionRecord", "execute_submission", "execution_options"]
+
+
+def execution_options(rubric: Rubric, options: GradingOptions) -> ExecutionOptions:
+    """Rubric defaults, overridden by what the user passed on the command line."""
+    defaults = rubric.execution
+    return ExecutionOptions(
+        cell_timeout=float(options.cell_timeout or defaults.get("cell_timeout", 900)),
+        timeout=float(options.timeout or defaults.get("timeout", 3600)),
+        profile=options.profile,
+        data_dir=options.resolved_data_dir(),
+        budget=rubric.profile(options.profile),
+        seed=options.seed,
+        memory=options.memory or defaults.get("memory"),
+        extra_files=[str(rubric.path.parent / f) for f in defaults.get("files", [])],
+    )
+
+
+def execute_submission(notebook: Notebook, rubric: Rubric, options: GradingOptions) -> ExecutionRecord:
+    return execute_notebook(notebook.node, execution_options(rubric, options))

@@ -1,0 +1,73 @@
+"""What executing a notebook produced: per-cell outcomes, problems, and what the in-kernel
+hooks captured (models, fit/evaluate/predict calls, saved trained models).
+
+The capture part is written by code running inside the student's kernel, so the grader treats
+it as untrusted data: it is parsed as JSON with known keys and never executed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ExecutionStatus = Literal["completed", "timeout", "kernel-died", "error", "not-run"]
+
+
+@dataclass
+class CellRun:
+    index: int  # notebook cell index (the same numbering as the locator's)
+    status: Literal["ok", "error", "timeout", "skipped", "kernel-died"]
+    duration_s: float = 0.0
+    error_name: str = ""
+    error_value: str = ""
+    output_text: str = ""  # what the cell printed (stream + text/plain), capped
+    truncated: bool = False
+
+
+@dataclass
+class ExecutionProblem:
+    kind: str  # "cell-error" | "cell-timeout" | "timeout" | "kernel-died" | "output-truncated" ...
+    message: str  # plain language, for the student
+    cell: int | None = None
+
+
+@dataclass
+class ExecutionRecord:
+    status: ExecutionStatus
+    cells: list[CellRun] = field(default_factory=list)
+    problems: list[ExecutionProblem] = field(default_factory=list)
+    duration_s: float = 0.0
+    profile: str = "quick"
+    device: str = "cpu"
+    seeds: dict[str, int] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)  # the training caps that applied
+    sandbox: dict[str, Any] = field(default_factory=dict)  # what isolation was enforced
+    # Captured by the in-kernel hooks; shapes documented in grader/execute/inkernel/capture.py
+    models: list[dict[str, Any]] = field(default_factory=list)
+    fits: list[dict[str, Any]] = field(default_factory=list)
+    evaluates: list[dict[str, Any]] = field(default_factory=list)
+    predicts: list[dict[str, Any]] = field(default_factory=list)
+    saved_models: list[dict[str, Any]] = field(default_factory=list)
+    workdir: str = ""  # where the run's files (saved models, capture data) are kept
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExecutionRecord:
+        data = dict(data)
+        data["cells"] = [CellRun(**c) for c in data.get("cells", [])]
+        data["problems"] = [ExecutionProblem(**p) for p in data.get("problems", [])]
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def cell(self, index: int) -> CellRun | None:
+        for c in self.cells:
+            if c.index == index:
+                return c
+        return None
+
+    def cells_ok(self, indices: list[int]) -> bool:
+        runs = [self.cell(i) for i in indices]
+        return all(r is not None and r.status == "ok" for r in runs)

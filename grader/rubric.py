@@ -1,0 +1,285 @@
+"""Rubric YAML -> typed objects, validated with messages that name the file and the key.
+
+The structure is checked with a JSON schema (jsonschema reports the exact path of the first
+offending key, which is what an instructor editing YAML needs); rules a schema cannot express
+(unique ids, known check kinds, known reference names, the points total) are checked after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RUBRIC = REPO_ROOT / "rubrics" / "assignment06.yaml"
+
+
+class RubricError(Exception):
+    """The rubric file is unusable. The message names the file and the offending key."""
+
+
+ITEM_KINDS_DOC = "numeric, concepts, architecture, accuracy, diagnostic, execution"
+
+_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["assignment", "questions"],
+    "additionalProperties": False,
+    "properties": {
+        "assignment": {"type": "string", "minLength": 1},
+        "title": {"type": "string"},
+        "total": {"type": "number", "exclusiveMinimum": 0},
+        "reference": {"type": "string"},
+        "review_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+        "execution": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "cell_timeout": {"type": "number", "exclusiveMinimum": 0},
+                "timeout": {"type": "number", "exclusiveMinimum": 0},
+                "memory": {"type": ["string", "integer"]},
+                "output_limit": {"type": ["string", "integer"]},
+                "files": {"type": "array", "items": {"type": "string"}},
+                "max_parallel_trainings": {"type": "integer", "minimum": 1},
+            },
+        },
+        "profiles": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "quick": {"type": "object"},
+                "full": {"type": "object"},
+            },
+        },
+        "questions": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id", "items"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": r"^q\d{1,2}$"},
+                    "title": {"type": "string"},
+                    "prompt": {"type": "string"},
+                    "items": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["id", "kind", "points"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "id": {"type": "string", "pattern": r"^q\d{1,2}\.[a-z0-9_]+$"},
+                                "kind": {"type": "string"},
+                                "title": {"type": "string"},
+                                "points": {"type": "number", "exclusiveMinimum": 0},
+                                "visibility": {"enum": ["public", "hidden"]},
+                                "params": {"type": "object"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass
+class RubricItem:
+    id: str
+    question: str
+    kind: str
+    points: float
+    visibility: str = "public"
+    title: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hidden(self) -> bool:
+        return self.visibility == "hidden"
+
+
+@dataclass
+class Question:
+    id: str
+    number: int
+    title: str
+    prompt: str
+    items: list[RubricItem]
+
+    @property
+    def points(self) -> float:
+        return sum(i.points for i in self.items)
+
+
+@dataclass
+class Rubric:
+    path: Path
+    assignment: str
+    title: str
+    questions: list[Question]
+    execution: dict[str, Any]
+    profiles: dict[str, dict[str, Any]]
+    reference: str
+    review_threshold: float
+    digest: str  # sha256 of the file's bytes: part of the cache key
+
+    @property
+    def items(self) -> list[RubricItem]:
+        return [item for q in self.questions for item in q.items]
+
+    @property
+    def total(self) -> float:
+        return sum(q.points for q in self.questions)
+
+    def question(self, question_id: str) -> Question:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise KeyError(question_id)
+
+    def item(self, item_id: str) -> RubricItem:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def profile(self, name: str) -> dict[str, Any]:
+        return dict(self.profiles.get(name, {}))
+
+
+def load_rubric(path: str | Path | None = None) -> Rubric:
+    path = Path(path) if path else DEFAULT_RUBRIC
+    if not path.is_file():
+        raise RubricError(f"{path}: no such rubric file; pass --rubric with an existing YAML file")
+    raw = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RubricError(f"{path}: not valid YAML{where}: {problem}") from None
+    return parse_rubric(data, path=path, digest=hashlib.sha256(raw).hexdigest())
+
+
+def parse_rubric(data: Any, *, path: Path, digest: str = "") -> Rubric:
+    validator = jsonschema.Draft202012Validator(_SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        raise RubricError(f"{path}: {_key_path(data, err.absolute_path)}: {_explain(err)}")
+
+    from grader.checks.base import known_kinds
+
+    kinds = known_kinds()
+    seen: set[str] = set()
+    questions: list[Question] = []
+    for qi, q in enumerate(data["questions"]):
+        if q["id"] in seen:
+            raise RubricError(f"{path}: questions[{qi}].id: question id {q['id']!r} is used twice")
+        seen.add(q["id"])
+        items: list[RubricItem] = []
+        for ii, it in enumerate(q["items"]):
+            where = f"questions[{qi}] ({q['id']}).items[{ii}]"
+            if it["id"] in seen:
+                raise RubricError(f"{path}: {where}.id: item id {it['id']!r} is used twice")
+            seen.add(it["id"])
+            if not it["id"].startswith(q["id"] + "."):
+                raise RubricError(
+                    f"{path}: {where}.id: {it['id']!r} must start with its question id "
+                    f"'{q['id']}.'"
+                )
+            if it["kind"] not in kinds:
+                raise RubricError(
+                    f"{path}: {where}.kind: unknown check kind {it['kind']!r}; "
+                    f"known kinds: {', '.join(sorted(kinds))}"
+                )
+            items.append(
+                RubricItem(
+                    id=it["id"],
+                    question=q["id"],
+                    kind=it["kind"],
+                    points=float(it["points"]),
+                    visibility=it.get("visibility", "public"),
+                    title=it.get("title", ""),
+                    params=dict(it.get("params") or {}),
+                )
+            )
+        questions.append(
+            Question(
+                id=q["id"],
+                number=int(q["id"][1:]),
+                title=q.get("title", ""),
+                prompt=q.get("prompt", ""),
+                items=items,
+            )
+        )
+    rubric = Rubric(
+        path=path,
+        assignment=data["assignment"],
+        title=data.get("title", data["assignment"]),
+        questions=questions,
+        execution=dict(data.get("execution") or {}),
+        profiles={k: dict(v or {}) for k, v in (data.get("profiles") or {}).items()},
+        reference=data.get("reference", ""),
+        review_threshold=float(data.get("review_threshold", 0.6)),
+        digest=digest,
+    )
+    total = data.get("total")
+    if total is not None and abs(rubric.total - float(total)) > 1e-6:
+        raise RubricError(
+            f"{path}: total: the items' points add up to {rubric.total:g}, not {total:g}; "
+            "fix the points or the total"
+        )
+    _check_references(rubric)
+    return rubric
+
+
+def _check_references(rubric: Rubric) -> None:
+    """Every `reference:` name an item uses must exist in the rubric's reference module."""
+    from reference import reference_names
+
+    names = reference_names(rubric.reference)
+    for item in rubric.items:
+        ref = item.params.get("reference")
+        if ref is not None and ref not in names:
+            raise RubricError(
+                f"{rubric.path}: {item.id}.params.reference: unknown reference value {ref!r}; "
+                f"defined in {rubric.reference or 'reference'}: {', '.join(sorted(names)) or 'none'}"
+            )
+
+
+def _key_path(data: Any, path: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for p in path:
+        if isinstance(p, int):
+            label = ""
+            if isinstance(node, list) and isinstance(node[p], dict) and "id" in node[p]:
+                label = f" ({node[p]['id']})"
+            parts.append(f"[{p}]{label}")
+        else:
+            parts.append(("." if parts else "") + str(p))
+        try:
+            node = node[p]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return "".join(parts) or "top level"
+
+
+def _explain(err: jsonschema.ValidationError) -> str:
+    if err.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)' was unexpected", err.message)
+        allowed = ", ".join(sorted(err.schema.get("properties", {})))
+        return f"unknown key {', '.join(repr(e) for e in extra)}; allowed keys: {allowed}"
+    if err.validator == "required":
+        return err.message.replace("is a required property", "is required but missing")
+    return err.message

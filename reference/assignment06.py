@@ -1,0 +1,4 @@
+"""Reference values for assignment 06 (CNNs). Each function is referred to by name in
+rubrics/assignment06.yaml. Heavy imports stay inside the functions."""
+
+from __future__ import annotations
