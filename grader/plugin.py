@@ -101,7 +101,8 @@ class RubricItemNode(pytest.Item):
             o = excinfo.value.outcome
             earned = o.credit * self.spec.points
             codes = f" [{', '.join(d.code for d in o.diagnoses)}]" if o.diagnoses else ""
-            return f"{self.spec.id}: {earned:g}/{self.spec.points:g} {o.resolved_status()}{codes}: {o.feedback}"
+            status = o.resolved_status()
+            return f"{self.spec.id}: {earned:g}/{self.spec.points:g} {status}{codes}: {o.feedback}"
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):

@@ -39,7 +39,8 @@ ANSWERS: dict[int, tuple[str, str]] = {
 5. Distribute the CNN across multiple devices (GPUs).""",
     ),
     4: (
-        "Why would you want to add a max pooling layer rather than a convolutional layer with the same stride?",
+        "Why would you want to add a max pooling layer rather than a convolutional layer with the "
+        "same stride?",
         """\
 A max pooling layer has **no parameters to learn** (no weights), whereas a convolutional layer with
 the same stride has a kernel and biases to train. Pooling therefore downsamples the feature maps at
@@ -72,7 +73,8 @@ AlexNet.""",
   cross-channel patterns separately.""",
     ),
     7: (
-        "What is a fully convolutional network? How can you convert a dense layer into a convolutional layer?",
+        "What is a fully convolutional network? How can you convert a dense layer into a "
+        "convolutional layer?",
         """\
 A fully convolutional network (FCN) is a neural network made only of convolutional (and pooling)
 layers, with no dense layers. Because of that it can process images of any size, and for a larger
