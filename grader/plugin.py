@@ -20,13 +20,11 @@ from typing import Any
 
 import pytest
 
-from grader.checks.base import Outcome, get_check, needs_execution
+from grader.checks.base import AnswerMissing, Outcome, get_check, needs_execution, require_answer
 from grader.context import GradingContext
 from grader.rubric import Question, RubricItem
 
-
-class AnswerMissing(Exception):
-    """Raised by `require_answer` when a question's answer cannot be located."""
+__all__ = ["AnswerMissing", "ItemNotFullCredit", "require_answer", "run_check"]
 
 
 class ItemNotFullCredit(Exception):
@@ -36,13 +34,6 @@ class ItemNotFullCredit(Exception):
         super().__init__(outcome.feedback)
         self.item = item
         self.outcome = outcome
-
-
-def require_answer(item: RubricItem, ctx: GradingContext):  # -> Answer
-    answer = ctx.answer(item.question)
-    if answer is None:
-        raise AnswerMissing(item.question)
-    return answer
 
 
 def run_check(item: RubricItem, ctx: GradingContext) -> Outcome:

@@ -11,8 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from grader.checks import load_all
+
 if TYPE_CHECKING:
     from grader.context import GradingContext
+    from grader.notebook import Answer
     from grader.rubric import RubricItem
 
 
@@ -83,18 +86,27 @@ def register(kind: str, *, needs_execution: bool = False) -> Callable[[Check], C
 
 
 def get_check(kind: str) -> Check:
-    from grader import checks  # noqa: F401  (importing the package registers every kind)
-
+    load_all()
     return _REGISTRY[kind]
 
 
 def known_kinds() -> set[str]:
-    from grader import checks  # noqa: F401
-
+    load_all()
     return set(_REGISTRY)
 
 
 def needs_execution(kind: str) -> bool:
-    from grader import checks  # noqa: F401
-
+    load_all()
     return kind in DYNAMIC_KINDS
+
+
+class AnswerMissing(Exception):
+    """Raised by `require_answer` when a question's answer cannot be located."""
+
+
+def require_answer(item: RubricItem, ctx: GradingContext) -> Answer:
+    """The item's located answer; a missing one ends the check with status `missing`."""
+    answer = ctx.answer(item.question)
+    if answer is None:
+        raise AnswerMissing(item.question)
+    return answer

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from grader.checks.base import Outcome, register
+from grader.checks.base import Outcome, register, require_answer
 from grader.context import GradingContext
-from grader.plugin import require_answer
 from grader.rubric import RubricItem
 
 

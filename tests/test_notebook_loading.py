@@ -1,0 +1,84 @@
+"""Loading submissions: every unreadable file is one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from grader.notebook import InvalidSubmission, load_notebook
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InvalidSubmission, match="no such file"):
+        load_notebook(tmp_path / "nope.ipynb")
+
+
+def test_not_json(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text('{"cells": [ oops')
+    with pytest.raises(InvalidSubmission, match=r"not valid JSON \(line 1"):
+        load_notebook(path)
+
+
+def test_json_but_not_a_notebook(tmp_path):
+    path = tmp_path / "data.ipynb"
+    path.write_text(json.dumps({"hello": "world"}))
+    with pytest.raises(InvalidSubmission, match="not a Jupyter notebook"):
+        load_notebook(path)
+
+
+def test_empty_file_and_empty_notebook(tmp_path):
+    empty = tmp_path / "empty.ipynb"
+    empty.write_text("")
+    with pytest.raises(InvalidSubmission, match="the file is empty"):
+        load_notebook(empty)
+    blank = tmp_path / "blank.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")]), blank)
+    with pytest.raises(InvalidSubmission, match="no content"):
+        load_notebook(blank)
+
+
+def test_schema_violation_names_the_place(tmp_path):
+    path = tmp_path / "bad.ipynb"
+    data = nbformat.v4.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x")]))
+    data = json.loads(data)
+    data["cells"][0]["cell_type"] = "picture"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InvalidSubmission, match="not a valid notebook"):
+        load_notebook(path)
+
+
+def test_old_format_is_refused_with_advice(tmp_path):
+    path = tmp_path / "v3.ipynb"
+    path.write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "cells": [], "worksheets": []}))
+    with pytest.raises(InvalidSubmission, match="format 3 is not supported"):
+        load_notebook(path)
+
+
+def test_binary_file(tmp_path):
+    path = tmp_path / "photo.ipynb"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    with pytest.raises(InvalidSubmission, match="not a text file"):
+        load_notebook(path)
+
+
+@pytest.mark.parametrize("minor", [0, 2, 4, 5])
+def test_any_v4_minor_loads(tmp_path, minor):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## 1.\nanswer")])
+    data = json.loads(nbformat.v4.writes(nb))
+    data["nbformat_minor"] = minor
+    if minor < 5:
+        for cell in data["cells"]:
+            cell.pop("id", None)
+    path = tmp_path / f"v4{minor}.ipynb"
+    path.write_text(json.dumps(data))
+    loaded = load_notebook(path)
+    assert loaded.cells[0].source == "## 1.\nanswer"
+
+
+def test_stored_outputs_are_kept_as_text(root):
+    nb = load_notebook(root / "submissions/alice.ipynb")
+    printed = [c.outputs_text for c in nb.cells if "Test accuracy" in c.outputs_text]
+    assert printed and "98.92%" in printed[0]
