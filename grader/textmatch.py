@@ -1,0 +1,233 @@
+"""Phrase matching for free-text answers that survives inflection, word order, case and typos.
+
+A rubric phrase such as ``"reduce|decrease|smaller batch size"`` is a bag of words, each with
+alternatives (``a|b``). It matches a sentence when every word (or one of its alternatives)
+occurs in the sentence, in any order, close together (a window a little wider than the phrase).
+Words are compared after stemming, so "sharing", "shared" and "shares" are one word, and
+misspellings are accepted by edit distance ("Deapth" ~ "depth", "Smantic" ~ "semantic").
+
+Libraries, and why:
+- snowballstemmer: the Snowball (Porter2) English stemmer, pure Python, the one NLTK and Sphinx
+  use; well kept and without NLTK's data downloads (this grader runs offline).
+- rapidfuzz: a maintained C++ implementation of Indel and Damerau-Levenshtein similarity, fast
+  enough to compare every answer word with every rubric word of a question.
+Tokenising and sentence splitting are two regular expressions: answers are short English prose,
+comma lists and bullet lists, where punkt-style models add little and need data files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz.distance import DamerauLevenshtein, Indel
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+#: Function words dropped before matching. Negations, quantifiers and comparatives are kept:
+#: "no parameters" and "fewer parameters" must stay different.
+STOPWORDS = frozenset(
+    """a an the of to in on at for from by with into onto as is are was were be been being am
+    it its it's this that these those there here and or but so then than also just very really
+    i we you they he she them us our your their my me do does did doing done has have had having
+    can could would should will shall may might must which who whom whose what when where why how
+    if while about such up down out over under again further once because since like e g eg ie
+    etc i.e""".split()
+)
+NEGATIONS = frozenset(
+    "no not never without none nothing cannot cant dont doesnt doesn isnt arent wont nor neither".split()
+)
+_ABBREVIATIONS = {
+    "params": "parameters", "param": "parameter", "convnet": "cnn", "convnets": "cnn",
+    "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
+}
+
+_FUZZY_INDEL = 0.88  # normalised Indel similarity for a typo (insertions/deletions/replacements)
+_MIN_FUZZY_LEN = 4
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str  # normalised surface form
+    stem: str
+    start: int  # character offsets in the original sentence
+    end: int
+
+
+def normalise(text: str) -> str:
+    """Lower case, with "×" as "x" and "1 x 1" as "1x1"; keeps the length (offsets stay valid)."""
+    text = text.lower().replace("×", "x").replace("’", "'").replace("`", "'")
+    return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
+                  lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
+
+
+def normalise_word(word: str) -> str:
+    """One word: abbreviations expanded, "n't" as "not", British spellings as American."""
+    if word.endswith("n't") or word.endswith("nt") and word[:-2] in ("don", "doesn", "isn", "aren", "can", "won"):
+        return "not"
+    word = word.removesuffix("'s").replace("'", "")
+    word = _ABBREVIATIONS.get(word, word)
+    word = re.sub(r"(?<=[a-z]{3})our", "or", word)  # neighbour -> neighbor
+    return re.sub(r"(?<=[a-z]{3})is(e|es|ed|ing|ation|ations)$", r"iz\1", word)  # normalise
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def tokenize(sentence: str) -> list[Token]:
+    """Content tokens of a sentence with their character offsets in it (stopwords dropped)."""
+    tokens = []
+    for m in _WORD.finditer(normalise(sentence)):
+        word = normalise_word(m.group())
+        if word in STOPWORDS or not word:
+            continue
+        tokens.append(Token(word, _stem(word), m.start(), m.end()))
+    return tokens
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)")
+_BULLET = re.compile(r"^\s*(?:[-*•>]+|\(?\d{1,2}[.):]|\(?[a-h][.)])\s*")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and list items of an answer, bullets and numbering removed, in order."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = _BULLET.sub("", line).strip()
+        if not line:
+            continue
+        out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def word_similarity(a: str, b: str) -> float:
+    """1.0 for the same word or stem, the typo similarity (0.88..1) for a misspelling, else 0."""
+    if a == b or _stem(a) == _stem(b):
+        return 1.0
+    if a.isdigit() or b.isdigit() or min(len(a), len(b)) < _MIN_FUZZY_LEN or max(len(a), len(b)) < 5:
+        return 0.0
+    if abs(len(a) - len(b)) > 3:
+        return 0.0
+    indel = Indel.normalized_similarity(a, b)
+    if indel >= _FUZZY_INDEL:
+        return round(indel, 3)
+    # a swap of two letters ("wieght", "fetaure") counts once in Damerau-Levenshtein
+    if min(len(a), len(b)) >= 6 and DamerauLevenshtein.distance(a, b) == 1:
+        return 0.9
+    return 0.0
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A compiled rubric phrase: a bag of words, each a tuple of alternatives."""
+
+    text: str
+    words: tuple[tuple[str, ...], ...]
+
+    @property
+    def negated(self) -> bool:
+        return any(alt in NEGATIONS for alts in self.words for alt in alts)
+
+
+def compile_phrase(text: str) -> Phrase:
+    """`"reduce|decrease batch size"` -> Phrase(words=(("reduce", "decrease"), ("batch",), ("size",)))."""
+    words: list[tuple[str, ...]] = []
+    for raw in text.split():
+        alts = [normalise_word(w) for alt in raw.split("|") for w in _WORD.findall(normalise(alt))]
+        if not alts or any(not a or a in STOPWORDS for a in alts):
+            continue  # "have|need": a stopword alternative makes the whole word optional
+        words.append(tuple(dict.fromkeys(alts)))
+    if not words:
+        raise ValueError(f"phrase {text!r} has no content words (only stopwords)")
+    return Phrase(text=text, words=tuple(words))
+
+
+@dataclass
+class PhraseMatch:
+    phrase: Phrase
+    score: float  # mean word similarity, 0.88..1
+    start: int  # token positions (inclusive)
+    end: int
+    text: str  # the words of the sentence that matched, as the student wrote them
+
+
+def find_phrase(phrase: Phrase, tokens: list[Token], sentence: str, *, slack: int | None = None,
+                guard_negation: bool = True) -> PhraseMatch | None:
+    """Best occurrence of `phrase` among `tokens` (one sentence), or None.
+
+    Every phrase word must match a distinct token; the tokens must lie within a window of
+    len(phrase) + slack tokens (slack defaults to max(2, len(phrase))). A phrase without a
+    negation is rejected where a negation stands just before it ("no need to reduce ...").
+    """
+    k = len(phrase.words)
+    limit = k + (slack if slack is not None else max(2, k))
+    hits: list[list[tuple[int, float]]] = []
+    for alts in phrase.words:
+        found = []
+        for j, tok in enumerate(tokens):
+            best = max(word_similarity(alt, tok.word) for alt in alts)
+            if best > 0:
+                found.append((j, best))
+        if not found:
+            return None
+        hits.append(found)
+    best_match: tuple[float, int, int, list[int]] | None = None
+    for choice in _windows(hits, limit):
+        positions = [p for p, _ in choice]
+        if len(set(positions)) < k:
+            continue
+        start, end = min(positions), max(positions)
+        score = sum(s for _, s in choice) / k
+        if guard_negation and not phrase.negated and _negated_before(tokens, start):
+            continue
+        key = (score, -(end - start))
+        if best_match is None or key > (best_match[0], -(best_match[2] - best_match[1])):
+            best_match = (score, start, end, positions)
+    if best_match is None:
+        return None
+    score, start, end, _ = best_match
+    return PhraseMatch(phrase, round(score, 3), start, end, _span_text(tokens, sentence, start, end))
+
+
+def _windows(hits: list[list[tuple[int, float]]], limit: int):
+    """Every choice of one hit per phrase word whose positions fit in `limit` tokens."""
+    budget = [5000]  # a long sentence repeating a word many times must not explode
+
+    def extend(i: int, chosen: list[tuple[int, float]], lo: int, hi: int):
+        budget[0] -= 1
+        if budget[0] < 0:
+            return
+        if i == len(hits):
+            yield list(chosen)
+            return
+        for pos, sim in hits[i]:
+            nlo, nhi = min(lo, pos), max(hi, pos)
+            if nhi - nlo + 1 > limit:
+                continue
+            chosen.append((pos, sim))
+            yield from extend(i + 1, chosen, nlo, nhi)
+            chosen.pop()
+
+    yield from extend(0, [], 10**9, -1)
+
+
+def _negated_before(tokens: list[Token], start: int) -> bool:
+    return any(t.word in NEGATIONS for t in tokens[max(0, start - 2):start])
+
+
+def _span_text(tokens: list[Token], sentence: str, start: int, end: int) -> str:
+    return sentence[tokens[start].start:tokens[end].end]
+
+
+def near_miss(phrase: Phrase, tokens: list[Token]) -> float:
+    """Fraction of the phrase's words found anywhere in the sentence (for confidence)."""
+    found = sum(1 for alts in phrase.words
+                if any(word_similarity(alt, t.word) > 0 for alt in alts for t in tokens))
+    return found / len(phrase.words)
