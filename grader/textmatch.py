@@ -98,12 +98,31 @@ _BULLET = re.compile(r"^\s*(?:[-*•>]+|\(?\d{1,2}[.):]|\(?[a-h][.)])\s*")
 def split_sentences(text: str) -> list[str]:
     """Sentences and list items of an answer, bullets and numbering removed, in order."""
     out: list[str] = []
-    for line in text.splitlines():
+    for line in _unwrap(text):
         line = _BULLET.sub("", line).strip()
         if not line:
             continue
         out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
     return out
+
+
+def _unwrap(text: str) -> list[str]:
+    """Join lines that a paragraph was merely wrapped at (markdown soft breaks).
+
+    A line continues the previous one when that one is long (wrapped prose), does not end a
+    sentence, and this one is not a bullet and starts in lower case. Short lines (comment-style
+    lists: "reduce batch size" / "use fp16") stay separate items.
+    """
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        prev = lines[-1] if lines else ""
+        if (line and prev and len(prev) >= 50 and prev[-1] not in ".!?;:" and not _BULLET.match(raw)
+                and (line[0].islower() or line[0] in "(\"'")):
+            lines[-1] = f"{prev} {line}"
+        else:
+            lines.append(line)
+    return lines
 
 
 @lru_cache(maxsize=200_000)
@@ -163,11 +182,11 @@ def find_phrase(phrase: Phrase, tokens: list[Token], sentence: str, *, slack: in
     """Best occurrence of `phrase` among `tokens` (one sentence), or None.
 
     Every phrase word must match a distinct token; the tokens must lie within a window of
-    len(phrase) + slack tokens (slack defaults to max(2, len(phrase))). A phrase without a
+    len(phrase) + slack tokens (slack defaults to max(3, len(phrase))). A phrase without a
     negation is rejected where a negation stands just before it ("no need to reduce ...").
     """
     k = len(phrase.words)
-    limit = k + (slack if slack is not None else max(2, k))
+    limit = k + (slack if slack is not None else max(3, k))
     hits: list[list[tuple[int, float]]] = []
     for alts in phrase.words:
         found = []
@@ -218,8 +237,13 @@ def _windows(hits: list[list[tuple[int, float]]], limit: int):
     yield from extend(0, [], 10**9, -1)
 
 
+def is_negation(word: str) -> bool:
+    """A negation, misspelt ones included ("dosent", "doesnot")."""
+    return word in NEGATIONS or any(len(n) >= 5 and word_similarity(word, n) > 0 for n in NEGATIONS)
+
+
 def _negated_before(tokens: list[Token], start: int) -> bool:
-    return any(t.word in NEGATIONS for t in tokens[max(0, start - 2):start])
+    return any(is_negation(t.word) for t in tokens[max(0, start - 2):start])
 
 
 def _span_text(tokens: list[Token], sentence: str, start: int, end: int) -> str:

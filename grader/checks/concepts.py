@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from grader.rubric import RubricItem
 
 EXCERPT_CHARS = 1500
+MISCONCEPTION_SLACK = 1
 
 
 class ConceptRubricError(ValueError):
@@ -294,7 +295,8 @@ def _find_misconceptions(sentences: list[_Sentence], rubric: ConceptRubric):
         for s in sentences:
             hit: tuple[str, int, int] | None = None
             for phrase in mc.phrases:
-                m = find_phrase(phrase, s.tokens, s.text)
+                # tight window: a deduction needs the words together, not scattered in a list
+                m = find_phrase(phrase, s.tokens, s.text, slack=MISCONCEPTION_SLACK)
                 if m and not _excused(mc, s, m.start, m.end):
                     hit = (m.text, m.start, m.end)
                     break
