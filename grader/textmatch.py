@@ -44,6 +44,9 @@ _ABBREVIATIONS = {
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
 }
 
+_NT_FORMS = frozenset(
+    "dont doesnt didnt isnt arent wasnt werent cant cannot wont hasnt havent couldnt shouldnt".split()
+)
 _FUZZY_INDEL = 0.88  # normalised Indel similarity for a typo (insertions/deletions/replacements)
 _MIN_FUZZY_LEN = 4
 
@@ -65,7 +68,7 @@ def normalise(text: str) -> str:
 
 def normalise_word(word: str) -> str:
     """One word: abbreviations expanded, "n't" as "not", British spellings as American."""
-    if word.endswith("n't") or word.endswith("nt") and word[:-2] in ("don", "doesn", "isn", "aren", "can", "won"):
+    if word.endswith("n't") or word in _NT_FORMS:
         return "not"
     word = word.removesuffix("'s").replace("'", "")
     word = _ABBREVIATIONS.get(word, word)
@@ -160,9 +163,9 @@ def compile_phrase(text: str) -> Phrase:
     words: list[tuple[str, ...]] = []
     for raw in text.split():
         alts = [normalise_word(w) for alt in raw.split("|") for w in _WORD.findall(normalise(alt))]
-        if not alts or any(not a or a in STOPWORDS for a in alts):
-            continue  # "have|need": a stopword alternative makes the whole word optional
-        words.append(tuple(dict.fromkeys(alts)))
+        alts = [a for a in alts if a and a not in STOPWORDS]
+        if alts:  # a word whose alternatives are all stopwords ("the", "has|have") is dropped
+            words.append(tuple(dict.fromkeys(alts)))
     if not words:
         raise ValueError(f"phrase {text!r} has no content words (only stopwords)")
     return Phrase(text=text, words=tuple(words))
@@ -191,7 +194,7 @@ def find_phrase(phrase: Phrase, tokens: list[Token], sentence: str, *, slack: in
     for alts in phrase.words:
         found = []
         for j, tok in enumerate(tokens):
-            best = max(word_similarity(alt, tok.word) for alt in alts)
+            best = max(_alt_similarity(alt, tok.word) for alt in alts)
             if best > 0:
                 found.append((j, best))
         if not found:
@@ -213,6 +216,13 @@ def find_phrase(phrase: Phrase, tokens: list[Token], sentence: str, *, slack: in
         return None
     score, start, end, _ = best_match
     return PhraseMatch(phrase, round(score, 3), start, end, _span_text(tokens, sentence, start, end))
+
+
+def _alt_similarity(alt: str, word: str) -> float:
+    """Like word_similarity, but the rubric word "not" stands for any negation ("never", "dosent")."""
+    if alt == "not" and is_negation(word):
+        return 1.0
+    return word_similarity(alt, word)
 
 
 def _windows(hits: list[list[tuple[int, float]]], limit: int):
