@@ -28,25 +28,30 @@ _STEMMER = snowballstemmer.stemmer("english")
 
 #: Function words dropped before matching. Negations, quantifiers and comparatives are kept:
 #: "no parameters" and "fewer parameters" must stay different.
-STOPWORDS = frozenset(
-    """a an the of to in on at for from by with into onto as is are was were be been being am
-    it its it's this that these those there here and or but so then than also just very really
-    i we you they he she them us our your their my me do does did doing done has have had having
-    can could would should will shall may might must which who whom whose what when where why how
-    if while about such up down out over under again further once because since like e g eg ie
-    etc i.e""".split()
-)
-NEGATIONS = frozenset(
-    "no not never without none nothing cannot cant dont doesnt doesn isnt arent wont nor neither".split()
-)
+STOPWORDS = frozenset({
+    "a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "into", "onto",
+    "as", "is", "are", "was", "were", "be", "been", "being", "am", "it", "its", "it's", "this",
+    "that", "these", "those", "there", "here", "and", "or", "but", "so", "then", "than", "also",
+    "just", "very", "really", "i", "we", "you", "they", "he", "she", "them", "us", "our", "your",
+    "their", "my", "me", "do", "does", "did", "doing", "done", "has", "have", "had", "having",
+    "can", "could", "would", "should", "will", "shall", "may", "might", "must", "which", "who",
+    "whom", "whose", "what", "when", "where", "why", "how", "if", "while", "about", "such", "up",
+    "down", "out", "over", "under", "again", "further", "once", "because", "since", "like", "e",
+    "g", "eg", "ie", "etc", "i.e",
+})
+NEGATIONS = frozenset({
+    "no", "not", "never", "without", "none", "nothing", "cannot", "cant", "dont", "doesnt", "doesn",
+    "isnt", "arent", "wont", "nor", "neither",
+})
 _ABBREVIATIONS = {
     "params": "parameters", "param": "parameter", "convnet": "cnn", "convnets": "cnn",
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
 }
 
-_NT_FORMS = frozenset(
-    "dont doesnt didnt isnt arent wasnt werent cant cannot wont hasnt havent couldnt shouldnt".split()
-)
+_NT_FORMS = frozenset({
+    "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "cannot", "wont",
+    "hasnt", "havent", "couldnt", "shouldnt",
+})
 _FUZZY_INDEL = 0.88  # normalised Indel similarity for a typo (insertions/deletions/replacements)
 _MIN_FUZZY_LEN = 4
 
@@ -79,7 +84,7 @@ def normalise_word(word: str) -> str:
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
@@ -90,7 +95,7 @@ def tokenize(sentence: str) -> list[Token]:
         word = normalise_word(m.group())
         if word in STOPWORDS or not word:
             continue
-        tokens.append(Token(word, _stem(word), m.start(), m.end()))
+        tokens.append(Token(word, stem(word), m.start(), m.end()))
     return tokens
 
 
@@ -131,7 +136,7 @@ def _unwrap(text: str) -> list[str]:
 @lru_cache(maxsize=200_000)
 def word_similarity(a: str, b: str) -> float:
     """1.0 for the same word or stem, the typo similarity (0.88..1) for a misspelling, else 0."""
-    if a == b or _stem(a) == _stem(b):
+    if a == b or stem(a) == stem(b):
         return 1.0
     if a.isdigit() or b.isdigit() or min(len(a), len(b)) < _MIN_FUZZY_LEN or max(len(a), len(b)) < 5:
         return 0.0
@@ -207,7 +212,7 @@ def find_phrase(phrase: Phrase, tokens: list[Token], sentence: str, *, slack: in
             continue
         start, end = min(positions), max(positions)
         score = sum(s for _, s in choice) / k
-        if guard_negation and not phrase.negated and _negated_before(tokens, start):
+        if guard_negation and not phrase.negated and _negated_before(tokens, sentence, start):
             continue
         key = (score, -(end - start))
         if best_match is None or key > (best_match[0], -(best_match[2] - best_match[1])):
@@ -252,16 +257,25 @@ def is_negation(word: str) -> bool:
     return word in NEGATIONS or any(len(n) >= 5 and word_similarity(word, n) > 0 for n in NEGATIONS)
 
 
-def _negated_before(tokens: list[Token], start: int) -> bool:
-    return any(is_negation(t.word) for t in tokens[max(0, start - 2):start])
+def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
+    """A negation among the two tokens before `start`, in the same clause (no , ; : between)."""
+    for t in tokens[max(0, start - 2):start]:
+        if is_negation(t.word) and not re.search(r"[,;:]", sentence[t.end:tokens[start].start]):
+            return True
+    return False
 
 
 def _span_text(tokens: list[Token], sentence: str, start: int, end: int) -> str:
     return sentence[tokens[start].start:tokens[end].end]
 
 
-def near_miss(phrase: Phrase, tokens: list[Token]) -> float:
-    """Fraction of the phrase's words found anywhere in the sentence (for confidence)."""
-    found = sum(1 for alts in phrase.words
-                if any(word_similarity(alt, t.word) > 0 for alt in alts for t in tokens))
-    return found / len(phrase.words)
+def near_miss(phrase: Phrase, tokens: list[Token], sentence: str) -> bool:
+    """All but one word of a phrase of three or more words occur close together (for confidence)."""
+    k = len(phrase.words)
+    if k < 3:
+        return False
+    for skip in range(k):
+        part = Phrase(phrase.text, phrase.words[:skip] + phrase.words[skip + 1:])
+        if find_phrase(part, tokens, sentence, slack=2):
+            return True
+    return False
