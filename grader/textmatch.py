@@ -84,6 +84,7 @@ def normalise_word(word: str) -> str:
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+@lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 

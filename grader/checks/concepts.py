@@ -220,11 +220,11 @@ def grade_text(text: str, rubric: ConceptRubric, points: float, prompt: str = ""
     if stated and score >= points:  # rounding must never restore full credit
         score = max(0.0, points - rubric.step)
 
-    covered_groups = {c.group for c in rubric.concepts if c.id in found and c.group}
+    # a concept is missed unless it, or one worth as much in its group, was found
     missed = [
         {"concept": c.id, "label": c.label, "points": c.points, "hint": c.hint}
         for c in rubric.concepts
-        if c.id not in found and not (c.group and c.group in covered_groups)
+        if c.id not in found and not (c.group and by_group.get(c.group, 0.0) >= c.points)
     ]
     confidence, reasons = _confidence(sentences, rubric, found, weak, stated, used_sentences,
                                       score, points, prompt)
