@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
-from grader.checks.base import Diagnosis, Outcome, register
-from grader.plugin import require_answer
+from grader.checks.base import Diagnosis, Outcome, register, require_answer
 from grader.textmatch import (
     Phrase,
     PhraseMatch,
