@@ -139,9 +139,14 @@ def word_similarity(a: str, b: str) -> float:
     """1.0 for the same word or stem, the typo similarity (0.88..1) for a misspelling, else 0."""
     if a == b or stem(a) == stem(b):
         return 1.0
-    if a.isdigit() or b.isdigit() or min(len(a), len(b)) < _MIN_FUZZY_LEN or max(len(a), len(b)) < 5:
+    if a.isdigit() or b.isdigit():
         return 0.0
-    if abs(len(a) - len(b)) > 3:
+    # compare the words and their stems: "wieghts" is one swap from "weights", not from "weight"
+    return max(_typo_similarity(a, b), _typo_similarity(stem(a), stem(b)))
+
+
+def _typo_similarity(a: str, b: str) -> float:
+    if min(len(a), len(b)) < _MIN_FUZZY_LEN or max(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 3:
         return 0.0
     indel = Indel.normalized_similarity(a, b)
     if indel >= _FUZZY_INDEL:
