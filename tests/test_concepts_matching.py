@@ -167,3 +167,11 @@ def test_bad_concept_params_name_the_item_and_key(params, key):
     with pytest.raises(ConceptRubricError) as err:
         parse_params("q1.concepts", params)
     assert str(err.value).startswith(f"q1.concepts.params.{key}:")
+
+
+def test_pages_of_text_lower_the_confidence_even_when_concepts_match():
+    short = grade("q8", "The CNN loses spatial resolution through pooling.")
+    page = grade("q8", "The CNN loses spatial resolution through pooling. "
+                       + "Computer vision is a broad field with many applications in industry. " * 40)
+    assert short.score == page.score == 4
+    assert short.confidence >= RUBRIC.review_threshold > page.confidence
