@@ -353,7 +353,7 @@ def _confidence(sentences, rubric, found, weak, stated, used_sentences, score, p
     words = sum(len(s.tokens) for s in sentences)
     if words > LONG_ANSWER_WORDS and found:
         # in pages of text the rubric's words can meet by accident: a human should confirm
-        conf -= 0.25 if words <= 2 * LONG_ANSWER_WORDS else 0.45
+        conf -= 0.45
         reasons.append(f"long answer ({words} content words): matches may be incidental")
     if score < points:
         # A sentence that matched nothing but uses the rubric's vocabulary may say something right
