@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_grading_options(run)
     run.add_argument("--out", default="reports", help="where results go (default: reports/)")
     run.add_argument("--json", action="store_true", help="print the result JSON to stdout")
+    run.add_argument("--overrides", default=None, metavar="FILE",
+                     help="manual grades (YAML); default: OUT/overrides.yaml if it exists")
     run.add_argument("--student-mode", action="store_true",
                      help="reports hide hidden items' details (for handing back to students)")
     return parser
@@ -81,6 +83,8 @@ def collect_notebooks(paths: list[str]) -> list[Path]:
 def cmd_run(args: argparse.Namespace) -> int:
     from grader.engine import grade_submission
     from grader.output import write_outputs
+    from grader.overrides import apply_overrides
+    from grader.overrides import resolve_path as resolve_overrides
     from grader.rubric import load_rubric
 
     rubric = load_rubric(args.rubric)
@@ -91,9 +95,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                          f"({', '.join(q.id for q in rubric.questions)})")
     notebooks = collect_notebooks(args.paths)
     out = Path(args.out)
+    overrides = resolve_overrides(args.overrides, out, rubric)
     exit_code = EXIT_OK
     for path in notebooks:
-        result = grade_submission(path, rubric, grading_options(args))
+        result = apply_overrides(grade_submission(path, rubric, grading_options(args)), overrides)
         write_outputs(result, out, student_mode=args.student_mode)
         if args.json:
             print(result.to_json())
@@ -127,12 +132,13 @@ def print_summary(result, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from grader.overrides import OverridesError
     from grader.rubric import RubricError
 
     try:
         if args.command == "run":
             return cmd_run(args)
-    except (UsageError, RubricError) as exc:
+    except (UsageError, RubricError, OverridesError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.error(f"unknown command {args.command}")
