@@ -24,7 +24,13 @@ from typing import Any
 
 #: Byte units, canonical name -> bytes. "Mb" and "mb" are read as megabytes: students mean that.
 BYTE_UNITS: dict[str, int] = {
-    "B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
+    "B": 1,
+    "kB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
 }
 #: The decimal unit and its binary twin: students mix them up, so both readings are tried.
 UNIT_TWIN = {"kB": "KiB", "KiB": "kB", "MB": "MiB", "MiB": "MB", "GB": "GiB", "GiB": "GB"}
@@ -66,7 +72,9 @@ _NUMBER_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_COUNT_CONTEXT = re.compile(r"^\s*(?:trainable\s+)?(?:param|weight|float|value|number|neuron|connection)", re.I)
+_COUNT_CONTEXT = re.compile(
+    r"^\s*(?:trainable\s+)?(?:param|weight|float|value|number|neuron|connection)", re.I
+)
 
 
 @dataclass
@@ -141,8 +149,8 @@ def find_quantities(text: str) -> list[Quantity]:
     out: list[Quantity] = []
     for m in _NUMBER_RE.finditer(text):
         mantissa = m.group("mantissa")
-        value, decimals, note, other = _parse_mantissa(mantissa, text[m.end("mantissa"):])
-        step = 10.0 ** -decimals
+        value, decimals, note, other = _parse_mantissa(mantissa, text[m.end("mantissa") :])
+        step = 10.0**-decimals
         exponent = m.group("exp") or m.group("pow") or (m.group("sup") or "").translate(_SUPERSCRIPTS)
         if exponent:
             exp = int(exponent.lstrip("eE"))
@@ -152,18 +160,36 @@ def find_quantities(text: str) -> list[Quantity]:
             value, step = value * factor, step * factor
         number = value
         unit = _unit_name(m.group("unit")) if m.group("unit") else None
-        alternatives = [other] if other is not None and not unit and not exponent and not m.group("mult") else []
+        alternatives = (
+            [other] if other is not None and not unit and not exponent and not m.group("mult") else []
+        )
         if unit:
             value, step = value * BYTE_UNITS[unit], step * BYTE_UNITS[unit]
-        out.append(Quantity(raw=m.group(0).strip(), value=value, start=m.start(), end=m.end(), unit=unit,
-                            precision=step / 2, note=note, number=number, alternatives=alternatives))
+        out.append(
+            Quantity(
+                raw=m.group(0).strip(),
+                value=value,
+                start=m.start(),
+                end=m.end(),
+                unit=unit,
+                precision=step / 2,
+                note=note,
+                number=number,
+                alternatives=alternatives,
+            )
+        )
     return out
 
 
 # ---- arithmetic ---------------------------------------------------------------------------
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-        ast.Pow: operator.pow}
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
 _EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?!=))")
 _TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
 
@@ -234,14 +260,14 @@ def _side_tokens(text: str, offset: int) -> list[tuple[str, Any, int, int]]:
 
 
 def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int, int]]:
-    """Drop words; drop a '/' or 'x' that joins a unit ('bytes/parameter'), keep arithmetic."""
+    """Drop words, and operators that join words ('bytes/parameter', 'mini-batch'); keep arithmetic."""
     out = []
     for i, tok in enumerate(tokens):
         if tok[0] == "word":
             continue
         if tok[0] == "op" and tok[1] not in "()":
-            nxt = next((t for t in tokens[i + 1:]), None)
-            if nxt is None or nxt[0] in ("word", "other") and tok[1] in "/÷":
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if nxt is None or not (nxt[0] == "num" or nxt[1] == "("):
                 continue
         out.append(tok)
     return out
@@ -269,15 +295,21 @@ def _formula(tokens: list[tuple[str, Any, int, int]], text: str, offset: int) ->
         return None
     ops = {t[1] for t in tokens if t[0] == "op"} - {"(", ")"}
     start, end = tokens[0][2] - offset, tokens[-1][3] - offset
-    return Formula(text=text[start:end].strip(), python=python, value=value, operands=nums,
-                   is_sum=bool(ops) and ops <= {"+"}, is_memory=any(q.is_memory for q in nums))
+    return Formula(
+        text=text[start:end].strip(),
+        python=python,
+        value=value,
+        operands=nums,
+        is_sum=bool(ops) and ops <= {"+"},
+        is_memory=any(q.is_memory for q in nums),
+    )
 
 
 def formula_at_end(text: str, offset: int = 0) -> Formula | None:
     """The longest arithmetic expression that ends `text` (the left side of an '=')."""
     tokens = _clean(_side_tokens(text, offset))
     for i in range(len(tokens)):
-        if tokens[i][0] not in ("num", "op") or (tokens[i][0] == "op" and tokens[i][1] not in "(-"):
+        if tokens[i][0] not in ("num", "op") or (tokens[i][0] == "op" and tokens[i][1] != "("):
             continue
         tail = tokens[i:]
         formula = _formula(tail, text, offset)
@@ -319,8 +351,13 @@ class Equation:
         return self.lhs.is_sum
 
     def to_dict(self) -> dict[str, Any]:
-        return {"formula": self.lhs.text, "evaluates_to": self.lhs.value, "written": self.rhs.raw,
-                "holds": self.holds, "text": self.text}
+        return {
+            "formula": self.lhs.text,
+            "evaluates_to": self.lhs.value,
+            "written": self.rhs.raw,
+            "holds": self.holds,
+            "text": self.text,
+        }
 
 
 def agrees(true_value: float, q: Quantity, *, rel: float = 0.0) -> bool:
@@ -346,9 +383,8 @@ def find_equations(text: str) -> list[Equation]:
     for k, (s, e, sign) in enumerate(cuts):
         left_start = bounds[k]
         lhs = formula_at_end(text[left_start:s], left_start)
-        if lhs is None or (len(lhs.operands) == 1 and not lhs.is_memory and "(" not in lhs.python
-                           and len(lhs.python.split()) == 1):
-            continue  # "Total = 903,400": a label, not a formula
+        if lhs is None or (len(lhs.operands) == 1 and not lhs.is_memory):
+            continue  # "Total = 903,400": a label, not a formula ("36,108,000 bytes = 36.1 MB" is one)
         right_end = cuts[k + 1][0] if k + 1 < len(cuts) else len(text)
         rhs_q = find_quantities(text[e:right_end])
         if not rhs_q:
@@ -356,7 +392,7 @@ def find_equations(text: str) -> list[Equation]:
         rhs = rhs_q[0]
         rhs.start += e
         rhs.end += e
-        between = text[e:rhs.start]
+        between = text[e : rhs.start]
         if re.search(r"[A-Za-z]{3,}", between):
             continue  # "= the number of maps × 4": not a plain result
         approx = sign != "="
@@ -369,12 +405,22 @@ def find_equations(text: str) -> list[Equation]:
         else:
             holds = agrees(lhs.value, rhs, rel=rel)
         start = lhs.operands[0].start
-        out.append(Equation(lhs=lhs, rhs=rhs, holds=holds, start=min(start, s), end=rhs.end,
-                            text=text[min(start, s):rhs.end].strip(), approx=approx))
+        out.append(
+            Equation(
+                lhs=lhs,
+                rhs=rhs,
+                holds=holds,
+                start=min(start, s),
+                end=rhs.end,
+                text=text[min(start, s) : rhs.end].strip(),
+                approx=approx,
+            )
+        )
     return out
 
 
 # ---- sentences ----------------------------------------------------------------------------
+
 
 @dataclass
 class Segment:
@@ -403,11 +449,19 @@ def segments(text: str) -> list[Segment]:
         if not line.strip():
             continue
         if blocks:
-            prev = text[blocks[-1][0]:blocks[-1][1]].rstrip()
+            prev = text[blocks[-1][0] : blocks[-1][1]].rstrip()
             nxt = line.lstrip()
-            runs_on = not re.search(r"[.!?:;]$", prev) and (
-                re.match(r"[a-z0-9(×x*+/=≈~]", nxt) or re.search(r"[×x*+/=≈~,(-]$", prev)
-            ) and not re.match(r"[-•*]\s", nxt)
+            # a line runs on when it cannot end there (an operator, a comma), when the next one
+            # continues an equation, or when a sentence without a formula wraps ("One prediction\nneeds")
+            runs_on = (
+                not re.search(r"[.!?;]$", prev)
+                and not re.match(r"[-•*]\s", nxt)
+                and bool(
+                    re.search(r"[×x*+/=≈~,(]$|\b(?:and|of|plus|or|the)$", prev)
+                    or re.match(r"[=≈~×*+/]", nxt)
+                    or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:]", prev))
+                )
+            )
             if runs_on and (start - blocks[-1][1]) <= 1:
                 blocks[-1] = (blocks[-1][0], end)
                 continue
@@ -421,8 +475,13 @@ def segments(text: str) -> list[Segment]:
             piece = chunk[cut:stop]
             if piece.strip():
                 lead = len(piece) - len(piece.lstrip())
-                out.append(Segment(text=piece.strip(), start=start + cut + lead,
-                                   end=start + cut + lead + len(piece.strip())))
+                out.append(
+                    Segment(
+                        text=piece.strip(),
+                        start=start + cut + lead,
+                        end=start + cut + lead + len(piece.strip()),
+                    )
+                )
             if m:
                 cut = m.end()
     return out

@@ -46,8 +46,10 @@ class NetworkSpecError(ValueError):
 def _pair(value: Any, key: str) -> list[int]:
     if isinstance(value, int) and value > 0:
         return [value, value]
-    if isinstance(value, list | tuple) and len(value) == 2 and all(
-        isinstance(v, int) and v > 0 for v in value
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and v > 0 for v in value)
     ):
         return [int(v) for v in value]
     raise NetworkSpecError(f"network layer {key}: expected a positive integer or a pair, got {value!r}")
@@ -76,19 +78,25 @@ def normalize_network(params: dict[str, Any]) -> dict[str, Any]:
         padding = str(layer.get("padding", "valid")).lower()
         if padding not in ("same", "valid"):
             raise NetworkSpecError(f"params.network.layers[{i}].padding: 'same' or 'valid', got {padding!r}")
-        norm_layers.append({
-            "type": "conv2d",
-            "filters": filters,
-            "kernel": _pair(layer.get("kernel", 3), f"[{i}].kernel"),
-            "stride": _pair(layer.get("stride", 1), f"[{i}].stride"),
-            "padding": padding,
-            "use_bias": bool(layer.get("use_bias", True)),
-        })
+        norm_layers.append(
+            {
+                "type": "conv2d",
+                "filters": filters,
+                "kernel": _pair(layer.get("kernel", 3), f"[{i}].kernel"),
+                "stride": _pair(layer.get("stride", 1), f"[{i}].stride"),
+                "padding": padding,
+                "use_bias": bool(layer.get("use_bias", True)),
+            }
+        )
     batch = net.get("batch_size", 1)
     if not isinstance(batch, int) or batch <= 0:
         raise NetworkSpecError(f"params.network.batch_size: expected a positive integer, got {batch!r}")
-    return {"input": list(shape), "dtype": str(net.get("dtype", "float32")), "batch_size": batch,
-            "layers": norm_layers}
+    return {
+        "input": list(shape),
+        "dtype": str(net.get("dtype", "float32")),
+        "batch_size": batch,
+        "layers": norm_layers,
+    }
 
 
 def spec_key(network: dict[str, Any]) -> str:
@@ -110,12 +118,22 @@ def keras_facts(network: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for i, spec in enumerate(network["layers"]):
         layer = keras.layers.Conv2D(
-            spec["filters"], tuple(spec["kernel"]), strides=tuple(spec["stride"]),
-            padding=spec["padding"], use_bias=spec["use_bias"], dtype=network["dtype"], name=f"conv{i + 1}",
+            spec["filters"],
+            tuple(spec["kernel"]),
+            strides=tuple(spec["stride"]),
+            padding=spec["padding"],
+            use_bias=spec["use_bias"],
+            dtype=network["dtype"],
+            name=f"conv{i + 1}",
         )
         x = layer(x)
-        rows.append({"name": layer.name, "params": int(layer.count_params()),
-                     "output_shape": [int(d) for d in x.shape[1:]]})
+        rows.append(
+            {
+                "name": layer.name,
+                "params": int(layer.count_params()),
+                "output_shape": [int(d) for d in x.shape[1:]],
+            }
+        )
     model = keras.Model(inputs, x)
     return {
         "keras_version": keras.__version__,
@@ -149,8 +167,10 @@ def update_cache(networks: list[dict[str, Any]]) -> Path:
     """Compute each network with Keras and store its facts in the cache file."""
     cache = load_cache()
     for net in networks:
-        cache[spec_key(net)] = {"network": {k: net[k] for k in ("input", "dtype", "layers")},
-                                "facts": keras_facts(net)}
+        cache[spec_key(net)] = {
+            "network": {k: net[k] for k in ("input", "dtype", "layers")},
+            "facts": keras_facts(net),
+        }
     CACHE_FILE.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return CACHE_FILE
 
@@ -166,12 +186,23 @@ def derive(network: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
         weights = kh * kw * in_channels * spec["filters"]
         values = math.prod(row["output_shape"])
         oh, ow, _ = row["output_shape"]
-        layers.append({
-            "name": row["name"], "filters": spec["filters"], "kernel": [kh, kw], "stride": spec["stride"],
-            "padding": spec["padding"], "in_channels": in_channels, "params": row["params"],
-            "weights": weights, "biases": row["params"] - weights, "output_shape": row["output_shape"],
-            "spatial": oh * ow, "values": values, "bytes": values * b,
-        })
+        layers.append(
+            {
+                "name": row["name"],
+                "filters": spec["filters"],
+                "kernel": [kh, kw],
+                "stride": spec["stride"],
+                "padding": spec["padding"],
+                "in_channels": in_channels,
+                "params": row["params"],
+                "weights": weights,
+                "biases": row["params"] - weights,
+                "output_shape": row["output_shape"],
+                "spatial": oh * ow,
+                "values": values,
+                "bytes": values * b,
+            }
+        )
         in_channels = spec["filters"]
     input_values = h * w * c
     input_bytes = input_values * b
@@ -236,8 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update-cache", action="store_true",
-                        help="build the rubric's networks with Keras and store their facts")
+    parser.add_argument(
+        "--update-cache",
+        action="store_true",
+        help="build the rubric's networks with Keras and store their facts",
+    )
     parser.add_argument("--rubric", default=None, help="rubric YAML (default: the assignment's)")
     args = parser.parse_args(argv)
     nets = _rubric_networks(args.rubric)

@@ -42,16 +42,23 @@ DEFAULT_PARTIAL = 0.5  # credit for a sound method with an arithmetic slip
 
 _BATCH_CUE = r"batch|training|\btrain|backprop|\b{n}\s+(?:images|instances|samples|pictures|inputs)"
 _PREDICTION_CUE = re.compile(
-    r"predict|single|inference|for\s+(?:one|1|a)\s+(?:image|instance|input|sample)", re.I)
+    r"predict|single|inference|for\s+(?:one|1|a)\s+(?:image|instance|input|sample)", re.I
+)
 _PARAMS_CUE = re.compile(r"param|weights?\b|bias", re.I)
 _RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer", re.I)
 _MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
-_TOTAL_CUE = re.compile(r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has",
-                        re.I)
-_OPERATOR = re.compile(r"[+×x*/÷^·⋅]")
+_TOTAL_CUE = re.compile(
+    r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has", re.I
+)
+_NOT_A_COUNT_OF_PARAMS = re.compile(
+    r"\s*-?\s*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|channels?|"
+    r"bits?\b|layers?|kernels?|floats?|values?|neurons?|units?)",
+    re.I,
+)
 
 
 # ---- reading the answer -------------------------------------------------------------------
+
 
 @dataclass
 class Pick:
@@ -97,7 +104,7 @@ def answer_text(answer: Any, prompt: str) -> str:
     parts = [answer.text or ""]
     code_lines = _code_arithmetic(answer.code or "")
     if code_lines:
-        parts.append("\n".join(code_lines))
+        parts.append("\n\n".join(code_lines))
     if getattr(answer, "outputs_text", ""):
         parts.append(answer.outputs_text)
     text = "\n".join(p for p in parts if p.strip())
@@ -109,7 +116,7 @@ def answer_text(answer: Any, prompt: str) -> str:
     for seg in segments(text):
         n = _norm(seg.text)
         if len(n) >= 20 and n in norm_prompt:
-            kept.append(text[pos:seg.start])
+            kept.append(text[pos : seg.start])
             pos = seg.end
     kept.append(text[pos:])
     return "".join(kept)
@@ -125,8 +132,9 @@ def _code_arithmetic(code: str) -> list[str]:
     env: dict[str, float] = {}
     lines = []
     for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)):
+        if not (
+            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+        ):
             continue
         value = _eval_node(node.value, env)
         if value is None:
@@ -135,16 +143,25 @@ def _code_arithmetic(code: str) -> list[str]:
         env[name] = value
         label = name.replace("_", " ")
         unit = ""
-        if re.search(r"ram|mem|bytes", name, re.I):
+        if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)|bytes", name, re.I):
             unit = " MB" if re.search(r"mb$|_mb_", name, re.I) else " bytes"
-        lines.append(f"{label} = {value:.10g}{unit}")
+        lines.append(f"{label} = {value:.10g}{unit}.")
     return lines
 
 
 def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
-    ops = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-           ast.Div: lambda a, b: a / b if b else None, ast.Pow: lambda a, b: a**b if abs(b) < 30 else None}
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+    ops = {
+        ast.Add: lambda a, b: a + b,
+        ast.Sub: lambda a, b: a - b,
+        ast.Mult: lambda a, b: a * b,
+        ast.Div: lambda a, b: a / b if b else None,
+        ast.Pow: lambda a, b: a**b if abs(b) < 30 else None,
+    }
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
         return float(node.value)
     if isinstance(node, ast.Name):
         return env.get(node.id)
@@ -155,14 +172,17 @@ def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
 
 
 def read_answer(text: str, batch_size: int) -> Reading:
+    """Read every number, formula and sentence of an answer and pick the answer to each part."""
     segs = segments(text)
     batch_cue = re.compile(_BATCH_CUE.format(n=batch_size), re.I)
     quantities = find_quantities(text)
     equations = find_equations(text)
-    inherited: str | None = None
+    previous: list[str] = []
+    part_cue: str | None = None  # the last of batch / prediction named so far
     for seg in segs:
         has_batch = bool(batch_cue.search(seg.text))
         has_pred = bool(_PREDICTION_CUE.search(seg.text))
+        has_ram = bool(_MEMORY_CUE.search(seg.text) or re.search(r"\bbytes?\b|[KMG]i?B\b", seg.text))
         if _PARAMS_CUE.search(seg.text):
             seg.labels.append("params")
         if has_batch:
@@ -170,14 +190,15 @@ def read_answer(text: str, batch_size: int) -> Reading:
         if has_pred:
             seg.labels.append("ram_prediction")
         if has_batch or has_pred:
-            inherited = "ram_batch" if _last_cue(seg.text, len(seg.text), batch_cue) else "ram_prediction"
-        elif inherited and (_RAM_CUE.search(seg.text) or not seg.labels):
-            seg.labels.append(inherited)
-        if _RAM_CUE.search(seg.text) or re.search(r"\bbytes?\b|[KMG]i?B\b", seg.text):
+            part_cue = "ram_batch" if _last_cue(seg.text, len(seg.text), batch_cue) else "ram_prediction"
+        elif part_cue and has_ram and "params" not in seg.labels:
+            seg.labels.append(part_cue)  # "= 12.6 MB" on the line after "RAM for one prediction"
+        if has_ram:
             seg.labels.append("ram")
-    eq_operands = {id(q) for eq in equations for q in eq.lhs.operands}
+        if not seg.labels:
+            seg.labels = [label for label in previous if label != "ram"] or []  # a line that goes on
+        previous = seg.labels
     eq_spans = {(q.start, q.end) for eq in equations for q in eq.lhs.operands}
-    del eq_operands
     part_of: dict[int, str] = {}
     operands: set[int] = set()
     for i, q in enumerate(quantities):
@@ -189,10 +210,24 @@ def read_answer(text: str, batch_size: int) -> Reading:
         part = _part_for(q, seg, batch_cue)
         if part:
             part_of[i] = part
-    reading = Reading(text=text, segments=segs, quantities=quantities, equations=equations,
-                      part_of=part_of, operands=operands)
+    reading = Reading(
+        text=text,
+        segments=segs,
+        quantities=quantities,
+        equations=equations,
+        part_of=part_of,
+        operands=operands,
+    )
     _pick(reading)
     return reading
+
+
+def _in_parentheses(reading: Reading, q: Quantity) -> bool:
+    seg = _segment_of(reading.segments, q.start)
+    if seg is None:
+        return False
+    before = reading.text[seg.start : q.start]
+    return before.count("(") > before.count(")")
 
 
 def _segment_of(segs: list[Segment], pos: int) -> Segment | None:
@@ -211,8 +246,8 @@ def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:
 
 def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
     """A number joined to another by an operator ('903,400 × 4 bytes', '27,000 + ...')."""
-    before = text[seg.start:q.start]
-    after = text[q.end:seg.end]
+    before = text[seg.start : q.start]
+    after = text[q.end : seg.end]
     before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
     if before_m and (before_m.group(1) != "x" or re.search(r"[\d)]\s*x\s*$", before)):
         return True
@@ -231,7 +266,9 @@ def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str]) -> str | No
         if "params" in seg.labels and not _MEMORY_CUE.search(seg.text):
             return None  # "Total params: 903,400 (3.45 MB)": a size stated, not a RAM answer
         return "ram"
-    after = seg.text[q.end - seg.start:]
+    after = seg.text[q.end - seg.start :]
+    if _NOT_A_COUNT_OF_PARAMS.match(after):
+        return None  # "100 feature maps", "50 images", "32-bit floats"
     if "params" in seg.labels or _PARAMS_CUE.match(after.strip()):
         return "params"
     return None
@@ -255,6 +292,9 @@ def _pick(reading: Reading) -> None:
     def choose(idx: list[int], cue: re.Pattern[str], part: str) -> Pick | None:
         if not idx:
             return None
+        # "(6 MB + 3 MB of maps and 3.6 MB of weights)": numbers in parentheses explain, not answer
+        outside = [i for i in idx if not _in_parentheses(reading, reading.quantities[i])]
+        idx = outside or idx
         cued = []
         for i in idx:
             q = reading.quantities[i]
@@ -264,8 +304,11 @@ def _pick(reading: Reading) -> None:
         if cued:
             i, why = cued[-1], "the last number in a sentence that states the answer"
         elif part == "params":
-            sums = [i for i in idx if any(eq.rhs.start == reading.quantities[i].start and eq.is_sum
-                                          for eq in reading.equations)]
+            sums = [
+                i
+                for i in idx
+                if any(eq.rhs.start == reading.quantities[i].start and eq.is_sum for eq in reading.equations)
+            ]
             if sums:
                 i, why = sums[-1], "the result of the sum of the per-layer counts"
             else:
@@ -288,6 +331,9 @@ def _pick(reading: Reading) -> None:
             p.why = "the first amount of memory written (no sentence names a single prediction)"
         reading.picks["ram_prediction"] = p
         loose = loose[1:]
+    pred = reading.picks["ram_prediction"]
+    # a batch needs more than one prediction: a smaller amount is a step of the working, not the answer
+    loose = [i for i in loose if pred is None or reading.quantities[i].value > 2 * pred.quantity.value]
     if loose and reading.picks["ram_batch"] is None:
         p = choose(loose[-1:], _RAM_CUE, "ram")
         if p:
@@ -296,6 +342,7 @@ def _pick(reading: Reading) -> None:
 
 
 # ---- expected values and known mistakes ---------------------------------------------------
+
 
 @dataclass
 class Target:
@@ -325,9 +372,11 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
     chain = [h * w, *spatial]
     pair_spatial = max(chain[i] + chain[i + 1] for i in range(len(chain) - 1))
     maps_text = " + ".join(f"{layer['bytes'] / 1e6:g} MB" for layer in layers)
-    depth_fix = (f"A layer's output is height × width × feature maps values, e.g. "
-                 f"{layers[0]['output_shape'][0]}×{layers[0]['output_shape'][1]}×{layers[0]['filters']} × {b} "
-                 f"bytes = {layers[0]['bytes'] / 1e6:g} MB for the first layer.")
+    depth_fix = (
+        f"A layer's output is height × width × feature maps values, e.g. "
+        f"{layers[0]['output_shape'][0]}×{layers[0]['output_shape'][1]}×{layers[0]['filters']} × {b} "
+        f"bytes = {layers[0]['bytes'] / 1e6:g} MB for the first layer."
+    )
     counts = [p_ref]
     if student_params and abs(student_params - p_ref) > 0.5:
         counts.append(student_params)
@@ -343,45 +392,106 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
             if accepted_count:
                 for key, value in ref["ram_prediction"].items():
                     out.append(Target(value - p_ref * b + pb, ref["conventions"][key] + carried, True))
-                out.append(Target(
-                    sum(maps) + ref["input_values"] + pb, "the feature maps, the input image counted in values "
-                    "instead of bytes, and the parameters", False, "input-bytes-missing", partial,
-                    f"Each input value is a {8 * b}-bit float: the image takes {h}×{w}×{c} × {b} bytes."))
-                for label, maps_only in (("two consecutive layers' feature maps", ref["peak_pair_bytes"]),
-                                         ("every layer's feature maps", ref["maps_bytes"])):
-                    out.append(Target(maps_only, label + " without the parameters", False,
-                                      "parameters-not-counted", partial,
-                                      f"The {format_number(p_ref)} parameters × {b} bytes "
-                                      f"= {p_ref * b / 1e6:.1f} MB are in RAM too."))
+                out.append(
+                    Target(
+                        sum(maps) + ref["input_values"] + pb,
+                        "the feature maps, the input image counted in values "
+                        "instead of bytes, and the parameters",
+                        False,
+                        "input-bytes-missing",
+                        partial,
+                        f"Each input value is a {8 * b}-bit float: the image takes {h}×{w}×{c} × {b} bytes.",
+                    )
+                )
+                for label, maps_only in (
+                    ("two consecutive layers' feature maps", ref["peak_pair_bytes"]),
+                    ("every layer's feature maps", ref["maps_bytes"]),
+                ):
+                    out.append(
+                        Target(
+                            maps_only,
+                            label + " without the parameters",
+                            False,
+                            "parameters-not-counted",
+                            partial,
+                            f"The {format_number(p_ref)} parameters × {b} bytes "
+                            f"= {p_ref * b / 1e6:.1f} MB are in RAM too.",
+                        )
+                    )
                 for label, s in (("two consecutive layers", pair_spatial), ("all layers", sum(spatial))):
-                    out.append(Target(s * b + pb, f"the parameters plus {label}' outputs counted as a single "
-                                      "feature map each", False, "activations-missing-feature-maps", 0.0,
-                                      depth_fix))
-            out.append(Target(pb, f"{format_number(count)} parameters × {b} bytes: the parameters only", False,
-                              "ram-params-only", 0.0,
-                              "One prediction also needs the feature maps of two consecutive layers at once "
-                              f"({maps_text.split(' + ')[0]} + {maps_text.split(' + ')[1]})."))
+                    out.append(
+                        Target(
+                            s * b + pb,
+                            f"the parameters plus {label}' outputs counted as a single feature map each",
+                            False,
+                            "activations-missing-feature-maps",
+                            0.0,
+                            depth_fix,
+                        )
+                    )
+            out.append(
+                Target(
+                    pb,
+                    f"{format_number(count)} parameters × {b} bytes: the parameters only",
+                    False,
+                    "ram-params-only",
+                    0.0,
+                    "One prediction also needs the feature maps of two consecutive layers at once "
+                    f"({maps_text.split(' + ')[0]} + {maps_text.split(' + ')[1]}).",
+                )
+            )
         else:
             if accepted_count:
                 value = ref["ram_batch"]["batch-minimum"] - p_ref * b + pb
                 out.append(Target(value, ref["conventions"]["batch-minimum"] + carried, True))
-                out.append(Target(n * sum(maps) + n * ref["input_values"] + pb,
-                                  "the batch's feature maps, the input images counted in values instead of "
-                                  "bytes, and the parameters", False, "input-bytes-missing", partial,
-                                  f"Each input value is a {8 * b}-bit float: the {n} input images take "
-                                  f"{n} × {h}×{w}×{c} × {b} bytes = {n * ref['input_bytes'] / 1e6:g} MB."))
-                out.append(Target(n * sum(maps) + pb, "the batch's feature maps and the parameters, without "
-                                  "the input images", False, "inputs-not-counted", partial,
-                                  f"The {n} input images ({n * ref['input_bytes'] / 1e6:g} MB) are in RAM "
-                                  "during training too."))
-                out.append(Target(n * sum(spatial) * b + n * ref["input_bytes"] + pb,
-                                  "the batch with every layer's output counted as a single feature map",
-                                  False, "activations-missing-feature-maps", 0.0, depth_fix))
-            for label, value in ((f"{format_number(count)} parameters × {b} bytes", pb),
-                                 (f"{n} × {format_number(count)} parameters × {b} bytes", n * pb)):
-                out.append(Target(value, label + ": the parameters only", False, "ram-params-only", 0.0,
-                                  f"Training keeps every layer's feature maps ({maps_text} per image) for all "
-                                  f"{n} images, plus the input images and the parameters."))
+                out.append(
+                    Target(
+                        n * sum(maps) + n * ref["input_values"] + pb,
+                        "the batch's feature maps, the input images counted in values instead of "
+                        "bytes, and the parameters",
+                        False,
+                        "input-bytes-missing",
+                        partial,
+                        f"Each input value is a {8 * b}-bit float: the {n} input images take "
+                        f"{n} × {h}×{w}×{c} × {b} bytes = {n * ref['input_bytes'] / 1e6:g} MB.",
+                    )
+                )
+                out.append(
+                    Target(
+                        n * sum(maps) + pb,
+                        "the batch's feature maps and the parameters, without the input images",
+                        False,
+                        "inputs-not-counted",
+                        partial,
+                        f"The {n} input images ({n * ref['input_bytes'] / 1e6:g} MB) are in RAM "
+                        "during training too.",
+                    )
+                )
+                out.append(
+                    Target(
+                        n * sum(spatial) * b + n * ref["input_bytes"] + pb,
+                        "the batch with every layer's output counted as a single feature map",
+                        False,
+                        "activations-missing-feature-maps",
+                        0.0,
+                        depth_fix,
+                    )
+                )
+            for label, value in (
+                (f"{format_number(count)} parameters × {b} bytes", pb),
+                (f"{n} × {format_number(count)} parameters × {b} bytes", n * pb),
+            ):
+                out.append(
+                    Target(
+                        value,
+                        label + ": the parameters only",
+                        False,
+                        "ram-params-only",
+                        0.0,
+                        f"Training keeps every layer's feature maps ({maps_text} per image) for all "
+                        f"{n} images, plus the input images and the parameters.",
+                    )
+                )
     return out
 
 
@@ -395,6 +505,7 @@ def _distance(q: Quantity, value: float) -> float:
 
 # ---- grading ------------------------------------------------------------------------------
 
+
 @dataclass
 class Verdict:
     credit: float
@@ -403,8 +514,11 @@ class Verdict:
     convention: str = ""
 
 
-_WHAT = {"params": "total number of parameters", "ram_prediction": "RAM for one prediction",
-         "ram_batch": "RAM for the mini-batch"}
+_WHAT = {
+    "params": "total number of parameters",
+    "ram_prediction": "RAM for one prediction",
+    "ram_batch": "RAM for the mini-batch",
+}
 
 
 def _expected_text(part: str, ref: dict[str, Any]) -> str:
@@ -413,8 +527,10 @@ def _expected_text(part: str, ref: dict[str, Any]) -> str:
         return f"{format_number(ref['params_total'])} ({terms})"
     if part == "ram_prediction":
         conv = ref["ram_prediction"]
-        return (f"about {_mb(conv['optimised-minimum'])} as the optimised minimum, or "
-                f"{_mb(conv['all-layers-kept'])} keeping every layer")
+        return (
+            f"about {_mb(conv['optimised-minimum'])} as the optimised minimum, or "
+            f"{_mb(conv['all-layers-kept'])} keeping every layer"
+        )
     return f"about {_mb(ref['ram_batch']['batch-minimum'])} for {ref['batch_size']} images"
 
 
@@ -473,47 +589,69 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
         return Verdict(0.0, "", [])
     found = pick.quantity
     correct = abs(found.value - ref["params_total"]) <= found.precision + 1e-9 or any(
-        abs(v - ref["params_total"]) < 0.5 for v in found.alternatives)
+        abs(v - ref["params_total"]) < 0.5 for v in found.alternatives
+    )
     if correct:
         return Verdict(1.0, "", [])
     no_bias = [eq for eq in layer_eqs if round(eq.lhs.value) in weights or round(eq.rhs.value) in weights]
     if no_bias or abs(found.value - sum(weights)) < 0.5:
         layer = _layer_of(no_bias[0], layers, layer_eqs.index(no_bias[0])) if no_bias else layers[0]
-        diagnoses.append(Diagnosis(
-            "missing-biases", f"The biases are not counted: each feature map has one, e.g. {_layer_formula(layer)}.",
-            fix="Add 1 (the bias) to kernel height × width × input channels, per feature map."))
+        diagnoses.append(
+            Diagnosis(
+                "missing-biases",
+                f"The biases are not counted: each feature map has one, e.g. {_layer_formula(layer)}.",
+                fix="Add 1 (the bias) to kernel height × width × input channels, per feature map.",
+            )
+        )
     wrong = [eq for eq in eqs if not eq.holds]
     for eq in wrong:
         code = "sum-mismatch" if eq.is_sum else "arithmetic-error"
         if code not in {d.code for d in diagnoses}:
-            diagnoses.append(Diagnosis(code, f"{_pretty(eq)}, not {eq.rhs.raw}.",
-                                       fix="Add up the per-layer counts again." if eq.is_sum
-                                       else "Redo this multiplication."))
+            diagnoses.append(
+                Diagnosis(
+                    code,
+                    f"{_pretty(eq)}, not {eq.rhs.raw}.",
+                    fix="Add up the per-layer counts again." if eq.is_sum else "Redo this multiplication.",
+                )
+            )
     results = [eq.rhs.value for eq in layer_eqs]
-    if (len(results) == len(layers) and abs(sum(results) - found.value) > 0.5
-            and "sum-mismatch" not in {d.code for d in diagnoses}):
+    if (
+        len(results) == len(layers)
+        and abs(sum(results) - found.value) > 0.5
+        and "sum-mismatch" not in {d.code for d in diagnoses}
+    ):
         terms = " + ".join(format_number(r) for r in results)
-        diagnoses.append(Diagnosis("sum-mismatch", f"{terms} = {format_number(sum(results))}, not {found.raw}.",
-                                   fix="Add up your per-layer counts again."))
+        diagnoses.append(
+            Diagnosis(
+                "sum-mismatch",
+                f"{terms} = {format_number(sum(results))}, not {found.raw}.",
+                fix="Add up your per-layer counts again.",
+            )
+        )
         steps.append(f"Your layers add up to {terms} = {format_number(sum(results))}, not {found.raw}.")
     if wrong:
         first = wrong[0]
         layer = _layer_of(first, layers, layer_eqs.index(first)) if first in layer_eqs else None
         if layer is not None and round(first.lhs.value) != layer["params"]:
-            steps.insert(0, f"First wrong step: {_pretty(first)}, not {first.rhs.raw}; and with the bias "
-                         f"{_layer_formula(layer)}, not {first.rhs.raw}.")
+            steps.insert(
+                0,
+                f"First wrong step: {_pretty(first)}, not {first.rhs.raw}; and with the bias "
+                f"{_layer_formula(layer)}, not {first.rhs.raw}.",
+            )
         else:
             steps.insert(0, f"First wrong step: {_pretty(first)}, not {first.rhs.raw}.")
     elif no_bias:
         layer = _layer_of(no_bias[0], layers, layer_eqs.index(no_bias[0]))
         if layer is not None:
-            steps.insert(0, f"First wrong step: {_pretty(no_bias[0])} leaves out the biases; "
-                         f"{_layer_formula(layer)}.")
+            steps.insert(
+                0, f"First wrong step: {_pretty(no_bias[0])} leaves out the biases; {_layer_formula(layer)}."
+            )
     if not steps:
         steps.append("Per layer: " + "; ".join(_layer_formula(layer) for layer in layers) + ".")
     # sound method, arithmetic slip: the formulas (evaluated correctly) give the right counts
     fixed = any(abs(eq.lhs.value - ref["params_total"]) < 0.5 for eq in eqs) or (
-        len(layer_eqs) >= len(layers) and {round(eq.lhs.value) for eq in layer_eqs} >= per_layer)
+        len(layer_eqs) >= len(layers) and {round(eq.lhs.value) for eq in layer_eqs} >= per_layer
+    )
     slip = any(d.code in ("arithmetic-error", "sum-mismatch") for d in diagnoses)
     sound = fixed and slip and "missing-biases" not in {d.code for d in diagnoses}
     return Verdict(partial if sound else 0.0, " ".join(steps), diagnoses)
@@ -530,13 +668,25 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     eqs = reading.equations_in(part)
     own = next((eq for eq in reading.equations if eq.rhs.start == q.start), None)
     wrong = [eq for eq in eqs if not eq.holds]
-    hits = sorted((t for t in tgs if _close(q, t.value, tolerance)), key=lambda t: _distance(q, t.value))
+    if own is not None and not own.holds:
+        hits: list[Target] = []  # the answer is the result of a slip; what it happens to equal is chance
+    else:
+        hits = [t for t in tgs if _close(q, t.value, tolerance)]
     accepted = [t for t in hits if t.accepted]
-    mistakes = [t for t in hits if not t.accepted]
-    proven = [t for t in mistakes if _has_evidence(t.code, reading, ref, part)]
-    if accepted and not proven and (own is None or own.holds):
+    # a wrong method whose value lies near an accepted one (538.6 MB vs 539.4 MiB): the working
+    # decides; among mistakes, the one the working shows, then the simplest, then the closest
+    mistakes = sorted(
+        (t for t in hits if not t.accepted),
+        key=lambda t: (
+            not _has_evidence(t, reading, ref, part, q),
+            _PRIORITY.index(t.code) if t.code in _PRIORITY else 99,
+            _distance(q, t.value),
+        ),
+    )
+    proven = [t for t in mistakes if _has_evidence(t, reading, ref, part, q)]
+    if accepted and not proven:
         return Verdict(1.0, "", [], accepted[0].label)
-    if mistakes and (proven or not accepted):
+    if mistakes:
         t = (proven or mistakes)[0]
         note = f"{q.raw} is {t.label}."
         return Verdict(t.credit, f"{note} {t.fix}", [Diagnosis(t.code, note, fix=t.fix)], t.label)
@@ -546,33 +696,76 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         step = f"First wrong step: {_pretty(first)}, not {first.rhs.raw}."
         good = [t.value for t in tgs if t.accepted]
         sound = any(abs(eq.lhs.value - v) <= max(tolerance * v, 0.05e6) for eq in eqs for v in good) or any(
-            abs(q.value - v) <= 0.1 * v for v in good)
-        return Verdict(partial if sound else 0.0, step,
-                       [Diagnosis(code, f"{_pretty(first)}, not {first.rhs.raw}.", fix="Redo this step.")])
+            abs(q.value - v) <= 0.1 * v for v in good
+        )
+        return Verdict(
+            partial if sound else 0.0,
+            step,
+            [Diagnosis(code, f"{_pretty(first)}, not {first.rhs.raw}.", fix="Redo this step.")],
+        )
     if part == "ram_prediction" and _spatial_only(reading, ref):
         fix = targets(part, ref, None, partial)[-2].fix
-        return Verdict(0.0, fix, [Diagnosis("activations-missing-feature-maps",
-                                            "The layer outputs are counted as one feature map each.", fix=fix)])
+        return Verdict(
+            0.0,
+            fix,
+            [
+                Diagnosis(
+                    "activations-missing-feature-maps",
+                    "The layer outputs are counted as one feature map each.",
+                    fix=fix,
+                )
+            ],
+        )
     return Verdict(0.0, "", [])
 
 
-def _has_evidence(code: str | None, reading: Reading, ref: dict[str, Any], part: str) -> bool:
-    """Does the working show the mistake (an intermediate value only that mistake produces)?"""
-    if code == "input-bytes-missing":
+_PRIORITY = [
+    "ram-params-only",
+    "input-bytes-missing",
+    "inputs-not-counted",
+    "parameters-not-counted",
+    "activations-missing-feature-maps",
+]
+
+
+def _has_evidence(t: Target, reading: Reading, ref: dict[str, Any], part: str, pick: Quantity) -> bool:
+    """Does the working show this mistake: the wrong value itself written in bytes or as a formula's
+    result, or an intermediate value only this mistake produces (inputs without their 4 bytes)?"""
+    for other in reading.quantities:
+        if (
+            other is not pick
+            and other.unit == "B"
+            and abs(other.value - t.value) <= max(other.precision, 1e-4 * t.value)
+        ):
+            return True
+    for eq in reading.equations:
+        if eq.rhs is not pick and abs(eq.lhs.value - t.value) <= 1e-4 * t.value and eq.lhs.is_memory:
+            return True
+    if t.code == "input-bytes-missing":
         raw = ref["input_values"] * (ref["batch_size"] if part == "ram_batch" else 1)
-        return any(abs(v - raw) <= max(q.precision, 0.005 * raw) for q in reading.quantities
-                   for v, _ in q.readings())
+        return any(
+            abs(v - raw) <= max(q.precision, 0.005 * raw) for q in reading.quantities for v, _ in q.readings()
+        )
     return False
 
 
 def _spatial_only(reading: Reading, ref: dict[str, Any]) -> bool:
     b = ref["bytes_per_value"]
     sizes = {layer["spatial"] * b for layer in ref["layers"]}
-    return any(q.is_memory and any(abs(q.value - s) <= q.precision for s in sizes) for q in reading.quantities)
+    return any(
+        q.is_memory and any(abs(q.value - s) <= q.precision for s in sizes) for q in reading.quantities
+    )
 
 
-def grade_part(reading: Reading, part: str, ref: dict[str, Any], *, partial: float = DEFAULT_PARTIAL,
-               tolerance: float = DEFAULT_TOLERANCE, cell: int | None = None) -> Outcome:
+def grade_part(
+    reading: Reading,
+    part: str,
+    ref: dict[str, Any],
+    *,
+    partial: float = DEFAULT_PARTIAL,
+    tolerance: float = DEFAULT_TOLERANCE,
+    cell: int | None = None,
+) -> Outcome:
     """The outcome of one part for an answer already read: credit, feedback, diagnoses, evidence."""
     if part not in PARTS:
         raise ValueError(f"params.part must be one of {', '.join(PARTS)}, got {part!r}")
@@ -585,8 +778,13 @@ def grade_part(reading: Reading, part: str, ref: dict[str, Any], *, partial: flo
         verdict = grade_ram(part, reading, ref, partial, tolerance)
     if pick is None:
         code = "batch-not-answered" if part == "ram_batch" else "no-number-found"
-        diagnoses = [Diagnosis(code, f"No number for the {what} was found in the answer.",
-                               fix=f"State the {what} as a number with its unit.")]
+        diagnoses = [
+            Diagnosis(
+                code,
+                f"No number for the {what} was found in the answer.",
+                fix=f"State the {what} as a number with its unit.",
+            )
+        ]
         if part == "ram_batch" and not reading.quantities:
             diagnoses.append(Diagnosis("no-number-found", "The answer contains no numbers."))
         verdict = Verdict(0.0, f"No {what} found in your answer; expected {expected}.", diagnoses)
@@ -594,7 +792,11 @@ def grade_part(reading: Reading, part: str, ref: dict[str, Any], *, partial: flo
         q = pick.quantity
         shown = q.raw + (f" (read as {format_number(q.value)}: {q.note})" if q.note else "")
         if verdict.credit >= 1.0:
-            verdict.feedback = f"Correct: {shown}" + (f", {verdict.convention}." if verdict.convention else ".")
+            verdict.feedback = (
+                f"Correct: {shown}"
+                + (f", {verdict.convention}" if verdict.convention else "")
+                + f" (expected {expected})."
+            )
         else:
             verdict.feedback = (f"Your {what}: {shown}; expected {expected}. {verdict.feedback}").strip()
     for d in verdict.diagnoses:
@@ -604,13 +806,20 @@ def grade_part(reading: Reading, part: str, ref: dict[str, Any], *, partial: flo
         pk = reading.picks.get(p)
         if p != part and pk is None:
             continue
-        numbers.append({
-            "part": p, "found": pk.quantity.raw if pk else None, "expected": _expected_short(p, ref),
-            "unit": "parameters" if p == "params" else (pk.quantity.unit if pk and pk.quantity.unit else "MB"),
-            "text": pk.segment.text if pk else "",
-            "why": pk.why if pk else "no number in a sentence about this part",
-            "graded_here": p == part,
-        })
+        numbers.append(
+            {
+                "part": p,
+                "found": pk.quantity.raw if pk else None,
+                "expected": _expected_short(p, ref),
+                "value": pk.quantity.value if pk else None,
+                "unit": "parameters"
+                if p == "params"
+                else (pk.quantity.unit if pk and pk.quantity.unit else "MB"),
+                "text": pk.segment.text if pk else "",
+                "why": pk.why if pk else "no number in a sentence about this part",
+                "graded_here": p == part,
+            }
+        )
     numbers.sort(key=lambda row: not row["graded_here"])
     evidence: dict[str, Any] = {
         "excerpt": reading.text.strip()[:2000],
@@ -618,28 +827,44 @@ def grade_part(reading: Reading, part: str, ref: dict[str, Any], *, partial: flo
         "steps": [eq.to_dict() for eq in reading.equations][:20],
         "reference": _reference_evidence(part, ref),
     }
-    return Outcome(credit=verdict.credit, feedback=verdict.feedback, diagnoses=verdict.diagnoses,
-                   evidence=evidence)
+    return Outcome(
+        credit=verdict.credit, feedback=verdict.feedback, diagnoses=verdict.diagnoses, evidence=evidence
+    )
 
 
 def _reference_evidence(part: str, ref: dict[str, Any]) -> dict[str, Any]:
     if part == "params":
-        return {"layers": [{"layer": layer["name"], "output_shape": layer["output_shape"],
-                            "formula": _layer_formula(layer)} for layer in ref["layers"]],
-                "total": ref["params_total"], "source": ref.get("source", "")}
+        return {
+            "layers": [
+                {
+                    "layer": layer["name"],
+                    "output_shape": layer["output_shape"],
+                    "formula": _layer_formula(layer),
+                }
+                for layer in ref["layers"]
+            ],
+            "total": ref["params_total"],
+            "source": ref.get("source", ""),
+        }
     return {name: _mb(value) for name, value in ref[part].items()} | {"source": ref.get("source", "")}
 
 
-def grade_text(text: str, part: str, params: dict[str, Any], *, prompt: str = "",
-               module: str = "reference.assignment06") -> Outcome:
+def grade_text(
+    text: str, part: str, params: dict[str, Any], *, prompt: str = "", module: str = "reference.assignment06"
+) -> Outcome:
     """Grade free text for one part without a notebook (tests, and the self-check of one answer)."""
     from reference import compute
 
     ref = compute(module, params.get("reference", "conv_net_memory"), params)
     batch = int((params.get("network") or {}).get("batch_size") or 50)
     reading = read_answer(answer_text(_TextAnswer(text), prompt), batch)
-    return grade_part(reading, part, ref, partial=float(params.get("partial_credit", DEFAULT_PARTIAL)),
-                      tolerance=float(params.get("tolerance", DEFAULT_TOLERANCE)))
+    return grade_part(
+        reading,
+        part,
+        ref,
+        partial=float(params.get("partial_credit", DEFAULT_PARTIAL)),
+        tolerance=float(params.get("tolerance", DEFAULT_TOLERANCE)),
+    )
 
 
 @dataclass
@@ -665,10 +890,14 @@ def check_param_math(item, ctx) -> Outcome:
             prompt = ""
         ctx.cache[key] = read_answer(answer_text(answer, prompt), int(ref["batch_size"]))
     cells = list(getattr(answer, "text_cells", None) or getattr(answer, "cells", None) or [])
-    outcome = grade_part(ctx.cache[key], part, ref,
-                         partial=float(item.params.get("partial_credit", DEFAULT_PARTIAL)),
-                         tolerance=float(item.params.get("tolerance", DEFAULT_TOLERANCE)),
-                         cell=cells[0] if cells else None)
+    outcome = grade_part(
+        ctx.cache[key],
+        part,
+        ref,
+        partial=float(item.params.get("partial_credit", DEFAULT_PARTIAL)),
+        tolerance=float(item.params.get("tolerance", DEFAULT_TOLERANCE)),
+        cell=cells[0] if cells else None,
+    )
     if cells:
         outcome.evidence["cells"] = cells
     return outcome
