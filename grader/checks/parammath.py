@@ -356,6 +356,42 @@ class Target:
     fix: str = ""
 
 
+def _depth_fix(ref: dict[str, Any]) -> str:
+    first = ref["layers"][0]
+    oh, ow, f = first["output_shape"]
+    return (
+        f"A layer's output is height × width × feature maps values, e.g. {oh}×{ow}×{f} × "
+        f"{ref['bytes_per_value']} bytes = {first['bytes'] / 1e6:g} MB for the first layer."
+    )
+
+
+def breakdown(part: str, ref: dict[str, Any]) -> str:
+    """How the expected value is made up, in the words a TA would write on the margin."""
+    b, n = ref["bytes_per_value"], ref["batch_size"]
+    pb = ref["param_bytes"] / 1e6
+    params = f"{format_number(ref['params_total'])} parameters × {b} bytes = {pb:.1f} MB"
+    if part == "ram_prediction":
+        chain = [("the input", ref["input_bytes"])] + [
+            (f"layer {i + 1}", layer["bytes"]) for i, layer in enumerate(ref["layers"])
+        ]
+        i = max(range(len(chain) - 1), key=lambda k: chain[k][1] + chain[k + 1][1])
+        (a, av), (z, zv) = chain[i], chain[i + 1]
+        total = ref["ram_prediction"]["optimised-minimum"] / 1e6
+        return (
+            f"Working: the outputs of {a} and {z} at once ({av / 1e6:g} MB + {zv / 1e6:g} MB) plus "
+            f"{params}, about {total:.1f} MB."
+        )
+    if part == "ram_batch":
+        maps = ref["maps_bytes"] / 1e6
+        inputs = ref["input_bytes"] / 1e6
+        total = ref["ram_batch"]["batch-minimum"] / 1e6
+        return (
+            f"Working: training keeps every layer's feature maps for each image, {n} × {maps:g} MB, plus "
+            f"the input images, {n} × {inputs:g} MB, plus {params}: about {total:.1f} MB."
+        )
+    return "Per layer: " + "; ".join(_layer_formula(layer) for layer in ref["layers"]) + "."
+
+
 def _mb(value: float) -> str:
     return f"{value / 1e6:,.1f} MB ({value / 2**20:,.2f} MiB)"
 
@@ -372,11 +408,7 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
     chain = [h * w, *spatial]
     pair_spatial = max(chain[i] + chain[i + 1] for i in range(len(chain) - 1))
     maps_text = " + ".join(f"{layer['bytes'] / 1e6:g} MB" for layer in layers)
-    depth_fix = (
-        f"A layer's output is height × width × feature maps values, e.g. "
-        f"{layers[0]['output_shape'][0]}×{layers[0]['output_shape'][1]}×{layers[0]['filters']} × {b} "
-        f"bytes = {layers[0]['bytes'] / 1e6:g} MB for the first layer."
-    )
+    depth_fix = _depth_fix(ref)
     counts = [p_ref]
     if student_params and abs(student_params - p_ref) > 0.5:
         counts.append(student_params)
@@ -436,8 +468,7 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                     False,
                     "ram-params-only",
                     0.0,
-                    "One prediction also needs the feature maps of two consecutive layers at once "
-                    f"({maps_text.split(' + ')[0]} + {maps_text.split(' + ')[1]}).",
+                    "RAM also holds the feature maps (the layers' outputs), not only the parameters.",
                 )
             )
         else:
@@ -477,6 +508,19 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                         depth_fix,
                     )
                 )
+            if accepted_count:
+                for value in ref["ram_prediction"].values():
+                    out.append(
+                        Target(
+                            n * (value - p_ref * b + pb),
+                            f"{n} × the RAM of one prediction",
+                            False,
+                            "batch-scaled-prediction",
+                            0.0,
+                            "The parameters are stored once, not once per image, and training keeps every "
+                            "layer's feature maps (and the inputs) of each image for backpropagation.",
+                        )
+                    )
             for label, value in (
                 (f"{format_number(count)} parameters × {b} bytes", pb),
                 (f"{n} × {format_number(count)} parameters × {b} bytes", n * pb),
@@ -704,7 +748,7 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
             [Diagnosis(code, f"{_pretty(first)}, not {first.rhs.raw}.", fix="Redo this step.")],
         )
     if part == "ram_prediction" and _spatial_only(reading, ref):
-        fix = targets(part, ref, None, partial)[-2].fix
+        fix = _depth_fix(ref)
         return Verdict(
             0.0,
             fix,
@@ -721,6 +765,7 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
 
 _PRIORITY = [
     "ram-params-only",
+    "batch-scaled-prediction",
     "input-bytes-missing",
     "inputs-not-counted",
     "parameters-not-counted",
@@ -787,7 +832,9 @@ def grade_part(
         ]
         if part == "ram_batch" and not reading.quantities:
             diagnoses.append(Diagnosis("no-number-found", "The answer contains no numbers."))
-        verdict = Verdict(0.0, f"No {what} found in your answer; expected {expected}.", diagnoses)
+        verdict = Verdict(
+            0.0, f"No {what} found in your answer; expected {expected}. {breakdown(part, ref)}", diagnoses
+        )
     else:
         q = pick.quantity
         shown = q.raw + (f" (read as {format_number(q.value)}: {q.note})" if q.note else "")
@@ -798,7 +845,9 @@ def grade_part(
                 + f" (expected {expected})."
             )
         else:
-            verdict.feedback = (f"Your {what}: {shown}; expected {expected}. {verdict.feedback}").strip()
+            explain = breakdown(part, ref) if part != "params" or not verdict.feedback else ""
+            verdict.feedback = f"Your {what}: {shown}; expected {expected}. {verdict.feedback} {explain}"
+            verdict.feedback = re.sub(r"\s+", " ", verdict.feedback).strip()
     for d in verdict.diagnoses:
         d.cell = cell
     numbers = []
