@@ -233,6 +233,7 @@ class Formula:
     operands: list[Quantity]
     is_sum: bool  # only additions of numbers: a total of earlier terms
     is_memory: bool  # some operand carried a byte unit, so the value is in bytes
+    plain: float | None = None  # the value with every unit ignored: "50 × (6 + 3) MB" is 450 (MB)
 
 
 def _side_tokens(text: str, offset: int) -> list[tuple[str, Any, int, int]]:
@@ -273,11 +274,11 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
     return out
 
 
-def _python(tokens: list[tuple[str, Any, int, int]]) -> str:
+def _python(tokens: list[tuple[str, Any, int, int]], *, plain: bool = False) -> str:
     parts = []
     for kind, value, _, _ in tokens:
         if kind == "num":
-            parts.append(repr(value.value))
+            parts.append(repr(value.number if plain else value.value))
         elif kind == "op":
             parts.append({"×": "*", "x": "*", "·": "*", "⋅": "*", "÷": "/", "^": "**"}.get(value, value))
         else:
@@ -302,6 +303,7 @@ def _formula(tokens: list[tuple[str, Any, int, int]], text: str, offset: int) ->
         operands=nums,
         is_sum=bool(ops) and ops <= {"+"},
         is_memory=any(q.is_memory for q in nums),
+        plain=safe_eval(_python(tokens, plain=True)),
     )
 
 
@@ -404,6 +406,12 @@ def find_equations(text: str) -> list[Equation]:
             holds = agrees(lhs.value, rhs, rel=rel) or agrees(lhs.value * 4, rhs, rel=rel)
         else:
             holds = agrees(lhs.value, rhs, rel=rel)
+        if not holds and lhs.plain is not None and (lhs.is_memory or rhs.is_memory):
+            # "50 × (6 + 3 + 1.52) MB = 526 MB": the arithmetic holds in the student's own unit
+            holds = (
+                abs(lhs.plain - rhs.number)
+                <= max(rhs.precision * rhs.number / (rhs.value or 1), rel * abs(rhs.number)) + 1e-9
+            )
         start = lhs.operands[0].start
         out.append(
             Equation(

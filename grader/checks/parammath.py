@@ -257,21 +257,40 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
 
 def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str]) -> str | None:
     local = seg.text[: q.start - seg.start]
+    after = seg.text[q.end - seg.start :]
     if q.is_memory:
+        # "12.6 MB for a single prediction", "565.6 MB (batch of 50)": a cue right after the
+        # amount, in the same clause, names it; otherwise the last cue before it does
+        tight = _tight_cue_after(after, batch_cue)
+        if tight:
+            return tight
         if batch_cue.search(local) or _PREDICTION_CUE.search(local):
             return "ram_batch" if _last_cue(local, len(local), batch_cue) else "ram_prediction"
+        if batch_cue.search(after) or _PREDICTION_CUE.search(after):
+            return "ram"  # the sentence names a part only in a later clause
         for part in ("ram_batch", "ram_prediction"):
             if part in seg.labels:
                 return part
         if "params" in seg.labels and not _MEMORY_CUE.search(seg.text):
             return None  # "Total params: 903,400 (3.45 MB)": a size stated, not a RAM answer
         return "ram"
-    after = seg.text[q.end - seg.start :]
     if _NOT_A_COUNT_OF_PARAMS.match(after):
         return None  # "100 feature maps", "50 images", "32-bit floats"
     if "params" in seg.labels or _PARAMS_CUE.match(after.strip()):
         return "params"
     return None
+
+
+def _tight_cue_after(after: str, batch_cue: re.Pattern[str]) -> str | None:
+    cues = [(m.start(), "ram_batch") for m in batch_cue.finditer(after)]
+    cues += [(m.start(), "ram_prediction") for m in _PREDICTION_CUE.finditer(after)]
+    if not cues:
+        return None
+    start, part = min(cues)
+    between = after[:start]
+    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then)\b", between):
+        return None
+    return part
 
 
 def _pick(reading: Reading) -> None:
