@@ -384,10 +384,15 @@ def find_equations(text: str) -> list[Equation]:
     bounds = [0, *[c[1] for c in cuts]]
     for k, (s, e, sign) in enumerate(cuts):
         left_start = bounds[k]
+        blank = text.rfind("\n\n", left_start, s)
+        if blank >= 0:
+            left_start = blank + 2  # a formula may wrap over lines, not over paragraphs
         lhs = formula_at_end(text[left_start:s], left_start)
         if lhs is None or (len(lhs.operands) == 1 and not lhs.is_memory):
             continue  # "Total = 903,400": a label, not a formula ("36,108,000 bytes = 36.1 MB" is one)
         right_end = cuts[k + 1][0] if k + 1 < len(cuts) else len(text)
+        blank = text.find("\n\n", e, right_end)
+        right_end = blank if blank >= 0 else right_end
         rhs_q = find_quantities(text[e:right_end])
         if not rhs_q:
             continue

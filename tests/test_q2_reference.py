@@ -27,6 +27,7 @@ def _by_hand(network: dict) -> dict:
     """The textbook arithmetic, independent of Keras and of reference/q2_memory.py."""
     h, w, c = network["input"]
     rows = []
+
     def pair(v):
         return (v, v) if isinstance(v, int) else tuple(v)
 

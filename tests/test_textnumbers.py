@@ -133,3 +133,12 @@ def test_segments_split_sentences_and_join_wrapped_lines():
 def test_format_number():
     assert format_number(903_400) == "903,400"
     assert format_number(12.6136, 2) == "12.61"
+
+
+def test_a_formula_never_reaches_across_a_paragraph():
+    text = "layer 3 = (3*3*200+1)*400\n\n= 720,400 and 1 + 2 = 3"
+    eqs = find_equations(text)
+    assert [(e.lhs.value, e.holds) for e in eqs] == [(3, True)]
+    # within a paragraph a formula may wrap: the result on the next line still counts
+    (eq,) = find_equations("(3*3*200+1)*400\n= 720,400")
+    assert eq.holds and eq.lhs.value == 720_400

@@ -695,11 +695,17 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
     if wrong:
         first = wrong[0]
         layer = _layer_of(first, layers, layer_eqs.index(first)) if first in layer_eqs else None
-        if layer is not None and round(first.lhs.value) != layer["params"]:
+        if layer is not None and round(first.lhs.value) == layer["weights"]:
             steps.insert(
                 0,
                 f"First wrong step: {_pretty(first)}, not {first.rhs.raw}; and with the bias "
                 f"{_layer_formula(layer)}, not {first.rhs.raw}.",
+            )
+        elif layer is not None and round(first.lhs.value) != layer["params"]:
+            steps.insert(
+                0,
+                f"First wrong step: {_pretty(first)}, not {first.rhs.raw}; this layer has "
+                f"{_layer_formula(layer)}.",
             )
         else:
             steps.insert(0, f"First wrong step: {_pretty(first)}, not {first.rhs.raw}.")
