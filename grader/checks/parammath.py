@@ -67,6 +67,11 @@ class Pick:
     quantity: Quantity
     segment: Segment
     why: str
+    cued: bool = True  # False when no sentence named the part and a fallback rule chose
+
+    @property
+    def confidence(self) -> float:
+        return 0.95 if self.cued else 0.5
 
 
 @dataclass
@@ -320,6 +325,7 @@ def _pick(reading: Reading) -> None:
             seg = _segment_of(reading.segments, q.start)
             if seg and cue.search(seg.text[: q.start - seg.start]):
                 cued.append(i)
+        sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
         if cued:
             i, why = cued[-1], "the last number in a sentence that states the answer"
         elif part == "params":
@@ -333,12 +339,13 @@ def _pick(reading: Reading) -> None:
             else:
                 i = max(idx, key=lambda k: reading.quantities[k].value)
                 why = "the largest parameter count written (no sentence says 'total')"
+                sure = len(idx) == 1
         else:
             i, why = idx[-1], "the last amount of memory written for this part"
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
-        assert seg is not None
-        return Pick(quantity=q, segment=seg, why=why)
+        assert seg is not None  # candidates are numbers inside a segment
+        return Pick(quantity=q, segment=seg, why=why, cued=sure)
 
     reading.picks["params"] = choose(candidates("params"), _TOTAL_CUE, "params")
     reading.picks["ram_prediction"] = choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction")
@@ -901,8 +908,15 @@ def grade_part(
         "steps": [eq.to_dict() for eq in reading.equations][:20],
         "reference": _reference_evidence(part, ref),
     }
+    # a number chosen by a fallback rule (no sentence named its part) is a guess: say so
+    confidence = pick.confidence if pick is not None else 0.8
     return Outcome(
-        credit=verdict.credit, feedback=verdict.feedback, diagnoses=verdict.diagnoses, evidence=evidence
+        credit=verdict.credit,
+        feedback=verdict.feedback,
+        diagnoses=verdict.diagnoses,
+        evidence=evidence,
+        confidence=confidence,
+        needs_review=confidence < 0.6 and verdict.credit < 1.0,
     )
 
 
