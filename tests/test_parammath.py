@@ -185,3 +185,15 @@ def test_cli_q2_is_fast_and_never_imports_tensorflow(tmp_path):
         "q2.ram_batch",
     ]
     assert elapsed < 10  # generous for a shared 2-core machine; typically ~1.5 s
+
+
+def test_a_guess_is_flagged_for_review_only_when_it_costs_credit(rubric):
+    params = rubric.item("q2.params").params
+    text = "903,400 parameters\n\n12.6 MB\n\n999 MB"  # no sentence says which amount is which
+    pred = grade_text(text, "ram_prediction", params)
+    assert pred.credit == 1.0 and not pred.needs_review
+    batch = grade_text(text, "ram_batch", params)
+    assert batch.credit == 0.0 and batch.needs_review and batch.confidence < 0.6
+    assert "no sentence names the batch" in batch.evidence["numbers"][0]["why"]
+    sure = grade_text("RAM for one prediction: 30 MB.", "ram_prediction", params)
+    assert sure.credit == 0.0 and not sure.needs_review
