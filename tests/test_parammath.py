@@ -41,7 +41,11 @@ def _notebook(tmp_path: Path, case: dict) -> Path:
     if case["text"].strip():
         nb.cells.append(nbformat.v4.new_markdown_cell(case["text"]))
     if case.get("code"):
-        nb.cells.append(nbformat.v4.new_code_cell(case["code"]))
+        cell = nbformat.v4.new_code_cell(case["code"])
+        if case.get("outputs"):  # what the student's run printed, stored in the notebook
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=case["outputs"])]
+            cell.execution_count = 1
+        nb.cells.append(cell)
     nb.cells.append(nbformat.v4.new_markdown_cell("## Question 3\n\nReduce the batch size."))
     path = tmp_path / f"{case['name']}.ipynb"
     nbformat.write(nb, path)

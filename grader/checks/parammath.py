@@ -51,8 +51,8 @@ _TOTAL_CUE = re.compile(
     r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has", re.I
 )
 _NOT_A_COUNT_OF_PARAMS = re.compile(
-    r"\s*-?\s*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|channels?|"
-    r"bits?\b|layers?|kernels?|floats?|values?|neurons?|units?)",
+    r"[ \t]*-?[ \t]*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|"
+    r"channels?|bits?\b|layers?|kernels?|floats?|values?|neurons?|units?)",
     re.I,
 )
 
@@ -85,10 +85,11 @@ class Reading:
     picks: dict[str, Pick | None] = field(default_factory=dict)
 
     def equations_in(self, part: str) -> list[Equation]:
+        """Equations whose result sits in a sentence about `part` ('' for sentences about none)."""
         out = []
         for eq in self.equations:
             seg = self.segment_at(eq.rhs.start)
-            if seg is not None and part in seg.labels:
+            if seg is not None and (part in seg.labels if part else not seg.labels):
                 out.append(eq)
         return out
 
@@ -649,7 +650,16 @@ def _layer_formula(layer: dict[str, Any]) -> str:
 def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdict:
     pick = reading.picks.get("params")
     layers = ref["layers"]
-    eqs = [eq for eq in reading.equations_in("params") if not eq.lhs.is_memory and not eq.rhs.is_memory]
+    # counting steps: formulas of plain counts outside the sentences about RAM ("Layer 1: 3x3x3x100
+    # = 2,700" may stand alone), but not products that count feature-map values
+    eqs = [
+        eq
+        for eq in reading.equations_in("params") + reading.equations_in("")
+        if not eq.lhs.is_memory
+        and not eq.rhs.is_memory
+        and not _NOT_A_COUNT_OF_PARAMS.match(reading.text[eq.rhs.end : eq.rhs.end + 20])
+    ]
+    eqs.sort(key=lambda eq: eq.start)
     layer_eqs = [eq for eq in eqs if not eq.is_sum and len(eq.lhs.operands) >= 2]
     weights = {layer["weights"] for layer in layers}
     per_layer = {layer["params"] for layer in layers}
@@ -873,8 +883,8 @@ def grade_part(
         if verdict.credit >= 1.0:
             verdict.feedback = (
                 f"Correct: {shown}"
-                + (f", {verdict.convention}" if verdict.convention else "")
-                + f" (expected {expected})."
+                + (f" ({verdict.convention})" if verdict.convention else "")
+                + f"; expected {expected}."
             )
         else:
             explain = breakdown(part, ref) if part != "params" or not verdict.feedback else ""
