@@ -270,6 +270,9 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
             if nxt is None or not (nxt[0] == "num" or nxt[1] == "("):
                 continue
+        if tok[1] == ")" and out and out[-1][1] == "(" and out[-1][0] == "op":
+            out.pop()  # "3.6 MB (weights)": the parentheses held only words
+            continue
         out.append(tok)
     return out
 
@@ -316,6 +319,8 @@ def formula_at_end(text: str, offset: int = 0) -> Formula | None:
         tail = tokens[i:]
         formula = _formula(tail, text, offset)
         if formula is not None:
+            if i and tokens[i - 1][0] == "op" and tokens[i - 1][1] not in "()":
+                return None  # "526 MB; + 36 MB + 3.6 MB": only the end of a longer sum, not a formula
             return formula
     return None
 

@@ -35,7 +35,7 @@ PREDICTION_CONVENTIONS = {
 #: RAM for a training mini-batch, by convention (all accepted).
 BATCH_CONVENTIONS = {
     "batch-minimum": "every layer's feature maps and the input images for the whole batch, "
-    "plus the parameters (an optimistic minimum)",
+    "plus the parameters: an optimistic minimum",
 }
 
 

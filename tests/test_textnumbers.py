@@ -142,3 +142,10 @@ def test_a_formula_never_reaches_across_a_paragraph():
     # within a paragraph a formula may wrap: the result on the next line still counts
     (eq,) = find_equations("(3*3*200+1)*400\n= 720,400")
     assert eq.holds and eq.lhs.value == 720_400
+
+
+def test_words_in_parentheses_and_cut_sums():
+    (eq,) = find_equations("RAM = 3.6 MB (weights) + 9 MB (activations) = 13.6 MB")
+    assert eq.is_sum and eq.lhs.value == 12_600_000 and not eq.holds
+    # the end of a longer sum is not a formula of its own: no false slip
+    assert find_equations("50 × 10.52 MB is 526 MB; + 36 MB inputs + 3.6 MB params ≈ 565.6 MB") == []
