@@ -325,18 +325,6 @@ def formula_at_end(text: str, offset: int = 0) -> Formula | None:
     return None
 
 
-def formula_at_start(text: str, offset: int = 0) -> Formula | None:
-    """The longest arithmetic expression that starts `text` (the right side of an '=')."""
-    tokens = _clean(_side_tokens(text, offset))
-    while tokens and tokens[0][0] == "other":
-        tokens = tokens[1:]
-    for j in range(len(tokens), 0, -1):
-        formula = _formula(tokens[:j], text, offset)
-        if formula is not None:
-            return formula
-    return None
-
-
 @dataclass
 class Equation:
     """'formula = result' as a student wrote it, and whether the arithmetic holds."""

@@ -13,6 +13,14 @@ How a part is graded, in this order:
 3. Otherwise name the mistake: a known wrong value (parameters × 4 bytes only, feature maps
    without their depth, inputs without 4 bytes, biases forgotten ...) or the first written
    step whose arithmetic does not hold. Partial credit only for a sound method with a slip.
+
+Diagnosis codes: missing-biases, arithmetic-error, sum-mismatch, ram-params-only,
+activations-missing-feature-maps, input-bytes-missing, batch-not-answered, no-number-found;
+and three more mistakes seen in answers: parameters-not-counted (feature maps only, partial),
+inputs-not-counted (batch without its input images, partial), batch-scaled-prediction
+(50 × the one-prediction figure: parameters counted per image, only two layers kept, none).
+Item params: part, reference, network (see reference/q2_memory.py), and optionally
+partial_credit (default 0.5) and tolerance (relative, default 0.005).
 """
 
 from __future__ import annotations
