@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from grader.report.highlight import highlight, phrases_of
-from grader.report.svg import history_charts, histogram
+from grader.report.svg import histogram, history_charts
 from grader.results import ItemResult, SubmissionResult
 
 SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells")
@@ -46,8 +46,16 @@ class EvidenceView:
 
     @property
     def empty(self) -> bool:
-        return not (self.excerpt or self.matches or self.numbers or self.architecture or self.charts
-                    or self.accuracy or self.cells or self.other)
+        return not (
+            self.excerpt
+            or self.matches
+            or self.numbers
+            or self.architecture
+            or self.charts
+            or self.accuracy
+            or self.cells
+            or self.other
+        )
 
 
 def _rows(value: Any, columns: tuple[str, ...]) -> list[dict[str, Any]] | None:
@@ -86,8 +94,13 @@ def evidence_view(evidence: dict[str, Any]) -> EvidenceView:
         if not view.charts:
             other["history"] = ev["history"]
     if isinstance(ev.get("accuracy"), dict):
-        view.accuracy = {"printed": None, "measured": None, "keras_evaluate": None, "cell": None,
-                         **ev["accuracy"]}
+        view.accuracy = {
+            "printed": None,
+            "measured": None,
+            "keras_evaluate": None,
+            "cell": None,
+            **ev["accuracy"],
+        }
     elif ev.get("accuracy") is not None:
         other["accuracy"] = ev["accuracy"]
     cells = ev.get("cells")
@@ -124,8 +137,11 @@ def _notebook_sources(path: str) -> dict[int, str]:
         return {}
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return {i: "".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c["source"])
-                for i, c in enumerate(data.get("cells", [])) if isinstance(c, dict) and "source" in c}
+        return {
+            i: "".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c["source"])
+            for i, c in enumerate(data.get("cells", []))
+            if isinstance(c, dict) and "source" in c
+        }
     except (OSError, ValueError, TypeError, AttributeError, KeyError):
         return {}
 
@@ -158,10 +174,17 @@ def cell_views(result: SubmissionResult, student_mode: bool) -> list[CellView]:
     for idx in sorted(refs):
         run = runs.get(idx, {})
         error = ": ".join(x for x in (run.get("error_name", ""), run.get("error_value", "")) if x)
-        views.append(CellView(index=idx, status=str(run.get("status", "")), duration_s=run.get("duration_s"),
-                              error=short(error, 600), output=short(run.get("output_text", ""), 1500),
-                              source=short(sources.get(idx, ""), 1500),
-                              refs=list(dict.fromkeys(refs[idx]))))
+        views.append(
+            CellView(
+                index=idx,
+                status=str(run.get("status", "")),
+                duration_s=run.get("duration_s"),
+                error=short(error, 600),
+                output=short(run.get("output_text", ""), 1500),
+                source=short(sources.get(idx, ""), 1500),
+                refs=list(dict.fromkeys(refs[idx])),
+            )
+        )
     return views
 
 
@@ -176,8 +199,12 @@ def problems(result: SubmissionResult) -> list[dict[str, Any]]:
 
 
 def environment_rows(result: SubmissionResult) -> list[tuple[str, str]]:
-    rows = [("profile", result.profile), ("device", result.device),
-            ("grader", result.grader_version), ("rubric", Path(result.rubric).name if result.rubric else "")]
+    rows = [
+        ("profile", result.profile),
+        ("device", result.device),
+        ("grader", result.grader_version),
+        ("rubric", Path(result.rubric).name if result.rubric else ""),
+    ]
     rows += [(k, short(v)) for k, v in sorted(result.environment.items())]
     execution = result.execution or {}
     if execution.get("duration_s") is not None:
@@ -192,14 +219,20 @@ def similarity_groups(groups: list[dict] | None) -> list[dict[str, Any]]:
         if not isinstance(g, dict):
             continue
         sim = g.get("similarity")
-        out.append({"kind": str(g.get("kind") or ""), "question": g.get("question"),
-                    "students": [str(s) for s in g.get("students") or []],
-                    "similarity": float(sim) if isinstance(sim, int | float) else 0.0,
-                    "excerpt": str(g.get("excerpt") or "")})
+        out.append(
+            {
+                "kind": str(g.get("kind") or ""),
+                "question": g.get("question"),
+                "students": [str(s) for s in g.get("students") or []],
+                "similarity": float(sim) if isinstance(sim, int | float) else 0.0,
+                "excerpt": str(g.get("excerpt") or ""),
+            }
+        )
     return sorted(out, key=lambda g: -g["similarity"])
 
 
 # ---- class report ------------------------------------------------------------------------
+
 
 def _natural(qid: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", qid))
@@ -241,8 +274,18 @@ def class_view(results: list[SubmissionResult]) -> ClassView:
             s = qstats.setdefault(q.id, {"id": q.id, "title": q.title, "max": q.max_score, "scores": []})
             s["scores"].append(q.score)
             for i in q.items:
-                t = istats.setdefault(i.id, {"id": i.id, "title": i.title, "kind": i.kind, "max": i.max_score,
-                                             "visibility": i.visibility, "credits": [], "statuses": Counter()})
+                t = istats.setdefault(
+                    i.id,
+                    {
+                        "id": i.id,
+                        "title": i.title,
+                        "kind": i.kind,
+                        "max": i.max_score,
+                        "visibility": i.visibility,
+                        "credits": [],
+                        "statuses": Counter(),
+                    },
+                )
                 t["credits"].append(i.score / i.max_score if i.max_score else 0.0)
                 t["statuses"][i.status] += 1
     questions = []
@@ -255,21 +298,38 @@ def class_view(results: list[SubmissionResult]) -> ClassView:
         t = istats[iid]
         credit = sum(t["credits"]) / len(t["credits"])
         # difficulty = share of the points the class did NOT get; 1.0 = nobody scored
-        items.append({**t, "mean_credit": credit, "difficulty": 1 - credit,
-                      "statuses": ", ".join(f"{k} {v}" for k, v in t["statuses"].most_common())})
+        items.append(
+            {
+                **t,
+                "mean_credit": credit,
+                "difficulty": 1 - credit,
+                "statuses": ", ".join(f"{k} {v}" for k, v in t["statuses"].most_common()),
+            }
+        )
     by_code: dict[str, dict[str, Any]] = {}
     for r in results:
         for d in r.diagnostics:
-            e = by_code.setdefault(d.code, {"code": d.code, "questions": set(), "students": [],
-                                            "message": d.message, "fix": d.fix})
+            e = by_code.setdefault(
+                d.code,
+                {"code": d.code, "questions": set(), "students": [], "message": d.message, "fix": d.fix},
+            )
             e["questions"].add(d.question)
             if r.student not in [s["name"] for s in e["students"]]:
                 e["students"].append({"name": r.student or r.submission, "href": report_name(r)})
     diagnoses = sorted(by_code.values(), key=lambda e: (-len(e["students"]), e["code"]))
     for e in diagnoses:
         e["questions"] = ", ".join(sorted(e["questions"], key=_natural))
-    return ClassView(count=len(results), graded=graded, not_graded=not_graded,
-                     histogram=histogram([r.score for r in graded], maximum=max_score,
-                                         title=f"total score (0–{max_score:g})"),
-                     mean=mean, median=median, max_score=max_score, questions=questions, items=items,
-                     diagnoses=diagnoses)
+    return ClassView(
+        count=len(results),
+        graded=graded,
+        not_graded=not_graded,
+        histogram=histogram(
+            [r.score for r in graded], maximum=max_score, title=f"total score (0–{max_score:g})"
+        ),
+        mean=mean,
+        median=median,
+        max_score=max_score,
+        questions=questions,
+        items=items,
+        diagnoses=diagnoses,
+    )
