@@ -152,7 +152,6 @@ def gradescope_results(result: SubmissionResult, *, hidden: str = "points") -> d
                 if hidden == "points":
                     test.update(
                         name=f"{item.id} (hidden check)",
-                        status="passed" if item.score > 0 else "failed",
                         output=f"Hidden check: {item.score:g} / {item.max_score:g} points.",
                         tags=[q.id],
                     )
