@@ -205,7 +205,8 @@ def environment_rows(result: SubmissionResult) -> list[tuple[str, str]]:
         ("grader", result.grader_version),
         ("rubric", Path(result.rubric).name if result.rubric else ""),
     ]
-    rows += [(k, short(v)) for k, v in sorted(result.environment.items())]
+    seen = {k for k, _ in rows}
+    rows += [(k, short(v)) for k, v in sorted(result.environment.items()) if k not in seen]
     execution = result.execution or {}
     if execution.get("duration_s") is not None:
         rows.append(("execution", f"{execution.get('status', '')} in {execution['duration_s']:.1f} s"))
