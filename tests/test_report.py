@@ -19,6 +19,7 @@ from grader.report.samples import (
     HIDDEN_EVIDENCE,
     HIDDEN_FEEDBACK,
     engine_results,
+    executed_results,
     showcase_result,
     status_results,
 )
@@ -39,8 +40,13 @@ def real(tmp_path_factory, root) -> list[SubmissionResult]:
 
 
 @pytest.fixture(scope="module")
-def every(real) -> list[SubmissionResult]:
-    return [*real, showcase_result(), *status_results()]
+def executed(tmp_path_factory) -> list[SubmissionResult]:
+    return executed_results(tmp_path_factory.mktemp("executed"))
+
+
+@pytest.fixture(scope="module")
+def every(real, executed) -> list[SubmissionResult]:
+    return [*real, *executed, showcase_result(), *status_results()]
 
 
 def test_engine_results_cover_the_statuses(real):
@@ -60,6 +66,21 @@ def test_every_report_is_valid_self_contained_html(every, student_mode):
             assert f'<section class="q" id="{q.id}">' in page
             for i in q.items:
                 assert f'id="{i.id}"' in page
+
+
+def test_real_execution_problems_link_to_their_cells(executed):
+    raises, hangs = executed
+    assert hangs.status == "timeout" and raises.execution["problems"]
+    for r in executed:
+        page = render_submission(r)
+        for p in r.execution["problems"]:
+            if p["cell"] is not None:
+                assert f'<a href="#cell-{p["cell"]}">cell {p["cell"]}</a>' in page
+                assert f'<div class="cell" id="cell-{p["cell"]}">' in page
+    page = render_submission(raises)
+    assert "ValueError: Shapes (None, 10) and (None, 1) are incompatible" in page
+    assert "raise ValueError(" in page  # the cell's source, read back from the notebook
+    assert 'class="badge b-timeout">timeout</span>' in render_submission(hangs)
 
 
 def test_header_shows_student_status_profile_device_and_date(every):

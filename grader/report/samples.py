@@ -38,6 +38,39 @@ def engine_results(
     ]
 
 
+def executed_results(folder: Path) -> list[SubmissionResult]:
+    """Two tiny notebooks run for real in a kernel (q9, q10): one raises, one hangs past its cell
+    limit. They give real execution records: cell errors, a timeout, problems with cells."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from grader.context import GradingOptions
+    from grader.engine import grade_submission
+
+    notebooks = {
+        "raises": [
+            new_markdown_cell("## Question 9\nTrain a CNN."),
+            new_code_cell("print('training...')"),
+            new_code_cell("raise ValueError('Shapes (None, 10) and (None, 1) are incompatible')"),
+            new_markdown_cell("## Question 10"),
+            new_code_cell("print('done')"),
+        ],
+        "hangs": [
+            new_markdown_cell("## Question 9"),
+            new_code_cell("import time\ntime.sleep(60)"),
+            new_markdown_cell("## Question 10"),
+            new_code_cell("print('never reached')"),
+        ],
+    }
+    results = []
+    for name, cells in notebooks.items():
+        path = folder / f"{name}.ipynb"
+        nbformat.write(new_notebook(cells=cells), str(path))
+        options = GradingOptions(questions=["q9", "q10"], cell_timeout=3, timeout=30)
+        results.append(grade_submission(path, options=options))
+    return results
+
+
 def _item(id: str, score: float, max_score: float, status: str, feedback: str, **kw) -> ItemResult:
     return ItemResult(id=id, score=score, max_score=max_score, status=status, feedback=feedback, **kw)  # type: ignore[arg-type]
 
