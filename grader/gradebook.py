@@ -83,8 +83,14 @@ class Gradebook:
         self.close()
 
     def record(self, result: SubmissionResult, note: str | None = None) -> int:
-        """Store one grading run (a new history row); returns the run id."""
+        """Store one grading run (a new history row); returns the run id.
+
+        Manual overrides survive a regrade: items an instructor set by hand in the previous run
+        are carried into `result` (in place, so files written from it afterwards agree), unless
+        the rubric changed the item's points or the file can no longer be read (`invalid`).
+        """
         key = str(Path(result.path).resolve()) if result.path else result.submission
+        self._carry_manual(result, key)
         with self.db:
             self.db.execute(
                 "INSERT INTO submissions(student, path) VALUES (?, ?) "
@@ -109,6 +115,24 @@ class Gradebook:
                  for q in result.questions for i in q.items],
             )
         return run_id
+
+    def _carry_manual(self, result: SubmissionResult, key: str) -> None:
+        row = self.db.execute(
+            "SELECT r.result_json FROM runs r JOIN submissions s ON s.id = r.submission_id "
+            "WHERE s.path = ? ORDER BY r.id DESC LIMIT 1", (key,)).fetchone()
+        if row is None or result.status == "invalid":
+            return
+        previous = SubmissionResult.from_dict(json.loads(row[0]))
+        manual = {i.id: i for i in previous.items() if i.manual}
+        changed = False
+        for q in result.questions:
+            for n, item in enumerate(q.items):
+                old = manual.get(item.id)
+                if old is not None and not item.manual and old.max_score == item.max_score:
+                    q.items[n] = old
+                    changed = True
+        if changed:
+            result.recompute_scores()
 
     def latest(self) -> list[SubmissionResult]:
         """The most recent run of every submission, ordered by student."""

@@ -94,3 +94,19 @@ def test_an_older_gradebook_file_is_migrated(tmp_path):
         assert [s["status"] for s in book.students()] == ["timeout", "error", "invalid"]
         cols = {row[1] for row in book.db.execute("PRAGMA table_info(item_results)")}
         assert {"visibility", "needs_review", "provisional"} <= cols
+
+
+def test_a_regrade_keeps_manual_overrides(tmp_path):
+    with Gradebook(tmp_path / "gb.sqlite") as book:
+        book.record(showcase_result())
+        book.override("bob", "q4.concepts", 6, note="fine")
+        regraded = showcase_result()  # a fresh automatic run: q4.concepts 4/6 again
+        book.record(regraded)
+        item = regraded.item("q4.concepts")
+        assert item.manual and item.score == 6 and "Instructor: fine" in item.feedback
+        assert book.latest_for("bob").score == regraded.score == showcase_result().score + 2
+        changed = showcase_result()
+        changed.item("q4.concepts").max_score = 8  # the rubric changed: the override no longer applies
+        changed.recompute_scores()
+        book.record(changed)
+        assert not book.latest_for("bob").item("q4.concepts").manual
