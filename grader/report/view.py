@@ -34,6 +34,35 @@ def short(value: Any, limit: int = 400) -> str:
 
 
 @dataclass
+class Generic:
+    """One generic evidence value, laid out by shape: text, key/value pairs, or a table."""
+
+    kind: str  # "text" | "pairs" | "table"
+    text: str = ""
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def generic(value: Any, max_rows: int = 50) -> Generic:
+    """A list of records becomes a table, a flat dict key/value pairs, anything else text."""
+    if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+        columns = list(dict.fromkeys(k for r in value for k in r))
+        rows = [[short(r.get(c, ""), 200) if r.get(c) is not None else "" for c in columns]
+                for r in value[:max_rows]]
+        return Generic("table", columns=columns, rows=rows)
+    if isinstance(value, dict) and value and all(_scalar(v) for v in value.values()):
+        return Generic("pairs", pairs=[(str(k), short(v, 200)) for k, v in value.items()])
+    if isinstance(value, list) and all(_scalar(v) for v in value):
+        return Generic("text", text=", ".join(short(v, 200) for v in value))
+    return Generic("text", text=short(value))
+
+
+@dataclass
 class EvidenceView:
     excerpt: Markup | None = None
     matches: list[dict[str, Any]] = field(default_factory=list)
@@ -42,7 +71,7 @@ class EvidenceView:
     charts: list[Markup] = field(default_factory=list)
     accuracy: dict[str, Any] | None = None
     cells: list[int] = field(default_factory=list)
-    other: list[tuple[str, str]] = field(default_factory=list)
+    other: list[tuple[str, Generic]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -108,12 +137,15 @@ def evidence_view(evidence: dict[str, Any]) -> EvidenceView:
         view.cells = cells
     elif cells is not None:
         other["cells"] = cells
-    view.other = [(k, short(v)) for k, v in other.items()]
+    view.other = [(k, generic(v)) for k, v in other.items()]
     return view
 
 
 def number_ok(row: dict[str, Any]) -> bool | None:
     """Whether a found number matches the expected one (2 % relative), None if not comparable."""
+    for key in ("ok", "correct", "holds"):
+        if isinstance(row.get(key), bool):
+            return row[key]
     found, expected = row.get("found"), row.get("expected")
     if not isinstance(found, int | float) or not isinstance(expected, int | float):
         return None
