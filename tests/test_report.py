@@ -26,10 +26,22 @@ from grader.report.samples import (
 from grader.report.selfcheck import external_urls, html_errors
 from grader.results import Diagnostic, SubmissionResult
 
-SIMILARITY = [{"kind": "text", "question": "q4", "students": ["alice", "bob"], "similarity": 0.93,
-               "excerpt": "Max pooling keeps the strongest activation"},
-              {"kind": "output", "question": None, "students": ["carol", "dave"], "similarity": 1.0,
-               "excerpt": "Epoch 1/5 - 12s - loss: 1.91"}]
+SIMILARITY = [
+    {
+        "kind": "text",
+        "question": "q4",
+        "students": ["alice", "bob"],
+        "similarity": 0.93,
+        "excerpt": "Max pooling keeps the strongest activation",
+    },
+    {
+        "kind": "output",
+        "question": None,
+        "students": ["carol", "dave"],
+        "similarity": 1.0,
+        "excerpt": "Epoch 1/5 - 12s - loss: 1.91",
+    },
+]
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +109,8 @@ def test_header_shows_student_status_profile_device_and_date(every):
 def test_special_evidence_is_rendered():
     page = render_submission(showcase_result())
     # excerpt: escaped, with the matched phrases highlighted
-    assert "<mark title=\"matched\">no parameters</mark>" in page
-    assert "&lt;b&gt;<mark title=\"matched\">downsamples</mark>&lt;/b&gt;" in page
+    assert '<mark title="matched">no parameters</mark>' in page
+    assert '&lt;b&gt;<mark title="matched">downsamples</mark>&lt;/b&gt;' in page
     # numbers found vs expected, with the mismatch marked and a missing number named
     assert re.search(r'<tr class="mismatch"><td>batch of 50</td><td class="num found">4.8</td>', page)
     assert re.search(r'<tr class="match"><td>conv1</td>', page)
@@ -143,12 +155,18 @@ def _with_hidden_secrets(result: SubmissionResult, make_hidden: str) -> Submissi
     hidden = [i for i in r.items() if i.visibility == "hidden"]
     for i in hidden:
         i.feedback = HIDDEN_FEEDBACK
-        i.evidence = {"excerpt": HIDDEN_EVIDENCE, "matches": [{"concept": "leak", "phrase": "SECRET-PHRASE",
-                                                                "sentence": HIDDEN_EVIDENCE}],
-                      "cells": [99], "detail": "SECRET-DETAIL-VALUE"}
+        i.evidence = {
+            "excerpt": HIDDEN_EVIDENCE,
+            "matches": [{"concept": "leak", "phrase": "SECRET-PHRASE", "sentence": HIDDEN_EVIDENCE}],
+            "cells": [99],
+            "detail": "SECRET-DETAIL-VALUE",
+        }
         i.diagnoses = [HIDDEN_DIAGNOSIS]
-        r.diagnostics.append(Diagnostic(HIDDEN_DIAGNOSIS, i.id.split(".")[0], HIDDEN_FEEDBACK, item=i.id,
-                                        cell=99, fix="SECRET-FIX"))
+        r.diagnostics.append(
+            Diagnostic(
+                HIDDEN_DIAGNOSIS, i.id.split(".")[0], HIDDEN_FEEDBACK, item=i.id, cell=99, fix="SECRET-FIX"
+            )
+        )
     return r
 
 
@@ -176,8 +194,14 @@ def test_student_copy_of_showcase_leaks_nothing():
 
 def test_malformed_evidence_falls_back_to_a_table():
     r = showcase_result()
-    r.item("q2.params").evidence = {"numbers": "1,199,882", "history": {"loss": "n/a"}, "accuracy": 0.7,
-                                    "cells": "four", "matches": "none", "excerpt": ["not", "a", "string"]}
+    r.item("q2.params").evidence = {
+        "numbers": "1,199,882",
+        "history": {"loss": "n/a"},
+        "accuracy": 0.7,
+        "cells": "four",
+        "matches": "none",
+        "excerpt": ["not", "a", "string"],
+    }
     page = render_submission(r)
     assert html_errors(page) == []
     for key in ("numbers", "history", "accuracy", "cells", "matches", "excerpt"):
@@ -187,6 +211,14 @@ def test_malformed_evidence_falls_back_to_a_table():
 def test_highlight_prefers_longer_phrases_and_escapes():
     out = str(highlight("Max pooling <vs> pooling", ["pooling", "max pooling"]))
     assert out == ('<mark title="matched">Max pooling</mark> &lt;vs&gt; <mark title="matched">pooling</mark>')
+
+
+def test_misconception_phrases_are_marked_differently():
+    out = str(
+        highlight("Pooling learns weights and has no parameters", ["no parameters"], ["learns weights"])
+    )
+    assert '<mark class="wrong" title="misconception">learns weights</mark>' in out
+    assert '<mark title="matched">no parameters</mark>' in out
 
 
 def test_class_report_sections(every, tmp_path):

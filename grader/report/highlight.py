@@ -8,13 +8,16 @@ from collections.abc import Iterable
 from markupsafe import Markup, escape
 
 
-def highlight(text: str, phrases: Iterable[str]) -> Markup:
-    """Escape `text` and wrap every case-insensitive occurrence of any phrase in <mark>.
+def highlight(text: str, phrases: Iterable[str], wrong: Iterable[str] = ()) -> Markup:
+    """Escape `text` and wrap every case-insensitive occurrence of any phrase in <mark>;
+    `wrong` phrases (misconceptions) get <mark class="wrong">.
 
     Longer phrases win where two overlap, so "max pooling" is one mark, not "pooling" inside it.
     """
     text = str(text or "")
-    wanted = sorted({p.strip() for p in phrases if isinstance(p, str) and p.strip()}, key=len, reverse=True)
+    bad = {p.strip().lower() for p in wrong if isinstance(p, str) and p.strip()}
+    every = [*phrases, *wrong]
+    wanted = sorted({p.strip() for p in every if isinstance(p, str) and p.strip()}, key=len, reverse=True)
     if not wanted:
         return Markup(escape(text))
     pattern = re.compile("|".join(re.escape(p) for p in wanted), re.IGNORECASE)
@@ -22,7 +25,10 @@ def highlight(text: str, phrases: Iterable[str]) -> Markup:
     pos = 0
     for m in pattern.finditer(text):
         out.append(str(escape(text[pos:m.start()])))
-        out.append(f'<mark title="matched">{escape(m.group(0))}</mark>')
+        if m.group(0).lower() in bad:
+            out.append(f'<mark class="wrong" title="misconception">{escape(m.group(0))}</mark>')
+        else:
+            out.append(f'<mark title="matched">{escape(m.group(0))}</mark>')
         pos = m.end()
     out.append(str(escape(text[pos:])))
     return Markup("".join(out))

@@ -52,8 +52,10 @@ def generic(value: Any, max_rows: int = 50) -> Generic:
     """A list of records becomes a table, a flat dict key/value pairs, anything else text."""
     if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
         columns = list(dict.fromkeys(k for r in value for k in r))
-        rows = [[short(r.get(c, ""), 200) if r.get(c) is not None else "" for c in columns]
-                for r in value[:max_rows]]
+        rows = [
+            [short(r.get(c, ""), 200) if r.get(c) is not None else "" for c in columns]
+            for r in value[:max_rows]
+        ]
         return Generic("table", columns=columns, rows=rows)
     if isinstance(value, dict) and value and all(_scalar(v) for v in value.values()):
         return Generic("pairs", pairs=[(str(k), short(v, 200)) for k, v in value.items()])
@@ -108,7 +110,9 @@ def evidence_view(evidence: dict[str, Any]) -> EvidenceView:
     elif matches is not None:
         other["matches"] = matches
     if isinstance(ev.get("excerpt"), str):
-        view.excerpt = highlight(ev["excerpt"], phrases_of(view.matches))
+        view.excerpt = highlight(
+            ev["excerpt"], phrases_of(view.matches), phrases_of(ev.get("misconceptions"))
+        )
     elif ev.get("excerpt") is not None:
         other["excerpt"] = ev["excerpt"]
     for key, columns in (("numbers", NUMBER_COLUMNS), ("architecture", ARCH_COLUMNS)):
