@@ -21,6 +21,7 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    add_gradebook_commands(sub)
 
     run = sub.add_parser("run", help="grade notebooks (files or folders of .ipynb)")
     run.add_argument("paths", nargs="+", metavar="PATH", help="a notebook or a folder of them")
@@ -29,7 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the result JSON to stdout")
     run.add_argument("--student-mode", action="store_true",
                      help="reports hide hidden items' details (for handing back to students)")
-    add_gradebook_commands(sub)
     return parser
 
 
@@ -235,18 +235,27 @@ def print_summary(result, out: Path) -> None:
 GRADEBOOK_COMMANDS = {"export": cmd_export, "report": cmd_report, "override": cmd_override}
 
 
+def run_gradebook_command(args: argparse.Namespace) -> int:
+    from grader.gradebook import GradebookError
+
+    try:
+        return GRADEBOOK_COMMANDS[args.command](args)
+    except (UsageError, GradebookError) as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from grader.gradebook import GradebookError
+    if args.command in GRADEBOOK_COMMANDS:
+        return run_gradebook_command(args)
     from grader.rubric import RubricError
 
     try:
         if args.command == "run":
             return cmd_run(args)
-        if args.command in GRADEBOOK_COMMANDS:
-            return GRADEBOOK_COMMANDS[args.command](args)
-    except (UsageError, RubricError, GradebookError) as exc:
+    except (UsageError, RubricError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.error(f"unknown command {args.command}")
