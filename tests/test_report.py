@@ -73,6 +73,10 @@ def test_every_report_is_valid_self_contained_html(every, student_mode):
         assert html_errors(page) == [], r.student
         assert external_urls(page) == [], r.student
         assert "<link" not in page and "<script" not in page
+        ids = re.findall(r'\sid="([^"]+)"', page)
+        assert len(ids) == len(set(ids)), r.student
+        for anchor in re.findall(r'href="#([^"]+)"', page):  # every in-page link has a target
+            assert anchor in ids, (r.student, anchor)
         assert f"{r.score:g} / {r.max_score:g} points" in page
         for q in r.questions:
             assert f'<section class="q" id="{q.id}">' in page
@@ -206,6 +210,47 @@ def test_malformed_evidence_falls_back_to_a_table():
     assert html_errors(page) == []
     for key in ("numbers", "history", "accuracy", "cells", "matches", "excerpt"):
         assert f"<th>{key}</th>" in page
+
+
+def test_odd_evidence_values_still_render():
+    r = showcase_result()
+    r.item("q2.params").evidence = {
+        "nan": float("nan"),
+        "inf": float("inf"),
+        (1, 2): "tuple key",
+        "nested": {"a": [{"b": {"c": [1, 2, {"d": None}]}}]},
+        "long": "x" * 5000,
+        "history": {"loss": [float("nan"), 1.0], "accuracy": [0.5]},
+    }
+    page = render_submission(r)
+    assert html_errors(page) == [] and "could not be rendered" not in page
+    assert "<th>nested</th>" in page and "x" * 5000 not in page
+
+
+def test_a_result_that_breaks_the_template_still_gets_a_report():
+    r = showcase_result()
+    r.item("q4.concepts").score = None  # not a number: '%g' formatting fails in the full report
+    r.item("q9.methodology").feedback = HIDDEN_FEEDBACK
+    page = render_submission(r, student_mode=True)
+    assert "could not be rendered (TypeError" in page and html_errors(page) == []
+    assert 'id="q4.concepts"' in page and "SECRET" not in page
+    assert "SECRET" in render_submission(r)
+
+
+def test_the_accuracy_cell_is_linked_even_without_a_diagnosis():
+    r = showcase_result()
+    r.diagnostics = []
+    page = render_submission(r)
+    assert 'href="#cell-14"' in page and 'id="cell-14"' in page
+
+
+def test_repeated_diagnosis_codes_get_unique_anchors():
+    r = showcase_result()
+    r.diagnostics.append(Diagnostic("batch-not-multiplied", "q2", "again", item="q2.ram_batch"))
+    page = render_submission(r)
+    ids = re.findall(r'id="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    assert 'id="diag-batch-not-multiplied-2"' in page
 
 
 def test_highlight_prefers_longer_phrases_and_escapes():

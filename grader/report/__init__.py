@@ -22,8 +22,19 @@ _env.globals.update(number_ok=view.number_ok, report_name=view.report_name)
 
 
 def render_submission(result: SubmissionResult, *, student_mode: bool = False) -> str:
-    """One student's report. `student_mode` hides hidden items' feedback, evidence, diagnoses."""
+    """One student's report. `student_mode` hides hidden items' feedback, evidence, diagnoses.
 
+    Never raises for odd result data: if the full report cannot be rendered, a plain report of
+    the scores and feedback (honouring `student_mode`) says so, so every submission has a page.
+    """
+    try:
+        return _render_submission(result, student_mode)
+    except Exception as exc:  # a report must exist whatever a check put into the result
+        return _env.get_template("fallback.html.j2").render(
+            r=result, student_mode=student_mode, error=f"{type(exc).__name__}: {exc}")
+
+
+def _render_submission(result: SubmissionResult, student_mode: bool) -> str:
     def shown(item) -> bool:
         return view.shown(item, student_mode)
 

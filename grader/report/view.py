@@ -29,7 +29,13 @@ def shown(item: ItemResult, student_mode: bool) -> bool:
 
 def short(value: Any, limit: int = 400) -> str:
     """A value as one readable string for generic tables (JSON for containers), capped."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, default=str, ensure_ascii=False)
+        except (TypeError, ValueError):  # e.g. non-string keys that JSON cannot hold
+            text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -200,11 +206,15 @@ def cell_views(result: SubmissionResult, student_mode: bool) -> list[CellView]:
     for item in result.items():
         if item.id in hidden:
             continue
-        cells = item.evidence.get("cells") if isinstance(item.evidence, dict) else None
+        ev = item.evidence if isinstance(item.evidence, dict) else {}
+        cells = ev.get("cells")
         if isinstance(cells, list):
             for c in cells:
                 if isinstance(c, int):
                     refs[c].append(item.id)
+        acc = ev.get("accuracy")
+        if isinstance(acc, dict) and isinstance(acc.get("cell"), int):
+            refs[acc["cell"]].append(item.id)
     sources = _notebook_sources(result.path) if refs else {}
     views = []
     for idx in sorted(refs):
@@ -224,9 +234,18 @@ def cell_views(result: SubmissionResult, student_mode: bool) -> list[CellView]:
     return views
 
 
-def visible_diagnostics(result: SubmissionResult, student_mode: bool) -> list:
+def visible_diagnostics(result: SubmissionResult, student_mode: bool) -> list[tuple[str, Any]]:
+    """(anchor, diagnostic) for every diagnosis the report may show; anchors are unique, and the
+    first of each code is `diag-<code>`, the target of the item's links."""
     hidden = {i.id for i in result.items() if not shown(i, student_mode)}
-    return [d for d in result.diagnostics if d.item not in hidden]
+    seen: Counter[str] = Counter()
+    out = []
+    for d in result.diagnostics:
+        if d.item in hidden:
+            continue
+        seen[d.code] += 1
+        out.append((f"diag-{d.code}" + (f"-{seen[d.code]}" if seen[d.code] > 1 else ""), d))
+    return out
 
 
 def problems(result: SubmissionResult) -> list[dict[str, Any]]:
