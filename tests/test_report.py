@@ -124,6 +124,7 @@ def test_special_evidence_is_rendered():
     assert page.count('<svg class="chart"') == 2 and page.count("<polyline") == 4
     assert re.search(r"printed by the notebook</th><td class=\"num\">0.91<", page)
     assert re.search(r"measured by the grader</th><td class=\"num\">0.664<", page)
+    assert '<tr class="mismatch"><th>gap (printed − measured)</th><td class="found">+24.6 points' in page
     # generic keys as a table; cell links point at rendered cells
     assert "<th>tolerance</th><td>0.02</td>" in page and "<th>missing_concepts</th>" in page
     for cell in (4, 12, 13, 14, 16):

@@ -33,7 +33,7 @@ def line_chart(series: dict[str, Sequence[object]], *, title: str = "", width: i
     clean = {k: v for k, v in clean.items() if v}
     if not clean:
         return Markup("")
-    left, right, top, bottom = 44, 10, 22, 30
+    left, right, top, bottom = 44, 10, 34, 30
     xs = [p[0] for pts in clean.values() for p in pts]
     ys = [p[1] for pts in clean.values() for p in pts]
     x0, x1 = min(xs), max(max(xs), min(xs) + 1)
@@ -71,8 +71,8 @@ def line_chart(series: dict[str, Sequence[object]], *, title: str = "", width: i
         parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{coords}"/>')
         for x, y in pts:
             parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{color}"/>')
-        lx = left + 8 + (n % 2) * 150
-        ly = top + 10 + (n // 2) * 13
+        lx = left + 60 + (n % 2) * 130  # legend on the title rows, above the plot area
+        ly = 12 + (n // 2) * 13
         parts.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 14}" y2="{ly - 4}" stroke="{color}" '
                      f'stroke-width="2"{dash}/><text x="{lx + 18}" y="{ly}" font-size="10">'
                      f"{escape(name)}</text>")

@@ -78,6 +78,7 @@ class EvidenceView:
     architecture: list[dict[str, Any]] = field(default_factory=list)
     charts: list[Markup] = field(default_factory=list)
     accuracy: dict[str, Any] | None = None
+    accuracy_gap: float | None = None  # printed - measured, in accuracy units (0..1)
     cells: list[int] = field(default_factory=list)
     other: list[tuple[str, Generic]] = field(default_factory=list)
 
@@ -140,6 +141,7 @@ def evidence_view(evidence: dict[str, Any]) -> EvidenceView:
             "cell": None,
             **ev["accuracy"],
         }
+        view.accuracy_gap = accuracy_gap(view.accuracy)
     elif ev.get("accuracy") is not None:
         other["accuracy"] = ev["accuracy"]
     cells = ev.get("cells")
@@ -149,6 +151,18 @@ def evidence_view(evidence: dict[str, Any]) -> EvidenceView:
         other["cells"] = cells
     view.other = [(k, generic(v)) for k, v in other.items()]
     return view
+
+
+def accuracy_gap(acc: dict[str, Any]) -> float | None:
+    """Printed minus measured accuracy (both as fractions; a printed 91 means 0.91), or None."""
+    printed, measured = acc.get("printed"), acc.get("measured")
+    if isinstance(printed, bool) or isinstance(measured, bool):
+        return None
+    if not isinstance(printed, int | float) or not isinstance(measured, int | float):
+        return None
+    printed = printed / 100 if printed > 1 else printed
+    measured = measured / 100 if measured > 1 else measured
+    return round(printed - measured, 4)
 
 
 def number_ok(row: dict[str, Any]) -> bool | None:
