@@ -28,7 +28,7 @@ def pages(tmp_path_factory, root) -> dict[str, tuple[Path, object]]:
     out = tmp_path_factory.mktemp("reports")
     malformed = out / "mallory.ipynb"
     malformed.write_text("not a notebook", encoding="utf-8")
-    results = [*engine_results(root, malformed), *executed_results(out), showcase_result(), *status_results()]
+    results = [*engine_results(root, malformed), *executed_results(), showcase_result(), *status_results()]
     found: dict[str, tuple[Path, object]] = {}
     for r in results:
         found[r.student] = (write_atomic(out / report_name(r), render_submission(r)), r)

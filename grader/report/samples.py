@@ -9,6 +9,10 @@ prove it never reaches a student copy.
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 from pathlib import Path
 
 from grader.execute.record import CellRun, ExecutionProblem, ExecutionRecord
@@ -38,15 +42,23 @@ def engine_results(
     ]
 
 
-def executed_results(folder: Path) -> list[SubmissionResult]:
+@functools.cache
+def executed_results(cell_timeout: float = 20.0) -> tuple[SubmissionResult, ...]:
     """Two tiny notebooks run for real in a kernel (q9, q10): one raises, one hangs past its cell
-    limit. They give real execution records: cell errors, a timeout, problems with cells."""
+    limit. They give real execution records: cell errors, a timeout, problems with cells.
+
+    Cached per process (each costs a kernel start); the notebooks stay in a temporary folder,
+    removed at exit, so reports can still show their cells' source. `cell_timeout` leaves room
+    for the grader's own setup cells, which run under the same per-cell limit.
+    """
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
     from grader.context import GradingOptions
     from grader.engine import grade_submission
 
+    folder = Path(tempfile.mkdtemp(prefix="grader-samples-"))
+    atexit.register(shutil.rmtree, folder, True)
     notebooks = {
         "raises": [
             new_markdown_cell("## Question 9\nTrain a CNN."),
@@ -57,7 +69,7 @@ def executed_results(folder: Path) -> list[SubmissionResult]:
         ],
         "hangs": [
             new_markdown_cell("## Question 9"),
-            new_code_cell("import time\ntime.sleep(60)"),
+            new_code_cell("import time\ntime.sleep(3600)"),
             new_markdown_cell("## Question 10"),
             new_code_cell("print('never reached')"),
         ],
@@ -66,9 +78,9 @@ def executed_results(folder: Path) -> list[SubmissionResult]:
     for name, cells in notebooks.items():
         path = folder / f"{name}.ipynb"
         nbformat.write(new_notebook(cells=cells), str(path))
-        options = GradingOptions(questions=["q9", "q10"], cell_timeout=3, timeout=30)
+        options = GradingOptions(questions=["q9", "q10"], cell_timeout=cell_timeout, timeout=4 * cell_timeout)
         results.append(grade_submission(path, options=options))
-    return results
+    return tuple(results)
 
 
 def _item(id: str, score: float, max_score: float, status: str, feedback: str, **kw) -> ItemResult:
