@@ -200,3 +200,27 @@ def test_cli_report_and_override(gradebook, root, tmp_path):
         "mallory.html",
         "index.html",
     }
+
+
+def test_cli_writes_to_stdout_and_student_mode_reports(gradebook, root, tmp_path):
+    proc = _cli(
+        root,
+        "export",
+        "--format",
+        "gradescope",
+        "--gradebook",
+        str(gradebook),
+        "--student",
+        "bob",
+        "--out",
+        "-",
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    validate_gradescope(data)
+    assert "SECRET" not in json.dumps([t for t in data["tests"] if t["visibility"] == "visible"])
+    proc = _cli(root, "export", "--gradebook", str(gradebook), "--out", "-")
+    assert proc.returncode == 0 and proc.stdout.startswith("student,submission,status,total")
+    proc = _cli(root, "report", "--gradebook", str(gradebook), "--out", str(tmp_path), "--student-mode")
+    assert proc.returncode == 0, proc.stderr
+    assert "SECRET" not in (tmp_path / "bob.html").read_text()
