@@ -30,6 +30,7 @@ from grader.execute.sandbox import SandboxPlan, format_bytes, kill_group, make_k
 INKERNEL_DIR = Path(__file__).parent / "inkernel"
 CAPTURE_FILE = ".grader/capture.json"
 SETUP_FILE = ".grader/setup.json"
+SETUP_TIMEOUT = 180.0  # seconds for the grader's own in-kernel setup (TensorFlow import on a busy CPU)
 _warned: set[str] = set()
 
 
@@ -86,6 +87,13 @@ class _CappedClient(NotebookClient):
         super().__init__(*args, **kwargs)
         self.output_chars: dict[int, int] = {}
         self.truncated: set[int] = set()
+        self.replies: dict[int, dict[str, Any]] = {}
+        self.on_cell_executed = self._remember_reply
+
+    def _remember_reply(self, cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
+        """The kernel's own verdict: an error whose traceback could not be formatted (e.g. out of
+        memory) still shows up here even when no `error` output arrived."""
+        self.replies[cell_index] = execute_reply.get("content", {}) if execute_reply else {}
 
     def output(self, outs: list, msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
         size = _message_size(msg)
@@ -150,9 +158,12 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
     warning = plan.warning()
     if warning:
         _warn_once(warning)
-    deadline = started + options.timeout
+    # The notebook's own time starts after the grader's setup cells (kernel start, imports).
+    deadline = started + options.timeout + SETUP_TIMEOUT
 
     def timeout_func(cell: Any) -> int:
+        if cell.get("metadata", {}).get("grader_hidden"):
+            return int(SETUP_TIMEOUT)
         remaining = deadline - time.monotonic()
         return max(1, int(min(options.cell_timeout, remaining)))
 
@@ -175,6 +186,7 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
             with client.setup_kernel(cwd=str(workdir), env=plan.env(), stdout=kernel_log, stderr=kernel_log):
                 pgid = getattr(client.km.provisioner, "pgid", None)
                 _run_prelude(client, _prelude(options, workdir), record)
+                deadline = min(deadline, time.monotonic() + options.timeout)
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code":
                         continue
@@ -202,7 +214,8 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
                     "kernel-died", "the kernel died before the notebook's first cell ran"))
         except Exception as exc:  # kernel failed to start, zmq trouble: the grader's failure
             record.status = "error"
-            record.problems.append(ExecutionProblem("kernel-error", f"the kernel failed: {exc}"))
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            record.problems.append(ExecutionProblem("kernel-error", f"the kernel failed: {first_line}"))
         finally:
             kill_group(pgid)
     _load_capture(record, workdir)
@@ -218,7 +231,7 @@ def _run_hidden(client: NotebookClient, source: str) -> Any:
     a slot of its own at the end, removed afterwards (index -1 would overwrite, and then
     re-run, the student's last cell).
     """
-    cell = nbformat.v4.new_code_cell(source)
+    cell = nbformat.v4.new_code_cell(source, metadata={"grader_hidden": True})
     client.nb.cells.append(cell)
     index = len(client.nb.cells) - 1
     try:
@@ -260,7 +273,7 @@ def _death_reason(client: NotebookClient, options: ExecutionOptions) -> str:
 
 
 def _run_cell(
-    client: NotebookClient, cell: Any, index: int, options: ExecutionOptions, record: ExecutionRecord
+    client: _CappedClient, cell: Any, index: int, options: ExecutionOptions, record: ExecutionRecord
 ) -> CellRun:
     t0 = time.monotonic()
     run = CellRun(index=index, status="ok")
@@ -290,6 +303,9 @@ def _run_cell(
         )
     run.duration_s = round(time.monotonic() - t0, 3)
     text, errors = _cell_output(cell)
+    reply = client.replies.pop(index, {})
+    if not errors and reply.get("status") == "error":
+        errors = [(str(reply.get("ename") or "Error"), str(reply.get("evalue") or ""))]
     if len(text) > options.output_limit:
         text = text[: options.output_limit]
         run.truncated = True
