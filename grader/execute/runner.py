@@ -12,6 +12,7 @@ is sent as hidden cells before the first student cell and after the last one.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -32,6 +33,7 @@ CAPTURE_FILE = ".grader/capture.json"
 SETUP_FILE = ".grader/setup.json"
 SETUP_TIMEOUT = 180.0  # seconds for the grader's own in-kernel setup (TensorFlow import on a busy CPU)
 _warned: set[str] = set()
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours in Keras messages and tracebacks
 
 
 @dataclass
@@ -305,7 +307,7 @@ def _run_cell(
     text, errors = _cell_output(cell)
     reply = client.replies.pop(index, {})
     if not errors and reply.get("status") == "error":
-        errors = [(str(reply.get("ename") or "Error"), str(reply.get("evalue") or ""))]
+        errors = [(str(reply.get("ename") or "Error"), _ANSI.sub("", str(reply.get("evalue") or "")))]
     if len(text) > options.output_limit:
         text = text[: options.output_limit]
         run.truncated = True
@@ -342,8 +344,8 @@ def _cell_output(cell: Any) -> tuple[str, list[tuple[str, str]]]:
         elif kind in ("execute_result", "display_data"):
             parts.append(out.get("data", {}).get("text/plain", ""))
         elif kind == "error":
-            errors.append((out.get("ename", ""), out.get("evalue", "")))
-    return "".join(parts), errors
+            errors.append((out.get("ename", ""), _ANSI.sub("", out.get("evalue", ""))))
+    return _ANSI.sub("", "".join(parts)), errors
 
 
 def _load_capture(record: ExecutionRecord, workdir: Path) -> None:
