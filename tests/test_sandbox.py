@@ -66,3 +66,25 @@ def test_without_bwrap_the_kernel_runs_and_says_what_is_not_enforced(data_dir, m
     assert record.sandbox["method"] == "process"
     assert any("network" in item for item in record.sandbox["not_enforced"])
     assert "WITHOUT a sandbox" in capsys.readouterr().err
+
+
+FLOOD_SCRIPT = """
+import resource, sys, nbformat
+from grader.execute.runner import ExecutionOptions, execute_notebook
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('x' * 100_000_000)"),
+                                     nbformat.v4.new_code_cell("print('after')")])
+r = execute_notebook(nb, ExecutionOptions(data_dir=sys.argv[1], cell_timeout=60, timeout=120))
+print(r.status, r.cells[0].truncated, len(r.cells[0].output_text), r.cells[1].output_text.strip(),
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_a_100mb_print_does_not_reach_the_graders_memory(root, data_dir):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FLOOD_SCRIPT, str(data_dir)], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    status, truncated, kept, after, maxrss_mb = done.stdout.split()
+    assert (status, truncated, kept, after) == ("completed", "True", "1000000", "after"), done.stderr[-500:]
+    assert int(maxrss_mb) < 200, f"the grader grew to {maxrss_mb} MB while a cell printed 100 MB"

@@ -64,6 +64,7 @@ def _prelude(options: ExecutionOptions, workdir: Path) -> str:
         "capture_file": str(workdir / CAPTURE_FILE),
         "capture_dir": str(workdir / ".grader"),
         "setup_file": str(workdir / SETUP_FILE),
+        "output_limit": options.output_limit,
     }
     parts = [f"_grader_config = {json.dumps(config)!s}\n"]
     parts += [f"# --- grader/execute/inkernel/{name}\n{src}" for name, src in inkernel_sources()]

@@ -12,10 +12,14 @@
 #    the source modules are patched, then every already-imported keras module that still holds
 #    the original object is repointed.
 # 3. GPU: memory growth on, so several kernels can share one GPU (untested: no GPU here).
-# 4. What happened (seeds, versions, device, data files used, substitutions, missing weights)
+# 4. Output: each cell's stdout/stderr stops being sent once it passes the output limit, so a
+#    flood never crosses the socket. This only spares traffic; the grader's own cap in
+#    runner.py (which a student cannot switch off) decides what is kept and notes the cut.
+# 5. What happened (seeds, versions, device, data files used, substitutions, missing weights)
 #    goes to _grader_config["setup_file"] as JSON, which the runner reads.
 # Names start with _grader_ to stay out of the student's way.
 import contextlib
+import contextlib as _grader_contextlib
 import importlib.abc as _grader_importlib_abc
 import importlib.util as _grader_importlib_util
 import json as _grader_json
@@ -323,4 +327,32 @@ def _grader_install_setup():
     _grader_setup_write()
 
 
+def _grader_install_output_cap():
+    limit = int(_grader_config.get("output_limit") or 0)
+    if not limit:
+        return
+    allowance = limit + 1000  # a little over, so the grader sees the cell went past its limit
+    state = {"sent": 0}
+    for name in ("stdout", "stderr"):
+        stream = getattr(_grader_sys, name)
+        original = stream.write
+
+        def write(text, _original=original):
+            sent = state["sent"]
+            state["sent"] = sent + len(text)
+            if sent + len(text) <= allowance:
+                return _original(text)
+            if sent < allowance:
+                _original(text[: allowance - sent])
+            return len(text)
+
+        try:
+            stream.write = write
+        except (AttributeError, TypeError):
+            return
+    with _grader_contextlib.suppress(Exception):  # outside IPython: one allowance for the whole run
+        get_ipython().events.register("pre_run_cell", lambda *args: state.update(sent=0))  # noqa: F821
+
+
 _grader_install_setup()
+_grader_install_output_cap()
