@@ -286,13 +286,12 @@ def _run_cell(
         run.status = "timeout"
         record.status = "timeout"
         limit = client.timeout_func(cell) if client.timeout_func else options.cell_timeout
-        record.problems.append(
-            ExecutionProblem(
-                "cell-timeout",
-                f"cell {index} was stopped after {limit:g} s (the time limit); later cells did not run",
-                index,
-            )
-        )
+        if limit < options.cell_timeout:
+            why = f"the notebook's time limit of {options.timeout:g} s ran out after {limit:g} s in this cell"
+        else:
+            why = f"it ran past the {options.cell_timeout:g} s limit per cell"
+        message = f"cell {index} was stopped: {why}; later cells did not run"
+        record.problems.append(ExecutionProblem("cell-timeout", message, index))
     except DeadKernelError:
         run.status = "kernel-died"
         record.status = "kernel-died"

@@ -32,6 +32,15 @@ CASES: dict[str, tuple[list[str], dict]] = {
         ["print('start')", "while True:\n    pass", "print('never')"],
         {"status": "timeout", "problems": [["cell-timeout", 1]], "not_run": [2]},
     ),
+    "exit_builtin": (  # IPython's exit() only asks the front end to close: the kernel goes on
+        ["print('start')", "exit()", "quit()", "print('still running')"],
+        {"status": "completed", "problems": [], "outputs": {"3": "still running"}},
+    ),
+    "notebook_timeout": (
+        ["import time\ntime.sleep(3)", "time.sleep(3)", "time.sleep(3)", "print('never')"],
+        {"status": "timeout", "problems": [["cell-timeout", 1]], "not_run": [2, 3],
+         "limits": {"timeout": 5}, "message": "notebook's time limit"},
+    ),
     "os_exit": (
         ["print('start')", "import os\nos._exit(7)", "print('never')"],
         {"status": "kernel-died", "problems": [["kernel-died", 1]], "not_run": [2],
