@@ -221,6 +221,8 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
             record.problems.append(ExecutionProblem("kernel-error", f"the kernel failed: {first_line}"))
         finally:
             kill_group(pgid)
+    for scratch in (plan.home, plan.tmp, plan.ipc):  # the working directory stays for the checks
+        shutil.rmtree(scratch, ignore_errors=True)
     _load_capture(record, workdir)
     _load_setup(record, workdir)
     record.duration_s = round(time.monotonic() - started, 3)

@@ -113,6 +113,7 @@ class SandboxPlan:
     ipc: Path = field(init=False)
     bwrap: str | None = field(init=False, default=None)
     why_not_bwrap: str = field(init=False, default="")
+    memory_skipped: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         self.workdir = self.root / "work"
@@ -123,6 +124,14 @@ class SandboxPlan:
             d.mkdir(parents=True, exist_ok=True)
         self.ipc.chmod(0o700)
         self.bwrap, self.why_not_bwrap = bwrap_status()
+        self.memory_skipped = ""
+        if self.memory_bytes and self.gpu_devices() and os.environ.get("GRADER_GPU_MEMORY_CAP") != "1":
+            # Untested (no GPU where this was built): CUDA maps large private regions, and a
+            # cap that breaks CUDA start-up would fail every GPU run. GRADER_GPU_MEMORY_CAP=1
+            # applies it anyway.
+            self.memory_skipped = ("memory cap (not applied with a GPU visible; "
+                                   "GRADER_GPU_MEMORY_CAP=1 forces it)")
+            self.memory_bytes = None
 
     def env(self) -> dict[str, str]:
         """The kernel's whole environment: nothing of the grader's (tokens, paths) leaks in."""
@@ -193,12 +202,12 @@ class SandboxPlan:
                              "no network (new network namespace)",
                              "pid namespace: every process dies with the kernel",
                              "no capabilities", "clean environment"],
-                "not_enforced": [] if self.memory_bytes else ["memory cap (none set)"],
+                "not_enforced": [] if self.memory_bytes else [self.memory_skipped or "memory cap (none set)"],
                 **limits,
             }
         return {"method": "process", "enforced": ["own process group", "clean environment"],
                 "not_enforced": NOT_ENFORCED_WITHOUT_BWRAP
-                + ([] if self.memory_bytes else ["memory cap (none set)"]),
+                + ([] if self.memory_bytes else [self.memory_skipped or "memory cap (none set)"]),
                 "reason": self.why_not_bwrap, **limits}
 
     def warning(self) -> str | None:
