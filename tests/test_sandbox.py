@@ -88,3 +88,22 @@ def test_a_100mb_print_does_not_reach_the_graders_memory(root, data_dir):
     status, truncated, kept, after, maxrss_mb = done.stdout.split()
     assert (status, truncated, kept, after) == ("completed", "True", "1000000", "after"), done.stderr[-500:]
     assert int(maxrss_mb) < 200, f"the grader grew to {maxrss_mb} MB while a cell printed 100 MB"
+
+
+@pytest.mark.skipif(sandbox.bwrap_status()[0] is None, reason="bubblewrap unavailable here")
+def test_a_protected_folder_inside_site_packages_is_hidden(tmp_path):
+    """As if the grader (with its reference code) were installed into site-packages."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import nbclient
+
+    hidden = Path(nbclient.__file__).parent
+    plan = sandbox.SandboxPlan(root=tmp_path / "run")
+    plan.protected = [hidden, Path(sys.prefix)]  # the interpreter itself is needed: never hidden
+    script = "import os, sys; print(len(os.listdir(sys.argv[1])), os.path.exists(sys.argv[2]))"
+    cmd = plan.wrap([sys.executable, "-c", script, str(hidden), sys.executable])
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["0", "True"], done.stderr
+    assert len(list(hidden.iterdir())) > 0

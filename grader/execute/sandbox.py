@@ -49,7 +49,7 @@ _LIMITS_WRAPPER = (
     "os.execv(sys.argv[2],sys.argv[2:])\n"
 )
 
-_SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt"]
+_SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"]
 _PASSTHROUGH_ENV = ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "TF_NUM_INTEROP_THREADS",
                     "TF_NUM_INTRAOP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "LD_LIBRARY_PATH")
 
@@ -114,6 +114,9 @@ class SandboxPlan:
     bwrap: str | None = field(init=False, default=None)
     why_not_bwrap: str = field(init=False, default="")
     memory_skipped: str = field(init=False, default="")
+    # Folders the kernel must never see even when they lie inside a folder it needs (a grader
+    # installed into site-packages, a repository under /usr/local): hidden under an empty tmpfs.
+    protected: list[Path] = field(default_factory=lambda: default_protected())
 
     def __post_init__(self) -> None:
         self.workdir = self.root / "work"
@@ -172,6 +175,7 @@ class SandboxPlan:
         cmd += ["--ro-bind-try", "/sys", "/sys", "--dev", "/dev", "--proc", "/proc"]
         for dev in self.gpu_devices():  # untested here: no GPU on the build machine
             cmd += ["--dev-bind", dev, dev]
+        cmd += self._masks([*_SYSTEM_DIRS, *self._python_dirs(), "/sys"])
         cmd += ["--bind", str(self.tmp), "/tmp"]
         if self.data_dir and Path(self.data_dir).is_dir():  # the runner passes a resolved path
             cmd += ["--ro-bind", self.data_dir, self.data_dir]
@@ -180,13 +184,25 @@ class SandboxPlan:
         cmd += ["--chdir", str(self.workdir), "--"]
         return cmd + inner
 
+    def _masks(self, bound: list[str]) -> list[str]:
+        """--tmpfs over each protected folder that a read-only bind would otherwise expose."""
+        needed = [*self._python_dirs(), str(self.workdir), str(self.home), str(self.ipc), str(self.tmp)]
+        if self.data_dir:
+            needed.append(self.data_dir)
+        out: list[str] = []
+        for path in sorted({str(p.resolve()) for p in self.protected}):
+            exposed = any(_inside(path, b) for b in bound if Path(b).exists())
+            if exposed and Path(path).is_dir() and not any(_inside(n, path) for n in needed) and path != "/":
+                out += ["--tmpfs", path]
+        return out
+
     def _python_dirs(self) -> list[str]:
         """The interpreter and its library folders (never the repository the grader runs from)."""
         roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent)}
         for entry in sys.path:
             if entry and Path(entry).is_dir() and ("site-packages" in entry or "dist-packages" in entry):
                 roots.add(entry)
-        dirs = sorted({str(Path(r).resolve()) for r in roots if r and Path(r).exists()})
+        dirs = sorted({str(Path(r).resolve()) for r in roots if r and Path(r).exists()} - {"/"})
         # drop folders nested in another one we already bind
         return [d for d in dirs if not any(d != o and d.startswith(o + "/") for o in dirs)]
 
@@ -215,6 +231,24 @@ class SandboxPlan:
             return None
         return ("grader: the notebook runs WITHOUT a sandbox (" + self.why_not_bwrap + "); not enforced: "
                 + "; ".join(NOT_ENFORCED_WITHOUT_BWRAP))
+
+
+def _inside(path: str, folder: str) -> bool:
+    folder = str(Path(folder).resolve())
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def default_protected() -> list[Path]:
+    """The grader's repository (rubrics/, reference/, gradebooks), the current folder, and
+    wherever the `reference` and `grader` packages really live; found without importing them."""
+    import importlib.util
+
+    paths = [Path.cwd(), Path(__file__).resolve().parents[2]]
+    for name in ("reference", "grader"):
+        spec = importlib.util.find_spec(name)
+        if spec and spec.origin:
+            paths.append(Path(spec.origin).resolve().parent)
+    return paths
 
 
 class SandboxedKernelManager(AsyncKernelManager):
