@@ -221,6 +221,10 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
             record.problems.append(ExecutionProblem("kernel-error", f"the kernel failed: {first_line}"))
         finally:
             kill_group(pgid)
+    if record.status == "error":  # the grader's failure: say what the kernel process said
+        log_lines = (plan.root / "kernel.log").read_text(errors="replace").strip().splitlines()
+        if log_lines:
+            record.problems[-1].message += f" (kernel log {plan.root / 'kernel.log'}: {log_lines[-1][:300]})"
     for scratch in (plan.home, plan.tmp, plan.ipc):  # the working directory stays for the checks
         shutil.rmtree(scratch, ignore_errors=True)
     _load_capture(record, workdir)
