@@ -132,7 +132,7 @@ def _message_size(msg: dict[str, Any]) -> int:
 def _warn_once(message: str) -> None:
     if message not in _warned:
         _warned.add(message)
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"grader: warning: {message}", file=sys.stderr)
 
 
 def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
@@ -214,7 +214,8 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
             record.status = "kernel-died"
             if not any(p.kind == "kernel-died" for p in record.problems):
                 record.problems.append(ExecutionProblem(
-                    "kernel-died", "the kernel died before the notebook's first cell ran"))
+                    "kernel-died",
+                    "the kernel died outside the notebook's cells (the grader's setup or finalisation)"))
         except Exception as exc:  # kernel failed to start, zmq trouble: the grader's failure
             record.status = "error"
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -229,7 +229,7 @@ class SandboxPlan:
     def warning(self) -> str | None:
         if self.bwrap:
             return None
-        return ("grader: the notebook runs WITHOUT a sandbox (" + self.why_not_bwrap + "); not enforced: "
+        return ("the notebook runs WITHOUT a sandbox (" + self.why_not_bwrap + "); not enforced: "
                 + "; ".join(NOT_ENFORCED_WITHOUT_BWRAP))
 
 
