@@ -201,6 +201,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--questions: {', '.join(unknown)} not in the rubric "
                          f"({', '.join(q.id for q in rubric.questions)})")
+    try:
+        from grader.execute.sandbox import parse_memory
+
+        parse_memory(args.memory)
+    except ValueError as exc:
+        raise UsageError(f"--memory: {exc}") from None
     notebooks = collect_notebooks(args.paths)
     out = Path(args.out)
     overrides = resolve_overrides(args.overrides, out, rubric)
