@@ -61,7 +61,9 @@ def add_gradebook_commands(sub) -> None:
     override.add_argument("--student", required=True)
     override.add_argument("--item", required=True, help="rubric item id, e.g. q4.concepts")
     override.add_argument("--score", required=True, type=float)
-    override.add_argument("--note", default="", help="why; shown to the student with the item")
+    override.add_argument("--note", required=True, help="why; shown to the student with the item")
+    override.add_argument("--overrides", default=None, metavar="FILE",
+                          help="the overrides file to write (default: overrides.yaml beside the gradebook)")
 
 
 def open_gradebook(path: str):
@@ -136,7 +138,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_override(args: argparse.Namespace) -> int:
     with open_gradebook(args.gradebook) as book:
-        result = book.override(args.student, args.item, args.score, args.note)
+        overrides = Path(args.overrides) if args.overrides else Path(args.gradebook).parent / "overrides.yaml"
+        result = book.override(args.student, args.item, args.score, args.note, overrides)
     print(f"{result.student}: {args.item} set to {args.score:g} (manual); total now "
           f"{result.score:g} / {result.max_score:g}")
     return EXIT_OK
