@@ -54,7 +54,7 @@ def _prelude(options: ExecutionOptions, workdir: Path) -> str:
         "capture_file": str(workdir / CAPTURE_FILE),
         "capture_dir": str(workdir / ".grader"),
     }
-    parts = [f"_grader_config = {json.dumps(config)!s}\n"]
+    parts = [f"_grader_config = {config!r}\n"]  # a Python literal (JSON null is not)
     parts += [f"# --- grader/execute/inkernel/{name}\n{src}" for name, src in inkernel_sources()]
     return "\n".join(parts)
 
@@ -118,7 +118,13 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
 
 def _run_hidden(client: NotebookClient, source: str) -> None:
     cell = nbformat.v4.new_code_cell(source)
-    client.execute_cell(cell, cell_index=-1, store_history=False)
+    # nbclient stores the executed cell at nb.cells[cell_index]: put the last cell back after
+    last = client.nb.cells[-1] if client.nb.cells else None
+    try:
+        client.execute_cell(cell, cell_index=-1, store_history=False)
+    finally:
+        if last is not None:
+            client.nb.cells[-1] = last
 
 
 def _run_cell(
@@ -127,6 +133,7 @@ def _run_cell(
     t0 = time.monotonic()
     run = CellRun(index=index, status="ok")
     try:
+        _run_hidden(client, f"_grader_cell = {index}")  # the capture hooks record the cell
         client.execute_cell(cell, index)
     except CellTimeoutError:
         run.status = "timeout"
