@@ -3,7 +3,6 @@ rubrics/assignment06.yaml. Heavy imports stay inside the functions."""
 
 from __future__ import annotations
 
-
 # ---- questions 9 and 10 (the models themselves live in reference/models.py) -----------------
 from typing import Any  # noqa: E402
 

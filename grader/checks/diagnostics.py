@@ -72,10 +72,10 @@ def transfer_pipeline(item: RubricItem, ctx: GradingContext) -> Outcome:
                       else f"{base['name']} was built without pretrained weights (weights=None)"))
     steps.append(("frozen first", bool(with_base) and "base-not-frozen-first" not in found,
                   found["base-not-frozen-first"].message if "base-not-frozen-first" in found
-                  else "the first training keeps the base frozen" if with_base else "no training with the base"))
+                  else "the first training keeps the base frozen" if with_base
+                  else "no training with the base"))
     lrs = [(f.get("optimizer") or {}).get("learning_rate") for f in with_base]
-    unfrozen = [f for f in with_base[1:]
-                if max([b["trainable_params"] for b in (f.get("trainable") or {}).get("bases", [])] or [0]) > 0]
+    unfrozen = [f for f in with_base[1:] if _base_trainable(f) > 0]
     lower = bool(unfrozen) and isinstance(lrs[0], float) and all(
         isinstance((f.get("optimizer") or {}).get("learning_rate"), float)
         and f["optimizer"]["learning_rate"] < lrs[0] for f in unfrozen)
@@ -117,3 +117,8 @@ def _missing_weights(ctx: GradingContext) -> str | None:
     if isinstance(missing, list):
         return ", ".join(str(m.get("file", m)) if isinstance(m, dict) else str(m) for m in missing)
     return str(missing)
+
+
+def _base_trainable(fit: dict[str, Any]) -> int:
+    """Trainable parameters of the pretrained base(s) when this fit started."""
+    return max([b["trainable_params"] for b in (fit.get("trainable") or {}).get("bases", [])] or [0])

@@ -177,13 +177,16 @@ def base_family(name: str) -> str | None:
     for prefix, family in (("mobilenetv2", "mobilenet_v2"), ("mobilenetv3", "mobilenet_v3"),
                            ("mobilenet", "mobilenet"), ("resnet", "resnet"), ("efficientnet", "efficientnet"),
                            ("vgg16", "vgg16"), ("vgg19", "vgg19"), ("xception", "xception"),
-                           ("inception_v3", "inception_v3"), ("densenet", "densenet"), ("convnext", "convnext")):
+                           ("inception_v3", "inception_v3"), ("densenet", "densenet"),
+                           ("convnext", "convnext")):
         if name.startswith(prefix):
             return family
     return None
 
 
-def range_before_base(model: dict[str, Any], base: dict[str, Any], lo: float, hi: float) -> tuple[float, float] | None:
+def range_before_base(
+    model: dict[str, Any], base: dict[str, Any], lo: float, hi: float
+) -> tuple[float, float] | None:
     """The value range the base sees: the data's range through the Rescaling layers before it;
     None when a layer we cannot follow (Lambda, Normalization) transforms the values."""
     for row in model.get("layers", []):
@@ -225,10 +228,7 @@ def printed_accuracy(text: str) -> float | None:
             continue
         for m in _ACC.finditer(line):
             value = float(m.group(1))
-            if m.group(2) or value > 1.0:
-                found = value if value <= 100 else None
-            else:
-                found = value * 100.0
+            found = (value if value <= 100 else None) if m.group(2) or value > 1.0 else value * 100.0
     return found
 
 
@@ -376,7 +376,8 @@ def _not_from_scratch(qc: QuestionCapture) -> list[Diagnosis]:
         loaded = [s for s in sources if s]
         if loaded or bases(model):
             cell = model.get("cell")
-            what = f"loads pretrained weights ({Path(loaded[0]).name})" if loaded else "contains a prebuilt network"
+            what = (f"loads pretrained weights ({Path(loaded[0]).name})" if loaded
+                    else "contains a prebuilt network")
             out.append(_diag("not-from-scratch", f"the model built in cell {cell} {what}", cell))
     return out
 
@@ -410,7 +411,8 @@ def _transfer_diagnoses(ctx: GradingContext, qc: QuestionCapture, evals) -> list
                 tol = 0.15 * (ehi - elo)
                 if abs(seen[0] - elo) > tol or abs(seen[1] - ehi) > tol:
                     out.append(_diag("preprocessing-mismatch",
-                                     f"the pretrained {family} base sees inputs in [{seen[0]:g}, {seen[1]:g}] "
+                                     f"the pretrained {family} base sees inputs in "
+                                     f"[{seen[0]:g}, {seen[1]:g}] "
                                      f"(cell {first.get('cell')}) but expects [{elo:g}, {ehi:g}]",
                                      first.get("cell")))
         size = _size_problem(model, x, "")

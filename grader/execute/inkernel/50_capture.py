@@ -13,6 +13,7 @@
 # The capture file is rewritten after every call, so a later crash keeps what was captured.
 # Per-sample fingerprints: grader/fingerprint.py has the same function (a test keeps them equal).
 # All names start with _grader_ to stay out of the student's way.
+import contextlib as _grader_contextlib
 import json as _grader_json
 import os as _grader_os
 import sys as _grader_sys
@@ -64,10 +65,7 @@ def _grader_fingerprint(x):
     idx = np.linspace(0, d - 1, num=min(d, 128)).astype(np.int64)
     sub = flat[:, idx].astype(np.float64)
     vmin, vmax = float(flat.min()), float(flat.max())
-    if vmax > vmin:
-        q = np.rint((sub - vmin) / (vmax - vmin) * 255.0)
-    else:
-        q = np.zeros_like(sub)
+    q = np.rint((sub - vmin) / (vmax - vmin) * 255.0) if vmax > vmin else np.zeros_like(sub)
     q = np.clip(q, 0, 255).astype(np.uint64)
     weights = np.random.default_rng(20240607).integers(1, 2**62, size=len(idx), dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -120,7 +118,8 @@ def _grader_array_desc(a, fingerprint=True):
     import numpy as np
 
     a = np.asarray(a)
-    desc = {"kind": "array", "shape": list(a.shape), "dtype": str(a.dtype), "n": int(a.shape[0]) if a.ndim else 1}
+    desc = {"kind": "array", "shape": list(a.shape), "dtype": str(a.dtype),
+            "n": int(a.shape[0]) if a.ndim else 1}
     if a.size and np.issubdtype(a.dtype, np.number):
         desc["min"], desc["max"] = float(a.min()), float(a.max())
         desc["mean"] = float(a.mean(dtype=np.float64)) if a.size < 5e8 else None
@@ -145,7 +144,8 @@ def _grader_generator_settings(gen):
     s["preprocessing_function"] = getattr(pf, "__name__", str(pf)) if pf is not None else None
     # the Keras generator stores the zoom range as [1 - z, 1 + z]
     zr = getattr(gen, "zoom_range", None)
-    zoom = bool(zr is not None and len(zr) == 2 and (zr[0] != 1 or zr[1] != 1)) if hasattr(zr, "__len__") else bool(zr)
+    zoom = (bool(len(zr) == 2 and (zr[0] != 1 or zr[1] != 1)) if hasattr(zr, "__len__")
+            else bool(zr))
     s["augmented"] = bool(
         any(bool(getattr(gen, k, 0)) for k in _GRADER_AUG_KEYS if k not in ("zoom_range",)) or zoom)
     return s
@@ -192,10 +192,8 @@ def _grader_data_desc(x, y=None):
         mod = type(x).__module__ or ""
         if "tensorflow" in mod and hasattr(x, "take") and hasattr(x, "element_spec"):
             desc = {"kind": "tf.data", "spec": str(x.element_spec)[:500]}
-            try:
+            with _grader_contextlib.suppress(Exception):
                 desc["cardinality"] = int(x.cardinality())
-            except Exception:
-                pass
             for batch in x.take(1):
                 bx = batch[0] if isinstance(batch, (tuple, list)) else batch
                 bx = np.asarray(bx)
@@ -261,7 +259,7 @@ def _grader_layer_row(layer):
         row["trainable_layers"] = sum(1 for sub in layer.layers if sub.trainable and sub.weights)
         row["weighted_layers"] = sum(1 for sub in layer.layers if sub.weights)
         try:
-            row["input_shape"] = list(layer.input_shape if hasattr(layer, "input_shape") else layer.inputs[0].shape)
+            row["input_shape"] = list(layer.inputs[0].shape)
         except Exception:
             try:
                 row["input_shape"] = list(layer.inputs[0].shape)
@@ -300,10 +298,8 @@ def _grader_optimizer_desc(model):
         lr = opt.learning_rate
         desc["learning_rate"] = float(np.asarray(lr))
     except Exception:
-        try:
+        with _grader_contextlib.suppress(Exception):
             desc["learning_rate"] = str(type(opt._learning_rate).__name__)
-        except Exception:
-            pass
     return desc
 
 
@@ -632,13 +628,12 @@ def _grader_finalize():
     _grader_post_cell()
 
 
-_grader_capture["budget"] = {"profile": _grader_config.get("profile"), "caps": _grader_config.get("budget") or {}}
+_grader_capture["budget"] = {"profile": _grader_config.get("profile"),
+                             "caps": _grader_config.get("budget") or {}}
 if "keras" in _grader_sys.modules:
     _grader_install_keras(_grader_sys.modules["keras"])
 else:
     _grader_sys.meta_path.insert(0, _GraderKerasFinder())
-try:
+with _grader_contextlib.suppress(Exception):
     get_ipython().events.register("post_run_cell", _grader_post_cell)  # noqa: F821
-except Exception:
-    pass
 _grader_write_capture()
