@@ -70,22 +70,33 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"ok": True, "accuracy": float(correct.mean()), "n": int(len(y)),
                            "per_class": per_class, "input_shape": list(x.shape),
                            "input_range": [float(x.min()), float(x.max())]}
-    out["keras_evaluate"] = _keras_evaluate(model, x, y, probs.shape[1])
+    out["keras_evaluate"] = _keras_evaluate(model, x, y, probs.shape[1], spec["model"])
     return out
 
 
-def _keras_evaluate(model: Any, x: np.ndarray, y: np.ndarray, classes: int) -> float | None:
-    """Keras's own accuracy on the same inputs, when the model was compiled with one."""
-    if getattr(model, "optimizer", None) is None and getattr(model, "loss", None) is None:
+def _keras_evaluate(model: Any, x: np.ndarray, y: np.ndarray, classes: int, path: str) -> float | None:
+    """Keras's own accuracy on the same inputs, when the model was compiled with one. Labels are
+    one-hot for categorical/binary losses; a second try reloads the model (a failed first call
+    leaves Keras' compiled test function unusable)."""
+    import keras
+
+    if getattr(model, "loss", None) is None:
         return None
-    for labels in (y, np.eye(classes, dtype="float32")[y]):
+    name = str(getattr(model.loss, "name", model.loss)).lower()
+    one_hot = np.eye(classes, dtype="float32")[y]
+    dense = ("categorical" in name and "sparse" not in name) or "binary" in name
+    tries = [one_hot, y] if dense else [y, one_hot]
+    for attempt, labels in enumerate(tries):
         try:
+            if attempt:
+                model = keras.saving.load_model(path, safe_mode=True)
             result = model.evaluate(x, labels, batch_size=256, verbose=0, return_dict=True)
         except Exception:
             continue
         for key, value in result.items():
             if "acc" in key:
                 return float(value)
+        return None
     return None
 
 

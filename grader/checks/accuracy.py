@@ -45,16 +45,20 @@ def _measure(qc: QuestionCapture, dataset: str) -> dict[str, Any]:
         return {"ok": False, "error": "the model never finished a training run, so there is no trained "
                                       "model to measure", "model": model["index"]}
     spec: dict[str, Any] = {"model": str(qc.capture_dir / Path(saved["file"]).name)}
-    source = _official_spec(qc, call, dataset)
-    if source is not None:
-        spec.update(source)
+    x = (call or {}).get("x")
+    if call is not None and qc.is_official(x, "test", dataset):
+        spec.update(_official_spec(qc, x, dataset))
     elif call is not None and (call.get("keep") or {}).get("file"):
         spec["npz"] = str(qc.capture_dir / Path(call["keep"]["file"]).name)
-        spec["note"] = (f"measured on the student's own test split as evaluated in cell {call.get('cell')} "
+        spec["note"] = (f"the student's own test split as evaluated in cell {call.get('cell')} "
                         f"({call['keep']['n']} of {call['keep']['of']} images)")
     else:
-        return {"ok": False, "error": "the test data could not be identified: evaluate the final model "
-                                      "with model.evaluate(x_test, y_test)", "model": model["index"]}
+        train = next((f.get("x") for f in reversed(qc.fits) if qc.is_official(f.get("x"), "train", dataset)),
+                     None)
+        if call is not None or train is None or not qc.data_dir:
+            return {"ok": False, "error": "the test data could not be identified: evaluate the final model "
+                                          "with model.evaluate(x_test, y_test)", "model": model["index"]}
+        spec.update(_official_spec(qc, train, dataset))  # training preprocessing applied to the test set
     result = measure(spec, qc.capture_dir)
     result.update({"model": model["index"], "cell": call.get("cell") if call else None,
                    "note": spec.get("note", f"official {dataset} test set")})
@@ -74,23 +78,15 @@ def _target(qc: QuestionCapture, dataset: str) -> tuple[dict[str, Any] | None, d
     return None, qc.final_model()
 
 
-def _official_spec(qc: QuestionCapture, call: dict[str, Any] | None, dataset: str) -> dict[str, Any] | None:
-    """Rebuild the student's preprocessed test inputs from the official files."""
-    if not qc.data_dir:
-        return None
-    candidates = [(call or {}).get("x")] + [f.get("x") for f in reversed(qc.fits)]
-    for desc in candidates:
-        if not desc or not desc.get("fingerprint"):
-            continue
-        if not (qc.is_official(desc, "test", dataset) or qc.is_official(desc, "train", dataset)):
-            continue
-        fp = desc["fingerprint"]
-        rescale = (desc.get("generator") or {}).get("rescale")
-        rescale = float(rescale) if isinstance(rescale, (int, float)) and rescale else 1.0
-        return {"data_dir": qc.data_dir, "dataset": dataset, "split": "test",
-                "scale": (fp["vmax"] - fp["vmin"]) / 255.0 * rescale, "offset": fp["vmin"] * rescale,
-                "sample_shape": desc["shape"][1:], "dtype": desc.get("dtype") or "float32"}
-    return None
+def _official_spec(qc: QuestionCapture, desc: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """Rebuild the student's preprocessed test inputs from the official files: the captured
+    array's min/max map raw pixels 0..255 affinely (a generator's rescale on top)."""
+    fp = desc["fingerprint"]
+    rescale = (desc.get("generator") or {}).get("rescale")
+    rescale = float(rescale) if isinstance(rescale, (int, float)) and rescale else 1.0
+    return {"data_dir": qc.data_dir, "dataset": dataset, "split": "test",
+            "scale": (fp["vmax"] - fp["vmin"]) / 255.0 * rescale, "offset": fp["vmin"] * rescale,
+            "sample_shape": desc["shape"][1:], "dtype": desc.get("dtype") or "float32"}
 
 
 def _tier_credit(value: float, tiers: list[list[float]]) -> float:
@@ -149,8 +145,7 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
     elif credit < 1.0:
         top = max((t[0] for t in tiers), default=None)
         if top is not None:
-            feedback += f"Full credit from {top * 100:.1f}%: train longer, add convolution/pooling " \
-                        "blocks, batch normalization, dropout or data augmentation."
+            feedback += f"Full credit from {top * 100:.1f}%. " + str(item.params.get("hint", ""))
     if provisional:
         feedback += " (Quick profile: training was capped, so this result is provisional.)"
     return Outcome(credit, feedback.strip(), diagnoses=diagnoses, evidence=evidence, provisional=provisional)

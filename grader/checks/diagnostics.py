@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader.checks.base import Outcome, register
-from grader.checks.models import bases, diagnose, question_capture
+from grader.checks.models import _base_trainable, bases, diagnose, question_capture
 from grader.context import GradingContext
 from grader.plugin import require_answer
 from grader.rubric import RubricItem
@@ -118,7 +118,3 @@ def _missing_weights(ctx: GradingContext) -> str | None:
         return ", ".join(str(m.get("file", m)) if isinstance(m, dict) else str(m) for m in missing)
     return str(missing)
 
-
-def _base_trainable(fit: dict[str, Any]) -> int:
-    """Trainable parameters of the pretrained base(s) when this fit started."""
-    return max([b["trainable_params"] for b in (fit.get("trainable") or {}).get("bases", [])] or [0])

@@ -382,18 +382,22 @@ def _not_from_scratch(qc: QuestionCapture) -> list[Diagnosis]:
     return out
 
 
+def _base_trainable(fit: dict[str, Any]) -> int:
+    """Trainable parameters of the pretrained base(s) when this fit started."""
+    return max([b["trainable_params"] for b in (fit.get("trainable") or {}).get("bases", [])] or [0])
+
+
 def _transfer_diagnoses(ctx: GradingContext, qc: QuestionCapture, evals) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     with_base = [f for f in qc.fits if bases(qc.model_of(f))]
     if with_base:
         first = with_base[0]
-        trainable = [b["trainable_params"] for b in (first.get("trainable") or {}).get("bases", [])]
-        if trainable and max(trainable) > 0:
+        if _base_trainable(first) > 0:
             out.append(_diag("base-not-frozen-first",
                              f"the first training in cell {first.get('cell')} already updates the "
                              "pretrained base", first.get("cell")))
-        if all(max([b["trainable_params"] for b in (f.get("trainable") or {}).get("bases", [])] or [0]) == 0
-               for f in with_base):
+        ran = ctx.execution.cells_ok(qc.cells)  # a failed cell may have stopped the unfreezing
+        if ran and all(_base_trainable(f) == 0 for f in with_base):
             last = with_base[-1]
             out.append(_diag("base-never-unfrozen",
                              "every training keeps the whole pretrained base frozen, so it is never "
@@ -427,7 +431,7 @@ def _transfer_diagnoses(ctx: GradingContext, qc: QuestionCapture, evals) -> list
             out.append(_diag("too-few-images-per-class",
                              f"the training data in cell {cell} has only {min(present)} images for "
                              "some class", cell))
-    if qc.fits and not [e for e in qc.evaluates] and not qc.predicts:
+    if qc.fits and not qc.evaluates and not qc.predicts and ctx.execution.cells_ok(qc.cells):
         out.append(_diag("no-test-split", "the final model is never evaluated on a held-out test set",
                          qc.fits[-1].get("cell")))
     elif qc.fits and qc.evaluates:
