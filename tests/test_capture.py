@@ -39,7 +39,7 @@ def test_fingerprint_identifies_official_splits(data_dir):
     with np.load(data_dir / "mnist.npz") as d:
         x_test, x_train = d["x_test"], d["x_train"][:2000]
     ident = identify(fingerprint(x_test[:3000] / 255.0)[0], str(data_dir))
-    assert ident.get("mnist:test") == 1.0 and "mnist:train" not in ident
+    assert ident.get("mnist:test") == 1.0 and ident.get("mnist:train", 0) < 0.001  # a few duplicates
     ident_train = identify(fingerprint(x_train.astype("float32") / 255.0)[0], str(data_dir))
     assert ident_train.get("mnist:train") == 1.0 and ident_train.get("mnist:test", 0) < 0.01
 
@@ -74,7 +74,7 @@ history = model.fit(x_train[..., None], y_train, epochs=4, batch_size=32,
                     validation_data=(x_test[..., None], y_test), verbose=0)""",
     """print(model.evaluate(x_test[..., None], y_test, verbose=0))""",
     """\
-from keras.preprocessing.image import ImageDataGenerator
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
 gen = ImageDataGenerator(rotation_range=10, horizontal_flip=True, rescale=1 / 255.0)
 flow = gen.flow(d["x_test"][:64, ..., None], y_test[:64], batch_size=32)
 model.evaluate(flow, verbose=0)""",
