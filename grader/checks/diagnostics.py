@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.checks.architecture import architecture_rows
 from grader.checks.base import Outcome, register
 from grader.checks.models import _base_trainable, bases, diagnose, question_capture
 from grader.context import GradingContext
@@ -104,6 +105,7 @@ def transfer_pipeline(item: RubricItem, ctx: GradingContext) -> Outcome:
         feedback += " " + " ".join(f"Fix ({d.code}): {d.fix}" for d in diagnoses)
     return Outcome(met / len(steps), feedback, diagnoses=diagnoses,
                    evidence={"steps": [{"step": n, "met": ok, "detail": why} for n, ok, why in steps],
+                             "architecture": architecture_rows(model) if model else [],
                              "history": _history(with_base),
                              "cells": sorted({f.get("cell") for f in qc.fits if f.get("cell") is not None})})
 
@@ -111,7 +113,8 @@ def transfer_pipeline(item: RubricItem, ctx: GradingContext) -> Outcome:
 def _missing_weights(ctx: GradingContext) -> str | None:
     """What the execution recorded as missing pretrained weights (quick profile only)."""
     record = ctx.execution
-    missing = getattr(record, "missing_weights", None) or (record.sandbox or {}).get("missing_weights")
+    missing = (getattr(record, "missing_weights", None) or (record.sandbox or {}).get("missing_weights")
+               or (record.budget or {}).get("missing_weights"))
     if ctx.options.profile != "quick" or not missing:
         return None
     if isinstance(missing, list):
