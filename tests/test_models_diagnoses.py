@@ -104,3 +104,26 @@ def test_reference_gets_full_marks_on_models(data_dir, tmp_path_factory):
     acc = run["items"]["q9.accuracy"]["evidence"]["accuracy"]
     assert abs(acc["measured"] - acc["keras_evaluate"]) <= 0.1
     assert abs(acc["measured"] - acc["printed"]) <= 0.1  # the notebook's own evaluate
+
+
+@pytest.mark.slow
+def test_reference_q9_measured_accuracy_matches_keras(data_dir, tmp_path):
+    """The reference Q9 CNN trained on real MNIST on CPU (quick budget): the grader's measured
+    accuracy (outside the kernel, official test set rebuilt with the captured preprocessing) is
+    within 0.1 point of Keras's evaluate in the kernel and of Keras's evaluate in the evaluator."""
+    import nbformat
+
+    from tools.make_reference_notebook import Q9_CELLS
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Question 9")]
+    nb.cells += [nbformat.v4.new_code_cell(c) for c in Q9_CELLS]
+    nbformat.write(nb, tmp_path / "q9_src.ipynb")
+    path = offline_variant(tmp_path / "q9_src.ipynb", tmp_path / "reference_q9.ipynb", data_dir)
+    result = grade_submission(path, options=GradingOptions(profile="quick", data_dir=str(data_dir),
+                                                           questions=["q9"]))
+    acc = by_id(result)["q9.accuracy"]["evidence"]["accuracy"]
+    kernel = result.to_dict()["execution"]["evaluates"][-1]["metrics"]["accuracy"] * 100
+    assert acc["n"] == 10000
+    assert abs(acc["measured"] - kernel) <= 0.1
+    assert abs(acc["measured"] - acc["keras_evaluate"]) <= 0.1
