@@ -50,6 +50,7 @@ def test_fingerprint_identifies_official_splits(data_dir):
     ("313/313 ━━━━━━━━━━━━━━━━━━━━ 1s 2ms/step - accuracy: 0.9876 - loss: 0.04\nTest accuracy: 98.10%", 98.1),
     ("Epoch 1/3 - val_accuracy: 0.97", None),
     ("loss 0.23", None),
+    ("Validation accuracy: 0.981\nTraining accuracy: 99.5%", None),
 ])
 def test_printed_accuracy(text, expected):
     found = printed_accuracy(text)

@@ -216,7 +216,8 @@ def resizes_before_base(model: dict[str, Any], base: dict[str, Any]) -> bool:
 
 # ---- printed figures ------------------------------------------------------------------------
 
-_PROGRESS = re.compile(r"━|\bstep\b|/step|\bval_|ETA", re.I)
+# Keras progress bars, and figures about training or validation data rather than the test set
+_PROGRESS = re.compile(r"━|\bstep\b|/step|\bval|train|ETA|epoch", re.I)
 _ACC = re.compile(r"acc(?:uracy)?[^0-9\n%]{0,30}?([0-9]+(?:\.[0-9]+)?)\s*(%)?", re.I)
 
 
