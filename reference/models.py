@@ -25,11 +25,11 @@ def build_mnist_cnn():
     return keras.Sequential([
         keras.Input(shape=(28, 28, 1)),
         layers.Conv2D(32, 3, padding="same", activation="relu"),
-        layers.BatchNormalization(),
+        layers.BatchNormalization(momentum=0.9),
         layers.Conv2D(32, 3, padding="same", activation="relu"),
         layers.MaxPooling2D(),
         layers.Conv2D(64, 3, padding="same", activation="relu"),
-        layers.BatchNormalization(),
+        layers.BatchNormalization(momentum=0.9),
         layers.Conv2D(64, 3, padding="same", activation="relu"),
         layers.MaxPooling2D(),
         layers.Flatten(),
