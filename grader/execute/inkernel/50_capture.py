@@ -539,26 +539,30 @@ def _grader_install_keras(keras):
 
 
 def _grader_keep_data(kind, x, y):
-    """Keep (a capped sample of) evaluate data whose images are not recognisable as the
-    official test set, so the grader can measure on the student's own held-out split."""
+    """Keep (a capped sample of) the data given to evaluate(), so the grader can measure on the
+    student's own held-out split when it is not the official test set."""
     import numpy as np
 
     if kind != "evaluate" or x is None:
         return None
     if isinstance(x, (list, tuple)) and len(x) == 2 and y is None:
         x, y = x
+    rescale = 1.0
     if hasattr(x, "image_data_generator") and getattr(x, "x", None) is not None:
         y = x.y
-        rescale = getattr(x.image_data_generator, "rescale", None)
-        x = np.asarray(x.x) * (rescale or 1.0)
+        rescale = getattr(x.image_data_generator, "rescale", None) or 1.0
+        x = x.x
     if not (_grader_is_array(x) and _grader_is_array(y)):
         return None
-    x, y = np.asarray(x), np.asarray(y)
-    per = max(1, x[:1].nbytes)
-    n = int(min(len(x), 5000, (32 << 20) // per))
+    total = len(x)
+    per = max(1, int(np.prod(np.shape(x)[1:])) * 8)  # bytes per sample as float64, the worst case
+    n = int(min(total, 5000, (64 << 20) // per))
+    x, y = np.asarray(x[:n]), np.asarray(y[:n])
+    if rescale != 1.0:
+        x = x * rescale
     name = f"eval_{len(_grader_capture['evaluates'])}.npz"
-    np.savez(_grader_os.path.join(_grader_config["capture_dir"], name), x=x[:n], y=y[:n])
-    return {"file": name, "n": n, "of": int(len(x))}
+    np.savez(_grader_os.path.join(_grader_config["capture_dir"], name), x=x, y=y)
+    return {"file": name, "n": n, "of": int(total)}
 
 
 def _grader_save_models():
