@@ -13,6 +13,21 @@
 # The capture file is rewritten after every call, so a later crash keeps what was captured.
 # Per-sample fingerprints: grader/fingerprint.py has the same function (a test keeps them equal).
 # All names start with _grader_ to stay out of the student's way.
+#
+# Capture file (capture_dir/capture.json), read by grader/execute/runner.py into ExecutionRecord:
+#   models[i]: {index, cell, class, name, input_shape, output_shape, params, trainable_params,
+#               loss {name, class, from_logits}, optimizer {class, learning_rate}, weights_source,
+#               layers: [{class, name, output_shape, params, trainable, trainable_params, config,
+#                         nested base only: n_layers, trainable_layers, input_shape, weights_source}]}
+#   fits[]: {cell, status ok|error|running, error, model, x, validation, validation_split, epochs,
+#            batch_size, steps_per_epoch, optimizer, loss, trainable {model_params, bases[]},
+#            budget {epochs: [asked, used], samples: [n, used], steps_per_epoch, ...}, history}
+#   evaluates[] / predicts[]: {cell, status, error, model, x, keep {file, n, of}, metrics}
+#   data description x: {kind array|image-data-generator|image-directory|tf.data|sequence|generator,
+#            shape, dtype, n, min, max, mean, fingerprint {file, vmin, vmax}, labels {counts...},
+#            generator {rotation_range..., rescale, augmented}}
+#   saved_models[]: {model, file (model_<i>.keras), cell, status}
+#   budget: {profile, caps, missing_weights (from the setup's _grader_missing_weights list)}
 import contextlib as _grader_contextlib
 import json as _grader_json
 import os as _grader_os
