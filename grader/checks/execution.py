@@ -38,14 +38,27 @@ def code_runs(item: RubricItem, ctx: GradingContext) -> Outcome:
 
 @register("model-built", needs_execution=True)
 def model_built(item: RubricItem, ctx: GradingContext) -> Outcome:
-    """Full credit when the question's cells built and trained at least one Keras model."""
+    """Full credit when the question's cells built and trained a Keras model (from the capture);
+    half when a model was built but no training finished."""
+    from grader.checks.architecture import architecture_rows
+    from grader.checks.models import question_capture
+
     answer = require_answer(item, ctx)
-    record = ctx.execution
-    cells = set(answer.code_cells)
-    fits = [f for f in record.fits if f.get("cell") in cells or "cell" not in f]
-    if fits:
-        return Outcome(credit=1.0, feedback="A Keras model was built and trained.",
-                       evidence={"fits": len(fits), "models": len(record.models)})
+    qc = question_capture(ctx, item.question)
+    done = [f for f in qc.fits if f.get("status") == "ok"]
+    model = qc.final_model()
+    evidence = {"fits": len(done), "models": len(qc.models), "cells": qc.cells}
+    if model is not None:
+        evidence["architecture"] = architecture_rows(model)
+    if done:
+        return Outcome(credit=1.0, evidence=evidence,
+                       feedback=f"A Keras model was built and trained (cell {done[-1].get('cell')}).")
+    if model is not None:
+        failed = [f for f in qc.fits if f.get("status") == "error"]
+        why = (f" Training in cell {failed[0].get('cell')} failed: {failed[0].get('error', '')[:200]}"
+               if failed else " model.fit(...) was never called.")
+        return Outcome(credit=0.5, feedback="A Keras model was built but not trained." + why,
+                       evidence=evidence)
     return Outcome(credit=0.0, feedback=(
-        f"No Keras model was trained in question {answer.number}'s cells. Build the model "
-        "and call model.fit(...) in this question's code."), evidence={"fits": 0})
+        f"No Keras model was built in question {answer.number}'s cells. Build the model "
+        "and call model.fit(...) in this question's code."), evidence=evidence)

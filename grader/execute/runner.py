@@ -66,7 +66,7 @@ def _prelude(options: ExecutionOptions, workdir: Path) -> str:
         "setup_file": str(workdir / SETUP_FILE),
         "output_limit": options.output_limit,
     }
-    parts = [f"_grader_config = {json.dumps(config)!s}\n"]
+    parts = [f"_grader_config = {config!r}\n"]  # a Python literal (JSON null is not)
     parts += [f"# --- grader/execute/inkernel/{name}\n{src}" for name, src in inkernel_sources()]
     return "\n".join(parts)
 
@@ -288,6 +288,7 @@ def _run_cell(
     t0 = time.monotonic()
     run = CellRun(index=index, status="ok")
     try:
+        _run_hidden(client, f"_grader_cell = {index}")  # the capture hooks record the cell
         client.execute_cell(cell, index)
     except CellTimeoutError:
         run.status = "timeout"
