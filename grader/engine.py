@@ -10,6 +10,7 @@ import contextlib
 import datetime as _dt
 import os
 import platform
+import re
 import shutil
 import time
 from pathlib import Path
@@ -160,8 +161,12 @@ def _first_problem(execution, default: str) -> str:
     return default
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def item_result(spec, outcome: Outcome) -> ItemResult:
     credit = min(max(outcome.credit, 0.0), 1.0)
+    outcome.feedback = _ANSI.sub("", outcome.feedback)  # error texts from the kernel carry colours
     return ItemResult(
         id=spec.id,
         title=spec.title,

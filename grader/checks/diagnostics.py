@@ -78,10 +78,16 @@ def transfer_pipeline(item: RubricItem, ctx: GradingContext) -> Outcome:
     lower = bool(unfrozen) and isinstance(lrs[0], float) and all(
         isinstance((f.get("optimizer") or {}).get("learning_rate"), float)
         and f["optimizer"]["learning_rate"] < lrs[0] for f in unfrozen)
-    steps.append(("fine-tuned", bool(unfrozen) and lower,
-                  found["base-never-unfrozen"].message if "base-never-unfrozen" in found
-                  else "some base layers unfrozen with a lower learning rate" if lower
-                  else "the base was unfrozen but the learning rate was not lowered"))
+    if "base-never-unfrozen" in found:
+        tuned = found["base-never-unfrozen"].message
+    elif lower:
+        tuned = "some base layers unfrozen with a lower learning rate"
+    elif unfrozen:
+        tuned = "the base was unfrozen but the learning rate was not lowered"
+    else:
+        tuned = ("no training ran with base layers unfrozen (a second, fine-tuning phase with a "
+                 "lower learning rate); if your code has one, an earlier error stopped it")
+    steps.append(("fine-tuned", bool(unfrozen) and lower, tuned))
     for code, name, ok_text in (
         ("too-few-images-per-class", "images per class", "at least 100 training images per class"),
         ("no-test-split", "train/validation/test split", "separate training, validation and test data"),

@@ -277,10 +277,15 @@ def _grader_on_keras(keras):
 
 
 class _GraderPostImport(_grader_importlib_abc.MetaPathFinder):
-    """Runs a callback right after a top-level package finishes importing."""
+    """Runs callbacks right after a top-level package finishes importing.
 
-    def __init__(self, callbacks):
-        self.callbacks = callbacks
+    The one import hook of the in-kernel code: other in-kernel files register their callbacks
+    with `_grader_after_import` instead of adding finders of their own (two finders for the
+    same package would hide each other).
+    """
+
+    def __init__(self):
+        self.callbacks = {}
         self.busy = set()
 
     def find_spec(self, name, path=None, target=None):
@@ -293,18 +298,33 @@ class _GraderPostImport(_grader_importlib_abc.MetaPathFinder):
             self.busy.discard(name)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        callback, original = self.callbacks.pop(name), spec.loader.exec_module
+        original = spec.loader.exec_module
 
         def exec_module(module):
             original(module)
-            try:
-                callback(module)
-            except Exception as exc:  # never break the student's import
-                _grader_setup["hooks"].append(f"{name} hook failed: {exc!r}")
-                _grader_setup_write()
+            # Popped only once the import succeeded: TensorFlow imports keras inside a try
+            # block, and an attempt that fails half-way must not use the callbacks up.
+            for callback in self.callbacks.pop(name, []):
+                try:
+                    callback(module)
+                except Exception as exc:  # never break the student's import
+                    _grader_setup["hooks"].append(f"{name} hook failed: {exc!r}")
+                    _grader_setup_write()
 
         spec.loader.exec_module = exec_module
         return spec
+
+
+_grader_post_import = _GraderPostImport()
+_grader_sys.meta_path.insert(0, _grader_post_import)
+
+
+def _grader_after_import(name, callback):
+    """Call `callback(module)` once the top-level package `name` is imported (now if it is)."""
+    if name in _grader_sys.modules:
+        callback(_grader_sys.modules[name])
+    else:
+        _grader_post_import.callbacks.setdefault(name, []).append(callback)
 
 
 def _grader_install_setup():
@@ -318,12 +338,8 @@ def _grader_install_setup():
         _grader_setup["versions"]["numpy"] = numpy.__version__
     except Exception:
         pass
-    callbacks = {"tensorflow": _grader_on_tensorflow, "keras": _grader_on_keras}
-    for name in list(callbacks):
-        if name in _grader_sys.modules:  # already imported (not in a fresh kernel)
-            callbacks.pop(name)(_grader_sys.modules[name])
-    if callbacks:
-        _grader_sys.meta_path.insert(0, _GraderPostImport(callbacks))
+    _grader_after_import("tensorflow", _grader_on_tensorflow)
+    _grader_after_import("keras", _grader_on_keras)
     _grader_setup_write()
 
 

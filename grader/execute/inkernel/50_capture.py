@@ -8,7 +8,7 @@
 # models themselves (saved as .keras in the capture directory, so the grader evaluates them
 # outside this kernel). The quick profile's training budget is applied here too.
 #
-# Hooks are installed lazily: a sys.meta_path finder patches Keras right after `keras` is first
+# Hooks are installed lazily: the setup file's import hook patches Keras right after `keras` is first
 # imported (directly or through tensorflow.keras), so notebooks without Keras pay nothing.
 # The capture file is rewritten after every call, so a later crash keeps what was captured.
 # Per-sample fingerprints: grader/fingerprint.py has the same function (a test keeps them equal).
@@ -622,41 +622,13 @@ def _grader_post_cell(*_args):
     _grader_write_capture()
 
 
-class _GraderKerasFinder:
-    """Patch Keras as soon as it has been imported, whoever imports it."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "keras":
-            return None
-        import importlib.machinery
-
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or spec.loader is None:
-            return spec
-        loader = spec.loader
-        original_exec = loader.exec_module
-
-        def exec_module(module):
-            original_exec(module)
-            try:
-                _grader_install_keras(module)
-            except Exception as exc:
-                _grader_note_error("install", exc)
-
-        loader.exec_module = exec_module
-        return spec
-
-
 def _grader_finalize():
     _grader_post_cell()
 
 
 _grader_capture["budget"] = {"profile": _grader_config.get("profile"),
                              "caps": _grader_config.get("budget") or {}}
-if "keras" in _grader_sys.modules:
-    _grader_install_keras(_grader_sys.modules["keras"])
-else:
-    _grader_sys.meta_path.insert(0, _GraderKerasFinder())
+_grader_after_import("keras", _grader_install_keras)  # the setup file's one import hook
 with _grader_contextlib.suppress(Exception):
     get_ipython().events.register("post_run_cell", _grader_post_cell)  # noqa: F821
 _grader_write_capture()
