@@ -50,6 +50,22 @@ def test_mnist_and_cifar10_come_from_the_data_dir(data_dir):
     assert record.device == "cpu" or record.device.startswith("gpu")
 
 
+def test_tensorflow_imported_first_still_gets_offline_data_and_capture(data_dir):
+    """alice's order: `import tensorflow` first, which imports keras inside a try block."""
+    record = _run([
+        "import tensorflow as tf\nfrom tensorflow.keras import layers, models\n"
+        "from tensorflow.keras.datasets import mnist",
+        "(x, y), (xt, yt) = mnist.load_data()\nprint('mnist', x.shape)\n"
+        "m = models.Sequential([layers.Input((28, 28)), layers.Flatten(), layers.Dense(10)])\n"
+        "m.compile('adam', tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))\n"
+        "m.fit(x[:64] / 255, y[:64], epochs=1, verbose=0)",
+    ], data_dir)
+    assert not record.problems, record.problems
+    assert "mnist (60000, 28, 28)" in record.cells[1].output_text
+    assert record.versions.get("keras") and record.seeds.get("keras") == 42
+    assert [f.get("cell") for f in record.fits] == [1]
+
+
 def _conv1_kernel_sum(path) -> float:
     import h5py
     import numpy as np
