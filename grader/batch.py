@@ -1,0 +1,436 @@
+"""Grade a batch of submissions in parallel, resumably, saving each result the moment it is done.
+
+Shape:
+- `Executor` is the scheduling interface: `submit(job) -> Future` of the result dict. The
+  checks know nothing about it; a job (`grader.worker.GradeJob`) is plain JSON, so a Dask or
+  Slurm executor only has to run `grader.worker.run_job(job)` (or `python -m grader.worker`)
+  somewhere and hand back the dict.
+- `LocalPoolExecutor` runs up to N `python -m grader.worker` processes at once, one per
+  submission. A process per submission (rather than a long-lived pool) means a worker that
+  crashes, leaks or is OOM-killed costs one submission, never the pool; the start-up cost is
+  small next to starting a kernel. Workers die with the batch (PR_SET_PDEATHSIG).
+- `run_batch` owns persistence: the gradebook (one SQLite transaction per result) is the source
+  of truth for "already graded", so a batch killed at any point (even SIGKILL) resumes without
+  losing or duplicating a run: a result is either committed (skipped next time, its files
+  rewritten if they were lost) or not (graded again, recorded once).
+
+Cache key: sha256 over the notebook bytes, the rubric file, the reference package's code, the
+grader's own code and version, and every option that changes grading (profile as resolved,
+questions, limits, seed, data dir, device class). Any change regrades; `--force` always does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import grader
+from grader.context import GradingOptions
+from grader.gradebook import DEFAULT_NAME, Gradebook
+from grader.results import SubmissionResult
+from grader.rubric import Rubric
+from grader.worker import GradeJob, error_result
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCK_NAME = ".grader-batch.lock"
+
+
+class BatchBusy(Exception):
+    """Another `grader run` is writing to the same output folder."""
+
+
+class WorkerFailed(Exception):
+    """The grading process for one submission died or ran past its limit (not the student's fault)."""
+
+
+# ---- executors ------------------------------------------------------------------------------
+
+class Executor(Protocol):
+    """Runs grading jobs somewhere. `submit` returns a future of `run_job(job)`'s dict."""
+
+    def submit(self, job: GradeJob) -> Future[dict[str, Any]]: ...
+
+    def shutdown(self, *, cancel: bool = False) -> None: ...
+
+
+class LocalPoolExecutor:
+    """Up to `workers` worker processes at once on this machine, one process per job."""
+
+    def __init__(self, workers: int, *, stall_limit_s: float = 4 * 3600, python: str = sys.executable):
+        self.workers = max(1, workers)
+        self.stall_limit_s = stall_limit_s  # no phase change for this long (except waiting): killed
+        self.python = python
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="grader-job")
+        self._tmp = Path(tempfile.mkdtemp(prefix="grader-batch-"))
+        self._procs: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._closing = False
+        self._count = 0
+
+    def submit(self, job: GradeJob) -> Future[dict[str, Any]]:
+        with self._lock:
+            self._count += 1
+            jobdir = self._tmp / f"job{self._count:05d}"
+        return self._pool.submit(self._run, job, jobdir)
+
+    def _run(self, job: GradeJob, jobdir: Path) -> dict[str, Any]:
+        if self._closing:
+            raise WorkerFailed("the batch is shutting down")
+        jobdir.mkdir(parents=True)
+        job = dataclasses.replace(job, phase_file=str(jobdir / "phase"))
+        (jobdir / "job.json").write_text(job.to_json(), encoding="utf-8")
+        result_file = jobdir / "result.json"
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+        with open(jobdir / "stderr.txt", "wb") as err:
+            proc = subprocess.Popen(
+                [self.python, "-m", "grader.worker", str(jobdir / "job.json"), str(result_file)],
+                stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env,
+                start_new_session=True,  # its own process group: a stall kill takes its kernel too
+            )
+            with self._lock:
+                self._procs.add(proc)
+            try:
+                self._wait(proc, jobdir)
+            finally:
+                with self._lock:
+                    self._procs.discard(proc)
+        if proc.returncode == 0 and result_file.exists():
+            return json.loads(result_file.read_text(encoding="utf-8"))
+        tail = (jobdir / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        why = tail[-1] if tail else "no output"
+        raise WorkerFailed(f"the grading process ended with exit code {proc.returncode} ({why[:300]})")
+
+    def _wait(self, proc: subprocess.Popen, jobdir: Path) -> None:
+        phase_file = jobdir / "phase"
+        while True:
+            try:
+                proc.wait(timeout=0.5)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+            if self._closing:
+                _kill_group(proc)
+                proc.wait()
+                raise WorkerFailed("the batch was stopped")
+            try:
+                phase = phase_file.read_text(encoding="utf-8")
+                since = phase_file.stat().st_mtime
+            except OSError:
+                phase, since = "starting", jobdir.stat().st_mtime
+            if phase != "waiting" and time.time() - since > self.stall_limit_s:
+                _kill_group(proc)
+                proc.wait()
+                raise WorkerFailed(f"the grading process made no progress for {self.stall_limit_s:g} s "
+                                   f"(phase {phase}) and was stopped")
+
+    def shutdown(self, *, cancel: bool = False) -> None:
+        if cancel:
+            self._closing = True
+            with self._lock:
+                for proc in list(self._procs):
+                    _kill_group(proc)
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+        import shutil
+
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+# ---- cache keys -----------------------------------------------------------------------------
+
+_CODE_HASHES: dict[str, str] = {}
+
+
+def _tree_hash(root: Path, patterns: tuple[str, ...]) -> str:
+    key = f"{root}:{patterns}"
+    if key not in _CODE_HASHES:
+        h = hashlib.sha256()
+        for pattern in patterns:
+            for path in sorted(root.glob(pattern)):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    h.update(str(path.relative_to(root)).encode())
+                    h.update(path.read_bytes())
+        _CODE_HASHES[key] = h.hexdigest()
+    return _CODE_HASHES[key]
+
+
+def reference_fingerprint(rubric: Rubric) -> str:
+    """Hash of the reference package's code (reference values are computed from it)."""
+    name = (rubric.reference or "reference.assignment06").split(".")[0]
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        return "none"
+    return _tree_hash(Path(spec.origin).parent, ("**/*.py",))
+
+
+def grader_fingerprint() -> str:
+    """Version plus a hash of the grading code (checks, engine, in-kernel hooks), not templates."""
+    root = Path(grader.__file__).parent
+    return f"{grader.__version__}:{_tree_hash(root, ('*.py', 'checks/**/*.py', 'execute/**/*.py'))}"
+
+
+def grading_signature(rubric: Rubric, options: GradingOptions, extra: dict[str, Any] | None = None) -> str:
+    """The part of the cache key shared by every submission of a batch."""
+    from grader.engine import gpu_present, resolve_profile
+
+    opts = dataclasses.asdict(options)
+    for display_only in ("out_dir", "student_mode"):
+        opts.pop(display_only, None)
+    opts["profile"] = resolve_profile(options.profile)
+    opts["data_dir"] = options.resolved_data_dir()
+    opts["questions"] = sorted(options.questions) if options.questions else None
+    parts = {
+        "rubric": rubric.digest,
+        "reference": reference_fingerprint(rubric),
+        "grader": grader_fingerprint(),
+        "gpu": gpu_present(),
+        "options": opts,
+        "extra": extra or {},
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cache_key(path: Path, signature: str) -> str:
+    h = hashlib.sha256(signature.encode())
+    try:
+        h.update(path.read_bytes())
+    except OSError as exc:
+        h.update(f"unreadable:{exc.errno}".encode())
+    return h.hexdigest()
+
+
+# ---- the batch ------------------------------------------------------------------------------
+
+@dataclass
+class BatchOutcome:
+    results: list[SubmissionResult]  # in the order the notebooks were given
+    graded: int = 0  # graded in this run
+    cached: int = 0  # reused from an earlier run
+    similarity: list[dict[str, Any]] = field(default_factory=list)
+    duration_s: float = 0.0
+
+
+ProgressCallback = Callable[[SubmissionResult, bool], None]  # (result, was_cached)
+
+
+def run_batch(
+    notebooks: list[Path],
+    rubric: Rubric,
+    options: GradingOptions,
+    *,
+    out: Path,
+    jobs: int | None = None,
+    force: bool = False,
+    executor: Executor | None = None,
+    max_trainings: int | None = None,
+    extra_key: dict[str, Any] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_result: ProgressCallback | None = None,
+) -> BatchOutcome:
+    """Grade `notebooks` into `out` (results, reports, gradebook, class report). See module doc."""
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    with _batch_lock(out), Gradebook(out / DEFAULT_NAME) as book:
+        signature = grading_signature(rubric, options, extra_key)
+        keys = {path: cache_key(path, signature) for path in notebooks}
+        results: dict[Path, SubmissionResult] = {}
+        todo: list[Path] = []
+        for path in notebooks:
+            saved = None if force else _saved_result(book, path, keys[path])
+            if saved is None:
+                todo.append(path)
+            else:
+                results[path] = saved
+        if on_start:
+            on_start(len(notebooks), len(results))
+        for path in notebooks:  # cached first: instant progress, and lost files are rewritten
+            if path in results:
+                _ensure_outputs(results[path], out, options.student_mode)
+                if on_result:
+                    on_result(results[path], True)
+        graded = _grade_all(todo, rubric, options, keys, out=out, book=book, jobs=jobs,
+                            executor=executor, max_trainings=max_trainings,
+                            on_result=on_result)
+        results.update(graded)
+        ordered = [results[p] for p in notebooks]
+        similarity = _similarity(notebooks, rubric)
+        _write_class_report(ordered, similarity, out)
+    return BatchOutcome(results=ordered, graded=len(graded), cached=len(notebooks) - len(todo),
+                        similarity=similarity, duration_s=round(time.monotonic() - started, 3))
+
+
+def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_trainings, on_result):
+    if not todo:
+        return {}
+    own = executor is None
+    executor = executor or LocalPoolExecutor(jobs or os.cpu_count() or 1)
+    slots = training_slots(rubric, max_trainings)
+    base = dataclasses.asdict(options)
+    done: dict[Path, SubmissionResult] = {}
+    cond = threading.Condition()
+    pending: dict[Future, tuple[Path, GradeJob]] = {}
+
+    def submit(path: Path, crash: str | None = None) -> None:
+        job = GradeJob(path=str(path), rubric=str(rubric.path), options=dict(base), cache_key=keys[path],
+                       crash=crash, gate_dir=str(out / ".grader-locks") if slots else None,
+                       gate_slots=slots)
+        future = executor.submit(job)
+        with cond:
+            pending[future] = (path, job)
+        future.add_done_callback(lambda _f: _notify(cond))
+
+    try:
+        for path in todo:
+            submit(path)
+        while True:
+            with cond:
+                finished = [f for f in pending if f.done()]
+                if not finished and not pending:
+                    break
+                if not finished:
+                    cond.wait(timeout=1.0)
+                    continue
+                batch = [(f, pending.pop(f)) for f in finished]
+            for future, (path, job) in batch:
+                result = _collect(future, path, job, rubric, options)
+                if result is None:  # the worker died: grade the static items on their own
+                    submit(path, crash=_failure(future))
+                    continue
+                save_result(result, out, book, student_mode=options.student_mode)
+                done[path] = result
+                if on_result:
+                    on_result(result, False)
+    except BaseException:
+        executor.shutdown(cancel=True)
+        raise
+    if own:
+        executor.shutdown()
+    return done
+
+
+def _notify(cond: threading.Condition) -> None:
+    with cond:
+        cond.notify_all()
+
+
+def _failure(future: Future) -> str:
+    exc = future.exception()
+    return str(exc) if isinstance(exc, WorkerFailed) else f"the grader failed ({type(exc).__name__}: {exc})"
+
+
+def _collect(future: Future, path: Path, job: GradeJob, rubric: Rubric,
+             options: GradingOptions) -> SubmissionResult | None:
+    """The job's result; None when the worker died and a static-only retry is worth it."""
+    exc = future.exception()
+    if exc is None:
+        return SubmissionResult.from_dict(future.result())
+    if job.crash is None:
+        return None
+    message = f"{job.crash}; grading the static items alone failed too ({_failure(future)})"
+    result = error_result(path, rubric, GradingOptions(**dataclasses.asdict(options)), message)
+    result.cache_key = ""
+    return result
+
+
+def training_slots(rubric: Rubric, override: int | None) -> int:
+    """How many notebooks may execute (train) at once: 0 means no limit beyond -j.
+
+    `--max-trainings` wins; else the rubric's `execution.max_parallel_trainings`, which applies
+    on a machine with a GPU (on CPU the -j limit already bounds the trainings).
+    """
+    if override is not None:
+        return max(0, override)
+    from grader.engine import gpu_present
+
+    k = rubric.execution.get("max_parallel_trainings")
+    return int(k) if k and gpu_present() else 0
+
+
+def save_result(result: SubmissionResult, out: Path, book: Gradebook, *, student_mode: bool) -> None:
+    """Commit the run to the gradebook first (the source of truth), then write its files."""
+    from grader.output import write_outputs
+
+    book.record(result)
+    write_outputs(result, out, student_mode=student_mode)
+
+
+def _saved_result(book: Gradebook, path: Path, key: str) -> SubmissionResult | None:
+    row = book.db.execute(
+        "SELECT r.cache_key, r.result_json FROM runs r JOIN submissions s ON s.id = r.submission_id "
+        "WHERE s.path = ? ORDER BY r.id DESC LIMIT 1", (str(path.resolve()),)).fetchone()
+    if row is None or not row[0] or row[0] != key:
+        return None
+    return SubmissionResult.from_dict(json.loads(row[1]))
+
+
+def _ensure_outputs(result: SubmissionResult, out: Path, student_mode: bool) -> None:
+    """A cached result's files: the JSON rewritten only if lost or stale; the HTML re-rendered
+    (cheap) so that --student-mode applies to cached results too."""
+    from grader.output import write_outputs
+    from grader.report import render_submission
+    from grader.results import write_atomic
+
+    stem = Path(result.submission).stem or result.student
+    json_path = out / f"{stem}.json"
+    try:
+        current = json.loads(json_path.read_text(encoding="utf-8")).get("cache_key")
+    except (OSError, ValueError):
+        current = None
+    if current != result.cache_key:
+        write_outputs(result, out, student_mode=student_mode)
+    else:
+        write_atomic(out / f"{stem}.html", render_submission(result, student_mode=student_mode))
+
+
+def _similarity(notebooks: list[Path], rubric: Rubric) -> list[dict[str, Any]]:
+    from grader.similarity import find_similar_notebooks
+
+    try:
+        return find_similar_notebooks(notebooks, rubric)
+    except Exception as exc:  # never lose a batch over the instructor's side report
+        print(f"grader: warning: similarity report skipped ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return []
+
+
+def _write_class_report(results: list[SubmissionResult], similarity: list[dict[str, Any]], out: Path) -> None:
+    from grader.report import render_class_report
+    from grader.results import write_atomic
+
+    write_atomic(out / "similarity.json", json.dumps(similarity, indent=2))
+    write_atomic(out / "index.html", render_class_report(results, similarity))
+
+
+@contextlib.contextmanager
+def _batch_lock(out: Path):
+    """One batch per output folder at a time (the lock goes with the process, even on SIGKILL)."""
+    fh = open(out / LOCK_NAME, "a+")  # noqa: SIM115
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchBusy(f"{out}: another `grader run` is writing here; wait for it to finish "
+                            "or pass another --out") from None
+        yield
+    finally:
+        fh.close()
