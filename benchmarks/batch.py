@@ -74,6 +74,7 @@ def make_notebooks(folder: Path, count: int, *, hang: bool = False, sleep_s: flo
         cells.append(new_code_cell(body))
         cells.append(new_markdown_cell("## Question 10"))
         cells.append(new_code_cell(f"total = sum(i * i for i in range({100 + n}))\nprint(total)"))
+        cells.append(new_markdown_cell("End of my hand-in."))
         path = folder / f"student{n:02d}.ipynb"
         nbformat.write(new_notebook(cells=cells), path)
         paths.append(path)
