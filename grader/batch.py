@@ -5,6 +5,12 @@ Shape:
   checks know nothing about it; a job (`grader.worker.GradeJob`) is plain JSON, so a Dask or
   Slurm executor only has to run `grader.worker.run_job(job)` (or `python -m grader.worker`)
   somewhere and hand back the dict.
+  The futures are only used through done(), result(), exception() and add_done_callback(), so
+  Dask's futures fit as they are, e.g.
+      class DaskExecutor:
+          def __init__(self, client): self.client = client
+          def submit(self, job): return self.client.submit(grader.worker.run_job, job, pure=False)
+          def shutdown(self, *, cancel=False): ...
 - `LocalPoolExecutor` runs up to N `python -m grader.worker` processes at once, one per
   submission. A process per submission (rather than a long-lived pool) means a worker that
   crashes, leaks or is OOM-killed costs one submission, never the pool; the start-up cost is
@@ -284,7 +290,8 @@ def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_tr
     if not todo:
         return {}
     own = executor is None
-    executor = executor or LocalPoolExecutor(jobs or os.cpu_count() or 1)
+    executor = executor or LocalPoolExecutor(jobs or os.cpu_count() or 1,
+                                             stall_limit_s=stall_limit(rubric, options))
     slots = training_slots(rubric, max_trainings)
     base = dataclasses.asdict(options)
     done: dict[Path, SubmissionResult] = {}
@@ -351,6 +358,21 @@ def _collect(future: Future, path: Path, job: GradeJob, rubric: Rubric,
     result = error_result(path, rubric, GradingOptions(**dataclasses.asdict(options)), message)
     result.cache_key = ""
     return result
+
+
+def stall_limit(rubric: Rubric, options: GradingOptions) -> float:
+    """How long a worker may go without reaching its next phase: the notebook's own time limit
+    (enforced by the runner) plus a generous margin for grading and evaluating saved models."""
+    notebook_limit = float(options.timeout or rubric.execution.get("timeout", 3600))
+    return notebook_limit + 900.0
+
+
+def duplicate_stems(notebooks: list[Path]) -> list[list[Path]]:
+    """Submissions that would write the same OUT/<stem>.json (same file name, other folder)."""
+    by_stem: dict[str, list[Path]] = {}
+    for path in notebooks:
+        by_stem.setdefault(path.stem, []).append(path)
+    return [paths for paths in by_stem.values() if len(paths) > 1]
 
 
 def training_slots(rubric: Rubric, override: int | None) -> int:

@@ -110,6 +110,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("-j/--jobs: give a number of parallel submissions of at least 1")
     notebooks = collect_notebooks(args.paths)
+    from grader.batch import duplicate_stems
+
+    clash = duplicate_stems(notebooks)
+    if clash:
+        raise UsageError(f"{', '.join(map(str, clash[0]))} would overwrite each other's results in "
+                         f"{args.out}; rename one, or grade each folder with its own --out")
     out = Path(args.out)
     progress = BatchProgress(enabled=len(notebooks) > 1)
     try:
