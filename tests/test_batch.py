@@ -174,7 +174,7 @@ def test_stalled_worker_is_stopped_and_its_static_items_kept(tmp_path: Path) -> 
     """A grading process that stops making progress is killed; a static-only regrade stands in."""
     nb = make_notebooks(tmp_path / "subs", 1, hang=True)[0]
     out = tmp_path / "out"
-    executor = LocalPoolExecutor(1, stall_limit_s=4)
+    executor = LocalPoolExecutor(1, stall_limit_s=5)
     try:
         outcome = run_batch([nb], load_rubric(), GradingOptions(questions=["q1", "q2", "q9"], timeout=600),
                             out=out, executor=executor)
@@ -182,7 +182,7 @@ def test_stalled_worker_is_stopped_and_its_static_items_kept(tmp_path: Path) -> 
         executor.shutdown()
     result = outcome.results[0]
     assert result.status == "error"
-    assert "no progress for 4 s" in result.message
+    assert "no progress for 5 s" in result.message
     data = json.loads((out / "student00.json").read_text())
     static_item_graded(data, "q1.concepts")
     static_item_graded(data, "q2.params")
