@@ -44,14 +44,16 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import grader
-from grader.context import GradingOptions
 from grader.gradebook import DEFAULT_NAME, Gradebook
 from grader.results import SubmissionResult
 from grader.rubric import Rubric
-from grader.worker import GradeJob, error_result
+
+if TYPE_CHECKING:  # the worker module pulls in pytest: imported only when something is graded
+    from grader.context import GradingOptions
+    from grader.worker import GradeJob
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCK_NAME = ".grader-batch.lock"
@@ -190,10 +192,15 @@ def reference_fingerprint(rubric: Rubric) -> str:
     return _tree_hash(Path(spec.origin).parent, ("**/*.py",))
 
 
+#: The code that decides a grade. Not the batch machinery, CLI, reports or gradebook: changing
+#: those must not regrade a class.
+GRADING_CODE = ("engine.py", "plugin.py", "context.py", "notebook.py", "rubric.py", "results.py",
+                "worker.py", "checks/**/*.py", "execute/**/*.py")
+
+
 def grader_fingerprint() -> str:
-    """Version plus a hash of the grading code (checks, engine, in-kernel hooks), not templates."""
-    root = Path(grader.__file__).parent
-    return f"{grader.__version__}:{_tree_hash(root, ('*.py', 'checks/**/*.py', 'execute/**/*.py'))}"
+    """Version plus a hash of the grading code (checks, engine, in-kernel hooks)."""
+    return f"{grader.__version__}:{_tree_hash(Path(grader.__file__).parent, GRADING_CODE)}"
 
 
 def grading_signature(rubric: Rubric, options: GradingOptions, extra: dict[str, Any] | None = None) -> str:
@@ -280,7 +287,7 @@ def run_batch(
                             on_result=on_result)
         results.update(graded)
         ordered = [results[p] for p in notebooks]
-        similarity = _similarity(notebooks, rubric)
+        similarity = _similarity(notebooks, rubric, keys, out)
         _write_class_report(ordered, similarity, out)
     return BatchOutcome(results=ordered, graded=len(graded), cached=len(notebooks) - len(todo),
                         similarity=similarity, duration_s=round(time.monotonic() - started, 3))
@@ -289,6 +296,8 @@ def run_batch(
 def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_trainings, on_result):
     if not todo:
         return {}
+    from grader.worker import GradeJob
+
     own = executor is None
     executor = executor or LocalPoolExecutor(jobs or os.cpu_count() or 1,
                                              stall_limit_s=stall_limit(rubric, options))
@@ -354,6 +363,9 @@ def _collect(future: Future, path: Path, job: GradeJob, rubric: Rubric,
         return SubmissionResult.from_dict(future.result())
     if job.crash is None:
         return None
+    from grader.context import GradingOptions
+    from grader.worker import error_result
+
     message = f"{job.crash}; grading the static items alone failed too ({_failure(future)})"
     result = error_result(path, rubric, GradingOptions(**dataclasses.asdict(options)), message)
     result.cache_key = ""
@@ -407,32 +419,43 @@ def _saved_result(book: Gradebook, path: Path, key: str) -> SubmissionResult | N
 
 
 def _ensure_outputs(result: SubmissionResult, out: Path, student_mode: bool) -> None:
-    """A cached result's files: the JSON rewritten only if lost or stale; the HTML re-rendered
-    (cheap) so that --student-mode applies to cached results too."""
+    """A cached result's files: the JSON rewritten if lost or not the gradebook's latest (a manual
+    override since, say); the HTML re-rendered (cheap) so that --student-mode applies too."""
     from grader.output import write_outputs
     from grader.report import render_submission
     from grader.results import write_atomic
 
     stem = Path(result.submission).stem or result.student
-    json_path = out / f"{stem}.json"
     try:
-        current = json.loads(json_path.read_text(encoding="utf-8")).get("cache_key")
-    except (OSError, ValueError):
+        current = (out / f"{stem}.json").read_text(encoding="utf-8")
+    except OSError:
         current = None
-    if current != result.cache_key:
+    if current != result.to_json():
         write_outputs(result, out, student_mode=student_mode)
     else:
         write_atomic(out / f"{stem}.html", render_submission(result, student_mode=student_mode))
 
 
-def _similarity(notebooks: list[Path], rubric: Rubric) -> list[dict[str, Any]]:
+def _similarity(notebooks: list[Path], rubric: Rubric, keys: dict[Path, str],
+                out: Path) -> list[dict[str, Any]]:
+    """Similarity groups, reused while the batch's notebooks and grader are unchanged (the cache
+    keys cover both), so a cached re-run does not re-read every notebook."""
+    from grader.results import write_atomic
     from grader.similarity import find_similar_notebooks
 
+    batch_key = hashlib.sha256(json.dumps(sorted((p.stem, keys[p]) for p in notebooks)).encode()).hexdigest()
+    cache = out / ".similarity-cache.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if saved["key"] == batch_key:
+            return saved["groups"]
     try:
-        return find_similar_notebooks(notebooks, rubric)
+        groups = find_similar_notebooks(notebooks, rubric)
     except Exception as exc:  # never lose a batch over the instructor's side report
         print(f"grader: warning: similarity report skipped ({type(exc).__name__}: {exc})", file=sys.stderr)
         return []
+    write_atomic(cache, json.dumps({"key": batch_key, "groups": groups}))
+    return groups
 
 
 def _write_class_report(results: list[SubmissionResult], similarity: list[dict[str, Any]], out: Path) -> None:
