@@ -207,20 +207,22 @@ def print_batch_summary(outcome, out: Path) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
+    if not console.is_terminal:  # a log file or a pipe: never squeeze the table into 80 columns
+        console = Console(highlight=False, width=200)
     ids = []
     for r in outcome.results:
         ids += [q.id for q in r.questions if q.id not in ids]
     table = Table(title=f"{len(outcome.results)} submissions ({outcome.graded} graded now, "
                         f"{outcome.cached} cached) in {outcome.duration_s:.1f} s")
-    table.add_column("submission")
-    table.add_column("status")
+    names = [Path(r.submission).stem or r.student for r in outcome.results]
+    table.add_column("student", no_wrap=True, min_width=min(max(map(len, names)), 24))
+    table.add_column("status", no_wrap=True)
     for qid in ids:
         table.add_column(qid, justify="right")
-    table.add_column("total", justify="right")
-    for r in outcome.results:
+    table.add_column("total", justify="right", no_wrap=True)
+    for name, r in zip(names, outcome.results, strict=True):
         scores = {q.id: f"{q.score:g}" for q in r.questions}
-        table.add_row(r.submission, r.status, *[scores.get(q, "") for q in ids],
-                      f"{r.score:g}/{r.max_score:g}")
+        table.add_row(name, r.status, *[scores.get(q, "") for q in ids], f"{r.score:g}/{r.max_score:g}")
     console.print(table)
     if outcome.similarity:
         console.print(f"{len(outcome.similarity)} group(s) of similar answers: see the class report")
