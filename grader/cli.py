@@ -107,9 +107,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--questions: {', '.join(unknown)} not in the rubric "
                          f"({', '.join(q.id for q in rubric.questions)})")
+    notebooks = collect_notebooks(args.paths)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("-j/--jobs: give a number of parallel submissions of at least 1")
-    notebooks = collect_notebooks(args.paths)
     from grader.batch import duplicate_stems
 
     clash = duplicate_stems(notebooks)
