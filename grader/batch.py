@@ -224,8 +224,9 @@ def grading_signature(rubric: Rubric, options: GradingOptions, extra: dict[str, 
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cache_key(path: Path, signature: str) -> str:
+def cache_key(path: Path, signature: str, extra: str = "") -> str:
     h = hashlib.sha256(signature.encode())
+    h.update(extra.encode())
     try:
         h.update(path.read_bytes())
     except OSError as exc:
@@ -258,15 +259,22 @@ def run_batch(
     executor: Executor | None = None,
     max_trainings: int | None = None,
     extra_key: dict[str, Any] | None = None,
+    submission_key: Callable[[Path], str] | None = None,
+    finish: Callable[[SubmissionResult], SubmissionResult] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_result: ProgressCallback | None = None,
 ) -> BatchOutcome:
-    """Grade `notebooks` into `out` (results, reports, gradebook, class report). See module doc."""
+    """Grade `notebooks` into `out` (results, reports, gradebook, class report). See module doc.
+
+    `submission_key(path)` adds per-submission inputs to its cache key (its manual grades, say);
+    `finish(result)` is applied to each fresh result before it is saved (applying those grades).
+    """
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     with _batch_lock(out), Gradebook(out / DEFAULT_NAME) as book:
         signature = grading_signature(rubric, options, extra_key)
-        keys = {path: cache_key(path, signature) for path in notebooks}
+        keys = {path: cache_key(path, signature, submission_key(path) if submission_key else "")
+                for path in notebooks}
         results: dict[Path, SubmissionResult] = {}
         todo: list[Path] = []
         for path in notebooks:
@@ -284,7 +292,7 @@ def run_batch(
                     on_result(results[path], True)
         graded = _grade_all(todo, rubric, options, keys, out=out, book=book, jobs=jobs,
                             executor=executor, max_trainings=max_trainings,
-                            on_result=on_result)
+                            finish=finish, on_result=on_result)
         results.update(graded)
         ordered = [results[p] for p in notebooks]
         similarity = _similarity(notebooks, rubric, keys, out)
@@ -293,7 +301,8 @@ def run_batch(
                         similarity=similarity, duration_s=round(time.monotonic() - started, 3))
 
 
-def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_trainings, on_result):
+def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_trainings, finish,
+               on_result):
     if not todo:
         return {}
     from grader.worker import GradeJob
@@ -333,6 +342,8 @@ def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_tr
                 if result is None:  # the worker died: grade the static items on their own
                     submit(path, crash=_failure(future))
                     continue
+                if finish is not None:
+                    result = finish(result)
                 save_result(result, out, book, student_mode=options.student_mode)
                 done[path] = result
                 if on_result:

@@ -121,7 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         with progress:
             outcome = run_batch(notebooks, rubric, options, out=out, jobs=args.jobs, force=args.force,
-                                max_trainings=args.max_trainings, extra_key=_extra_key(args),
+                                max_trainings=args.max_trainings, submission_key=_manual_grades_key(args),
+                                finish=_manual_grades(args, out, rubric),
                                 on_start=progress.start, on_result=progress.advance)
     except BatchBusy as exc:
         raise UsageError(str(exc)) from None
@@ -135,15 +136,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.status == "graded" for r in outcome.results) else EXIT_NOT_GRADED
 
 
-def _extra_key(args: argparse.Namespace) -> dict:
-    """Other options that change grading, for the cache key (file options by content)."""
-    extra = {}
-    for name in ("overrides",):
-        value = getattr(args, name, None)
-        if value:
-            path = Path(value)
-            extra[name] = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else value
-    return extra
+def _overrides_file(args: argparse.Namespace) -> Path | None:
+    """The manual-grades file (`--overrides FILE`, else OUT/overrides.yaml), when there is one."""
+    path = Path(args.overrides) if getattr(args, "overrides", None) else Path(args.out) / "overrides.yaml"
+    return path if path.is_file() else None
+
+
+def _manual_grades_key(args: argparse.Namespace):
+    """Per submission, its own entries of the overrides file go into its cache key: editing
+    alice's manual grade re-finishes alice alone, not the class."""
+    path = _overrides_file(args)
+    if path is None:
+        return None
+    import json
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        data = {"unreadable": path.read_bytes().hex()} if path.exists() else {}
+    if not isinstance(data, dict):
+        data = {"malformed": str(data)}
+
+    def key(notebook: Path) -> str:
+        mine = {k: data[k] for k in (notebook.stem, notebook.name) if k in data}
+        return json.dumps(mine, sort_keys=True, default=str) if mine else ""
+
+    return key
+
+
+def _manual_grades(args: argparse.Namespace, out: Path, rubric):
+    """Apply the overrides file to each fresh result (grader.overrides, where present)."""
+    try:
+        from grader.overrides import apply_overrides
+        from grader.overrides import resolve_path as resolve_overrides
+    except ImportError:
+        return None
+    path = resolve_overrides(getattr(args, "overrides", None), out, rubric)
+    if path is None:
+        return None
+    return lambda result: apply_overrides(result, path)
 
 
 class BatchProgress:
@@ -212,8 +245,7 @@ def print_batch_summary(outcome, out: Path) -> None:
     ids = []
     for r in outcome.results:
         ids += [q.id for q in r.questions if q.id not in ids]
-    table = Table(title=f"{len(outcome.results)} submissions ({outcome.graded} graded now, "
-                        f"{outcome.cached} cached) in {outcome.duration_s:.1f} s")
+    table = Table()
     names = [Path(r.submission).stem or r.student for r in outcome.results]
     table.add_column("student", no_wrap=True, min_width=min(max(map(len, names)), 24))
     table.add_column("status", no_wrap=True)
@@ -224,6 +256,8 @@ def print_batch_summary(outcome, out: Path) -> None:
         scores = {q.id: f"{q.score:g}" for q in r.questions}
         table.add_row(name, r.status, *[scores.get(q, "") for q in ids], f"{r.score:g}/{r.max_score:g}")
     console.print(table)
+    console.print(f"{len(outcome.results)} submissions ({outcome.graded} graded now, {outcome.cached} "
+                  f"cached) in {outcome.duration_s:.1f} s")
     if outcome.similarity:
         console.print(f"{len(outcome.similarity)} group(s) of similar answers: see the class report")
     console.print(f"class report: {out / 'index.html'}  gradebook: {out / 'gradebook.sqlite'}")

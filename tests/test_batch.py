@@ -298,3 +298,14 @@ def test_results_do_not_depend_on_the_parallelism(tmp_path: Path) -> None:
                       for q in r["questions"] for i in q["items"]] for r in results])
     assert seen[0] == seen[1]
     assert len(seen[0]) == 3 and all(len(items) == 4 for items in seen[0])
+
+
+def test_editing_one_students_manual_grade_regrades_that_student_alone(tmp_path: Path) -> None:
+    subs = make_notebooks(tmp_path / "subs", 3)
+    out = tmp_path / "out"
+    folder = str(tmp_path / "subs")
+    assert grader("run", folder, "--questions", "q2", "--out", str(out)).returncode == 0
+    (out / "overrides.yaml").write_text("student01:\n  q2.params: {points: 5, comment: checked by hand}\n")
+    again = grader("run", folder, "--questions", "q2", "--out", str(out))
+    assert "(1 graded now, 2 cached)" in again.stdout, again.stdout + again.stderr
+    assert run_counts(out) == {subs[0].name: 1, subs[1].name: 2, subs[2].name: 1}
