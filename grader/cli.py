@@ -21,12 +21,15 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    add_gradebook_commands(sub)
 
     run = sub.add_parser("run", help="grade notebooks (files or folders of .ipynb)")
     run.add_argument("paths", nargs="+", metavar="PATH", help="a notebook or a folder of them")
     add_grading_options(run)
     run.add_argument("--out", default="reports", help="where results go (default: reports/)")
     run.add_argument("--json", action="store_true", help="print the result JSON to stdout")
+    run.add_argument("--overrides", default=None, metavar="FILE",
+                     help="manual grades (YAML); default: OUT/overrides.yaml if it exists")
     run.add_argument("--student-mode", action="store_true",
                      help="reports hide hidden items' details (for handing back to students)")
     run.add_argument("-j", "--jobs", type=int, default=None,
@@ -48,6 +51,113 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=None, help="seconds for the whole notebook")
     check.add_argument("--json", action="store_true", help="print the result JSON to stdout")
     return parser
+
+
+DEFAULT_GRADEBOOK = "reports/gradebook.sqlite"
+
+
+def add_gradebook_commands(sub) -> None:
+    """`export`, `report` and `override`: they read (or amend) a gradebook, never grade."""
+    export = sub.add_parser("export", help="write grades from a gradebook as CSV or Gradescope results.json")
+    export.add_argument("--gradebook", default=DEFAULT_GRADEBOOK, help=f"default: {DEFAULT_GRADEBOOK}")
+    export.add_argument("--format", default="csv", choices=["csv", "gradescope"])
+    export.add_argument("--out", default=None,
+                        help="file to write (default: grades.csv or results.json; '-' for stdout)")
+    export.add_argument("--student", default=None,
+                        help="gradescope: whose submission (needed when the gradebook holds several)")
+    export.add_argument("--hidden", default="points",
+                        choices=["points", "hidden", "after_due_date", "after_published"],
+                        help="gradescope: how hidden items appear (default points: points only, details "
+                             "in an instructors-only test)")
+    report = sub.add_parser("report", help="re-render the HTML reports and index.html from a gradebook")
+    report.add_argument("--gradebook", default=DEFAULT_GRADEBOOK, help=f"default: {DEFAULT_GRADEBOOK}")
+    report.add_argument("--out", default=None, help="folder for the reports (default: the gradebook's)")
+    report.add_argument("--student-mode", action="store_true", help="hide hidden items' details")
+    report.add_argument("--similarity", default=None, help="JSON file of similarity groups to list")
+    override = sub.add_parser("override", help="set one item's score by hand (kept as a new, manual run)")
+    override.add_argument("--gradebook", default=DEFAULT_GRADEBOOK, help=f"default: {DEFAULT_GRADEBOOK}")
+    override.add_argument("--student", required=True)
+    override.add_argument("--item", required=True, help="rubric item id, e.g. q4.concepts")
+    override.add_argument("--score", required=True, type=float)
+    override.add_argument("--note", default="", help="why; shown to the student with the item")
+
+
+def open_gradebook(path: str):
+    """The gradebook at `path`; a missing file is a usage error (never silently created)."""
+    from grader.gradebook import Gradebook
+
+    if not Path(path).is_file():
+        raise UsageError(f"{path}: no gradebook there; grade first (grader run ... --out DIR writes "
+                         "DIR/gradebook.sqlite) or pass --gradebook FILE")
+    return Gradebook(path)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from grader.export import gradescope_results, write_csv
+
+    with open_gradebook(args.gradebook) as book:
+        if args.format == "csv":
+            results = book.latest()
+            if not results:
+                raise UsageError(f"{args.gradebook}: the gradebook holds no graded submission yet")
+            if args.out == "-":
+                from grader.export import csv_text
+
+                sys.stdout.write(csv_text(results))
+            else:
+                out = write_csv(results, Path(args.out or "grades.csv"))
+                print(f"wrote {out} ({len(results)} students)")
+            return EXIT_OK
+        result = book.latest_for(args.student) if args.student else None
+        if result is None:
+            listed = book.students()
+            if len(listed) != 1:
+                names = ", ".join(s["student"] for s in listed) or "none"
+                raise UsageError(f"--student is needed: Gradescope takes one submission per results.json "
+                                 f"and {args.gradebook} holds {len(listed)} (students: {names})")
+            result = book.latest_for(listed[0]["student"])
+    import json
+
+    text = json.dumps(gradescope_results(result, hidden=args.hidden), indent=2) + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        from grader.results import write_atomic
+
+        out = write_atomic(Path(args.out or "results.json"), text)
+        print(f"wrote {out} ({result.student}: {result.score:g} / {result.max_score:g}, {result.status})")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from grader.report import render_class_report, render_submission
+    from grader.report.view import report_name
+    from grader.results import write_atomic
+
+    similarity = None
+    if args.similarity:
+        try:
+            similarity = json.loads(Path(args.similarity).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{args.similarity}: cannot read similarity groups ({exc})") from None
+    with open_gradebook(args.gradebook) as book:
+        results = book.latest()
+    out = Path(args.out) if args.out else Path(args.gradebook).parent
+    for r in results:
+        write_atomic(out / report_name(r), render_submission(r, student_mode=args.student_mode))
+    index = write_atomic(out / "index.html", render_class_report(results, similarity))
+    print(f"wrote {len(results)} reports and {index}")
+    return EXIT_OK
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    with open_gradebook(args.gradebook) as book:
+        result = book.override(args.student, args.item, args.score, args.note)
+    print(f"{result.student}: {args.item} set to {args.score:g} (manual); total now "
+          f"{result.score:g} / {result.max_score:g}")
+    return EXIT_OK
 
 
 def add_grading_options(p: argparse.ArgumentParser) -> None:
@@ -167,12 +277,10 @@ def _manual_grades_key(args: argparse.Namespace):
 
 
 def _manual_grades(args: argparse.Namespace, out: Path, rubric):
-    """Apply the overrides file to each fresh result (grader.overrides, where present)."""
-    try:
-        from grader.overrides import apply_overrides
-        from grader.overrides import resolve_path as resolve_overrides
-    except ImportError:
-        return None
+    """Apply the overrides file (grader.overrides) to each fresh result before it is saved."""
+    from grader.overrides import apply_overrides
+    from grader.overrides import resolve_path as resolve_overrides
+
     path = resolve_overrides(getattr(args, "overrides", None), out, rubric)
     if path is None:
         return None
@@ -302,9 +410,25 @@ def print_summary(result, out: Path) -> None:
     console.print(f"report: {out / (stem + '.html')}  result: {out / (stem + '.json')}")
 
 
+GRADEBOOK_COMMANDS = {"export": cmd_export, "report": cmd_report, "override": cmd_override}
+
+
+def run_gradebook_command(args: argparse.Namespace) -> int:
+    from grader.gradebook import GradebookError
+
+    try:
+        return GRADEBOOK_COMMANDS[args.command](args)
+    except (UsageError, GradebookError) as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in GRADEBOOK_COMMANDS:
+        return run_gradebook_command(args)
+    from grader.overrides import OverridesError
     from grader.rubric import RubricError
 
     try:
@@ -312,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "check":
             return cmd_check(args)
-    except (UsageError, RubricError) as exc:
+    except (UsageError, RubricError, OverridesError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.error(f"unknown command {args.command}")

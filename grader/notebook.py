@@ -151,7 +151,9 @@ _STRONG_PATTERNS = [
 # these count only where no strong marker exists for that number and the order fits.
 _WEAK_PATTERN = re.compile(r"^\s*(\d{1,2})\s*[.)]\s+\S")
 # A question label inside a code cell comment: "# Question 9", "# Q10", "# 9. Build a CNN".
-_CODE_PATTERN = re.compile(rf"^\s*#+\s*(?:{_Q}\s*(\d{{1,2}})\b|(\d{{1,2}})\s*[.)]\s+[A-Za-z])", re.I)
+_CODE_PATTERN = re.compile(
+    rf"^\s*#+\s*(?:\*\*|__)?\s*(?:{_Q}\s*(\d{{1,2}})\b|(\d{{1,2}})\s*[.)]\s+[A-Za-z])", re.I
+)
 
 
 @dataclass

@@ -39,6 +39,7 @@ class ItemNotFullCredit(Exception):
 def run_check(item: RubricItem, ctx: GradingContext) -> Outcome:
     """Run the check for one item. A missing answer becomes status `missing`, not an error."""
     try:
+        require_answer(item, ctx)  # no located answer: `missing`, whatever the kind
         return get_check(item.kind)(item, ctx)
     except AnswerMissing:
         number = item.question[1:]

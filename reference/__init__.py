@@ -9,6 +9,7 @@ Modules must stay cheap to import: heavy libraries (TensorFlow) are imported ins
 from __future__ import annotations
 
 import importlib
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +28,12 @@ def reference_value(name: str) -> Callable[[ValueFunction], ValueFunction]:
 
 
 def _module(module_name: str) -> dict[str, ValueFunction]:
-    module_name = module_name or DEFAULT_MODULE
-    importlib.import_module(module_name)
-    return _VALUES.get(module_name, {})
+    module = importlib.import_module(module_name or DEFAULT_MODULE)
+    values = dict(_VALUES.get(module.__name__, {}))
+    for attr in vars(module).values():  # values registered by modules it imports count too
+        if isinstance(attr, types.ModuleType):
+            values.update(_VALUES.get(attr.__name__, {}))
+    return values
 
 
 def reference_names(module_name: str) -> set[str]:

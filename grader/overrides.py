@@ -1,0 +1,202 @@
+"""Manual grades: an instructor's overrides file, validated, applied on top of automatic grading.
+
+The file is YAML, keyed by submission (the notebook's stem or file name), then by item id:
+
+    alice:
+      q4.concepts:
+        points: 5
+        comment: Explains the no-weights point well; the invariance is implied by "keeps the max".
+    bob.ipynb:
+      q1.concepts: {points: 8, comment: Full marks after discussion in office hours.}
+
+The file is the source of truth: `grader run` applies it after grading every submission
+(`--overrides FILE`, default `<out>/overrides.yaml` when it exists), so re-grading keeps the
+manual grades. An overridden item keeps its automatic grade in `evidence.override`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from grader.results import ItemResult, SubmissionResult
+
+if TYPE_CHECKING:
+    from grader.rubric import Rubric
+
+DEFAULT_NAME = "overrides.yaml"
+_ITEM_ID = re.compile(r"^q\d{1,2}\.[a-z0-9_]+$")
+
+
+class OverridesError(Exception):
+    """The overrides file is unusable. The message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class Override:
+    submission: str
+    item: str
+    points: float
+    comment: str
+
+
+def default_path(out_dir: str | Path) -> Path:
+    return Path(out_dir) / DEFAULT_NAME
+
+
+def resolve_path(option: str | None, out_dir: str | Path, rubric: Rubric | None = None) -> Path | None:
+    """The overrides file to use: the option (which must exist), else `<out>/overrides.yaml` if any.
+
+    The file is loaded and checked against the rubric here, so that a broken file stops the run
+    before any grading instead of in the middle of a batch.
+    """
+    if option:
+        path = Path(option)
+        if not path.is_file():
+            raise OverridesError(f"--overrides {option}: no such file; give an existing YAML file")
+    else:
+        path = default_path(out_dir)
+        if not path.is_file():
+            return None
+    overrides = load_overrides(path)
+    if rubric is not None:
+        check_against_rubric(overrides, rubric, path)
+    return path
+
+
+def check_against_rubric(overrides: dict[str, dict[str, Override]], rubric: Rubric, path: Path) -> None:
+    """Every item id must exist in the rubric, and no override may exceed the item's points."""
+    items = {i.id: i for i in rubric.items}
+    for sub, entries in overrides.items():
+        for item_id, override in entries.items():
+            if item_id not in items:
+                question = item_id.split(".", 1)[0]
+                known = [i for i in items if i.startswith(question + ".")]
+                hint = f"{question} has: {', '.join(known)}" if known else "no such question"
+                raise OverridesError(f"{path}: {sub}.{item_id}: not an item of the rubric ({hint})")
+            if override.points > items[item_id].points + 1e-9:
+                raise OverridesError(f"{path}: {sub}.{item_id}.points: {override.points:g} is more "
+                                     f"than the item's {items[item_id].points:g} points")
+
+
+def load_overrides(path: str | Path) -> dict[str, dict[str, Override]]:
+    """Read and validate an overrides file: {submission: {item id: Override}}."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise OverridesError(f"{path}: cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise OverridesError(f"{path}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise OverridesError(
+            f"{path}: top level must map submissions to items, e.g. 'alice: {{q4.concepts: "
+            "{points: 5, comment: ...}}}'"
+        )
+    out: dict[str, dict[str, Override]] = {}
+    for submission, items in data.items():
+        sub = str(submission)
+        if not isinstance(items, dict) or not items:
+            raise OverridesError(f"{path}: {sub}: must map item ids (like q4.concepts) to "
+                                 "{points, comment}")
+        out[sub] = {}
+        for item_id, entry in items.items():
+            out[sub][str(item_id)] = _parse_entry(path, sub, str(item_id), entry)
+    return out
+
+
+def _parse_entry(path: Path, sub: str, item_id: str, entry: Any) -> Override:
+    where = f"{path}: {sub}.{item_id}"
+    if not _ITEM_ID.match(item_id):
+        raise OverridesError(f"{where}: not an item id; use the rubric's ids, e.g. q4.concepts")
+    if not isinstance(entry, dict):
+        raise OverridesError(f"{where}: must be a mapping with 'points' and 'comment'")
+    unknown = set(entry) - {"points", "comment"}
+    if unknown:
+        raise OverridesError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                             "allowed keys: points, comment")
+    points = entry.get("points")
+    if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
+        raise OverridesError(f"{where}.points: must be a number >= 0, got {points!r}")
+    comment = entry.get("comment")
+    if not isinstance(comment, str) or not comment.strip():
+        raise OverridesError(f"{where}.comment: required; say why the grade was changed")
+    return Override(submission=sub, item=item_id, points=float(points), comment=comment.strip())
+
+
+def overrides_for(result: SubmissionResult, overrides: dict[str, dict[str, Override]]) -> dict[str, Override]:
+    """The entries for this submission, by stem or file name (both may be used)."""
+    names = [result.student, result.submission, Path(result.path).name if result.path else ""]
+    found: dict[str, Override] = {}
+    for name in names:
+        if name and name in overrides:
+            found.update(overrides[name])
+    return found
+
+
+def apply_overrides(result: SubmissionResult, overrides_path: str | Path | None) -> SubmissionResult:
+    """A copy of `result` with the manual grades for it applied and the totals recomputed.
+
+    Items of questions not graded in this run (`--questions`) are skipped; an item id the
+    graded questions do not have, or points above the item's maximum, raise OverridesError.
+    """
+    result = copy.deepcopy(result)
+    if overrides_path is None:
+        return result
+    path = Path(overrides_path)
+    entries = overrides_for(result, load_overrides(path))
+    graded_questions = {q.id for q in result.questions}
+    for item_id, override in entries.items():
+        try:
+            item = result.item(item_id)
+        except KeyError:
+            if item_id.split(".", 1)[0] in graded_questions:
+                known = ", ".join(i.id for q in result.questions if q.id == item_id.split(".")[0]
+                                  for i in q.items)
+                raise OverridesError(f"{path}: {override.submission}.{item_id}: no such item; "
+                                     f"this question has: {known}") from None
+            continue
+        if override.points > item.max_score + 1e-9:
+            raise OverridesError(f"{path}: {override.submission}.{item_id}.points: {override.points:g} "
+                                 f"is more than the item's {item.max_score:g} points")
+        _apply(item, override, path)
+    result.recompute_scores()
+    return result
+
+
+def _apply(item: ItemResult, override: Override, path: Path) -> None:
+    previous = item.evidence.get("override") if item.manual else None
+    automatic = {
+        "score": previous["automatic_score"] if previous else item.score,
+        "status": previous["automatic_status"] if previous else item.status,
+        "feedback": previous["automatic_feedback"] if previous else item.feedback,
+    }
+    item.score = round(override.points, 4)
+    item.status = ("passed" if item.score >= item.max_score - 1e-9
+                   else "failed" if item.score <= 1e-9 else "partial")
+    item.manual = True
+    item.needs_review = False
+    item.feedback = f"Graded by hand: {override.comment}"
+    if automatic["feedback"]:
+        item.feedback += f" (Automatic feedback: {automatic['feedback']})"
+    item.evidence = {
+        **item.evidence,
+        "override": {
+            "points": override.points,
+            "comment": override.comment,
+            "file": str(path),
+            "automatic_score": automatic["score"],
+            "automatic_status": automatic["status"],
+            "automatic_feedback": automatic["feedback"],
+        },
+    }

@@ -1,0 +1,405 @@
+"""What the templates show, computed from results: evidence split by kind, the cells a report
+refers to, hidden-item filtering, and class statistics. Templates stay free of logic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from grader.report.highlight import highlight, phrases_of
+from grader.report.svg import histogram, history_charts
+from grader.results import ItemResult, SubmissionResult
+
+SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells")
+ARCH_COLUMNS = ("class", "name", "output_shape", "params", "trainable")
+NUMBER_COLUMNS = ("part", "found", "expected", "unit", "text")
+
+
+def shown(item: ItemResult, student_mode: bool) -> bool:
+    """Whether an item's feedback, evidence and diagnoses may appear in this report."""
+    return not (student_mode and item.visibility == "hidden")
+
+
+def short(value: Any, limit: int = 400) -> str:
+    """A value as one readable string for generic tables (JSON for containers), capped."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, default=str, ensure_ascii=False)
+        except (TypeError, ValueError):  # e.g. non-string keys that JSON cannot hold
+            text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class Generic:
+    """One generic evidence value, laid out by shape: text, key/value pairs, or a table."""
+
+    kind: str  # "text" | "pairs" | "table"
+    text: str = ""
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def generic(value: Any, max_rows: int = 50) -> Generic:
+    """A list of records becomes a table, a flat dict key/value pairs, anything else text."""
+    if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+        columns = list(dict.fromkeys(k for r in value for k in r))
+        rows = [
+            [short(r.get(c, ""), 200) if r.get(c) is not None else "" for c in columns]
+            for r in value[:max_rows]
+        ]
+        return Generic("table", columns=columns, rows=rows)
+    if isinstance(value, dict) and value and all(_scalar(v) for v in value.values()):
+        return Generic("pairs", pairs=[(str(k), short(v, 200)) for k, v in value.items()])
+    if isinstance(value, list) and all(_scalar(v) for v in value):
+        return Generic("text", text=", ".join(short(v, 200) for v in value))
+    return Generic("text", text=short(value))
+
+
+@dataclass
+class EvidenceView:
+    excerpt: Markup | None = None
+    matches: list[dict[str, Any]] = field(default_factory=list)
+    numbers: list[dict[str, Any]] = field(default_factory=list)
+    architecture: list[dict[str, Any]] = field(default_factory=list)
+    charts: list[Markup] = field(default_factory=list)
+    accuracy: dict[str, Any] | None = None
+    accuracy_gap: float | None = None  # printed - measured, in accuracy units (0..1)
+    cells: list[int] = field(default_factory=list)
+    other: list[tuple[str, Generic]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.excerpt
+            or self.matches
+            or self.numbers
+            or self.architecture
+            or self.charts
+            or self.accuracy
+            or self.cells
+            or self.other
+        )
+
+
+def _rows(value: Any, columns: tuple[str, ...]) -> list[dict[str, Any]] | None:
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        return None
+    return [{c: r.get(c) for c in columns} for r in value]
+
+
+def evidence_view(evidence: dict[str, Any]) -> EvidenceView:
+    """Split evidence into the specially rendered keys and a generic key/value table.
+
+    A special key whose value has an unexpected shape falls back to the generic table, so a
+    check's evidence is always shown, never dropped.
+    """
+    ev = evidence if isinstance(evidence, dict) else {"evidence": evidence}
+    view = EvidenceView()
+    other = {k: v for k, v in ev.items() if k not in SPECIAL_KEYS}
+    matches = ev.get("matches")
+    if isinstance(matches, list) and all(isinstance(m, dict) for m in matches):
+        view.matches = matches
+    elif matches is not None:
+        other["matches"] = matches
+    if isinstance(ev.get("excerpt"), str):
+        view.excerpt = highlight(
+            ev["excerpt"], phrases_of(view.matches), phrases_of(ev.get("misconceptions"))
+        )
+    elif ev.get("excerpt") is not None:
+        other["excerpt"] = ev["excerpt"]
+    for key, columns in (("numbers", NUMBER_COLUMNS), ("architecture", ARCH_COLUMNS)):
+        if key in ev:
+            rows = _rows(ev[key], columns)
+            if rows is None:
+                other[key] = ev[key]
+            else:
+                setattr(view, key, rows)
+    if "history" in ev:
+        view.charts = history_charts(ev["history"])
+        if not view.charts:
+            other["history"] = ev["history"]
+    if isinstance(ev.get("accuracy"), dict):
+        view.accuracy = {
+            "printed": None,
+            "measured": None,
+            "keras_evaluate": None,
+            "cell": None,
+            **ev["accuracy"],
+        }
+        view.accuracy_gap = accuracy_gap(view.accuracy)
+    elif ev.get("accuracy") is not None:
+        other["accuracy"] = ev["accuracy"]
+    cells = ev.get("cells")
+    if isinstance(cells, list) and all(isinstance(c, int) for c in cells):
+        view.cells = cells
+    elif cells is not None:
+        other["cells"] = cells
+    view.other = [(k, generic(v)) for k, v in other.items()]
+    return view
+
+
+def accuracy_gap(acc: dict[str, Any]) -> float | None:
+    """Printed minus measured accuracy (both as fractions; a printed 91 means 0.91), or None."""
+    printed, measured = acc.get("printed"), acc.get("measured")
+    if isinstance(printed, bool) or isinstance(measured, bool):
+        return None
+    if not isinstance(printed, int | float) or not isinstance(measured, int | float):
+        return None
+    printed = printed / 100 if printed > 1 else printed
+    measured = measured / 100 if measured > 1 else measured
+    return round(printed - measured, 4)
+
+
+def number_ok(row: dict[str, Any]) -> bool | None:
+    """Whether a found number matches the expected one (2 % relative), None if not comparable."""
+    for key in ("ok", "correct", "holds"):
+        if isinstance(row.get(key), bool):
+            return row[key]
+    found, expected = row.get("found"), row.get("expected")
+    if not isinstance(found, int | float) or not isinstance(expected, int | float):
+        return None
+    return abs(found - expected) <= 0.02 * max(abs(expected), 1e-12)
+
+
+@dataclass
+class CellView:
+    index: int
+    status: str = ""
+    duration_s: float | None = None
+    error: str = ""
+    output: str = ""
+    source: str = ""
+    refs: list[str] = field(default_factory=list)  # what points at this cell
+
+
+def _notebook_sources(path: str) -> dict[int, str]:
+    """Cell sources of the graded notebook, if the file is still where it was graded."""
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {
+            i: "".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c["source"])
+            for i, c in enumerate(data.get("cells", []))
+            if isinstance(c, dict) and "source" in c
+        }
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        return {}
+
+
+def cell_views(result: SubmissionResult, student_mode: bool) -> list[CellView]:
+    """Every cell a shown diagnosis, execution problem, problem cell or evidence refers to."""
+    refs: dict[int, list[str]] = defaultdict(list)
+    hidden = {i.id for i in result.items() if not shown(i, student_mode)}
+    for d in result.diagnostics:
+        if d.cell is not None and d.item not in hidden:
+            refs[int(d.cell)].append(d.code)
+    execution = result.execution or {}
+    runs = {c.get("index"): c for c in execution.get("cells", []) if isinstance(c, dict)}
+    for p in execution.get("problems", []):
+        if isinstance(p, dict) and p.get("cell") is not None:
+            refs[int(p["cell"])].append(str(p.get("kind", "problem")))
+    for idx, c in runs.items():
+        if c.get("status") not in (None, "ok") and isinstance(idx, int):
+            refs[idx].append(str(c.get("status")))
+    for item in result.items():
+        if item.id in hidden:
+            continue
+        ev = item.evidence if isinstance(item.evidence, dict) else {}
+        cells = ev.get("cells")
+        if isinstance(cells, list):
+            for c in cells:
+                if isinstance(c, int):
+                    refs[c].append(item.id)
+        acc = ev.get("accuracy")
+        if isinstance(acc, dict) and isinstance(acc.get("cell"), int):
+            refs[acc["cell"]].append(item.id)
+    sources = _notebook_sources(result.path) if refs else {}
+    views = []
+    for idx in sorted(refs):
+        run = runs.get(idx, {})
+        error = ": ".join(x for x in (run.get("error_name", ""), run.get("error_value", "")) if x)
+        views.append(
+            CellView(
+                index=idx,
+                status=str(run.get("status", "")),
+                duration_s=run.get("duration_s"),
+                error=short(error, 600),
+                output=short(run.get("output_text", ""), 1500),
+                source=short(sources.get(idx, ""), 1500),
+                refs=list(dict.fromkeys(refs[idx])),
+            )
+        )
+    return views
+
+
+def visible_diagnostics(result: SubmissionResult, student_mode: bool) -> list[tuple[str, Any]]:
+    """(anchor, diagnostic) for every diagnosis the report may show; anchors are unique, and the
+    first of each code is `diag-<code>`, the target of the item's links."""
+    hidden = {i.id for i in result.items() if not shown(i, student_mode)}
+    seen: Counter[str] = Counter()
+    out = []
+    for d in result.diagnostics:
+        if d.item in hidden:
+            continue
+        seen[d.code] += 1
+        out.append((f"diag-{d.code}" + (f"-{seen[d.code]}" if seen[d.code] > 1 else ""), d))
+    return out
+
+
+def problems(result: SubmissionResult) -> list[dict[str, Any]]:
+    execution = result.execution or {}
+    return [p for p in execution.get("problems", []) if isinstance(p, dict)]
+
+
+def environment_rows(result: SubmissionResult) -> list[tuple[str, str]]:
+    rows = [
+        ("profile", result.profile),
+        ("device", result.device),
+        ("grader", result.grader_version),
+        ("rubric", Path(result.rubric).name if result.rubric else ""),
+    ]
+    seen = {k for k, _ in rows}
+    rows += [(k, short(v)) for k, v in sorted(result.environment.items()) if k not in seen]
+    execution = result.execution or {}
+    if execution.get("duration_s") is not None:
+        rows.append(("execution", f"{execution.get('status', '')} in {execution['duration_s']:.1f} s"))
+    return [(k, v) for k, v in rows if v not in ("", None)]
+
+
+def similarity_groups(groups: list[dict] | None) -> list[dict[str, Any]]:
+    """Batch similarity groups with every key the class report shows, most similar first."""
+    out = []
+    for g in groups or []:
+        if not isinstance(g, dict):
+            continue
+        sim = g.get("similarity")
+        out.append(
+            {
+                "kind": str(g.get("kind") or ""),
+                "question": g.get("question"),
+                "students": [str(s) for s in g.get("students") or []],
+                "similarity": float(sim) if isinstance(sim, int | float) else 0.0,
+                "excerpt": str(g.get("excerpt") or ""),
+            }
+        )
+    return sorted(out, key=lambda g: -g["similarity"])
+
+
+# ---- class report ------------------------------------------------------------------------
+
+
+def _natural(qid: str) -> tuple:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", qid))
+
+
+def report_name(result: SubmissionResult) -> str:
+    """The per-student report file next to index.html (as grader.output writes it)."""
+    return f"{Path(result.submission).stem or result.student}.html"
+
+
+@dataclass
+class ClassView:
+    count: int
+    graded: list[SubmissionResult]
+    not_graded: list[SubmissionResult]
+    histogram: Markup
+    mean: float | None
+    median: float | None
+    max_score: float
+    questions: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    diagnoses: list[dict[str, Any]]
+
+
+def class_view(results: list[SubmissionResult]) -> ClassView:
+    graded = [r for r in results if r.status == "graded"]
+    not_graded = [r for r in results if r.status != "graded"]
+    max_score = max((r.max_score for r in results), default=0.0)
+    scores = sorted(r.score for r in graded)
+    mean = sum(scores) / len(scores) if scores else None
+    median = None
+    if scores:
+        mid = len(scores) // 2
+        median = scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2
+    qstats: dict[str, dict[str, Any]] = {}
+    istats: dict[str, dict[str, Any]] = {}
+    for r in graded:
+        for q in r.questions:
+            s = qstats.setdefault(q.id, {"id": q.id, "title": q.title, "max": q.max_score, "scores": []})
+            s["scores"].append(q.score)
+            for i in q.items:
+                t = istats.setdefault(
+                    i.id,
+                    {
+                        "id": i.id,
+                        "title": i.title,
+                        "kind": i.kind,
+                        "max": i.max_score,
+                        "visibility": i.visibility,
+                        "credits": [],
+                        "statuses": Counter(),
+                    },
+                )
+                t["credits"].append(i.score / i.max_score if i.max_score else 0.0)
+                t["statuses"][i.status] += 1
+    questions = []
+    for qid in sorted(qstats, key=_natural):
+        s = qstats[qid]
+        m = sum(s["scores"]) / len(s["scores"])
+        questions.append({**s, "mean": m, "frac": m / s["max"] if s["max"] else 0.0})
+    items = []
+    for iid in sorted(istats, key=_natural):
+        t = istats[iid]
+        credit = sum(t["credits"]) / len(t["credits"])
+        # difficulty = share of the points the class did NOT get; 1.0 = nobody scored
+        items.append(
+            {
+                **t,
+                "mean_credit": credit,
+                "difficulty": 1 - credit,
+                "statuses": ", ".join(f"{k} {v}" for k, v in t["statuses"].most_common()),
+            }
+        )
+    by_code: dict[str, dict[str, Any]] = {}
+    for r in results:
+        for d in r.diagnostics:
+            e = by_code.setdefault(
+                d.code,
+                {"code": d.code, "questions": set(), "students": [], "message": d.message, "fix": d.fix},
+            )
+            e["questions"].add(d.question)
+            if r.student not in [s["name"] for s in e["students"]]:
+                e["students"].append({"name": r.student or r.submission, "href": report_name(r)})
+    diagnoses = sorted(by_code.values(), key=lambda e: (-len(e["students"]), e["code"]))
+    for e in diagnoses:
+        e["questions"] = ", ".join(sorted(e["questions"], key=_natural))
+    return ClassView(
+        count=len(results),
+        graded=graded,
+        not_graded=not_graded,
+        histogram=histogram(
+            [r.score for r in graded], maximum=max_score, title=f"total score (0–{max_score:g})"
+        ),
+        mean=mean,
+        median=median,
+        max_score=max_score,
+        questions=questions,
+        items=items,
+        diagnoses=diagnoses,
+    )

@@ -1,0 +1,287 @@
+"""Phrase matching for free-text answers that survives inflection, word order, case and typos.
+
+A rubric phrase such as ``"reduce|decrease|smaller batch size"`` is a bag of words, each with
+alternatives (``a|b``). It matches a sentence when every word (or one of its alternatives)
+occurs in the sentence, in any order, close together (a window a little wider than the phrase).
+Words are compared after stemming, so "sharing", "shared" and "shares" are one word, and
+misspellings are accepted by edit distance ("Deapth" ~ "depth", "Smantic" ~ "semantic").
+
+Libraries, and why:
+- snowballstemmer: the Snowball (Porter2) English stemmer, pure Python, the one NLTK and Sphinx
+  use; well kept and without NLTK's data downloads (this grader runs offline).
+- rapidfuzz: a maintained C++ implementation of Indel and Damerau-Levenshtein similarity, fast
+  enough to compare every answer word with every rubric word of a question.
+Tokenising and sentence splitting are two regular expressions: answers are short English prose,
+comma lists and bullet lists, where punkt-style models add little and need data files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz.distance import DamerauLevenshtein, Indel
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+#: Function words dropped before matching. Negations, quantifiers and comparatives are kept:
+#: "no parameters" and "fewer parameters" must stay different.
+STOPWORDS = frozenset({
+    "a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "into", "onto",
+    "as", "is", "are", "was", "were", "be", "been", "being", "am", "it", "its", "it's", "this",
+    "that", "these", "those", "there", "here", "and", "or", "but", "so", "then", "than", "also",
+    "just", "very", "really", "i", "we", "you", "they", "he", "she", "them", "us", "our", "your",
+    "their", "my", "me", "do", "does", "did", "doing", "done", "has", "have", "had", "having",
+    "can", "could", "would", "should", "will", "shall", "may", "might", "must", "which", "who",
+    "whom", "whose", "what", "when", "where", "why", "how", "if", "while", "about", "such", "up",
+    "down", "out", "over", "under", "again", "further", "once", "because", "since", "like", "e",
+    "g", "eg", "ie", "etc", "i.e",
+})
+NEGATIONS = frozenset({
+    "no", "not", "never", "without", "none", "nothing", "cannot", "cant", "dont", "doesnt", "doesn",
+    "isnt", "arent", "wont", "nor", "neither",
+})
+_ABBREVIATIONS = {
+    "params": "parameters", "param": "parameter", "convnet": "cnn", "convnets": "cnn",
+    "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
+}
+
+_NT_FORMS = frozenset({
+    "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "cannot", "wont",
+    "hasnt", "havent", "couldnt", "shouldnt",
+})
+_FUZZY_INDEL = 0.88  # normalised Indel similarity for a typo (insertions/deletions/replacements)
+_MIN_FUZZY_LEN = 4
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str  # normalised surface form
+    stem: str
+    start: int  # character offsets in the original sentence
+    end: int
+
+
+def normalise(text: str) -> str:
+    """Lower case, with "×" as "x" and "1 x 1" as "1x1"; keeps the length (offsets stay valid)."""
+    text = text.lower().replace("×", "x").replace("’", "'").replace("`", "'")
+    return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
+                  lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
+
+
+def normalise_word(word: str) -> str:
+    """One word: abbreviations expanded, "n't" as "not", British spellings as American."""
+    if word.endswith("n't") or word in _NT_FORMS:
+        return "not"
+    word = word.removesuffix("'s").replace("'", "")
+    word = _ABBREVIATIONS.get(word, word)
+    word = re.sub(r"(?<=[a-z]{3})our", "or", word)  # neighbour -> neighbor
+    return re.sub(r"(?<=[a-z]{3})is(e|es|ed|ing|ation|ations)$", r"iz\1", word)  # normalise
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def tokenize(sentence: str) -> list[Token]:
+    """Content tokens of a sentence with their character offsets in it (stopwords dropped)."""
+    tokens = []
+    for m in _WORD.finditer(normalise(sentence)):
+        word = normalise_word(m.group())
+        if word in STOPWORDS or not word:
+            continue
+        tokens.append(Token(word, stem(word), m.start(), m.end()))
+    return tokens
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)")
+_BULLET = re.compile(r"^\s*(?:[-*•>]+|\(?\d{1,2}[.):]|\(?[a-h][.)])\s*")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and list items of an answer, bullets and numbering removed, in order."""
+    out: list[str] = []
+    for line in _unwrap(text):
+        line = _BULLET.sub("", line).strip()
+        if not line:
+            continue
+        out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    return out
+
+
+def _unwrap(text: str) -> list[str]:
+    """Join lines that a paragraph was merely wrapped at (markdown soft breaks).
+
+    A line continues the previous one when that one is long (wrapped prose), does not end a
+    sentence, and this one is not a bullet and starts in lower case. Short lines (comment-style
+    lists: "reduce batch size" / "use fp16") stay separate items.
+    """
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        prev = lines[-1] if lines else ""
+        if (line and prev and len(prev) >= 50 and prev[-1] not in ".!?;:" and not _BULLET.match(raw)
+                and (line[0].islower() or line[0] in "(\"'")):
+            lines[-1] = f"{prev} {line}"
+        else:
+            lines.append(line)
+    return lines
+
+
+@lru_cache(maxsize=200_000)
+def word_similarity(a: str, b: str) -> float:
+    """1.0 for the same word or stem, the typo similarity (0.88..1) for a misspelling, else 0."""
+    if a == b or stem(a) == stem(b):
+        return 1.0
+    if a.isdigit() or b.isdigit():
+        return 0.0
+    # compare the words and their stems: "wieghts" is one swap from "weights", not from "weight"
+    return max(_typo_similarity(a, b), _typo_similarity(stem(a), stem(b)))
+
+
+def _typo_similarity(a: str, b: str) -> float:
+    if min(len(a), len(b)) < _MIN_FUZZY_LEN or max(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 3:
+        return 0.0
+    indel = Indel.normalized_similarity(a, b)
+    if indel >= _FUZZY_INDEL:
+        return round(indel, 3)
+    # a swap of two letters ("wieght", "fetaure") counts once in Damerau-Levenshtein
+    if min(len(a), len(b)) >= 6 and DamerauLevenshtein.distance(a, b) == 1:
+        return 0.9
+    return 0.0
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A compiled rubric phrase: a bag of words, each a tuple of alternatives."""
+
+    text: str
+    words: tuple[tuple[str, ...], ...]
+
+    @property
+    def negated(self) -> bool:
+        return any(alt in NEGATIONS for alts in self.words for alt in alts)
+
+
+def compile_phrase(text: str) -> Phrase:
+    """`"reduce|decrease batch size"` -> Phrase(words=(("reduce", "decrease"), ("batch",), ("size",)))."""
+    words: list[tuple[str, ...]] = []
+    for raw in text.split():
+        alts = [normalise_word(w) for alt in raw.split("|") for w in _WORD.findall(normalise(alt))]
+        alts = [a for a in alts if a and a not in STOPWORDS]
+        if alts:  # a word whose alternatives are all stopwords ("the", "has|have") is dropped
+            words.append(tuple(dict.fromkeys(alts)))
+    if not words:
+        raise ValueError(f"phrase {text!r} has no content words (only stopwords)")
+    return Phrase(text=text, words=tuple(words))
+
+
+@dataclass
+class PhraseMatch:
+    phrase: Phrase
+    score: float  # mean word similarity, 0.88..1
+    start: int  # token positions (inclusive)
+    end: int
+    text: str  # the words of the sentence that matched, as the student wrote them
+
+
+def find_phrase(phrase: Phrase, tokens: list[Token], sentence: str, *, slack: int | None = None,
+                guard_negation: bool = True) -> PhraseMatch | None:
+    """Best occurrence of `phrase` among `tokens` (one sentence), or None.
+
+    Every phrase word must match a distinct token; the tokens must lie within a window of
+    len(phrase) + slack tokens (slack defaults to max(3, len(phrase))). A phrase without a
+    negation is rejected where a negation stands just before it ("no need to reduce ...").
+    """
+    k = len(phrase.words)
+    limit = k + (slack if slack is not None else max(3, k))
+    hits: list[list[tuple[int, float]]] = []
+    for alts in phrase.words:
+        found = []
+        for j, tok in enumerate(tokens):
+            best = max(_alt_similarity(alt, tok.word) for alt in alts)
+            if best > 0:
+                found.append((j, best))
+        if not found:
+            return None
+        hits.append(found)
+    best_match: tuple[float, int, int, list[int]] | None = None
+    for choice in _windows(hits, limit):
+        positions = [p for p, _ in choice]
+        if len(set(positions)) < k:
+            continue
+        start, end = min(positions), max(positions)
+        score = sum(s for _, s in choice) / k
+        if guard_negation and not phrase.negated and _negated_before(tokens, sentence, start):
+            continue
+        key = (score, -(end - start))
+        if best_match is None or key > (best_match[0], -(best_match[2] - best_match[1])):
+            best_match = (score, start, end, positions)
+    if best_match is None:
+        return None
+    score, start, end, _ = best_match
+    return PhraseMatch(phrase, round(score, 3), start, end, _span_text(tokens, sentence, start, end))
+
+
+def _alt_similarity(alt: str, word: str) -> float:
+    """Like word_similarity, but the rubric word "not" stands for any negation ("never", "dosent")."""
+    if alt == "not" and is_negation(word):
+        return 1.0
+    return word_similarity(alt, word)
+
+
+def _windows(hits: list[list[tuple[int, float]]], limit: int):
+    """Every choice of one hit per phrase word whose positions fit in `limit` tokens."""
+    budget = [5000]  # a long sentence repeating a word many times must not explode
+
+    def extend(i: int, chosen: list[tuple[int, float]], lo: int, hi: int):
+        budget[0] -= 1
+        if budget[0] < 0:
+            return
+        if i == len(hits):
+            yield list(chosen)
+            return
+        for pos, sim in hits[i]:
+            nlo, nhi = min(lo, pos), max(hi, pos)
+            if nhi - nlo + 1 > limit:
+                continue
+            chosen.append((pos, sim))
+            yield from extend(i + 1, chosen, nlo, nhi)
+            chosen.pop()
+
+    yield from extend(0, [], 10**9, -1)
+
+
+def is_negation(word: str) -> bool:
+    """A negation, misspelt ones included ("dosent", "doesnot")."""
+    return word in NEGATIONS or any(len(n) >= 5 and word_similarity(word, n) > 0 for n in NEGATIONS)
+
+
+def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
+    """A negation among the two tokens before `start`, in the same clause (no , ; : between)."""
+    for t in tokens[max(0, start - 2):start]:
+        if is_negation(t.word) and not re.search(r"[,;:]", sentence[t.end:tokens[start].start]):
+            return True
+    return False
+
+
+def _span_text(tokens: list[Token], sentence: str, start: int, end: int) -> str:
+    return sentence[tokens[start].start:tokens[end].end]
+
+
+def near_miss(phrase: Phrase, tokens: list[Token], sentence: str) -> bool:
+    """All but one word of a phrase of three or more words occur close together (for confidence)."""
+    k = len(phrase.words)
+    if k < 3:
+        return False
+    for skip in range(k):
+        part = Phrase(phrase.text, phrase.words[:skip] + phrase.words[skip + 1:])
+        if find_phrase(part, tokens, sentence, slack=2):
+            return True
+    return False

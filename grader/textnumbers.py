@@ -1,0 +1,500 @@
+"""Numbers, amounts of memory and arithmetic steps, read from a student's free text.
+
+Students write "903,400", "903.400" (dot as thousands separator), "903 400", "0.9 M",
+"9.03e5", "9.03 × 10^5", "36.11 megabytes", "3,6 MB" and formulas such as
+"100 feature maps x (3x3x3 parameters) = 27,000". This module turns such text into
+`Quantity` objects (value in base units: a plain count, or bytes), `Equation` objects (a
+formula, what it really evaluates to and what the student wrote after "="), and `Segment`s
+(sentences, so a caller can decide from context what a number answers).
+
+Why hand-written: the libraries that extract quantities (quantulum3, price-parser) read
+"903.400" as 903.4, do not know KiB vs KB, and do not evaluate formulas written with "x" or
+"×". Formulas are evaluated with Python's own `ast` (numbers and + - * / ** only, never eval),
+so the arithmetic is the standard library's, not ours.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Byte units, canonical name -> bytes. "Mb" and "mb" are read as megabytes: students mean that.
+BYTE_UNITS: dict[str, int] = {
+    "B": 1,
+    "kB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+}
+#: The decimal unit and its binary twin: students mix them up, so both readings are tried.
+UNIT_TWIN = {"kB": "KiB", "KiB": "kB", "MB": "MiB", "MiB": "MB", "GB": "GiB", "GiB": "GB"}
+
+_UNIT_WORDS: list[tuple[str, str]] = [
+    (r"kibibytes?|KiB|kiB", "KiB"),
+    (r"mebibytes?|MiB", "MiB"),
+    (r"gibibytes?|GiB", "GiB"),
+    (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb", "kB"),
+    (r"mega[- ]?bytes?|Mbytes?|MBytes?|MB|Mb|mb", "MB"),
+    (r"giga[- ]?bytes?|Gbytes?|GBytes?|GB|Gb|gb", "GB"),
+    (r"bytes?|B", "B"),
+]
+_MULTIPLIER_WORDS: list[tuple[str, float]] = [
+    (r"thousand|k|K", 1e3),
+    (r"millions?|mio|mn|M", 1e6),
+    (r"billions?|bn", 1e9),
+]
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+
+_MANTISSA = r"""
+    \d{1,3}(?:,\d{3})+(?:\.\d+)?            # 903,400  1,343,400.5
+  | \d{1,3}(?:\.\d{3}){2,}(?:,\d+)?         # 1.343.400 (dots as thousands separators)
+  | \d{1,3}(?:'\d{3})+(?:\.\d+)?            # 903'400
+  | \d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?![\d,.]\d)  # 903 400
+  | \d+(?:[.,]\d+)?                         # 903400  12.6  12,6
+  | [.,]\d+                                 # .5
+"""
+_NUMBER_RE = re.compile(
+    rf"""
+    (?<![0-9A-WYZa-wyz_.,'])                     # not inside a word or another number ("float32")
+    (?P<mantissa>{_MANTISSA})
+    (?:
+        (?P<exp>[eE][-+]?\d+)                      # 9.03e5
+      | \s*(?:[x×*·⋅]\s*10\s*(?:\^|\*\*)\s*(?P<pow>[-+]?\d+)|[x×*·⋅]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+))
+    )?
+    (?:\s*(?P<mult>{"|".join(w for w, _ in _MULTIPLIER_WORDS)})(?![A-Za-z]))?
+    (?:\s*(?P<unit>{"|".join(w for w, _ in _UNIT_WORDS)})(?![A-Za-z]))?
+    """,
+    re.VERBOSE,
+)
+_COUNT_CONTEXT = re.compile(
+    r"^\s*(?:trainable\s+)?(?:param|weight|float|value|number|neuron|connection)", re.I
+)
+
+
+@dataclass
+class Quantity:
+    """One number as written. `value` is in base units: a count, or bytes when `unit` is set."""
+
+    raw: str
+    value: float
+    start: int
+    end: int
+    unit: str | None = None  # canonical byte unit (B, kB, MB, GB, KiB, MiB, GiB) or None
+    precision: float = 0.5  # half a unit of the last digit written, in base units
+    note: str = ""  # how an ambiguous spelling was read
+    number: float = 0.0  # the number before its byte unit (36.11 for "36.11 MB")
+    alternatives: list[float] = field(default_factory=list)  # other readings ("2.800": 2.8 or 2800)
+
+    @property
+    def is_memory(self) -> bool:
+        return self.unit is not None
+
+    def readings(self) -> list[tuple[float, str]]:
+        """(bytes, unit) for each plausible reading: MB is also tried as MiB and back."""
+        out = [(self.value, self.unit or "")] + [(v, self.unit or "") for v in self.alternatives]
+        if self.unit in UNIT_TWIN:
+            twin = UNIT_TWIN[self.unit]
+            out.append((self.number * BYTE_UNITS[twin], twin))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _unit_name(word: str) -> str:
+    for pattern, name in _UNIT_WORDS:
+        if re.fullmatch(pattern, word):
+            return name
+    raise ValueError(word)
+
+
+def _multiplier(word: str) -> float:
+    for pattern, factor in _MULTIPLIER_WORDS:
+        if re.fullmatch(pattern, word):
+            return factor
+    raise ValueError(word)
+
+
+def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | None]:
+    """(value, decimals written, note, other reading) for a digit string; `after` follows it."""
+    note = ""
+    other = None
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", text):
+        text = text.replace(",", "")
+    elif re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?", text):
+        text, note = text.replace(".", "").replace(",", "."), "dots read as thousands separators"
+    elif re.fullmatch(r"\d{1,3}(?:'\d{3})+(?:\.\d+)?", text):
+        text = text.replace("'", "")
+    elif re.fullmatch(r"\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+", text):
+        text = re.sub(r"\s", "", text)
+    elif re.fullmatch(r"\d{1,3}\.\d{3}", text) and _COUNT_CONTEXT.match(after):
+        # "903.400 parameters": a count with a fractional part makes no sense, so the dot groups digits
+        text, note, other = text.replace(".", ""), "dot read as a thousands separator", float(text)
+    elif re.fullmatch(r"\d{1,3}\.\d{3}", text):
+        other = float(text.replace(".", ""))  # "2.800" may group digits too
+    elif re.fullmatch(r"\d+,\d{1,2}|\d+,\d{4,}|,\d+", text):
+        text, note = text.replace(",", "."), "comma read as a decimal point"
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return float(text), decimals, note, other
+
+
+def find_quantities(text: str) -> list[Quantity]:
+    """Every number in `text`, with its unit and multiplier applied."""
+    out: list[Quantity] = []
+    for m in _NUMBER_RE.finditer(text):
+        mantissa = m.group("mantissa")
+        value, decimals, note, other = _parse_mantissa(mantissa, text[m.end("mantissa") :])
+        step = 10.0**-decimals
+        exponent = m.group("exp") or m.group("pow") or (m.group("sup") or "").translate(_SUPERSCRIPTS)
+        if exponent:
+            exp = int(exponent.lstrip("eE"))
+            value, step = value * 10.0**exp, step * 10.0**exp
+        if m.group("mult"):
+            factor = _multiplier(m.group("mult"))
+            value, step = value * factor, step * factor
+        number = value
+        unit = _unit_name(m.group("unit")) if m.group("unit") else None
+        alternatives = (
+            [other] if other is not None and not unit and not exponent and not m.group("mult") else []
+        )
+        if unit:
+            value, step = value * BYTE_UNITS[unit], step * BYTE_UNITS[unit]
+        out.append(
+            Quantity(
+                raw=m.group(0).strip(),
+                value=value,
+                start=m.start(),
+                end=m.end(),
+                unit=unit,
+                precision=step / 2,
+                note=note,
+                number=number,
+                alternatives=alternatives,
+            )
+        )
+    return out
+
+
+# ---- arithmetic ---------------------------------------------------------------------------
+
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+_EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?!=))")
+_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
+
+
+def safe_eval(expr: str) -> float | None:
+    """Evaluate numbers joined by + - * / ** and parentheses; None for anything else."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return None
+
+    def ev(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            left, right = ev(node.left), ev(node.right)
+            if isinstance(node.op, ast.Pow) and abs(right) > 30:
+                raise ValueError("exponent too large")
+            return _OPS[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            value = ev(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        raise ValueError(type(node).__name__)
+
+    try:
+        value = ev(tree)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+@dataclass
+class Formula:
+    """An arithmetic expression found in text: its Python form, value and operands."""
+
+    text: str  # as written
+    python: str  # what was evaluated
+    value: float
+    operands: list[Quantity]
+    is_sum: bool  # only additions of numbers: a total of earlier terms
+    is_memory: bool  # some operand carried a byte unit, so the value is in bytes
+    plain: float | None = None  # the value with every unit ignored: "50 × (6 + 3) MB" is 450 (MB)
+
+
+def _side_tokens(text: str, offset: int) -> list[tuple[str, Any, int, int]]:
+    """Tokens of one side of an equation: ('num', Quantity) | ('op', '+') | ('(' ...) | ('word', w)."""
+    quantities = find_quantities(text)
+    tokens: list[tuple[str, Any, int, int]] = []
+    pos = 0
+    for q in [*quantities, None]:
+        stop = q.start if q else len(text)
+        for m in _TOKEN.finditer(text, pos, stop):
+            if m.group("op"):
+                tokens.append(("op", m.group("op"), m.start() + offset, m.end() + offset))
+            elif m.group("word"):
+                word = m.group("word")
+                kind = "op" if word in ("x", "X") else "word"
+                tokens.append((kind, "*" if kind == "op" else word, m.start() + offset, m.end() + offset))
+            else:
+                tokens.append(("other", m.group("other"), m.start() + offset, m.end() + offset))
+        if q:
+            q.start += offset
+            q.end += offset
+            tokens.append(("num", q, q.start, q.end))
+            pos = stop + (q.end - q.start)
+    return tokens
+
+
+def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int, int]]:
+    """Drop words, and operators that join words ('bytes/parameter', 'mini-batch'); keep arithmetic."""
+    out = []
+    for i, tok in enumerate(tokens):
+        if tok[0] == "word":
+            continue
+        if tok[0] == "op" and tok[1] not in "()":
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if nxt is None or not (nxt[0] == "num" or nxt[1] == "("):
+                continue
+        if tok[1] == ")" and out and out[-1][1] == "(" and out[-1][0] == "op":
+            out.pop()  # "3.6 MB (weights)": the parentheses held only words
+            continue
+        out.append(tok)
+    return out
+
+
+def _python(tokens: list[tuple[str, Any, int, int]], *, plain: bool = False) -> str:
+    parts = []
+    for kind, value, _, _ in tokens:
+        if kind == "num":
+            parts.append(repr(value.number if plain else value.value))
+        elif kind == "op":
+            parts.append({"×": "*", "x": "*", "·": "*", "⋅": "*", "÷": "/", "^": "**"}.get(value, value))
+        else:
+            parts.append(value)
+    return " ".join(parts)
+
+
+def _formula(tokens: list[tuple[str, Any, int, int]], text: str, offset: int) -> Formula | None:
+    nums = [t[1] for t in tokens if t[0] == "num"]
+    if not nums or any(t[0] == "other" for t in tokens):
+        return None
+    python = _python(tokens)
+    value = safe_eval(python)
+    if value is None:
+        return None
+    ops = {t[1] for t in tokens if t[0] == "op"} - {"(", ")"}
+    start, end = tokens[0][2] - offset, tokens[-1][3] - offset
+    return Formula(
+        text=text[start:end].strip(),
+        python=python,
+        value=value,
+        operands=nums,
+        is_sum=bool(ops) and ops <= {"+"},
+        is_memory=any(q.is_memory for q in nums),
+        plain=safe_eval(_python(tokens, plain=True)),
+    )
+
+
+def formula_at_end(text: str, offset: int = 0) -> Formula | None:
+    """The longest arithmetic expression that ends `text` (the left side of an '=')."""
+    tokens = _clean(_side_tokens(text, offset))
+    for i in range(len(tokens)):
+        if tokens[i][0] not in ("num", "op") or (tokens[i][0] == "op" and tokens[i][1] != "("):
+            continue
+        tail = tokens[i:]
+        formula = _formula(tail, text, offset)
+        if formula is not None:
+            if i and tokens[i - 1][0] == "op" and tokens[i - 1][1] not in "()":
+                return None  # "526 MB; + 36 MB + 3.6 MB": only the end of a longer sum, not a formula
+            return formula
+    return None
+
+
+@dataclass
+class Equation:
+    """'formula = result' as a student wrote it, and whether the arithmetic holds."""
+
+    lhs: Formula
+    rhs: Quantity
+    holds: bool
+    start: int
+    end: int
+    text: str
+    approx: bool = False  # written with ≈ or ~
+
+    @property
+    def true_value(self) -> float:
+        return self.lhs.value
+
+    @property
+    def is_sum(self) -> bool:
+        return self.lhs.is_sum
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "formula": self.lhs.text,
+            "evaluates_to": self.lhs.value,
+            "written": self.rhs.raw,
+            "holds": self.holds,
+            "text": self.text,
+        }
+
+
+def agrees(true_value: float, q: Quantity, *, rel: float = 0.0) -> bool:
+    """Does `q` (as written, to its precision, MB read as MiB too) equal `true_value`?"""
+    for value, _unit in q.readings():
+        step = q.precision * (value / q.value) if q.value and value != q.value and q.unit else q.precision
+        if q.alternatives and value in q.alternatives:
+            step = 0.5
+        if abs(value - true_value) <= max(step, rel * abs(true_value)) + 1e-9:
+            return True
+    return False
+
+
+def find_equations(text: str) -> list[Equation]:
+    """Each 'expression = number' in `text` (also ≈ and ~), checked by evaluating the expression.
+
+    A chain 'a = b = c' gives two equations: the expression ending before each '=' and the
+    first number after it, so "100×150×100 = 1,500,000 × 4 bytes = 6 MB" checks both steps.
+    """
+    out: list[Equation] = []
+    cuts = [(m.start(), m.end(), m.group(0)) for m in _EQ_SPLIT.finditer(text)]
+    bounds = [0, *[c[1] for c in cuts]]
+    for k, (s, e, sign) in enumerate(cuts):
+        left_start = bounds[k]
+        blank = text.rfind("\n\n", left_start, s)
+        if blank >= 0:
+            left_start = blank + 2  # a formula may wrap over lines, not over paragraphs
+        lhs = formula_at_end(text[left_start:s], left_start)
+        if lhs is None or (len(lhs.operands) == 1 and not lhs.is_memory):
+            continue  # "Total = 903,400": a label, not a formula ("36,108,000 bytes = 36.1 MB" is one)
+        right_end = cuts[k + 1][0] if k + 1 < len(cuts) else len(text)
+        blank = text.find("\n\n", e, right_end)
+        right_end = blank if blank >= 0 else right_end
+        rhs_q = find_quantities(text[e:right_end])
+        if not rhs_q:
+            continue
+        rhs = rhs_q[0]
+        rhs.start += e
+        rhs.end += e
+        between = text[e : rhs.start]
+        if re.search(r"[A-Za-z]{3,}", between):
+            continue  # "= the number of maps × 4": not a plain result
+        approx = sign != "="
+        rel = 0.01 if approx or lhs.is_memory or rhs.is_memory else 0.0
+        if lhs.is_memory and not rhs.is_memory:
+            holds = agrees(lhs.value, rhs, rel=rel)
+        elif rhs.is_memory and not lhs.is_memory:
+            # "1,500,000 floats = 6 MB": a count of floats stated in bytes; both readings count
+            holds = agrees(lhs.value, rhs, rel=rel) or agrees(lhs.value * 4, rhs, rel=rel)
+        else:
+            holds = agrees(lhs.value, rhs, rel=rel)
+        if not holds and lhs.plain is not None and (lhs.is_memory or rhs.is_memory):
+            # "50 × (6 + 3 + 1.52) MB = 526 MB": the arithmetic holds in the student's own unit
+            holds = (
+                abs(lhs.plain - rhs.number)
+                <= max(rhs.precision * rhs.number / (rhs.value or 1), rel * abs(rhs.number)) + 1e-9
+            )
+        start = lhs.operands[0].start
+        out.append(
+            Equation(
+                lhs=lhs,
+                rhs=rhs,
+                holds=holds,
+                start=min(start, s),
+                end=rhs.end,
+                text=text[min(start, s) : rhs.end].strip(),
+                approx=approx,
+            )
+        )
+    return out
+
+
+# ---- sentences ----------------------------------------------------------------------------
+
+
+@dataclass
+class Segment:
+    """A sentence (or a line with no sentence end) and where it sits in the text."""
+
+    text: str
+    start: int
+    end: int
+    labels: list[str] = field(default_factory=list)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(*\-•#]|$)")
+
+
+def segments(text: str) -> list[Segment]:
+    """Split into sentences; a line that does not end a sentence runs on when the next line
+    continues it (starts lower-case, with a digit, an operator or a parenthesis)."""
+    lines: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        lines.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    blocks: list[tuple[int, int]] = []
+    for start, end in lines:
+        line = text[start:end]
+        if not line.strip():
+            continue
+        if blocks:
+            prev = text[blocks[-1][0] : blocks[-1][1]].rstrip()
+            nxt = line.lstrip()
+            # a line runs on when it cannot end there (an operator, a comma), when the next one
+            # continues an equation, or when a sentence without a formula wraps ("One prediction\nneeds")
+            runs_on = (
+                not re.search(r"[.!?;]$", prev)
+                and not re.match(r"[-•*]\s", nxt)
+                and bool(
+                    re.search(r"[×x*+/=≈~,(]$|\b(?:and|of|plus|or|the)$", prev)
+                    or re.match(r"[=≈~×*+/]", nxt)
+                    or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:]", prev))
+                )
+            )
+            if runs_on and (start - blocks[-1][1]) <= 1:
+                blocks[-1] = (blocks[-1][0], end)
+                continue
+        blocks.append((start, end))
+    out: list[Segment] = []
+    for start, end in blocks:
+        chunk = text[start:end]
+        cut = 0
+        for m in [*_SENTENCE_END.finditer(chunk), None]:
+            stop = m.start() if m else len(chunk)
+            piece = chunk[cut:stop]
+            if piece.strip():
+                lead = len(piece) - len(piece.lstrip())
+                out.append(
+                    Segment(
+                        text=piece.strip(),
+                        start=start + cut + lead,
+                        end=start + cut + lead + len(piece.strip()),
+                    )
+                )
+            if m:
+                cut = m.end()
+    return out
+
+
+def format_number(value: float, digits: int = 0) -> str:
+    """903400 -> '903,400'; with digits, 12.6136 -> '12.61'."""
+    if digits:
+        return f"{value:,.{digits}f}"
+    return f"{round(value):,}"

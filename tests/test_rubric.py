@@ -1,0 +1,64 @@
+"""Rubric loading: the real rubric is valid, and each broken rubric names file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+
+
+def test_assignment_rubric_covers_ten_questions_and_100_points():
+    rubric = load_rubric()
+    assert [q.id for q in rubric.questions] == [f"q{n}" for n in range(1, 11)]
+    assert rubric.total == pytest.approx(100)
+    assert {"q2.params", "q2.ram_prediction", "q2.ram_batch"} <= {i.id for i in rubric.items}
+    assert any(i.hidden for i in rubric.items), "at least one hidden item"
+    assert all(i.points > 0 for i in rubric.items)
+
+
+def broken(tmp_path: Path, mutate) -> Path:
+    data = yaml.safe_load(DEFAULT_RUBRIC.read_text())
+    mutate(data)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda d: d["questions"][1]["items"][0].update(points="five"),
+     r"questions\[1\] \(q2\)\.items\[0\] \(q2\.params\)\.points: 'five' is not of type 'number'"),
+    (lambda d: d["questions"][0]["items"][0].update(kind="telepathy"),
+     r"items\[0\]\.kind: unknown check kind 'telepathy'; known kinds: .*concepts"),
+    (lambda d: d["questions"][0]["items"][0].update(colour="red"),
+     r"questions\[0\] \(q1\)\.items\[0\] \(q1\.concepts\): unknown key 'colour'"),
+    (lambda d: d["questions"][2]["items"][0].update(id="q4.concepts"),
+     r"item id 'q4.concepts' is used twice|must start with its question id 'q3.'"),
+    (lambda d: d["questions"][0]["items"][0].update(points=9),
+     r"total: the items' points add up to 101, not 100"),
+    (lambda d: d.pop("questions"),
+     r"top level: 'questions' is required but missing"),
+    (lambda d: d["questions"][1]["items"][0]["params"].update(reference="no_such_value"),
+     r"q2\.params\.params\.reference: unknown reference value 'no_such_value'"),
+    (lambda d: d["questions"][0]["items"][0].update(visibility="secret"),
+     r"visibility: 'secret' is not one of \['public', 'hidden'\]"),
+])
+def test_broken_rubric_names_file_and_key(tmp_path, mutate, message):
+    path = broken(tmp_path, mutate)
+    with pytest.raises(RubricError, match=message) as exc:
+        load_rubric(path)
+    assert str(exc.value).startswith(str(path))
+
+
+def test_yaml_syntax_error_gives_line(tmp_path):
+    path = tmp_path / "syntax.yaml"
+    path.write_text("assignment: a\nquestions:\n  - id: q1\n    items: [\n")
+    with pytest.raises(RubricError, match=r"syntax.yaml: not valid YAML \(line \d+"):
+        load_rubric(path)
+
+
+def test_missing_rubric_file(tmp_path):
+    with pytest.raises(RubricError, match="no such rubric file; pass --rubric"):
+        load_rubric(tmp_path / "nope.yaml")

@@ -1,0 +1,151 @@
+"""Reading numbers, units and arithmetic steps from students' free text."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.textnumbers import agrees, find_equations, find_quantities, format_number, safe_eval, segments
+
+
+def one(text: str):
+    found = find_quantities(text)
+    assert len(found) == 1, [q.raw for q in found]
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    "text, value, unit",
+    [
+        ("903,400 parameters", 903_400, None),
+        ("903.400 parameters", 903_400, None),  # dot as thousands separator
+        ("1.343.400", 1_343_400, None),
+        ("903 400 params", 903_400, None),
+        ("903\u202f400 params", 903_400, None),  # narrow no-break space
+        ("903'400", 903_400, None),
+        ("903400", 903_400, None),
+        ("9.03e5", 903_000, None),
+        ("9.03E+05", 903_000, None),
+        ("9.03 × 10^5", 903_000, None),
+        ("9.03x10⁵", 903_000, None),
+        ("0.9 M", 900_000, None),
+        ("903k", 903_000, None),
+        ("0.9 million", 900_000, None),
+        ("36,108,000 bytes", 36_108_000, "B"),
+        ("36.11 megabytes", 36_110_000, "MB"),
+        ("12.6MB", 12_600_000, "MB"),
+        ("12,6 MB", 12_600_000, "MB"),  # decimal comma
+        ("13.47 MiB", 13.47 * 2**20, "MiB"),
+        ("3.6 KB", 3_600, "kB"),
+        ("3.5 KiB", 3.5 * 1024, "KiB"),
+        ("0.56 GB", 560_000_000, "GB"),
+        ("1.2 GiB", 1.2 * 2**30, "GiB"),
+        ("3.6M bytes", 3_600_000, "B"),
+        ("5.66e8 bytes", 566_000_000, "B"),
+        ("564.6 Mb", 564_600_000, "MB"),  # students mean megabytes
+    ],
+)
+def test_number_formats(text, value, unit):
+    q = one(text)
+    assert q.value == pytest.approx(value)
+    assert q.unit == unit
+    assert q.is_memory == (unit is not None)
+
+
+def test_ambiguous_dot_is_explained_and_keeps_both_readings():
+    q = one("903.400 parameters")
+    assert "thousands separator" in q.note
+    assert agrees(903.4, q) and agrees(903_400, q)
+    q = one("3.613 MB")  # with a byte unit the dot is a decimal point
+    assert q.value == pytest.approx(3_613_000) and q.alternatives == []
+
+
+def test_precision_follows_what_was_written():
+    assert agrees(903_400, one("0.9 M"))  # 0.9 M means 0.85..0.95 M
+    assert agrees(903_400, one("9.03e5"))
+    assert not agrees(903_400, one("903,000"))  # an exact count is exact
+    assert agrees(12_613_600, one("12.6 MB"))
+    assert not agrees(12_613_600, one("12.7 MB"))
+    assert agrees(14_133_600, one("13.48 MB"))  # MB written, MiB meant: both readings are tried
+    assert agrees(565_613_600, one("564.6 MB"), rel=0.005)
+    assert not agrees(565_613_600, one("564.6 MB"))
+
+
+def test_words_and_names_are_not_numbers():
+    assert find_quantities("float32 tensors in a conv2d layer") == []
+    assert [q.value for q in find_quantities("3x3x3")] == [3, 3, 3]
+    assert [q.value for q in find_quantities("2,800, 180,200 and 720,400")] == [2800, 180_200, 720_400]
+
+
+def test_equations_are_evaluated_and_slips_found():
+    (eq,) = find_equations("Lowest Layer: 100 feature maps x (3x3x3 parameters) = 27,000 parameters.")
+    assert eq.lhs.value == 2_700 and eq.rhs.value == 27_000 and not eq.holds and not eq.is_sum
+    (eq,) = find_equations("- layer 1: (3×3×3 + 1) × 100 = 2,800")
+    assert eq.holds and eq.lhs.value == 2_800
+    (eq,) = find_equations("27,000 + 1,800,000 + 7,200,000 = 9,007,200")
+    assert eq.is_sum and not eq.holds and eq.lhs.value == 9_027_000
+
+
+def test_chained_equations_with_units():
+    eqs = find_equations("100×150×100 = 1,500,000 floats × 4 bytes = 6 MB")
+    assert [(e.lhs.value, e.holds) for e in eqs] == [(1_500_000, True), (6_000_000, True)]
+    eqs = find_equations("903,400 * 4 = 3,613,600 bytes = 3.44 MB")  # MiB written as MB: holds
+    assert all(e.holds for e in eqs)
+    (eq,) = find_equations("(1,500,000 + 750,000 + 380,000) floats × 4 bytes ≈ 10.5 MB per instance")
+    assert eq.approx and eq.holds and eq.lhs.is_memory
+    (eq,) = find_equations("6 MB + 3 MB + 3.6 MB = 13.6 MB")
+    assert eq.is_sum and not eq.holds
+
+
+def test_unit_ratios_and_hyphens_are_not_operators():
+    assert find_equations("RAM for a mini-batch of 50 images ≈ 564,6 MB") == []
+    (eq,) = find_equations("9,027,000 parameters x 4 bytes/parameter x 1 instance = 36,108,000 bytes")
+    assert eq.lhs.value == 36_108_000 and eq.holds
+    assert find_equations("Total Parameters = 9,027,000 parameters") == []  # a label, not a formula
+
+
+def test_numbers_inside_code_comments_and_formulas():
+    text = "# params = (3*3*3+1)*100 + (3*3*100+1)*200 + (3*3*200+1)*400 = 903400"
+    (eq,) = find_equations(text)
+    assert eq.holds and eq.lhs.value == 903_400
+
+
+def test_safe_eval_refuses_anything_but_arithmetic():
+    assert safe_eval("(3*3*3 + 1) * 100") == 2800
+    assert safe_eval("__import__('os').system('true')") is None
+    assert safe_eval("2 ** 1000") is None
+    assert safe_eval("1 / 0") is None
+
+
+def test_segments_split_sentences_and_join_wrapped_lines():
+    text = (
+        "Total: 903,400 parameters.\n\nOne prediction\nneeds 6 MB and 3 MB. Training keeps:\n"
+        "(1,500,000 + 750,000) floats ×\n4 bytes ≈ 9 MB.\nTotal Parameters = 1\nTotal Parameters = 2"
+    )
+    parts = [s.text for s in segments(text)]
+    assert parts[0] == "Total: 903,400 parameters."
+    assert parts[1] == "One prediction\nneeds 6 MB and 3 MB."
+    assert "×\n4 bytes ≈ 9 MB." in parts[2] or "×\n4 bytes ≈ 9 MB." in parts[3]
+    assert parts[-2:] == ["Total Parameters = 1", "Total Parameters = 2"]
+    for seg in segments(text):
+        assert text[seg.start : seg.end] == seg.text
+
+
+def test_format_number():
+    assert format_number(903_400) == "903,400"
+    assert format_number(12.6136, 2) == "12.61"
+
+
+def test_a_formula_never_reaches_across_a_paragraph():
+    text = "layer 3 = (3*3*200+1)*400\n\n= 720,400 and 1 + 2 = 3"
+    eqs = find_equations(text)
+    assert [(e.lhs.value, e.holds) for e in eqs] == [(3, True)]
+    # within a paragraph a formula may wrap: the result on the next line still counts
+    (eq,) = find_equations("(3*3*200+1)*400\n= 720,400")
+    assert eq.holds and eq.lhs.value == 720_400
+
+
+def test_words_in_parentheses_and_cut_sums():
+    (eq,) = find_equations("RAM = 3.6 MB (weights) + 9 MB (activations) = 13.6 MB")
+    assert eq.is_sum and eq.lhs.value == 12_600_000 and not eq.holds
+    # the end of a longer sum is not a formula of its own: no false slip
+    assert find_equations("50 × 10.52 MB is 526 MB; + 36 MB inputs + 3.6 MB params ≈ 565.6 MB") == []
