@@ -1,9 +1,9 @@
 """Grade one submission in this process: the unit of work a batch executor runs.
 
 `python -m grader.worker JOB.json RESULT.json` reads a `GradeJob`, grades it and writes the
-`SubmissionResult` JSON atomically. A batch runs one such process per submission (the engine
-runs pytest in-process and starts a kernel, so one submission per process at a time), which
-also means a grader crash, a leak or an OOM kill takes down one submission, never the batch.
+`SubmissionResult` JSON atomically; `--serve` does the same for a stream of jobs (see `serve`).
+A worker grades one submission at a time (the engine runs pytest in-process and starts a
+kernel), so a grader crash, a leak or an OOM kill takes down one submission, never the batch.
 
 The worker never exits with a traceback for anything a submission does: a failure while
 grading becomes a result with status `error` that still carries the static items, graded
@@ -245,10 +245,28 @@ def die_with_parent() -> None:
             os._exit(1)
 
 
+def serve() -> int:
+    """Grade jobs one after another: a JSON line [JOB.json, RESULT.json] in on stdin, a line
+    "done" out once the result is written; ends when stdin closes. Anything the grading prints
+    goes to stderr, so stdout carries only the protocol."""
+    die_with_parent()
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        job_file, result_file = json.loads(line)
+        job = GradeJob.from_json(Path(job_file).read_text(encoding="utf-8"))
+        write_atomic(Path(result_file), json.dumps(run_job(job), default=str))
+        proto.write("done\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--serve"]:
+        return serve()
     if len(argv) != 2:
-        print("usage: python -m grader.worker JOB.json RESULT.json", file=sys.stderr)
+        print("usage: python -m grader.worker JOB.json RESULT.json | --serve", file=sys.stderr)
         return 2
     die_with_parent()
     job = GradeJob.from_json(Path(argv[0]).read_text(encoding="utf-8"))

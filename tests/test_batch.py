@@ -51,7 +51,7 @@ def total_runs(out: Path) -> int:
 
 
 def processes_under(folder: Path) -> list[str]:
-    """Live processes whose command line or working directory lies under `folder`."""
+    """Live processes whose command line, working directory or TMPDIR lies under `folder`."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
@@ -60,9 +60,11 @@ def processes_under(folder: Path) -> list[str]:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             cwd = os.readlink(proc / "cwd")
             state = (proc / "stat").read_text().split()[2]
+            environ = (proc / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if state != "Z" and (str(folder) in cmd or cwd.startswith(str(folder))):
+        tmpdir = f"TMPDIR={folder}".encode()
+        if state != "Z" and (str(folder) in cmd or cwd.startswith(str(folder)) or tmpdir in environ):
             found.append(f"{proc.name}: {cmd[:120]} (cwd {cwd})")
     return found
 
