@@ -79,7 +79,9 @@ def add_gradebook_commands(sub) -> None:
     override.add_argument("--student", required=True)
     override.add_argument("--item", required=True, help="rubric item id, e.g. q4.concepts")
     override.add_argument("--score", required=True, type=float)
-    override.add_argument("--note", default="", help="why; shown to the student with the item")
+    override.add_argument("--note", required=True, help="why; shown to the student with the item")
+    override.add_argument("--overrides", default=None, metavar="FILE",
+                          help="the overrides file to write (default: overrides.yaml beside the gradebook)")
 
 
 def open_gradebook(path: str):
@@ -154,7 +156,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_override(args: argparse.Namespace) -> int:
     with open_gradebook(args.gradebook) as book:
-        result = book.override(args.student, args.item, args.score, args.note)
+        overrides = Path(args.overrides) if args.overrides else Path(args.gradebook).parent / "overrides.yaml"
+        result = book.override(args.student, args.item, args.score, args.note, overrides)
     print(f"{result.student}: {args.item} set to {args.score:g} (manual); total now "
           f"{result.score:g} / {result.max_score:g}")
     return EXIT_OK
@@ -217,6 +220,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--questions: {', '.join(unknown)} not in the rubric "
                          f"({', '.join(q.id for q in rubric.questions)})")
+    try:
+        from grader.execute.sandbox import parse_memory
+
+        parse_memory(args.memory)
+    except ValueError as exc:
+        raise UsageError(f"--memory: {exc}") from None
     notebooks = collect_notebooks(args.paths)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("-j/--jobs: give a number of parallel submissions of at least 1")

@@ -85,12 +85,10 @@ class Gradebook:
     def record(self, result: SubmissionResult, note: str | None = None) -> int:
         """Store one grading run (a new history row); returns the run id.
 
-        Manual overrides survive a regrade: items an instructor set by hand in the previous run
-        are carried into `result` (in place, so files written from it afterwards agree), unless
-        the rubric changed the item's points or the file can no longer be read (`invalid`).
+        Manual grades are not carried here: the overrides file (grader/overrides.py) is their
+        source of truth, applied to every fresh result before it is recorded.
         """
         key = str(Path(result.path).resolve()) if result.path else result.submission
-        self._carry_manual(result, key)
         with self.db:
             self.db.execute(
                 "INSERT INTO submissions(student, path) VALUES (?, ?) "
@@ -115,24 +113,6 @@ class Gradebook:
                  for q in result.questions for i in q.items],
             )
         return run_id
-
-    def _carry_manual(self, result: SubmissionResult, key: str) -> None:
-        row = self.db.execute(
-            "SELECT r.result_json FROM runs r JOIN submissions s ON s.id = r.submission_id "
-            "WHERE s.path = ? ORDER BY r.id DESC LIMIT 1", (key,)).fetchone()
-        if row is None or result.status == "invalid":
-            return
-        previous = SubmissionResult.from_dict(json.loads(row[0]))
-        manual = {i.id: i for i in previous.items() if i.manual}
-        changed = False
-        for q in result.questions:
-            for n, item in enumerate(q.items):
-                old = manual.get(item.id)
-                if old is not None and not item.manual and old.max_score == item.max_score:
-                    q.items[n] = old
-                    changed = True
-        if changed:
-            result.recompute_scores()
 
     def latest(self) -> list[SubmissionResult]:
         """The most recent run of every submission, ordered by student."""
@@ -194,11 +174,15 @@ class Gradebook:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     # ---- manual overrides ----------------------------------------------------------------
-    def override(self, student: str, item_id: str, score: float, note: str = "") -> SubmissionResult:
-        """Set one item's score by hand: a new run whose item is flagged `manual`.
+    def override(self, student: str, item_id: str, score: float, note: str,
+                 overrides_path: str | Path) -> SubmissionResult:
+        """Set one item's score by hand: written to the overrides file (the source of truth, so
+        a regrade keeps it), then recorded as a new run whose item is flagged `manual`.
 
         The score must lie within 0..max_score of the item. Returns the new latest result.
         """
+        from grader.overrides import apply_overrides, set_override
+
         result = self.latest_for(student)
         try:
             item = result.item(item_id)
@@ -207,12 +191,9 @@ class Gradebook:
                                  f"(items: {', '.join(i.id for i in result.items())})") from None
         if not 0 <= score <= item.max_score:
             raise GradebookError(f"score {score:g} for {item_id} is outside 0..{item.max_score:g}")
-        item.score = float(score)
-        item.manual = True
-        item.needs_review = False
-        item.status = "passed" if score == item.max_score else ("failed" if score == 0 else "partial")
-        if note:
-            item.feedback = f"{item.feedback}\n\nInstructor: {note}".strip()
-        result.recompute_scores()
-        self.record(result, note=f"manual {item_id} = {score:g}" + (f": {note}" if note else ""))
+        if not note.strip():
+            raise GradebookError("--note is required: say why the grade was changed")
+        set_override(overrides_path, result.student or student, item_id, score, note)
+        result = apply_overrides(result, overrides_path)
+        self.record(result, note=f"manual {item_id} = {score:g}: {note}")
         return result

@@ -134,6 +134,18 @@ def _parse_entry(path: Path, sub: str, item_id: str, entry: Any) -> Override:
     return Override(submission=sub, item=item_id, points=float(points), comment=comment.strip())
 
 
+def set_override(path: str | Path, submission: str, item_id: str, points: float, comment: str) -> None:
+    """Add or replace one entry in the overrides file (created if missing), validated as loaded."""
+    from grader.results import write_atomic
+
+    path = Path(path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    data = data or {}
+    data.setdefault(submission, {})[item_id] = {"points": float(points), "comment": comment}
+    _parse_entry(path, submission, item_id, data[submission][item_id])  # same rules as loading
+    write_atomic(path, yaml.safe_dump(data, sort_keys=True, allow_unicode=True))
+
+
 def overrides_for(result: SubmissionResult, overrides: dict[str, dict[str, Override]]) -> dict[str, Override]:
     """The entries for this submission, by stem or file name (both may be used)."""
     names = [result.student, result.submission, Path(result.path).name if result.path else ""]

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from grader.gradebook import Gradebook, GradebookError
+from grader.overrides import apply_overrides, load_overrides
 from grader.report.samples import engine_results, showcase_result, status_results
 
 
@@ -51,14 +52,16 @@ def test_the_file_survives_reopening(tmp_path):
         assert r.to_dict() == showcase_result().to_dict()
 
 
-def test_manual_override_is_a_new_flagged_run(tmp_path):
+def test_manual_override_is_a_new_flagged_run_and_lands_in_the_overrides_file(tmp_path):
+    overrides = tmp_path / "overrides.yaml"
     with Gradebook(tmp_path / "gb.sqlite") as book:
         book.record(showcase_result())
         before = book.latest_for("bob")
-        after = book.override("bob", "q4.concepts", 6, note="Both mechanisms explained; matcher missed it.")
+        after = book.override("bob", "q4.concepts", 6, "Both mechanisms explained; matcher missed it.",
+                              overrides)
         item = after.item("q4.concepts")
         assert item.manual and not item.needs_review and item.status == "passed"
-        assert "Instructor: Both mechanisms explained" in item.feedback
+        assert "Graded by hand: Both mechanisms explained" in item.feedback
         assert after.score == before.score + 2
         assert book.latest_for("bob").score == after.score
         history = book.history("bob")
@@ -68,11 +71,14 @@ def test_manual_override_is_a_new_flagged_run(tmp_path):
         ).fetchone()
         assert flag == 1
         with pytest.raises(GradebookError, match=r"outside 0\.\.6"):
-            book.override("bob", "q4.concepts", 7)
+            book.override("bob", "q4.concepts", 7, "too generous", overrides)
         with pytest.raises(GradebookError, match="no item 'q4.nope'"):
-            book.override("bob", "q4.nope", 1)
+            book.override("bob", "q4.nope", 1, "typo", overrides)
+        with pytest.raises(GradebookError, match="--note is required"):
+            book.override("bob", "q4.concepts", 5, " ", overrides)
         with pytest.raises(GradebookError, match=r"no submission for student 'zoe'.*students: bob"):
             book.latest_for("zoe")
+    assert load_overrides(overrides)["bob"]["q4.concepts"].points == 6
 
 
 def test_an_older_gradebook_file_is_migrated(tmp_path):
@@ -96,17 +102,16 @@ def test_an_older_gradebook_file_is_migrated(tmp_path):
         assert {"visibility", "needs_review", "provisional"} <= cols
 
 
-def test_a_regrade_keeps_manual_overrides(tmp_path):
+def test_a_regrade_keeps_manual_overrides_through_the_file(tmp_path):
+    """The file is the source of truth: a fresh automatic result gets the manual grade back."""
+    overrides = tmp_path / "overrides.yaml"
     with Gradebook(tmp_path / "gb.sqlite") as book:
         book.record(showcase_result())
-        book.override("bob", "q4.concepts", 6, note="fine")
-        regraded = showcase_result()  # a fresh automatic run: q4.concepts 4/6 again
+        book.override("bob", "q4.concepts", 6, "fine", overrides)
+        regraded = apply_overrides(showcase_result(), overrides)  # what `grader run` does
         book.record(regraded)
-        item = regraded.item("q4.concepts")
-        assert item.manual and item.score == 6 and "Instructor: fine" in item.feedback
-        assert book.latest_for("bob").score == regraded.score == showcase_result().score + 2
-        changed = showcase_result()
-        changed.item("q4.concepts").max_score = 8  # the rubric changed: the override no longer applies
-        changed.recompute_scores()
-        book.record(changed)
+        item = book.latest_for("bob").item("q4.concepts")
+        assert item.manual and item.score == 6 and "Graded by hand: fine" in item.feedback
+        assert book.latest_for("bob").score == showcase_result().score + 2
+        book.record(showcase_result())  # recorded without the file: nothing is carried silently
         assert not book.latest_for("bob").item("q4.concepts").manual

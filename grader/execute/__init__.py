@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from grader.execute.record import ExecutionRecord
 from grader.execute.runner import ExecutionOptions, execute_notebook
+from grader.execute.sandbox import parse_memory
 
 if TYPE_CHECKING:
     from grader.context import GradingOptions
@@ -25,9 +26,18 @@ def execution_options(rubric: Rubric, options: GradingOptions) -> ExecutionOptio
         data_dir=options.resolved_data_dir(),
         budget=rubric.profile(options.profile),
         seed=options.seed,
-        memory=options.memory or defaults.get("memory"),
+        memory=_checked_memory(options.memory or defaults.get("memory")),
+        output_limit=int(defaults.get("output_limit", 1_000_000)),
         extra_files=[str(rubric.path.parent / f) for f in defaults.get("files", [])],
     )
+
+
+def _checked_memory(value: object) -> str | None:
+    """The memory cap as given ('4G'), after checking that it parses (ValueError says why not)."""
+    if value in (None, ""):
+        return None
+    parse_memory(str(value))
+    return str(value)
 
 
 def execute_submission(notebook: Notebook, rubric: Rubric, options: GradingOptions) -> ExecutionRecord:

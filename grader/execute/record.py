@@ -43,6 +43,13 @@ class ExecutionRecord:
     versions: dict[str, str] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)  # the training caps that applied
     sandbox: dict[str, Any] = field(default_factory=dict)  # what isolation was enforced
+    # Written by inkernel/10_setup.py: pretrained weights or data the grader stood in for
+    # ({"requested", "used", "reason"}), and weights that were missing so the model got random
+    # weights in the quick profile ({"model", "file", "reason"}); checks that depend on
+    # pretrained weights mark their items `skipped` with the reason.
+    substitutions: list[dict[str, Any]] = field(default_factory=list)
+    missing_weights: list[dict[str, Any]] = field(default_factory=list)
+    data_files: list[str] = field(default_factory=list)  # offline files the notebook loaded
     # Captured by the in-kernel hooks; shapes documented in grader/execute/inkernel/capture.py
     models: list[dict[str, Any]] = field(default_factory=list)
     fits: list[dict[str, Any]] = field(default_factory=list)

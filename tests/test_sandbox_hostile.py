@@ -1,0 +1,117 @@
+"""Hostile and broken notebooks each end with their expected status within small limits, and a
+good notebook run after them in the same process is executed normally.
+
+The corpus is tests/notebooks/hostile/*.ipynb (written by make_corpus.py); each notebook's
+expected outcome is in its metadata (`grader_expect`).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.execute.runner import ExecutionOptions, execute_notebook
+from grader.execute.sandbox import bwrap_status
+
+CORPUS = Path(__file__).parent / "notebooks" / "hostile"
+ORDER = sorted(p.stem for p in CORPUS.glob("*.ipynb") if p.stem != "good") + ["good"]
+LIMITS = dict(cell_timeout=8, timeout=60, memory="1G", output_limit=100_000, profile="quick")
+STARTUP_SLACK = 40  # kernel start and TensorFlow import on a loaded 2-core machine
+
+needs_bwrap = pytest.mark.skipif(bwrap_status()[0] is None, reason="bubblewrap unavailable here")
+
+
+class LoopbackServer:
+    """A TCP server on 127.0.0.1 that records whether anyone connected."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = LoopbackServer()
+    yield srv
+    srv.close()
+
+
+def _fill(text: str, subs: dict[str, str]) -> str:
+    for key, value in subs.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+@needs_bwrap
+@pytest.mark.parametrize("name", ORDER)
+def test_hostile_notebook_ends_with_expected_status(name, root, data_dir, server, tmp_path):
+    subs = {"REPO": str(root), "PORT": str(server.port), "DATA": str(data_dir),
+            "MARK": str(tmp_path / "outside-mark.txt")}
+    nb = nbformat.read(CORPUS / f"{name}.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = _fill(cell.source, subs)
+    expect = json.loads(_fill(json.dumps(nb.metadata["grader_expect"]), subs))
+    before = server.connections
+
+    t0 = time.monotonic()
+    limits = {**LIMITS, **expect.get("limits", {})}
+    record = execute_notebook(nb, ExecutionOptions(data_dir=str(data_dir), **limits))
+    elapsed = time.monotonic() - t0
+
+    problems = [[p.kind, p.cell] for p in record.problems]
+    detail = f"{name}: {record.status} {problems} {[(c.index, c.status, c.error_name) for c in record.cells]}"
+    assert elapsed < limits["timeout"] + STARTUP_SLACK, detail
+    assert record.status == expect["status"], detail
+    assert problems == expect["problems"], detail
+    assert record.sandbox["method"] == "bubblewrap"
+    for cell, text in expect.get("outputs", {}).items():
+        run = record.cell(int(cell))
+        assert run is not None and run.status == "ok" and text in run.output_text, detail
+    for cell, error in expect.get("errors", {}).items():
+        assert record.cell(int(cell)).error_name == error, detail
+    for cell in expect.get("not_run", []):
+        assert record.cell(cell) is None, detail
+    if "message" in expect:
+        assert any(expect["message"] in p.message for p in record.problems), record.problems
+    for cell in expect.get("truncated", []):
+        run = record.cell(cell)
+        assert run.truncated and len(run.output_text) <= LIMITS["output_limit"]
+    if expect.get("server_untouched"):
+        assert server.connections == before, "the kernel reached a server on the host's loopback"
+    for path in expect.get("host_absent", []):
+        assert not Path(path).exists(), f"{path} was written from inside the sandbox"
+    for path in expect.get("host_present", []):
+        assert Path(path).exists(), f"{path} was deleted from inside the sandbox"
+    if "heartbeat" in expect:  # the daemon the notebook left behind must be dead
+        beat = Path(record.workdir) / expect["heartbeat"]
+        assert beat.exists(), "the daemon never ran"
+        size = beat.stat().st_size
+        time.sleep(1.0)
+        assert beat.stat().st_size == size, "a process the notebook started outlived the kernel"
