@@ -58,6 +58,10 @@ if TYPE_CHECKING:  # the worker module pulls in pytest: imported only when somet
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCK_NAME = ".grader-batch.lock"
+#: The batch's own files live in a sub-folder: OUT/*.json are the students' results, nothing else
+#: (a student may well be called "similarity").
+STATE_DIR = ".grader"
+SIMILARITY_FILE = f"{STATE_DIR}/similarity.json"  # the groups, for `grader report --similarity`
 
 
 class BatchBusy(Exception):
@@ -525,7 +529,7 @@ def _similarity(notebooks: list[Path], rubric: Rubric, keys: dict[Path, str],
     from grader.similarity import find_similar_notebooks
 
     batch_key = hashlib.sha256(json.dumps(sorted((p.stem, keys[p]) for p in notebooks)).encode()).hexdigest()
-    cache = out / ".similarity-cache.json"
+    cache = out / STATE_DIR / "similarity-cache.json"
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         saved = json.loads(cache.read_text(encoding="utf-8"))
         if saved["key"] == batch_key:
@@ -543,7 +547,7 @@ def _write_class_report(results: list[SubmissionResult], similarity: list[dict[s
     from grader.report import render_class_report
     from grader.results import write_atomic
 
-    write_atomic(out / "similarity.json", json.dumps(similarity, indent=2))
+    write_atomic(out / SIMILARITY_FILE, json.dumps(similarity, indent=2))
     write_atomic(out / "index.html", render_class_report(results, similarity))
 
 

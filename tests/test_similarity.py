@@ -170,6 +170,7 @@ def test_batch_writes_similarity_into_class_report(tmp_path: Path) -> None:
     assert proc.returncode in (0, 3), proc.stderr
     import json
 
-    groups = json.loads((out / "similarity.json").read_text())
+    groups = json.loads((out / ".grader" / "similarity.json").read_text())
+    assert sorted(p.stem for p in out.glob("*.json")) == sorted(p.stem for p in subs.glob("*.ipynb"))
     assert any(g["kind"] == "text" and set(g["students"]) >= {"orig", "copy1"} for g in groups)
     assert "group(s) of similar answers" in proc.stdout
