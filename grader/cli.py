@@ -32,6 +32,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="manual grades (YAML); default: OUT/overrides.yaml if it exists")
     run.add_argument("--student-mode", action="store_true",
                      help="reports hide hidden items' details (for handing back to students)")
+    run.add_argument("-j", "--jobs", type=int, default=None,
+                     help="submissions graded in parallel (default: number of CPU cores)")
+    run.add_argument("--force", action="store_true",
+                     help="regrade every submission, even those whose saved result is up to date")
+    run.add_argument("--max-trainings", type=int, default=None,
+                     help="notebooks executing at once (default: the rubric's "
+                          "execution.max_parallel_trainings on a GPU, else no limit beyond -j)")
+
+    check = sub.add_parser("check", help="self-check a notebook (public items; static ones in seconds)")
+    check.add_argument("notebook", metavar="NOTEBOOK", help="your saved .ipynb")
+    check.add_argument("-q", "--questions", default=None, help="only these questions, e.g. q2 or q2,q4")
+    check.add_argument("--static", action="store_true",
+                       help="only items that need no run of the notebook (answers in about a second)")
+    check.add_argument("--rubric", default=None, help="rubric YAML (default: rubrics/assignment06.yaml)")
+    check.add_argument("--data-dir", default=None,
+                       help="offline datasets and weights (default: $GRADER_DATA_DIR, else Keras cache)")
+    check.add_argument("--timeout", type=float, default=None, help="seconds for the whole notebook")
+    check.add_argument("--json", action="store_true", help="print the result JSON to stdout")
     return parser
 
 
@@ -192,10 +210,8 @@ def collect_notebooks(paths: list[str]) -> list[Path]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from grader.engine import grade_submission
-    from grader.output import write_outputs
-    from grader.overrides import apply_overrides
-    from grader.overrides import resolve_path as resolve_overrides
+    """Grade every notebook in parallel (see grader/batch.py), then print the summary."""
+    from grader.batch import BatchBusy, run_batch
     from grader.rubric import load_rubric
 
     rubric = load_rubric(args.rubric)
@@ -211,19 +227,176 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--memory: {exc}") from None
     notebooks = collect_notebooks(args.paths)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("-j/--jobs: give a number of parallel submissions of at least 1")
+    from grader.batch import duplicate_stems
+
+    clash = duplicate_stems(notebooks)
+    if clash:
+        raise UsageError(f"{', '.join(map(str, clash[0]))} would overwrite each other's results in "
+                         f"{args.out}; rename one, or grade each folder with its own --out")
     out = Path(args.out)
-    overrides = resolve_overrides(args.overrides, out, rubric)
-    exit_code = EXIT_OK
-    for path in notebooks:
-        result = apply_overrides(grade_submission(path, rubric, grading_options(args)), overrides)
-        write_outputs(result, out, student_mode=args.student_mode)
-        if args.json:
+    progress = BatchProgress(enabled=len(notebooks) > 1)
+    try:
+        with progress:
+            outcome = run_batch(notebooks, rubric, options, out=out, jobs=args.jobs, force=args.force,
+                                max_trainings=args.max_trainings, submission_key=_manual_grades_key(args),
+                                finish=_manual_grades(args, out, rubric),
+                                on_start=progress.start, on_result=progress.advance)
+    except BatchBusy as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        for result in outcome.results:
             print(result.to_json())
+    elif len(outcome.results) == 1:
+        print_summary(outcome.results[0], out)
+    else:
+        print_batch_summary(outcome, out)
+    return EXIT_OK if all(r.status == "graded" for r in outcome.results) else EXIT_NOT_GRADED
+
+
+def _overrides_file(args: argparse.Namespace) -> Path | None:
+    """The manual-grades file (`--overrides FILE`, else OUT/overrides.yaml), when there is one."""
+    path = Path(args.overrides) if getattr(args, "overrides", None) else Path(args.out) / "overrides.yaml"
+    return path if path.is_file() else None
+
+
+def _manual_grades_key(args: argparse.Namespace):
+    """Per submission, its own entries of the overrides file go into its cache key: editing
+    alice's manual grade re-finishes alice alone, not the class."""
+    path = _overrides_file(args)
+    if path is None:
+        return None
+    import json
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        data = {"unreadable": path.read_bytes().hex()} if path.exists() else {}
+    if not isinstance(data, dict):
+        data = {"malformed": str(data)}
+
+    def key(notebook: Path) -> str:
+        mine = {k: data[k] for k in (notebook.stem, notebook.name) if k in data}
+        return json.dumps(mine, sort_keys=True, default=str) if mine else ""
+
+    return key
+
+
+def _manual_grades(args: argparse.Namespace, out: Path, rubric):
+    """Apply the overrides file (grader.overrides) to each fresh result before it is saved."""
+    from grader.overrides import apply_overrides
+    from grader.overrides import resolve_path as resolve_overrides
+
+    path = resolve_overrides(getattr(args, "overrides", None), out, rubric)
+    if path is None:
+        return None
+    return lambda result: apply_overrides(result, path)
+
+
+class BatchProgress:
+    """A rich progress bar with ETA on stderr (a line per submission when stderr is not a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False)
+        self.enabled = enabled
+        self.bar = None
+        self.task = None
+        self.total = 0
+        self.done = 0
+
+    def __enter__(self) -> BatchProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def start(self, total: int, cached: int) -> None:
+        self.total = total
+        if not self.enabled:
+            return
+        if cached:
+            self.console.print(f"{cached} of {total} up to date (cached); grading {total - cached} "
+                               "(--force regrades all)")
+        if self.console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                TextColumn("{task.description}"), console=self.console)
+            self.bar.start()
+            self.task = self.bar.add_task("", total=total - cached)
+
+    def advance(self, result, cached: bool) -> None:
+        self.done += 1
+        if not self.enabled or cached:
+            return
+        line = (f"{result.submission}: {result.status} {result.score:g}/{result.max_score:g} "
+                f"({result.duration_s:.1f} s)")
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=line)
         else:
-            print_summary(result, out)
-        if result.status != "graded":
-            exit_code = EXIT_NOT_GRADED
-    return exit_code
+            self.console.print(f"[{self.done}/{self.total}] {line}")
+
+
+def print_batch_summary(outcome, out: Path) -> None:
+    """One row per submission, one column per question."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a log file or a pipe: never squeeze the table into 80 columns
+        console = Console(highlight=False, width=200)
+    ids = []
+    for r in outcome.results:
+        ids += [q.id for q in r.questions if q.id not in ids]
+    table = Table()
+    names = [Path(r.submission).stem or r.student for r in outcome.results]
+    table.add_column("student", no_wrap=True, min_width=min(max(map(len, names)), 24))
+    table.add_column("status", no_wrap=True)
+    for qid in ids:
+        table.add_column(qid, justify="right")
+    table.add_column("total", justify="right", no_wrap=True)
+    for name, r in zip(names, outcome.results, strict=True):
+        scores = {q.id: f"{q.score:g}" for q in r.questions}
+        table.add_row(name, r.status, *[scores.get(q, "") for q in ids], f"{r.score:g}/{r.max_score:g}")
+    console.print(table)
+    console.print(f"{len(outcome.results)} submissions ({outcome.graded} graded now, {outcome.cached} "
+                  f"cached) in {outcome.duration_s:.1f} s")
+    if outcome.similarity:
+        console.print(f"{len(outcome.similarity)} group(s) of similar answers: see the class report")
+    console.print(f"class report: {out / 'index.html'}  gradebook: {out / 'gradebook.sqlite'}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """The student's self-check (grader/selfcheck.py)."""
+    from grader.rubric import load_rubric
+    from grader.selfcheck import check_notebook, render
+
+    rubric = load_rubric(args.rubric)
+    questions = [q for q in (args.questions or "").split(",") if q.strip()] or None
+    try:
+        report = check_notebook(args.notebook, questions, rubric=rubric, data_dir=args.data_dir,
+                                static_only=args.static, timeout=args.timeout)
+    except ValueError as exc:
+        raise UsageError(f"-q: {exc}") from None
+    if args.json:
+        print(report.result.to_json())
+    else:
+        render(report)
+    return EXIT_OK if report.result.status == "graded" else EXIT_NOT_GRADED
 
 
 def print_summary(result, out: Path) -> None:
@@ -270,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "check":
+            return cmd_check(args)
     except (UsageError, RubricError, OverridesError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
