@@ -87,7 +87,8 @@ model.evaluate(flow, verbose=0)""",
 def captured(data_dir):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c.replace("__DATA_DIR__", str(data_dir))) for c in CELLS]
-    record = execute_notebook(nb, ExecutionOptions(profile="quick", budget=BUDGET, cell_timeout=300))
+    record = execute_notebook(nb, ExecutionOptions(profile="quick", budget=BUDGET, cell_timeout=300,
+                                                   data_dir=str(data_dir)))
     return record
 
 
