@@ -172,7 +172,7 @@ def item_result(spec, outcome: Outcome) -> ItemResult:
         title=spec.title,
         kind=spec.kind,
         visibility=spec.visibility,
-        score=round(credit * spec.points, 4),
+        score=round(credit * spec.points, 2),  # points a person can read: 2.57, not 2.5714
         max_score=spec.points,
         status=outcome.resolved_status(),
         feedback=outcome.feedback,

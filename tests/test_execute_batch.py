@@ -45,7 +45,7 @@ def test_batch_with_hostile_notebooks_still_grades_the_good_one(root, data_dir, 
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "-m", "grader", "run", str(folder), "--questions", "q9", "--profile", "quick",
-         "--data-dir", str(data_dir), "--out", str(out), "--cell-timeout", "6", "--timeout", "120",
+         "--data-dir", str(data_dir), "--out", str(out), "--cell-timeout", "20", "--timeout", "120",
          "--memory", "2G"],
         cwd=root, capture_output=True, text=True, timeout=600,
     )
