@@ -13,6 +13,7 @@ import platform
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ import pytest
 import grader
 from grader.checks.base import Outcome
 from grader.context import GradingContext, GradingOptions
+from grader.execute.record import ExecutionRecord
 from grader.notebook import InvalidSubmission, load_notebook, locate_answers
 from grader.plugin import GraderSession
 from grader.results import Diagnostic, ItemResult, QuestionResult, SubmissionResult
@@ -38,8 +40,15 @@ def gpu_present() -> bool:
 
 
 def grade_submission(
-    path: str | Path, rubric: Rubric | None = None, options: GradingOptions | None = None
+    path: str | Path,
+    rubric: Rubric | None = None,
+    options: GradingOptions | None = None,
+    *,
+    execution: ExecutionRecord | None = None,
+    session_factory: Callable[[GradingContext], GraderSession] = GraderSession,
 ) -> SubmissionResult:
+    """Grade one file. `execution` grades against a given record instead of running the
+    notebook; `session_factory` lets a caller select items (the batch's static-only fallback)."""
     rubric = rubric or load_rubric()
     options = options or GradingOptions()
     options.profile = resolve_profile(options.profile)
@@ -53,8 +62,9 @@ def grade_submission(
         return result
     prompts = {q.number: q.prompt for q in rubric.questions}
     answers = locate_answers(notebook, [q.number for q in rubric.questions], prompts)
-    ctx = GradingContext(rubric=rubric, notebook=notebook, answers=answers, options=options)
-    session = GraderSession(ctx)
+    ctx = GradingContext(rubric=rubric, notebook=notebook, answers=answers, options=options,
+                         _execution=execution)
+    session = session_factory(ctx)
     run_pytest_session(session)
     result = build_result(ctx, session)
     result.started_at = stamp

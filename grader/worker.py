@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
-import datetime as _dt
 import fcntl
 import json
 import os
@@ -92,28 +91,10 @@ def grade_filtered(
     Passing `execution` (an ExecutionRecord) grades without starting a kernel: dynamic checks
     see that record instead of running the notebook.
     """
-    from grader.engine import build_result, invalid_result, resolve_profile, run_pytest_session
-    from grader.notebook import InvalidSubmission, load_notebook, locate_answers
+    from grader.engine import grade_submission
 
-    options.profile = resolve_profile(options.profile)
-    started = time.monotonic()
-    stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    try:
-        notebook = load_notebook(path)
-    except InvalidSubmission as exc:
-        result = invalid_result(Path(path), rubric, options, str(exc))
-        result.started_at = stamp
-        return result
-    answers = locate_answers(notebook, [q.number for q in rubric.questions],
-                             {q.number: q.prompt for q in rubric.questions})
-    ctx = GradingContext(rubric=rubric, notebook=notebook, answers=answers, options=options)
-    ctx._execution = execution
-    session = FilteredSession(ctx, keep)
-    run_pytest_session(session)
-    result = build_result(ctx, session)
-    result.started_at = stamp
-    result.duration_s = round(time.monotonic() - started, 3)
-    return result
+    return grade_submission(path, rubric, options, execution=execution,
+                            session_factory=lambda ctx: FilteredSession(ctx, keep))
 
 
 def crashed_execution(message: str):  # -> ExecutionRecord

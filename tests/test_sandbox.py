@@ -69,13 +69,16 @@ def test_without_bwrap_the_kernel_runs_and_says_what_is_not_enforced(data_dir, m
 
 
 FLOOD_SCRIPT = """
-import resource, sys, nbformat
+import sys, nbformat
 from grader.execute.runner import ExecutionOptions, execute_notebook
 nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('x' * 100_000_000)"),
                                      nbformat.v4.new_code_cell("print('after')")])
 r = execute_notebook(nb, ExecutionOptions(data_dir=sys.argv[1], cell_timeout=60, timeout=120))
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child of a large pytest process
+# (TensorFlow loaded by earlier tests) would report its parent's size.
+peak_kb = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
 print(r.status, r.cells[0].truncated, len(r.cells[0].output_text), r.cells[1].output_text.strip(),
-      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+      peak_kb // 1024)
 """
 
 
