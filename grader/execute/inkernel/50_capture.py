@@ -446,6 +446,22 @@ def _grader_history(history):
     return {k: [float(v) for v in vals] for k, vals in hist.items()}
 
 
+def _grader_call_recorded(record, original, model, kw):
+    """Run a wrapped Keras call (nested calls are not recorded) and note how it ended."""
+    _grader_depth[0] += 1
+    try:
+        result = original(model, **kw)
+    except BaseException as exc:
+        record["status"] = "error"
+        record["error"] = f"{type(exc).__name__}: {str(exc)[:800]}"
+        _grader_write_capture()
+        raise
+    finally:
+        _grader_depth[0] -= 1
+    record["status"] = "ok"
+    return result
+
+
 def _grader_install_keras(keras):
     Model = keras.Model
     if getattr(Model, "_grader_patched", False):
@@ -484,17 +500,7 @@ def _grader_install_keras(keras):
             _grader_note_error("fit", exc)
         _grader_capture["fits"].append(record)
         _grader_write_capture()
-        _grader_depth[0] += 1
-        try:
-            history = original_fit(self, **kw)
-        except BaseException as exc:
-            record["status"] = "error"
-            record["error"] = f"{type(exc).__name__}: {str(exc)[:800]}"
-            _grader_write_capture()
-            raise
-        finally:
-            _grader_depth[0] -= 1
-        record["status"] = "ok"
+        history = _grader_call_recorded(record, original_fit, self, kw)
         record["history"] = _grader_history(history)
         if "model" in record:
             _grader_dirty.add(record["model"])
@@ -517,17 +523,7 @@ def _grader_install_keras(keras):
             except Exception as exc:
                 _grader_note_error(kind, exc)
             _grader_capture[kind + "s"].append(record)
-            _grader_depth[0] += 1
-            try:
-                result = original(self, **kw)
-            except BaseException as exc:
-                record["status"] = "error"
-                record["error"] = f"{type(exc).__name__}: {str(exc)[:800]}"
-                _grader_write_capture()
-                raise
-            finally:
-                _grader_depth[0] -= 1
-            record["status"] = "ok"
+            result = _grader_call_recorded(record, original, self, kw)
             if kind == "evaluate":
                 try:
                     record["metrics"] = {k: float(v) for k, v in self.get_metrics_result().items()}
