@@ -65,8 +65,12 @@ def grade_submission(
     ctx = GradingContext(rubric=rubric, notebook=notebook, answers=answers, options=options,
                          _execution=execution)
     session = session_factory(ctx)
-    run_pytest_session(session)
-    result = build_result(ctx, session)
+    try:
+        run_pytest_session(session)
+        result = build_result(ctx, session)
+    finally:
+        if execution is None:  # a run this call started: its scratch folder is no longer needed
+            remove_run_folder(ctx)
     result.started_at = stamp
     result.duration_s = round(time.monotonic() - started, 3)
     return result
@@ -162,6 +166,18 @@ def build_result(ctx: GradingContext, session: GraderSession) -> SubmissionResul
     )
     result.recompute_scores()
     return result
+
+
+def remove_run_folder(ctx: GradingContext) -> None:
+    """Delete the execution's scratch folder (working directory, saved models, kernel log) once
+    the result is built: a batch of hundreds must not fill the disk. GRADER_KEEP_WORKDIR=1 keeps
+    it for debugging."""
+    record = ctx._execution
+    if record is None or not record.workdir or os.environ.get("GRADER_KEEP_WORKDIR") == "1":
+        return
+    run_dir = Path(record.workdir).parent
+    if run_dir.name.startswith("grader-run-"):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _first_problem(execution, default: str) -> str:

@@ -122,3 +122,14 @@ def write_malformed(folder: Path) -> Path:
     path = folder / "malformed.ipynb"
     path.write_text('{"cells": [}')
     return path
+
+
+def test_the_execution_scratch_folder_is_removed_once_graded(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## Question 9"),
+                                         nbformat.v4.new_code_cell("print('ran')")])
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    result = grade_submission(path, options=GradingOptions(questions=["q9"], profile="quick"))
+    assert result.item("q9.runs").status == "passed"
+    workdir = Path(result.execution["workdir"])
+    assert workdir.name == "work" and not workdir.parent.exists()

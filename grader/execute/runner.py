@@ -47,7 +47,6 @@ class ExecutionOptions:
     memory: str | None = None
     output_limit: int = 1_000_000  # characters kept per cell
     extra_files: list[str] = field(default_factory=list)
-    keep_workdir: str | None = None  # copy the working directory here when done
 
 
 def inkernel_sources() -> list[tuple[str, str]]:
