@@ -1,4 +1,4 @@
-"""The `grader` command: run | check | export.
+"""The `grader` command: run | check | export | report | override.
 
 Exit codes: 0 every submission got a result and all are `graded`; 2 usage or configuration
 error (bad rubric, no such path); 3 at least one submission ended in another status (the
@@ -21,7 +21,6 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    add_gradebook_commands(sub)
 
     run = sub.add_parser("run", help="grade notebooks (files or folders of .ipynb)")
     run.add_argument("paths", nargs="+", metavar="PATH", help="a notebook or a folder of them")
@@ -50,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="offline datasets and weights (default: $GRADER_DATA_DIR, else Keras cache)")
     check.add_argument("--timeout", type=float, default=None, help="seconds for the whole notebook")
     check.add_argument("--json", action="store_true", help="print the result JSON to stdout")
+    add_gradebook_commands(sub)
     return parser
 
 
