@@ -117,3 +117,12 @@ def test_quick_profile_builds_random_weights_and_records_it(data_dir):
     assert "random weights" in missing["reason"]
 
 
+
+
+def test_a_data_dir_reached_through_a_symlink_is_readable_by_its_given_path(data_dir, tmp_path):
+    link = tmp_path / "datasets"
+    link.symlink_to(data_dir)
+    record = _run([f"import numpy as np\nprint(np.load({str(link / 'mnist.npz')!r})['y_test'].shape)"],
+                  link)
+    assert not record.problems, record.problems
+    assert "(10000,)" in record.cells[0].output_text

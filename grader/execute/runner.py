@@ -138,12 +138,14 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
     """Execute a copy of the notebook node; never raises for anything the notebook does."""
     started = time.monotonic()
     data_dir = options.data_dir or default_data_dir()
+    given = str(Path(data_dir).expanduser().absolute()) if data_dir else None
     if data_dir:
         data_dir = str(Path(data_dir).expanduser().resolve())
     options.data_dir = data_dir
     plan = SandboxPlan(
         root=Path(tempfile.mkdtemp(prefix="grader-run-")),
         data_dir=data_dir,
+        data_dir_alias=given if given != data_dir else None,
         memory_bytes=parse_memory(options.memory),
         seed=options.seed,
     )

@@ -105,6 +105,9 @@ class SandboxPlan:
 
     root: Path  # the run's folder; everything below is created here
     data_dir: str | None = None
+    # the data dir as the user named it, when that path goes through a symlink: also bound, so
+    # code that reads files by the path it was given finds them
+    data_dir_alias: str | None = None
     memory_bytes: int | None = None
     seed: int = 42
     workdir: Path = field(init=False)
@@ -179,6 +182,8 @@ class SandboxPlan:
         cmd += ["--bind", str(self.tmp), "/tmp"]
         if self.data_dir and Path(self.data_dir).is_dir():  # the runner passes a resolved path
             cmd += ["--ro-bind", self.data_dir, self.data_dir]
+            if self.data_dir_alias:
+                cmd += ["--ro-bind", self.data_dir, self.data_dir_alias]
         for d in (self.workdir, self.home, self.ipc):
             cmd += ["--bind", str(d), str(d)]
         cmd += ["--chdir", str(self.workdir), "--"]
