@@ -22,7 +22,7 @@ import grader
 from grader.checks.base import Outcome
 from grader.context import GradingContext, GradingOptions
 from grader.execute.record import ExecutionRecord
-from grader.notebook import InvalidSubmission, load_notebook, locate_answers
+from grader.notebook import InvalidSubmission, load_notebook
 from grader.plugin import GraderSession
 from grader.results import Diagnostic, ItemResult, QuestionResult, SubmissionResult
 from grader.rubric import Rubric, load_rubric
@@ -60,10 +60,8 @@ def grade_submission(
         result = invalid_result(Path(path), rubric, options, str(exc))
         result.started_at = stamp
         return result
-    prompts = {q.number: q.prompt for q in rubric.questions}
-    answers = locate_answers(notebook, [q.number for q in rubric.questions], prompts)
-    ctx = GradingContext(rubric=rubric, notebook=notebook, answers=answers, options=options,
-                         _execution=execution)
+    ctx = GradingContext(rubric=rubric, notebook=notebook, answers=rubric.locate_answers(notebook),
+                         options=options, _execution=execution)
     session = session_factory(ctx)
     try:
         run_pytest_session(session)
@@ -258,13 +256,13 @@ class PlainPytestRun:
         options.profile = resolve_profile(options.profile)
         rubric = load_rubric(rubric_path)
         notebook = load_notebook(path)  # InvalidSubmission surfaces as a usage error here
-        answers = locate_answers(notebook, [q.number for q in rubric.questions],
-                                 {q.number: q.prompt for q in rubric.questions})
-        self.session = GraderSession(GradingContext(rubric, notebook, answers, options))
+        self.session = GraderSession(GradingContext(rubric, notebook, rubric.locate_answers(notebook),
+                                                    options))
         self.write = write
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         result = build_result(self.session.ctx, self.session)
+        remove_run_folder(self.session.ctx)  # as grade_submission does once the result is built
         terminalreporter.write_sep("=", f"grader: {result.submission}")
         for q in result.questions:
             terminalreporter.write_line(f"{q.id:>4}  {q.score:6.2f} / {q.max_score:g}")

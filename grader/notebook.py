@@ -99,18 +99,27 @@ def load_notebook(path: str | Path) -> Notebook:
     return Notebook(path=path, cells=cells, node=node)
 
 
+def cell_output(cell: Any) -> tuple[str, list[tuple[str, str]]]:
+    """What a code cell's outputs show as text (streams and text/plain), and its errors as
+    (name, value) pairs. Shared by the loader (stored outputs) and the runner (fresh ones)."""
+    parts: list[str] = []
+    errors: list[tuple[str, str]] = []
+    for out in cell.get("outputs", []):
+        kind = out.get("output_type")
+        if kind == "stream":
+            parts.append(out.get("text", ""))
+        elif kind in ("execute_result", "display_data"):
+            parts.append(out.get("data", {}).get("text/plain", ""))
+        elif kind == "error":
+            errors.append((out.get("ename", ""), out.get("evalue", "")))
+    return "".join(p if isinstance(p, str) else "".join(p) for p in parts), errors
+
+
 def _outputs_text(cell: Any) -> str:
     if cell.cell_type != "code":
         return ""
-    parts: list[str] = []
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream":
-            parts.append(out.get("text", ""))
-        elif out.get("output_type") in ("execute_result", "display_data"):
-            parts.append(out.get("data", {}).get("text/plain", ""))
-        elif out.get("output_type") == "error":
-            parts.append(f"{out.get('ename')}: {out.get('evalue')}")
-    return "".join(p if isinstance(p, str) else "".join(p) for p in parts)
+    text, errors = cell_output(cell)
+    return text + "".join(f"{name}: {value}" for name, value in errors)
 
 
 # ---- locating answers --------------------------------------------------------------------

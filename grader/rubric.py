@@ -11,10 +11,13 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import yaml
+
+if TYPE_CHECKING:
+    from grader.notebook import Answer, Notebook
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUBRIC = REPO_ROOT / "rubrics" / "assignment06.yaml"
@@ -153,6 +156,13 @@ class Rubric:
 
     def profile(self, name: str) -> dict[str, Any]:
         return dict(self.profiles.get(name, {}))
+
+    def locate_answers(self, notebook: Notebook) -> dict[str, Answer]:
+        """This rubric's questions located in a notebook, their copied prompts removed."""
+        from grader.notebook import locate_answers
+
+        return locate_answers(notebook, [q.number for q in self.questions],
+                              {q.number: q.prompt for q in self.questions})
 
 
 def load_rubric(path: str | Path | None = None) -> Rubric:

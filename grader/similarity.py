@@ -186,17 +186,15 @@ def find_similar(answers_by_student: dict[str, dict[str, Any]],
 
 def find_similar_notebooks(paths: Iterable[Path], rubric: Any) -> list[dict[str, Any]]:
     """Load and locate each notebook (unreadable ones are skipped) and group similar answers."""
-    from grader.notebook import InvalidSubmission, load_notebook, locate_answers
+    from grader.notebook import InvalidSubmission, load_notebook
 
-    numbers = [q.number for q in rubric.questions]
-    prompts = {q.number: q.prompt for q in rubric.questions}
     by_student: dict[str, dict[str, Any]] = {}
     for path in paths:
         try:
             nb = load_notebook(path)
         except InvalidSubmission:
             continue
-        by_student[Path(path).stem] = locate_answers(nb, numbers, prompts)
+        by_student[Path(path).stem] = rubric.locate_answers(nb)
     return find_similar(by_student, {q.id: q.prompt for q in rubric.questions})
 
 

@@ -27,6 +27,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.execute.record import CellRun, ExecutionProblem, ExecutionRecord
 from grader.execute.sandbox import SandboxPlan, format_bytes, kill_group, make_kernel_manager, parse_memory
+from grader.notebook import cell_output
 
 INKERNEL_DIR = Path(__file__).parent / "inkernel"
 CAPTURE_FILE = ".grader/capture.json"
@@ -344,17 +345,9 @@ def _run_cell(
 
 
 def _cell_output(cell: Any) -> tuple[str, list[tuple[str, str]]]:
-    parts: list[str] = []
-    errors: list[tuple[str, str]] = []
-    for out in cell.get("outputs", []):
-        kind = out.get("output_type")
-        if kind == "stream":
-            parts.append(out.get("text", ""))
-        elif kind in ("execute_result", "display_data"):
-            parts.append(out.get("data", {}).get("text/plain", ""))
-        elif kind == "error":
-            errors.append((out.get("ename", ""), _ANSI.sub("", out.get("evalue", ""))))
-    return _ANSI.sub("", "".join(parts)), errors
+    """The cell's text and errors (grader.notebook.cell_output) without terminal colour codes."""
+    text, errors = cell_output(cell)
+    return _ANSI.sub("", text), [(name, _ANSI.sub("", value)) for name, value in errors]
 
 
 def _load_capture(record: ExecutionRecord, workdir: Path) -> None:
