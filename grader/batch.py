@@ -506,19 +506,16 @@ def _saved_result(book: Gradebook, path: Path, key: str) -> SubmissionResult | N
 def _ensure_outputs(result: SubmissionResult, out: Path, student_mode: bool) -> None:
     """A cached result's files: the JSON rewritten if lost or not the gradebook's latest (a manual
     override since, say); the HTML re-rendered (cheap) so that --student-mode applies too."""
-    from grader.output import write_outputs
-    from grader.report import render_submission
-    from grader.results import write_atomic
+    from grader.output import result_stem, write_outputs, write_report
 
-    stem = Path(result.submission).stem or result.student
     try:
-        current = (out / f"{stem}.json").read_text(encoding="utf-8")
+        current = (out / f"{result_stem(result)}.json").read_text(encoding="utf-8")
     except OSError:
         current = None
     if current != result.to_json():
         write_outputs(result, out, student_mode=student_mode)
     else:
-        write_atomic(out / f"{stem}.html", render_submission(result, student_mode=student_mode))
+        write_report(result, out, student_mode=student_mode)
 
 
 def _similarity(notebooks: list[Path], rubric: Rubric, keys: dict[Path, str],

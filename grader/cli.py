@@ -134,8 +134,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import json
 
-    from grader.report import render_class_report, render_submission
-    from grader.report.view import report_name
+    from grader.output import write_report
+    from grader.report import render_class_report
     from grader.results import write_atomic
 
     similarity = None
@@ -148,7 +148,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         results = book.latest()
     out = Path(args.out) if args.out else Path(args.gradebook).parent
     for r in results:
-        write_atomic(out / report_name(r), render_submission(r, student_mode=args.student_mode))
+        write_report(r, out, student_mode=args.student_mode)
     index = write_atomic(out / "index.html", render_class_report(results, similarity))
     print(f"wrote {len(results)} reports and {index}")
     return EXIT_OK

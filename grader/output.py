@@ -7,10 +7,19 @@ from pathlib import Path
 from grader.results import SubmissionResult, write_atomic
 
 
-def write_outputs(result: SubmissionResult, out_dir: Path, *, student_mode: bool = False) -> list[Path]:
+def result_stem(result: SubmissionResult) -> str:
+    """The name both files share: the notebook's stem (the student's name when there is none)."""
+    return Path(result.submission).stem or result.student
+
+
+def write_report(result: SubmissionResult, out_dir: Path, *, student_mode: bool = False) -> Path:
+    """OUT/<stem>.html alone (re-rendering is cheap; the JSON stays as it is)."""
     from grader.report import render_submission
 
-    stem = Path(result.submission).stem or result.student
-    json_path = result.save(out_dir / f"{stem}.json")
-    html_path = write_atomic(out_dir / f"{stem}.html", render_submission(result, student_mode=student_mode))
-    return [json_path, html_path]
+    return write_atomic(out_dir / f"{result_stem(result)}.html",
+                        render_submission(result, student_mode=student_mode))
+
+
+def write_outputs(result: SubmissionResult, out_dir: Path, *, student_mode: bool = False) -> list[Path]:
+    json_path = result.save(out_dir / f"{result_stem(result)}.json")
+    return [json_path, write_report(result, out_dir, student_mode=student_mode)]

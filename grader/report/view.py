@@ -310,7 +310,9 @@ def _natural(qid: str) -> tuple:
 
 def report_name(result: SubmissionResult) -> str:
     """The per-student report file next to index.html (as grader.output writes it)."""
-    return f"{Path(result.submission).stem or result.student}.html"
+    from grader.output import result_stem
+
+    return f"{result_stem(result)}.html"
 
 
 @dataclass
