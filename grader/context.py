@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from grader.execute.record import ExecutionRecord
@@ -65,7 +64,3 @@ class GradingContext:
         if key not in self.cache:
             self.cache[key] = compute(self.rubric.reference, name, params)
         return self.cache[key]
-
-    @property
-    def workdir(self) -> Path | None:
-        return Path(self._execution.workdir) if self._execution and self._execution.workdir else None

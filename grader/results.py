@@ -16,7 +16,6 @@ from typing import Any, Literal
 SubmissionStatus = Literal["graded", "invalid", "error", "timeout"]
 ItemStatus = Literal["passed", "partial", "failed", "missing", "error", "skipped"]
 
-SUBMISSION_STATUSES: tuple[str, ...] = ("graded", "invalid", "error", "timeout")
 ITEM_STATUSES: tuple[str, ...] = ("passed", "partial", "failed", "missing", "error", "skipped")
 
 
