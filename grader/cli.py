@@ -1,6 +1,7 @@
 """The `grader` command: run | check | export | report | override.
 
-Exit codes: 0 every submission got a result and all are `graded`; 2 usage or configuration
+Exit codes: 0 every submission got a result and all are `graded` (`check`: and every public item
+checked has full credit, else 1, unless --exit-zero); 2 usage or configuration
 error (bad rubric, no such path); 3 at least one submission ended in another status (the
 others are still graded and saved).
 """
@@ -11,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_USAGE, EXIT_NOT_GRADED = 0, 2, 3
+EXIT_OK, EXIT_NOT_FULL_CREDIT, EXIT_USAGE, EXIT_NOT_GRADED = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -20,13 +21,17 @@ class UsageError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
+    from grader import __version__
+
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="grade notebooks (files or folders of .ipynb)")
     run.add_argument("paths", nargs="+", metavar="PATH", help="a notebook or a folder of them")
     add_grading_options(run)
     run.add_argument("--out", default="reports", help="where results go (default: reports/)")
-    run.add_argument("--json", action="store_true", help="print the result JSON to stdout")
+    run.add_argument("--json", action="store_true",
+                     help="print the results as JSON Lines: one JSON object per submission per line")
     run.add_argument("--overrides", default=None, metavar="FILE",
                      help="manual grades (YAML); default: OUT/overrides.yaml if it exists")
     run.add_argument("--student-mode", action="store_true",
@@ -44,11 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-q", "--questions", default=None, help="only these questions, e.g. q2 or q2,q4")
     check.add_argument("--static", action="store_true",
                        help="only items that need no run of the notebook (answers in about a second)")
-    check.add_argument("--rubric", default=None, help="rubric YAML (default: rubrics/assignment06.yaml)")
+    check.add_argument("--rubric", default=None, help="rubric YAML (default: grader-selfcheck/rubric.yaml "
+                       "beside the notebook, else the installed rubrics/assignment06.yaml)")
     check.add_argument("--data-dir", default=None,
                        help="offline datasets and weights (default: $GRADER_DATA_DIR, else Keras cache)")
     check.add_argument("--timeout", type=float, default=None, help="seconds for the whole notebook")
-    check.add_argument("--json", action="store_true", help="print the result JSON to stdout")
+    check.add_argument("--json", action="store_true", help="print the result as one line of JSON")
+    check.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when public items miss points (default: exit 1 then)")
+    from grader import cli_assign
+
+    cli_assign.add_parser(sub)
     add_gradebook_commands(sub)
     return parser
 
@@ -245,9 +256,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 on_start=progress.start, on_result=progress.advance)
     except BatchBusy as exc:
         raise UsageError(str(exc)) from None
-    if args.json:
+    if args.json:  # JSON Lines: one compact object per submission
+        import json
+
         for result in outcome.results:
-            print(result.to_json())
+            print(json.dumps(result.to_dict(), default=str))
     elif len(outcome.results) == 1:
         print_summary(outcome.results[0], out)
     else:
@@ -383,9 +396,9 @@ def print_batch_summary(outcome, out: Path) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     """The student's self-check (grader/selfcheck.py)."""
     from grader.rubric import load_rubric
-    from grader.selfcheck import check_notebook, render
+    from grader.selfcheck import check_notebook, render, rubric_for
 
-    rubric = load_rubric(args.rubric)
+    rubric = load_rubric(args.rubric or rubric_for(args.notebook))
     questions = [q for q in (args.questions or "").split(",") if q.strip()] or None
     try:
         report = check_notebook(args.notebook, questions, rubric=rubric, data_dir=args.data_dir,
@@ -393,10 +406,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"-q: {exc}") from None
     if args.json:
-        print(report.result.to_json())
+        import json
+
+        print(json.dumps(report.to_dict(), default=str))
     else:
         render(report)
-    return EXIT_OK if report.result.status == "graded" else EXIT_NOT_GRADED
+    if report.result.status != "graded":
+        return EXIT_NOT_GRADED
+    return EXIT_OK if report.full_credit or args.exit_zero else EXIT_NOT_FULL_CREDIT
 
 
 def print_summary(result, out: Path) -> None:
@@ -437,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in GRADEBOOK_COMMANDS:
         return run_gradebook_command(args)
+    from grader import cli_assign
     from grader.overrides import OverridesError
     from grader.rubric import RubricError
 
@@ -445,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "assign":
+            return cli_assign.run(args)
     except (UsageError, RubricError, OverridesError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -84,6 +84,10 @@ _SCHEMA: dict[str, Any] = {
                                 "points": {"type": "number", "exclusiveMinimum": 0},
                                 "visibility": {"enum": ["public", "hidden"]},
                                 "params": {"type": "object"},
+                                # what a student sees (grader/feedback_levels.py)
+                                "reveal": {"enum": ["none", "hint", "answer"]},
+                                "reveal_after_deadline": {"enum": ["none", "hint", "answer"]},
+                                "hints": {"type": "object", "additionalProperties": {"type": "string"}},
                             },
                         },
                     },
@@ -103,6 +107,9 @@ class RubricItem:
     visibility: str = "public"
     title: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    reveal: str = "hint"  # what the self-check shows: none | hint | answer
+    reveal_after_deadline: str = "answer"  # what the report handed back shows
+    hints: dict[str, str] = field(default_factory=dict)  # nudge per diagnosis code or concept id
 
     @property
     def hidden(self) -> bool:
@@ -221,6 +228,9 @@ def parse_rubric(data: Any, *, path: Path, digest: str = "") -> Rubric:
                     visibility=it.get("visibility", "public"),
                     title=it.get("title", ""),
                     params=dict(it.get("params") or {}),
+                    reveal=it.get("reveal", "hint"),
+                    reveal_after_deadline=it.get("reveal_after_deadline", "answer"),
+                    hints=dict(it.get("hints") or {}),
                 )
             )
         questions.append(

@@ -40,10 +40,33 @@ class SelfCheck:
     executed: bool = False
     seconds: float = 0.0
     fix_next: list[dict[str, Any]] = field(default_factory=list)
+    reveal: dict[str, str] = field(default_factory=dict)  # item id -> none | hint | answer
+
+    @property
+    def full_credit(self) -> bool:
+        """Every public item checked here earned all its points (what `grader check` exits 0 on)."""
+        return self.result.status == "graded" and all(
+            i.score >= i.max_score - 1e-9 for i in self.result.items() if i.status != "skipped")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON `grader check --json` prints: the student-facing result and the check's facts."""
+        return {**self.result.to_dict(), "self_check": {
+            "notebook": self.notebook, "questions": self.questions, "hidden_items": self.hidden_items,
+            "hidden_points": self.hidden_points, "executed": self.executed, "seconds": self.seconds,
+            "full_credit": self.full_credit, "reveal": self.reveal, "fix_next": self.fix_next}}
 
     def __repr__(self) -> str:
         return (f"SelfCheck({', '.join(self.questions)}: {self.result.score:g}/"
                 f"{self.result.max_score:g} public points)")
+
+
+def rubric_for(notebook: str | Path) -> Path | None:
+    """The self-check rubric of a release (`grader assign`) next to the notebook, if there is one;
+    None means the installed default rubric."""
+    from grader.assign import STUDENT_RUBRIC
+
+    path = Path(notebook).parent / STUDENT_RUBRIC
+    return path if path.is_file() else None
 
 
 def question_is_static(rubric: Rubric, question_id: str) -> bool:
@@ -84,11 +107,16 @@ def check_notebook(
 
     with _env(INSIDE_ENV, "1"):  # inherited by the kernel, if one is started
         result = grade_filtered(path, rubric, options, keep=keep)
+    from grader.feedback_levels import SELF_CHECK, level_for, student_result
+
+    result = student_result(result, rubric, SELF_CHECK)  # hints, not the answer key
+    levels = {i.id: level_for(rubric.item(i.id), SELF_CHECK) for i in result.items()}
     hidden = [i for i in rubric.items if i.question in wanted and i.visibility == "hidden"]
     report = SelfCheck(
         notebook=str(path), questions=wanted, result=result,
         hidden_items=len(hidden), hidden_points=sum(i.points for i in hidden),
         executed=result.execution is not None, seconds=round(time.monotonic() - started, 3),
+        reveal=levels,
     )
     report.fix_next = fix_next(result)
     return report
@@ -140,6 +168,9 @@ def render(report: SelfCheck, console: Any = None) -> None:
                           f"{escape(fix['advice'])}")
     else:
         console.print("[green]Every public item checked here passes.[/]")
+    if any(level != "answer" for level in report.reveal.values()):
+        console.print("[dim]Feedback here gives hints, not the answers; the answers come with your "
+                      "graded report.[/]")
     how = ("ran your notebook in a fresh kernel, quick profile" if report.executed
            else "from the saved file, without running it")
     console.print(f"[dim]Checked in {report.seconds:.1f} s ({how}). Save the notebook before "
@@ -148,28 +179,33 @@ def render(report: SelfCheck, console: Any = None) -> None:
 
 # ---- from inside a notebook ------------------------------------------------------------------
 
+class NotebookUnknown(FileNotFoundError):
+    """`check()` cannot tell which notebook it runs in; the message says how to name it."""
+
+
 def find_notebook(explicit: str | None = None) -> Path:
-    """The notebook this kernel belongs to: explicit path, else Jupyter's session name, else the
-    newest .ipynb in the working directory."""
+    """The notebook this kernel belongs to: the explicit path, else the one the front end names
+    (Jupyter's `JPY_SESSION_NAME` / `__session__`, VS Code's `__vsc_ipynb_file__`).
+
+    Never a guess such as the newest .ipynb in the folder: grading the wrong notebook is worse
+    than saying so.
+    """
     if explicit:
-        return Path(explicit)
-    candidates: list[str] = []
-    for name in ("JPY_SESSION_NAME",):
-        if os.environ.get(name):
-            candidates.append(os.environ[name])
+        path = Path(explicit)
+        if not path.is_file():
+            raise NotebookUnknown(f"{explicit}: no such notebook; give the path of your saved .ipynb")
+        return path
     main = sys.modules.get("__main__")
-    for name in ("__session__", "__vsc_ipynb_file__"):
-        value = getattr(main, name, None)
-        if isinstance(value, str):
-            candidates.append(value)
+    candidates = [os.environ.get("JPY_SESSION_NAME", "")]
+    candidates += [getattr(main, name, "") for name in ("__session__", "__vsc_ipynb_file__")]
     for value in candidates:
-        path = Path(value)
-        if path.suffix == ".ipynb" and path.is_file():
-            return path
-    notebooks = [p for p in Path.cwd().glob("*.ipynb") if p.is_file()]
-    if not notebooks:
-        raise FileNotFoundError("cannot tell which notebook this is; call check('q2', notebook='my.ipynb')")
-    return max(notebooks, key=lambda p: p.stat().st_mtime)
+        if isinstance(value, str) and value:
+            path = Path(value)
+            if path.suffix == ".ipynb" and path.is_file():
+                return path
+    raise NotebookUnknown(
+        "cannot tell which notebook this kernel runs (the front end did not say); name it: "
+        "check('q2', notebook='my_notebook.ipynb')")
 
 
 def inside_grading() -> bool:
@@ -185,8 +221,12 @@ def check_in_notebook(*questions: str, notebook: str | None = None) -> SelfCheck
     if inside_grading():
         console.print("[dim]grader.check() does nothing while the grader runs this notebook.[/]")
         return None
-    path = find_notebook(notebook)
-    rubric = load_rubric(None)
+    try:
+        path = find_notebook(notebook)
+    except NotebookUnknown as exc:
+        console.print(f"[red]grader.check():[/] {exc}")
+        return None
+    rubric = load_rubric(rubric_for(path))
     wanted = [q.lower() for q in questions] or [q.id for q in rubric.questions]
     ids = {x.id for x in rubric.questions}
     dynamic = [q for q in wanted if q in ids and not question_is_static(rubric, q)]
