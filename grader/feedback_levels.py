@@ -104,13 +104,16 @@ def student_item(item: ItemResult, level: str, spec: Any = None) -> ItemResult:
         out.evidence = {k: v for k, v in item.evidence.items() if k not in ("reference", "expected")}
         return out
     secrets = answer_key_numbers(item)
-    out.feedback = " ".join(keep_clean(hint_sentences(item, spec), secrets))
+    out.feedback = " ".join(keep_clean(hint_sentences(item, spec, secrets), secrets)) or _KIND_HINTS.get(
+        item.kind, "Not full credit yet.")
     out.evidence = _hint_evidence(item)
     return out
 
 
-def hint_sentences(item: ItemResult, spec: Any = None) -> list[str]:
-    """The nudges for one item, most specific first."""
+def hint_sentences(item: ItemResult, spec: Any = None, secrets: set[float] | None = None) -> list[str]:
+    """The nudges for one item, most specific first; a candidate that writes one of `secrets` (an
+    instructor's hint with the number in it) gives way to the next one."""
+    secrets = secrets or set()
     if item.status == "passed":
         return ["Correct."]
     if item.status in ("missing", "error", "skipped"):  # about the notebook or the grader
@@ -119,8 +122,9 @@ def hint_sentences(item: ItemResult, spec: Any = None) -> list[str]:
     out: list[str] = []
     part = _part(item)
     for code in item.diagnoses:
-        text = (own.get(code) or PART_HINTS.get((code, part)) or HINTS.get(code)
-                or _misconception_hint(item, code))
+        candidates = (own.get(code), PART_HINTS.get((code, part)), HINTS.get(code),
+                      _misconception_hint(item, code))
+        text = next((c for c in candidates if c and not mentions(c, secrets)), "")
         if text and text not in out:
             out.append(text)
     missed = [m for m in item.evidence.get("missed") or [] if isinstance(m, dict)]
@@ -131,8 +135,8 @@ def hint_sentences(item: ItemResult, spec: Any = None) -> list[str]:
         out.append(f"{count} key point(s) of this question are not in your answer yet (up to {left:g} "
                    "more point(s)).")
         for m in missed:
-            nudge = own.get(m.get("concept", "")) if isinstance(m, dict) else None
-            if nudge:
+            nudge = own.get(m.get("concept", ""))
+            if nudge and not mentions(nudge, secrets):
                 out.append(nudge)
     if not out:
         out.append(_KIND_HINTS.get(item.kind, "Not full credit yet."))
@@ -154,11 +158,10 @@ def _part(item: ItemResult) -> str:
 
 
 def _misconception_hint(item: ItemResult, code: str) -> str:
-    """'Reconsider: <the mistake's name>: "<the student's sentence>"' for a free-text misconception."""
+    """'Your answer <names the mistake>: reconsider that.' for a free-text misconception (its label)."""
     for m in item.evidence.get("misconceptions") or []:
-        if isinstance(m, dict) and m.get("misconception") == code:
-            where = f' ("{m["sentence"]}")' if m.get("sentence") else ""
-            return f"Reconsider this: your answer {m.get('label', code)}{where}. That is not right."
+        if isinstance(m, dict) and m.get("misconception") == code and m.get("label"):
+            return f"Your answer {m['label']}: reconsider that."
     return ""
 
 
@@ -258,7 +261,8 @@ def keep_clean(sentences: Iterable[str], secrets: set[float]) -> list[str]:
 # ---- a whole result ------------------------------------------------------------------------
 
 
-def student_result(result: SubmissionResult, rubric: Any = None, moment: str = SELF_CHECK) -> SubmissionResult:
+def student_result(result: SubmissionResult, rubric: Any = None,
+                   moment: str = SELF_CHECK) -> SubmissionResult:
     """A copy of `result` with every item (and its diagnostics) at its reveal level for `moment`."""
     out = copy.deepcopy(result)
     specs = {i.id: i for i in rubric.items} if rubric is not None else {}
@@ -288,3 +292,17 @@ def _diagnostic(d: Diagnostic, level: str, item: ItemResult | None, spec: Any) -
     if mentions(message, answer_key_numbers(item)):
         message = d.code
     return Diagnostic(code=d.code, question=d.question, message=message, item=d.item, cell=d.cell, fix=None)
+
+
+def handed_back(result: SubmissionResult) -> SubmissionResult:
+    """The result as the report handed back after the deadline shows it (`--student-mode`): each
+    item at its `reveal_after_deadline`, read from the rubric the result was graded with."""
+    from pathlib import Path
+
+    from grader.rubric import RubricError, load_rubric
+
+    try:
+        rubric = load_rubric(result.rubric) if result.rubric and Path(result.rubric).is_file() else None
+    except RubricError:
+        rubric = None
+    return student_result(result, rubric, AFTER_DEADLINE)

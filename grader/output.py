@@ -14,8 +14,10 @@ def result_stem(result: SubmissionResult) -> str:
 
 def write_report(result: SubmissionResult, out_dir: Path, *, student_mode: bool = False) -> Path:
     """OUT/<stem>.html alone (re-rendering is cheap; the JSON stays as it is)."""
+    from grader.feedback_levels import handed_back
     from grader.report import render_submission
 
+    result = handed_back(result) if student_mode else result  # each item's reveal_after_deadline
     return write_atomic(out_dir / f"{result_stem(result)}.html",
                         render_submission(result, student_mode=student_mode))
 
