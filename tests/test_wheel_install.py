@@ -132,4 +132,5 @@ def test_reference_solutions_are_missing_from_the_wheel_with_a_clear_message(ins
 def test_tox_tests_the_installed_package_not_the_source_tree() -> None:
     import grader
 
-    assert not Path(grader.__file__).resolve().is_relative_to(ROOT), grader.__file__
+    assert not Path(grader.__file__).resolve().is_relative_to(ROOT / "grader"), grader.__file__
+    assert "site-packages" in grader.__file__
