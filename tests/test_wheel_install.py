@@ -43,8 +43,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     venv = base / "venv"
     proc = _run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=base)
     assert proc.returncode == 0, proc.stderr
-    proc = _run(venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "-q",
-                wheel, cwd=base)
+    proc = _run(venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-index",
+                "--ignore-installed", "-q", wheel, cwd=base)
     assert proc.returncode == 0, proc.stderr
     # a student's machine has no developer install: hide this machine's editable grader (a finder in
     # the shared site-packages) so that it cannot lend the wheel what the wheel leaves out

@@ -1,0 +1,90 @@
+"""How long `grader check NB -q q2 --static` takes from a wheel install, as a student runs it.
+
+Builds the wheel (`python -m build --no-isolation`, offline), installs it into a fresh virtualenv
+outside the source tree (dependencies from this interpreter's site-packages, the grader only
+from the wheel), then times REPEAT runs of the command (whole process: interpreter start, imports,
+grading) its CPU time (what it would take on an idle core) and the same call in process, and prints the
+medians, the machine's load and whether
+TensorFlow was imported. Target: under 1 s on a quiet machine.
+
+    python benchmarks/selfcheck_speed.py [--repeat 5] [--notebook submissions/alice.ipynb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_PROCESS = """
+import json, sys, time
+t = time.perf_counter()
+from grader.cli import main
+rc = main(["check", sys.argv[1], "-q", "q2", "--static", "--json"])
+print(json.dumps({"seconds": time.perf_counter() - t, "tensorflow": "tensorflow" in sys.modules}),
+      file=sys.stderr)
+"""
+
+
+def install(base: Path) -> Path:
+    src = base / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".tox", "build", "dist", "*.egg-info",
+                                                             "__pycache__", "reports"))
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--skip-dependency-check",
+                    "--outdir", str(base / "dist"), str(src)], check=True, capture_output=True)
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    wheel = next((base / "dist").glob("grader-*.whl"))
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--ignore-installed", str(wheel)], check=True)
+    return venv
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--notebook", default=str(ROOT / "submissions" / "alice.ipynb"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        venv = install(base)
+        work = base / "work"
+        work.mkdir()
+        notebook = shutil.copy(args.notebook, work / Path(args.notebook).name)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        walls, cpus, inside, tf = [], [], [], False
+        for _ in range(args.repeat):
+            t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run([str(venv / "bin" / "grader"), "check", str(notebook), "-q", "q2", "--static"],
+                           cwd=work, env=env, capture_output=True)
+            walls.append(time.perf_counter() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            proc = subprocess.run([str(venv / "bin" / "python"), "-c", IN_PROCESS, str(notebook)], cwd=work,
+                                  env=env, capture_output=True, text=True)
+            facts = json.loads(proc.stderr.strip().splitlines()[-1])
+            inside.append(facts["seconds"])
+            tf = tf or facts["tensorflow"]
+    load = os.getloadavg()[0]
+    print(f"grader check -q q2 --static from the wheel, {args.repeat} runs, load average {load:.1f} on "
+          f"{os.cpu_count()} cores:")
+    print(f"  whole command (process start included): median {statistics.median(walls):.2f} s, "
+          f"min {min(walls):.2f} s")
+    print(f"  whole command, CPU time (load-independent): median {statistics.median(cpus):.2f} s")
+    print(f"  in process (imports + grading):          median {statistics.median(inside):.2f} s, "
+          f"min {min(inside):.2f} s")
+    print(f"  TensorFlow imported: {tf}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
