@@ -155,3 +155,24 @@ def test_a_bad_level_is_refused() -> None:
     item = ItemResult(id="q1.concepts", score=0, max_score=1, status="failed", feedback="x", kind="concepts")
     with pytest.raises(ValueError, match="none, hint, answer"):
         student_item(item, "solution")
+
+
+def test_the_report_handed_back_shows_what_reveal_after_deadline_allows(tmp_path: Path) -> None:
+    data = yaml.safe_load(RUBRIC.read_text())
+    q2 = next(q for q in data["questions"] if q["id"] == "q2")
+    q2["items"][0]["reveal_after_deadline"] = "hint"  # q2.params keeps its answer back; the others: answer
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(yaml.safe_dump(data, sort_keys=False))
+    nb = _eve(tmp_path)
+    for mode in ("--student-mode", None):
+        out = tmp_path / (mode or "instructor")
+        proc = subprocess.run([sys.executable, "-m", "grader", "run", str(nb), "--questions", "q2",
+                               "--rubric", str(rubric), "--out", str(out), *([mode] if mode else [])],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+    handed_back = (tmp_path / "--student-mode" / "eve.html").read_text()
+    instructor = (tmp_path / "instructor" / "eve.html").read_text()
+    assert "903,400 (2,800 + 180,200 + 720,400)" in instructor
+    assert "903,400 (2,800 + 180,200 + 720,400)" not in handed_back  # q2.params: hint
+    assert "565.6 MB" in handed_back  # q2.ram_batch: the answer, after the deadline
+    assert "leaves out the biases" in handed_back
