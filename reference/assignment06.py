@@ -10,6 +10,7 @@ instructor bundle's reference/ folder).
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
@@ -22,6 +23,11 @@ from reference import (
 )
 
 REFERENCE_DIR_ENV = "GRADER_REFERENCE_DIR"
+#: What the Q9/Q10 values are for every params a check asks with (input shapes, each base
+#: family's input range), computed from reference/models.py by `python -m reference.assignment06
+#: --update-cache`, so that a student's install (no models.py) still self-checks Q9 and Q10.
+#: tests/test_released_values.py proves it equals what models.py computes.
+RELEASED_VALUES = Path(__file__).with_name("released_values.json")
 
 
 class ReferenceUnavailable(RuntimeError):
@@ -49,16 +55,57 @@ def _models() -> ModuleType:
         f"set {REFERENCE_DIR_ENV} to the reference/ folder of the instructor bundle (grader assign).")
 
 
+def _key(params: dict[str, Any]) -> str:
+    return json.dumps(params or {}, sort_keys=True)
+
+
+def _value(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`models.<name>(params)`; without models.py (a wheel), the released value for these params."""
+    try:
+        models = _models()
+    except ReferenceUnavailable:
+        released = {}
+        if RELEASED_VALUES.is_file():
+            released = json.loads(RELEASED_VALUES.read_text(encoding="utf-8"))
+        value = released.get(name, {}).get(_key(params))
+        if value is None:
+            raise
+        return value
+    return getattr(models, name)(params)
+
+
+def released_params() -> dict[str, list[dict[str, Any]]]:
+    """Every params the checks ask the Q9/Q10 values with (checks/models.py: a base family)."""
+    families = sorted(_models()._PREPROCESS_MODULES)
+    return {"mnist_task": [{}], "base_input_range": [{"family": f} for f in families]}
+
+
+def update_released_values() -> Path:
+    values = {name: {_key(p): getattr(_models(), name)(p) for p in params}
+              for name, params in released_params().items()}
+    RELEASED_VALUES.write_text(json.dumps(values, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return RELEASED_VALUES
+
+
 # ---- questions 9 and 10 (the models themselves live in reference/models.py) -----------------
 
 
 @reference_value("mnist_task")
 def mnist_task(params: dict[str, Any]) -> dict[str, Any]:
     """Input shapes and class count for question 9, read off the reference CNN."""
-    return _models().mnist_task(params)
+    return _value("mnist_task", params)
 
 
 @reference_value("base_input_range")
 def base_input_range(params: dict[str, Any]) -> dict[str, Any]:
     """The value range a pretrained base expects (its own preprocess_input applied to 0..255)."""
-    return _models().base_input_range(params)
+    return _value("base_input_range", params)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Q9/Q10 reference values for installs without models.py")
+    parser.add_argument("--update-cache", action="store_true", help=f"recompute {RELEASED_VALUES.name}")
+    if parser.parse_args().update_cache:
+        print(f"wrote {update_released_values()}")

@@ -66,7 +66,8 @@ def _clean_env() -> dict[str, str]:
 
 def test_the_wheel_ships_the_rubric_and_q2_cache_but_no_solutions(installed) -> None:
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
-    assert {"rubrics/assignment06.yaml", "reference/q2_memory_cache.json", "grader/cli_assign.py"} <= names
+    assert {"rubrics/assignment06.yaml", "reference/q2_memory_cache.json", "reference/released_values.json",
+            "grader/cli_assign.py"} <= names
     assert "reference/models.py" not in names
     assert not [n for n in names if n.endswith(".ipynb")]
 
@@ -121,8 +122,13 @@ def test_the_student_release_self_checks_from_the_wheel(installed, tmp_path: Pat
     assert "q5.concepts" in proc.stdout and "0 / 21 public points" in proc.stdout
 
 
-def test_reference_solutions_are_missing_from_the_wheel_with_a_clear_message(installed) -> None:
-    code = "from reference import compute; compute('reference.assignment06', 'mnist_task', {})"
+def test_q9_q10_values_come_released_and_the_solutions_stay_out(installed) -> None:
+    code = ("from reference import compute; import sys; "
+            "print(compute('reference.assignment06', 'mnist_task', {}), 'tensorflow' in sys.modules)")
+    proc = _run(installed["venv"] / "bin" / "python", "-c", code, cwd=installed["work"], env=_clean_env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "{'input_shapes': [[28, 28, 1], [28, 28]], 'outputs': 10} False"
+    code = "from reference import compute; compute('reference.assignment06', 'mnist_task', {'other': 1})"
     proc = _run(installed["venv"] / "bin" / "python", "-c", code, cwd=installed["work"], env=_clean_env())
     assert proc.returncode != 0
     assert "not part of this install" in proc.stderr and "GRADER_REFERENCE_DIR" in proc.stderr
