@@ -112,6 +112,32 @@ def test_in_notebook_check_from_the_wheel_grades_the_notebook_jupyter_names(inst
     assert f"CHECKED {work / 'submissions' / 'alice.ipynb'} ['q2.params'" in proc.stdout
 
 
+def test_check_cell_in_a_kernel_of_the_wheel_install(installed) -> None:
+    """A real kernel of the venv's Python (nbclient started from it; plain, no sandbox) runs
+    `from grader import check; check("q2")` with Jupyter's session name set."""
+    venv, work = installed["venv"], installed["work"]
+    nb = work / "kernel_check.ipynb"
+    code = textwrap.dedent(f"""
+        import nbformat, os
+        from nbclient import NotebookClient
+        from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+        nb = new_notebook(cells=[new_markdown_cell("## Question 2"),
+            new_markdown_cell("903,400 params, 12.6 MB for one image and 565.6 MB for the batch"),
+            new_code_cell("import grader, sys\\nfrom grader import check\\nr = check('q2')\\n"
+                          "print('FROM', grader.__file__)\\n"
+                          "print('SCORE', r.result.score, r.result.max_score)\\n"
+                          "print('HEAVY', 'tensorflow' in sys.modules)")])
+        nbformat.write(nb, {str(nb)!r})
+        os.environ["JPY_SESSION_NAME"] = {str(nb)!r}
+        NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+        print("".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream"))
+    """)
+    proc = _run(venv / "bin" / "python", "-c", code, cwd=work, env=_clean_env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"FROM {venv}" in proc.stdout, proc.stdout
+    assert "SCORE 15.0 15.0" in proc.stdout and "HEAVY False" in proc.stdout
+
+
 def test_the_student_release_self_checks_from_the_wheel(installed, tmp_path: Path) -> None:
     out = tmp_path / "release"
     proc = _run(sys.executable, "-m", "grader", "assign", "--out", out, cwd=ROOT)  # the instructor's tree
