@@ -112,6 +112,7 @@ def test_in_notebook_check_from_the_wheel_grades_the_notebook_jupyter_names(inst
     assert f"CHECKED {work / 'submissions' / 'alice.ipynb'} ['q2.params'" in proc.stdout
 
 
+@pytest.mark.slow  # a kernel start on top of the build: opt-in (-m slow)
 def test_check_cell_in_a_kernel_of_the_wheel_install(installed) -> None:
     """A real kernel of the venv's Python (nbclient started from it; plain, no sandbox) runs
     `from grader import check; check("q2")` with Jupyter's session name set."""
