@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader import cli_locate
+
 EXIT_OK, EXIT_USAGE, EXIT_NOT_GRADED = 0, 2, 3
 
 
@@ -50,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=None, help="seconds for the whole notebook")
     check.add_argument("--json", action="store_true", help="print the result JSON to stdout")
     add_gradebook_commands(sub)
+    cli_locate.add_parser(sub)
     return parser
 
 
@@ -437,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in GRADEBOOK_COMMANDS:
         return run_gradebook_command(args)
+    if args.command == "locate":
+        return cli_locate.run(args)
     from grader.overrides import OverridesError
     from grader.rubric import RubricError
 
