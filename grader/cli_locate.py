@@ -23,11 +23,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the map as JSON")
 
 
-def cell_list(cells: list[int]) -> str:
-    """[3, 4, 5, 9] -> '3-5, 9'."""
-    return ranges([f"q{c}" for c in cells]).replace("q", "") if cells else ""
-
-
 def locate_rows(notebook: str, rubric_path: str | None = None) -> tuple[list[dict[str, Any]], str]:
     """The location map of a notebook and the rubric's name; raises InvalidSubmission/RubricError."""
     from grader.locate import location_map
@@ -56,7 +51,7 @@ def format_map(rows: list[dict[str, Any]], name: str, assignment: str) -> str:
             continue
         sure = f"{round(r['confidence'] * 100)}%"
         flag = "  (check by hand)" if r["confidence"] < LOW_CONFIDENCE else ""
-        lines.append(f"{r['question']:<9} {cell_list(r['cells']):<14} {r['how']:<13} {sure:>5}  "
+        lines.append(f"{r['question']:<9} {r['cells_text']:<14} {r['how']:<13} {sure:>5}  "
                      f"{(r.get('label') or '')[:70]}{flag}")
     missing, low = unsure(rows)
     lines.append("")

@@ -75,10 +75,28 @@ def location_map(answers: dict[str, Answer], question_ids: list[str]) -> list[di
         a = answers.get(qid)
         if a is None:
             rows.append({"question": qid, "found": False, "cells": [], "how": None, "confidence": 0.0,
-                         "edition": None, "label": ""})
+                         "edition": None, "label": "", "cells_text": "not found",
+                         "unsure": True})
         else:
-            rows.append({"found": True, **a.to_dict()})
+            rows.append({"found": True, **a.to_dict(), "cells_text": cell_span(a.cells),
+                         "unsure": a.confidence < LOW_CONFIDENCE})
     return rows
+
+
+def cell_span(cells: list[int]) -> str:
+    """[3, 4, 5, 9] -> '3-5, 9'."""
+    return ranges([f"q{c}" for c in cells]).replace("q", "") if cells else ""
+
+
+def flags(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(text, badge kind) for the class report: questions a person should look for by hand."""
+    missing, low = unsure(rows or [])
+    out = []
+    if missing:
+        out.append((f"not found: {ranges(missing)}, check by hand", "review"))
+    if low:
+        out.append((f"unsure where: {ranges(low)}", "review"))
+    return out
 
 
 def unsure(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
