@@ -81,8 +81,7 @@ def locate(nb: Notebook, specs: list[QuestionSpec]) -> dict[str, Answer]:
     targets = [Target(s.id, s.texts()) for s in specs]
     by_id = {s.id: s for s in specs}
     order = {s.id: k for k, s in enumerate(specs)}
-    scored = [(best_copy(m.title, targets) if m.style == "prompt" else best_match(m.title, targets))
-              if m.title else (None, 0.0, 0.0) for m in markers]
+    scored = [_score(m, targets) for m in markers]
     prompt_q: list[str | None] = []
     for m, (q, s, second) in zip(markers, scored, strict=True):
         ok = q is not None and s >= _THRESHOLD[m.style] and s - second >= _MARGIN.get(m.style, 0.1)
@@ -150,6 +149,15 @@ def locate(nb: Notebook, specs: list[QuestionSpec]) -> dict[str, Answer]:
             answers[start.question] = answer
     assign_by_content(nb, units, answers, specs, edition)
     return {s.id: answers[s.id] for s in specs if s.id in answers}
+
+
+def _score(m: Marker, targets: list[Target]) -> tuple[str | None, float, float]:
+    """Best question for a marker's title: a plain line must be a copy of a prompt; a heading or
+    label may paraphrase it. Long titles are cut (an answer line is not a prompt)."""
+    if not m.title:
+        return None, 0.0, 0.0
+    title = m.title[:400]
+    return best_copy(title, targets) if m.style == "prompt" else best_match(title, targets)
 
 
 def _segment_task(units: list[Unit], markers: list[Marker], k: int) -> str | None:

@@ -35,11 +35,18 @@ def content_words(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_stemmer.stemWords(words)))
 
 
+@lru_cache(maxsize=4096)
+def _prefixes(words: tuple[str, ...]) -> frozenset[str]:
+    """Every beginning (3+ letters, shorter than the word) of the words of 5+ letters."""
+    return frozenset(w[:k] for w in words if len(w) >= 5 for k in range(3, len(w)))
+
+
 def _matches(word: str, others: tuple[str, ...], other_set: frozenset[str]) -> bool:
     if word in other_set or word + "s" in other_set or (word.endswith("s") and word[:-1] in other_set):
         return True
-    if len(word) >= 3 and any(len(o) >= 3 and max(len(o), len(word)) >= 5
-                             and (o.startswith(word) or word.startswith(o)) for o in others):
+    if len(word) >= 3 and word in _prefixes(others):  # "conv" for "convolutional"
+        return True
+    if len(word) >= 5 and any(word[:k] in other_set for k in range(3, len(word))):
         return True
     if len(word) >= 5:
         return process.extractOne(word, others, scorer=fuzz.ratio, score_cutoff=80) is not None
