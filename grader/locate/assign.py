@@ -240,6 +240,13 @@ def _boundaries(markers: list[Marker], numbering: dict[int, str], starts: list[S
     answer before them ends there."""
     out = []
     chosen = {s.unit for s in starts}
+    for m in markers:  # a section heading above the question's own ("# Part 2") ends its answer
+        if m.level is None or m.number is not None or m.unit in chosen:
+            continue
+        before = [s for s in starts if s.unit < m.unit]
+        if before and before[-1].marker is not None and before[-1].marker.level is not None \
+                and m.level < before[-1].marker.level and m.level <= 2:
+            out.append(m.unit)
     for m in markers:
         if m.number is None or m.number in numbering or m.unit in chosen or m.run > 1:
             continue

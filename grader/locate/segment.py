@@ -49,16 +49,19 @@ class Marker:
     delimited: bool = True  # "3." / "3)" / "Question 3": not a bare "3 layers"
     run: int = 1  # numbered items: how many numbered lines in a row this one is part of
     run_first: int | None = None  # and the number that run starts with
+    level: int | None = None  # markdown heading level (1 for "#"), headings only
 
 
-_LABEL = (r"(?:q(?:uestion|ues|n|u)?s?|ex(?:ercise|\.)?|exc|problem|prob|task|aufgabe|frage|ejercicio"
-          r"|pregunta|part)")
+_LABEL = (r"(?:q(?:uestion|ues|n|u)?s?|ans(?:wer)?|ex(?:ercise|\.)?|exc|problem|prob|task|aufgabe|frage"
+          r"|ejercicio"
+          r"|pregunta)")
 _NUM_HEAD = re.compile(
     rf"^(?P<label>{_LABEL}\s*\.?\s*[-–]?\s*(?:no\.?|nr\.?|number|#)?\s*)?(?P<n>\d{{1,2}})(?!\d|\.\d|,\d)"
     r"(?P<delim>\s*[.):\-–—]+|\s*$|\s+)(?P<rest>.*)$", re.I)
 _TIMES = re.compile(r"^\s*[x×*/+]\s*\d")
 _NUMBERED = re.compile(r"^(?P<indent>\s*)\(?(?P<n>\d{1,2})\s*[.)](?!\d)\s*(?P<rest>.*)$")
-_LABELLED = re.compile(rf"^\s*(?P<all>{_LABEL}\s*\.?\s*[-–]?\s*(?:no\.?|#)?\s*\d{{1,2}}(?!\d).*)$", re.I)
+_LABELLED = re.compile(rf"^\s*(?P<all>{_LABEL}\s*\.?\s*[-–]?\s*(?:no\.?|#)?\s*"
+                       r"(?:\d{1,2}(?!\d)|(?:one|two|three|four|five|six|seven|eight|nine|ten)\b).*)$", re.I)
 _HEADING = re.compile(r"^\s{0,3}(?P<hashes>#{1,6})(?P<inner>.*)$")
 _BOLD_START = re.compile(r"^\s*(?:\*\*|__)")
 _ANS = re.compile(r"(?:^|\s)(?:\*\*|__)?(?:ans(?:wer)?|sol(?:ution)?|response)\s*(?:\*\*|__)?\s*[:\-–=>]+\s*",
@@ -146,9 +149,14 @@ def notebook_units(nb: Notebook) -> list[Unit]:
 
 # ---- markers -------------------------------------------------------------------------------
 
+_WORDS = {w: i for i, w in enumerate(["one", "two", "three", "four", "five", "six", "seven", "eight",
+                                       "nine", "ten"], 1)}
+_WORD_NUMBER = re.compile(rf"^({_LABEL}\s*)({'|'.join(_WORDS)})\b", re.I)
+
+
 def _numbered_head(inner: str) -> tuple[int | None, str, bool]:
-    """'Question 3: What ...' / '3. What' / '6.' -> (3, 'What ...', delimited)."""
-    inner = inner.strip()
+    """'Question 3: What ...' / '3. What' / '6.' / 'Question Three' -> (3, 'What ...', delimited)."""
+    inner = _WORD_NUMBER.sub(lambda m: m.group(1) + str(_WORDS[m.group(2).lower()]), inner.strip())
     m = _NUM_HEAD.match(inner)
     if not m or _TIMES.match(m.group("rest") or ""):
         return None, inner, True
@@ -222,6 +230,9 @@ def find_markers(units: list[Unit]) -> list[Marker]:
         number, style, title, delimited = found
         title, answer = split_answer(title)
         marker = Marker(i, unit.cell, number, style, title, answer=answer, delimited=delimited)
+        heading = _HEADING.match(unit.text) if unit.kind == "prose" else None
+        if heading and style in ("heading", "title"):
+            marker.level = len(heading.group("hashes"))
         if not title and not answer:
             marker.title, marker.title_unit = _next_line(units, i)
         markers.append(marker)

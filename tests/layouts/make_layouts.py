@@ -345,6 +345,16 @@ def layouts() -> list[Layout]:
     add(Layout("label_spellings", "Question-1) / Ques 2: / Qn.3 / question 4 / Ex. 7 ...",
                [*cells, md("Task 9", "q9"), *code_q9("q9"), md("Task 10", "q10"), *code_q10("q10")]))
 
+    # "Answer 3:" labels and numbers written as words, with a "Part 1/2" section heading
+    words = ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight"]
+    cells = [md("# Part 1: theory")]
+    for n in range(1, 9):
+        cells.append(md(f"Answer {n}: {ANS[f'q{n}']}", f"q{n}") if n % 2 else
+                     md(f"### Question {words[n - 1]}\n{ANS[f'q{n}']}", f"q{n}"))
+    add(Layout("answer_n_and_word_numbers", "'Answer 3:' labels, 'Question Two', Part headings",
+               [*cells, md("# Part 2: code"), md("### Question Nine", "q9"), *code_q9("q9"),
+                md("### Question Ten", "q10"), *code_q10("q10")]))
+
     # sub-headings and numbered steps inside the Q10 answer
     cells = []
     for n in range(1, 9):
