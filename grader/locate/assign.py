@@ -284,7 +284,6 @@ def strip_prompt(text: str, prompts: list[str]) -> str:
     sentences = [p for p in sentences if len(p) > 12]
     if not sentences:
         return text.strip()
-    whole = [_norm(p) for p in prompts]
     kept = []
     for line in text.splitlines():
         norm = _norm(line)
@@ -292,11 +291,23 @@ def strip_prompt(text: str, prompts: list[str]) -> str:
             best = max(fuzz.ratio(norm, p) for p in sentences) / 100
             if best > 0.8 or any(norm in p for p in sentences):
                 continue
-            if len(norm) > 30 and any(len(norm) <= 1.1 * len(w) and fuzz.partial_ratio(norm, w) >= 92
-                                      for w in whole):
-                continue
         kept.append(line)
     return "\n".join(kept).strip()
+
+
+def only_new(text: str, prompts: list[str]) -> str:
+    """`text` less every line that is a piece of a prompt (several of its sentences on one line
+    too). The answer's text keeps such lines (free-text checks show them as ignored); this
+    decides whether anything but the question was written."""
+    whole = [_norm(p) for p in prompts if p]
+    kept = []
+    for line in text.splitlines():
+        norm = _norm(line)
+        if len(norm) > 12 and any(len(norm) <= 1.1 * len(w) and fuzz.partial_ratio(norm, w) >= 90
+                                  for w in whole):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def _norm(text: str) -> str:
@@ -364,8 +375,8 @@ def build_answer(nb: Notebook, spec: QuestionSpec, start: Start, units: list[Uni
     text = strip_prompt("\n".join(t for _, t in text_parts), spec.texts())
     kept_cells = [c for c, t in text_parts if t.strip() and t.strip() in text]
     code = "\n\n".join(code_parts)
-    if len(re.sub(r"[\W_]+", "", text)) < 2 and not _real_code(code):
-        return None
+    if len(re.sub(r"[\W_]+", "", only_new(text, spec.texts()))) < 2 and not _real_code(code):
+        return None  # nothing but the copied question: missing, not located
     label = ""
     if m is not None:
         label = units[m.unit].text.strip()
