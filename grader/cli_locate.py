@@ -29,7 +29,7 @@ def locate_rows(notebook: str, rubric_path: str | None = None) -> tuple[list[dic
     from grader.notebook import load_notebook
     from grader.rubric import load_rubric
 
-    rubric = load_rubric(rubric_path)
+    rubric = load_rubric(rubric_path, check_kinds=False)
     answers = rubric.locate_answers(load_notebook(notebook))
     return location_map(answers, [q.id for q in rubric.questions]), rubric.assignment
 
