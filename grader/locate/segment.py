@@ -84,12 +84,31 @@ def split_answer(text: str) -> tuple[str, str]:
 
 
 def python_source(source: str) -> bool:
+    return _parse(source) is not None
+
+
+def _parse(source: str) -> ast.Module | None:
     lines = ["" if _MAGIC.match(line) else line for line in source.splitlines()]
     try:
-        ast.parse("\n".join(lines))
-    except (SyntaxError, ValueError):
-        return False
-    return True
+        return ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+def string_answers(tree: ast.Module) -> str | None:
+    """The text of a cell that only holds strings or prints them (answers typed as a docstring
+    or as print("Ans: ...")); None for any other code."""
+    parts: list[str] = []
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print":
+            args = value.args
+        else:
+            args = [value] if value is not None else []
+        if not args or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
+            return None
+        parts.append(" ".join(a.value for a in args))
+    return "\n".join(parts) if parts else None
 
 
 def _prose_line(line: str) -> bool:
@@ -114,7 +133,11 @@ def cell_units(cell: Cell) -> list[Unit]:
         return _prose_units(cell.index, visible_markdown(cell.source), fence_kind="mdcode")
     if cell.cell_type != "code" or not cell.source.strip():
         return []
-    if python_source(cell.source):
+    tree = _parse(cell.source)
+    if tree is not None:
+        strings = string_answers(tree)
+        if strings is not None and strings.strip():
+            return _prose_units(cell.index, strings, fence_kind="fence")
         lines = [line for line in cell.source.splitlines() if line.strip()]
         if lines and all(line.lstrip().startswith("#") for line in lines):
             text = "\n".join(re.sub(r"^\s*#+\s?", "", line) for line in cell.source.splitlines())

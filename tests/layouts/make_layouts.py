@@ -355,6 +355,13 @@ def layouts() -> list[Layout]:
                [*cells, md("# Part 2: code"), md("### Question Nine", "q9"), *code_q9("q9"),
                 md("### Question Ten", "q10"), *code_q10("q10")]))
 
+    # answers typed as docstrings and print() calls in code cells
+    cells = [code(f'"""\nQ{n}. {P[f"q{n}"]}\nAns: {ANS[f"q{n}"]}\n"""', f"q{n}") for n in range(1, 5)]
+    cells += [code(f'print("{n}) {ANS[f"q{n}"].splitlines()[0]}")', f"q{n}") for n in range(5, 9)]
+    add(Layout("answers_in_strings_and_prints", "answers as docstrings / print() in code cells",
+               [*cells, code('"""Q9 mnist cnn"""', "q9"), *code_q9("q9"), code("# Q10\n" + TL_LOAD, "q10"),
+                code(TL_MODEL, "q10")]))
+
     # sub-headings and numbered steps inside the Q10 answer
     cells = []
     for n in range(1, 9):
