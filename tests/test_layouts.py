@@ -35,3 +35,19 @@ def test_layout_is_located(rubric, path):
         assert {a.edition for a in answers.values()} == {spec["edition"]}
     for a in answers.values():
         assert 0 < a.confidence <= 1 and a.how in ("heading", "number", "prompt-match", "content")
+
+
+def test_print_cells_stay_code_unless_they_print_labelled_answers(rubric, tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('print("5) LRN: strong neurons inhibit the maps next to them")'),
+        nbformat.v4.new_markdown_cell("## Question 9"),
+        nbformat.v4.new_code_cell("print('Training the model now, please wait')"),
+    ])
+    path = tmp_path / "prints.ipynb"
+    nbformat.write(nb, path)
+    answers = rubric.locate_answers(load_notebook(path))
+    assert answers["q9"].code_cells == [2]
+    assert answers["q5"].cells == [0] and answers["q5"].code_cells == []
+    assert "inhibit" in answers["q5"].text

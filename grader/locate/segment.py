@@ -95,20 +95,21 @@ def _parse(source: str) -> ast.Module | None:
         return None
 
 
-def string_answers(tree: ast.Module) -> str | None:
-    """The text of a cell that only holds strings or prints them (answers typed as a docstring
-    or as print("Ans: ...")); None for any other code."""
+def string_answers(tree: ast.Module) -> tuple[str, bool]:
+    """(text, whether it is printed) of a cell that only holds strings or prints them: answers
+    typed as a docstring or as print("Ans: ..."); ("", False) for any other code."""
     parts: list[str] = []
+    printed = False
     for node in tree.body:
         value = node.value if isinstance(node, ast.Expr) else None
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print":
-            args = value.args
+            args, printed = value.args, True
         else:
             args = [value] if value is not None else []
         if not args or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
-            return None
+            return "", False
         parts.append(" ".join(a.value for a in args))
-    return "\n".join(parts) if parts else None
+    return "\n".join(parts), printed
 
 
 def _prose_line(line: str) -> bool:
@@ -135,8 +136,11 @@ def cell_units(cell: Cell) -> list[Unit]:
         return []
     tree = _parse(cell.source)
     if tree is not None:
-        strings = string_answers(tree)
-        if strings is not None and strings.strip():
+        strings, printed = string_answers(tree)
+        if strings.strip() and (not printed or any(
+                (found := line_marker(line, first_line=False)) and found[0] is not None
+                for line in strings.splitlines())):
+            # answers typed as a docstring, or printed under a label: print("3) Ans: ...")
             return _prose_units(cell.index, strings, fence_kind="fence")
         lines = [line for line in cell.source.splitlines() if line.strip()]
         if lines and all(line.lstrip().startswith("#") for line in lines):
