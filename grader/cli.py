@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader import cli_locate
+
 EXIT_OK, EXIT_NOT_FULL_CREDIT, EXIT_USAGE, EXIT_NOT_GRADED = 0, 1, 2, 3
 
 
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_assign.add_parser(sub)
     add_gradebook_commands(sub)
+    cli_locate.add_parser(sub)
     return parser
 
 
@@ -455,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in GRADEBOOK_COMMANDS:
         return run_gradebook_command(args)
     from grader import cli_assign
+
+    if args.command == "locate":
+        return cli_locate.run(args)
     from grader.overrides import OverridesError
     from grader.rubric import RubricError
 

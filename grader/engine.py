@@ -22,6 +22,7 @@ import grader
 from grader.checks.base import Outcome
 from grader.context import GradingContext, GradingOptions
 from grader.execute.record import ExecutionRecord
+from grader.locate import location_map
 from grader.notebook import InvalidSubmission, load_notebook
 from grader.plugin import GraderSession
 from grader.results import Diagnostic, ItemResult, QuestionResult, SubmissionResult
@@ -161,6 +162,7 @@ def build_result(ctx: GradingContext, session: GraderSession) -> SubmissionResul
         grader_version=grader.__version__,
         environment=environment(ctx),
         execution=execution.to_dict() if execution else None,
+        located=location_map(ctx.answers, [q.id for q in questions]),
     )
     result.recompute_scores()
     return result

@@ -78,6 +78,9 @@ class SubmissionResult:
     duration_s: float = 0.0
     environment: dict[str, Any] = field(default_factory=dict)  # versions, seeds, device, budget
     execution: dict[str, Any] | None = None  # ExecutionRecord.to_dict() when the notebook ran
+    # where each graded question's answer was found: grader.locate.location_map rows
+    # {question, found, cells, how, confidence, edition, label, ...}
+    located: list[dict[str, Any]] = field(default_factory=list)
 
     # ---- derived views -------------------------------------------------------------------
     def items(self) -> list[ItemResult]:

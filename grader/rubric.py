@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 if TYPE_CHECKING:
+    from grader.locate import QuestionSpec
     from grader.notebook import Answer, Notebook
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +71,25 @@ _SCHEMA: dict[str, Any] = {
                     "id": {"type": "string", "pattern": r"^q\d{1,2}$"},
                     "title": {"type": "string"},
                     "prompt": {"type": "string"},
+                    # other wordings of the question students copy: another edition's exercise
+                    # (with the number it has there) or a common paraphrase; the locator picks the
+                    # numbering (edition) that fits the copied prompts best
+                    "aliases": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "minProperties": 1,
+                            "dependentRequired": {"edition": ["number"], "number": ["edition"]},
+                            "additionalProperties": False,
+                            "properties": {
+                                "prompt": {"type": "string", "minLength": 1},
+                                "edition": {"type": "string", "minLength": 1},
+                                "number": {"type": "integer", "minimum": 1, "maximum": 99},
+                            },
+                        },
+                    },
+                    # what the question's code does, for finding unlabelled code by content
+                    "task": {"enum": ["scratch", "transfer"]},
                     "items": {
                         "type": "array",
                         "minItems": 1,
@@ -123,6 +143,8 @@ class Question:
     title: str
     prompt: str
     items: list[RubricItem]
+    aliases: list[dict[str, Any]] = field(default_factory=list)  # {prompt, edition?, number?}
+    task: str | None = None  # "scratch" | "transfer"
 
     @property
     def points(self) -> float:
@@ -166,13 +188,31 @@ class Rubric:
 
     def locate_answers(self, notebook: Notebook) -> dict[str, Answer]:
         """This rubric's questions located in a notebook, their copied prompts removed."""
-        from grader.notebook import locate_answers
+        from grader.locate import locate_answers
 
-        return locate_answers(notebook, [q.number for q in self.questions],
-                              {q.number: q.prompt for q in self.questions})
+        return locate_answers(notebook, specs=self.question_specs())
+
+    def question_specs(self) -> list[QuestionSpec]:
+        """The questions as the locator looks for them (prompt, title, aliases, task)."""
+        from grader.locate import Alias, QuestionSpec
+
+        return [QuestionSpec(id=q.id, number=q.number, prompt=q.prompt, title=q.title,
+                             aliases=[Alias(**a) for a in q.aliases], task=q.task or _task_of(q))
+                for q in self.questions]
 
 
-def load_rubric(path: str | Path | None = None) -> Rubric:
+def _task_of(q: Question) -> str | None:
+    """A model question's task from its items (a diagnostic item's `task` param)."""
+    for item in q.items:
+        task = item.params.get("task")
+        if task in ("scratch", "transfer"):
+            return str(task)
+    return None
+
+
+def load_rubric(path: str | Path | None = None, *, check_kinds: bool = True) -> Rubric:
+    """`check_kinds=False` skips loading every check module to validate item kinds (for
+    `grader locate`, which grades nothing and must answer in about a second)."""
     path = Path(path) if path else DEFAULT_RUBRIC
     if not path.is_file():
         raise RubricError(f"{path}: no such rubric file; pass --rubric with an existing YAML file")
@@ -184,19 +224,20 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise RubricError(f"{path}: not valid YAML{where}: {problem}") from None
-    return parse_rubric(data, path=path, digest=hashlib.sha256(raw).hexdigest())
+    return parse_rubric(data, path=path, digest=hashlib.sha256(raw).hexdigest(), check_kinds=check_kinds)
 
 
-def parse_rubric(data: Any, *, path: Path, digest: str = "") -> Rubric:
+def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool = True) -> Rubric:
     validator = jsonschema.Draft202012Validator(_SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
         raise RubricError(f"{path}: {_key_path(data, err.absolute_path)}: {_explain(err)}")
 
-    from grader.checks.base import known_kinds
+    if check_kinds:
+        from grader.checks.base import known_kinds
 
-    kinds = known_kinds()
+        kinds = known_kinds()
     seen: set[str] = set()
     questions: list[Question] = []
     for qi, q in enumerate(data["questions"]):
@@ -214,7 +255,7 @@ def parse_rubric(data: Any, *, path: Path, digest: str = "") -> Rubric:
                     f"{path}: {where}.id: {it['id']!r} must start with its question id "
                     f"'{q['id']}.'"
                 )
-            if it["kind"] not in kinds:
+            if check_kinds and it["kind"] not in kinds:
                 raise RubricError(
                     f"{path}: {where}.kind: unknown check kind {it['kind']!r}; "
                     f"known kinds: {', '.join(sorted(kinds))}"
@@ -240,6 +281,8 @@ def parse_rubric(data: Any, *, path: Path, digest: str = "") -> Rubric:
                 title=q.get("title", ""),
                 prompt=q.get("prompt", ""),
                 items=items,
+                aliases=[dict(a) for a in q.get("aliases") or []],
+                task=q.get("task"),
             )
         )
     rubric = Rubric(

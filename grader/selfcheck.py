@@ -156,6 +156,7 @@ def render(report: SelfCheck, console: Any = None) -> None:
             table.add_row(_MARKS.get(item.status, "?"), item.id, f"{item.score:g}/{item.max_score:g}",
                           escape(item.feedback))
     console.print(table)
+    _print_not_found(report, console)
     if report.hidden_items:
         console.print(f"[dim]+ {report.hidden_items} hidden item(s) worth {report.hidden_points:g} "
                       "points, graded by your instructor after hand-in.[/]")
@@ -175,6 +176,24 @@ def render(report: SelfCheck, console: Any = None) -> None:
            else "from the saved file, without running it")
     console.print(f"[dim]Checked in {report.seconds:.1f} s ({how}). Save the notebook before "
                   "checking: the saved file is what is graded.[/]")
+
+
+def _print_not_found(report: SelfCheck, console: Any) -> None:
+    """Which questions the locator could not find (or is unsure of), and how to label them."""
+    from rich.markup import escape
+
+    from grader.locate.answer import ranges, unsure
+
+    missing, low = unsure(report.result.located)
+    name = escape(Path(report.notebook).name)
+    if missing:
+        first = missing[0][1:]
+        console.print(f"[yellow]Could not find your answer to {ranges(missing)}.[/] Put a heading such as "
+                      f"[bold]## Question {first}[/] (or the question's own text) right above each answer, "
+                      f"save, and check again; `grader locate {name}` shows where each answer was found.")
+    if low:
+        console.print(f"[yellow]Not sure which cells answer {ranges(low)}[/] (found by what they contain): "
+                      "label them the same way so they are graded from the right cells.")
 
 
 # ---- from inside a notebook ------------------------------------------------------------------

@@ -10,7 +10,10 @@ from grader.rubric import RubricItem
 @register("execution", needs_execution=True)
 def code_runs(item: RubricItem, ctx: GradingContext) -> Outcome:
     """Full credit when every code cell of the question ran without error."""
+    from grader.checks.models import question_capture
+
     answer = require_answer(item, ctx)
+    question_capture(ctx, item.question)  # may add the cells of a model found by what it does
     if not answer.code_cells:
         return Outcome.missing(f"Question {answer.number} has no code cells to run.")
     record = ctx.execution

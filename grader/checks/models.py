@@ -135,11 +135,60 @@ def question_capture(ctx: GradingContext, question: str) -> QuestionCapture:
     for m in record.models:
         if isinstance(m, dict) and (m.get("index") in used or m.get("cell") in inside):
             qc.models[m["index"]] = m
+    if not qc.models:
+        assign_by_capture(ctx, qc, record)
     for s in record.saved_models:
         if isinstance(s, dict) and s.get("status") == "ok":
             qc.saved[s.get("model")] = s
     ctx.cache[key] = qc
     return qc
+
+
+def question_task(ctx: GradingContext, question: str) -> str | None:
+    """'scratch' / 'transfer' for a model question (rubric `task`, or its diagnostic item's)."""
+    spec = next((s for s in ctx.rubric.question_specs() if s.id == question), None)
+    return spec.task if spec else None
+
+
+def model_task(model: dict[str, Any], fit: dict[str, Any]) -> str | None:
+    """What a captured model does: a pretrained base inside -> transfer; 28x28 inputs -> scratch."""
+    if any(r.get("weights_source") or base_family(str(r.get("name", ""))) for r in bases(model)):
+        return "transfer"
+    return "scratch" if spatial(fit.get("x")) == (28, 28) else None
+
+
+def assign_by_capture(ctx: GradingContext, qc: QuestionCapture, record: Any) -> None:
+    """The question's cells built no model: take the trained model that does its task (from
+    scratch on MNIST, or on a pretrained keras.applications base) from cells no other answer
+    holds, and record on the answer that it was assigned by content."""
+    task = question_task(ctx, qc.question)
+    if task is None:
+        return
+    claimed = {c for qid, a in ctx.answers.items() if qid != qc.question for c in a.code_cells}
+    chosen = None
+    for fit in record.fits:
+        model = record.models[fit["model"]] if isinstance(fit.get("model"), int) and \
+            0 <= fit["model"] < len(record.models) else None
+        if not isinstance(model, dict) or fit.get("cell") in claimed or model.get("cell") in claimed:
+            continue
+        if model_task(model, fit) == task:
+            chosen = model  # the last such model trained is the answer
+    if chosen is None:
+        return
+    index = chosen["index"]
+    qc.fits = [f for f in record.fits if f.get("model") == index]
+    qc.evaluates = [e for e in record.evaluates if e.get("model") == index]
+    qc.predicts = [p for p in record.predicts if p.get("model") == index]
+    qc.models = {index: chosen}
+    cells = {c.get("cell") for c in qc.fits + qc.evaluates + qc.predicts} | {chosen.get("cell")}
+    qc.cells = sorted(c for c in cells if isinstance(c, int))
+    answer = ctx.answer(qc.question)
+    if answer is not None:
+        answer.code_cells = sorted(set(answer.code_cells) | set(qc.cells))
+        answer.cells = sorted(set(answer.cells) | set(qc.cells))
+        answer.how, answer.confidence = "content", min(answer.confidence, 0.7)
+        answer.label = (answer.label + f" + the {task} model trained in cell(s) "
+                        f"{', '.join(map(str, qc.cells))} (by what it does)")[:200]
 
 
 # ---- model facts ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from grader.locate.answer import flags as locate_flags
 from grader.report import view
 from grader.results import SubmissionResult
 
@@ -19,6 +20,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.globals.update(number_ok=view.number_ok, report_name=view.report_name)
+_env.globals["located_flags"] = locate_flags
 
 
 def render_submission(result: SubmissionResult, *, student_mode: bool = False) -> str:
@@ -68,7 +70,7 @@ def render_class_report(results: list[SubmissionResult], similarity: list[dict] 
             out.append((f"{n} manual", "manual"))
         if n := sum(i.provisional for i in items):
             out.append((f"{n} provisional", "provisional"))
-        return out
+        return out + locate_flags(r.located)
 
     return _env.get_template("class.html.j2").render(
         v=view.class_view(results), results=results, similarity=view.similarity_groups(similarity), qids=qids,
