@@ -65,6 +65,8 @@ def add_gradebook_commands(sub) -> None:
                         help="file to write (default: grades.csv or results.json; '-' for stdout)")
     export.add_argument("--student", default=None,
                         help="gradescope: whose submission (needed when the gradebook holds several)")
+    export.add_argument("--roster", default=None, metavar="CSV",
+                        help="csv: notebook stem -> student id/email, for the student_id column")
     export.add_argument("--hidden", default="points",
                         choices=["points", "hidden", "after_due_date", "after_published"],
                         help="gradescope: how hidden items appear (default points: points only, details "
@@ -79,7 +81,9 @@ def add_gradebook_commands(sub) -> None:
     override.add_argument("--student", required=True)
     override.add_argument("--item", required=True, help="rubric item id, e.g. q4.concepts")
     override.add_argument("--score", required=True, type=float)
-    override.add_argument("--note", required=True, help="why; shown to the student with the item")
+    override.add_argument("--comment", default="", help="shown to the student with the item (optional)")
+    override.add_argument("--note", default="", help="private note for instructors (never in student copies)")
+    override.add_argument("--by", default=None, help="who made the change (default: $USER)")
     override.add_argument("--overrides", default=None, metavar="FILE",
                           help="the overrides file to write (default: overrides.yaml beside the gradebook)")
 
@@ -99,25 +103,25 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     with open_gradebook(args.gradebook) as book:
         if args.format == "csv":
-            results = book.latest()
+            results = book.current()
             if not results:
                 raise UsageError(f"{args.gradebook}: the gradebook holds no graded submission yet")
             if args.out == "-":
                 from grader.export import csv_text
 
-                sys.stdout.write(csv_text(results))
+                sys.stdout.write(csv_text(results, _roster(args.roster)))
             else:
-                out = write_csv(results, Path(args.out or "grades.csv"))
+                out = write_csv(results, Path(args.out or "grades.csv"), _roster(args.roster))
                 print(f"wrote {out} ({len(results)} students)")
             return EXIT_OK
-        result = book.latest_for(args.student) if args.student else None
+        result = book.current_for(args.student) if args.student else None
         if result is None:
             listed = book.students()
             if len(listed) != 1:
                 names = ", ".join(s["student"] for s in listed) or "none"
                 raise UsageError(f"--student is needed: Gradescope takes one submission per results.json "
                                  f"and {args.gradebook} holds {len(listed)} (students: {names})")
-            result = book.latest_for(listed[0]["student"])
+            result = book.current_for(listed[0]["student"])
     import json
 
     text = json.dumps(gradescope_results(result, hidden=args.hidden), indent=2) + "\n"
@@ -134,9 +138,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import json
 
-    from grader.output import write_report
-    from grader.report import render_class_report
-    from grader.results import write_atomic
+    from grader.report.publish import publish
 
     similarity = None
     if args.similarity:
@@ -144,23 +146,37 @@ def cmd_report(args: argparse.Namespace) -> int:
             similarity = json.loads(Path(args.similarity).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise UsageError(f"{args.similarity}: cannot read similarity groups ({exc})") from None
-    with open_gradebook(args.gradebook) as book:
-        results = book.latest()
     out = Path(args.out) if args.out else Path(args.gradebook).parent
-    for r in results:
-        write_report(r, out, student_mode=args.student_mode)
-    index = write_atomic(out / "index.html", render_class_report(results, similarity))
-    print(f"wrote {len(results)} reports and {index}")
+    with open_gradebook(args.gradebook) as book:
+        results = publish(book, out, student_mode=args.student_mode, similarity=similarity)
+    print(f"wrote {len(results)} reports, {out / 'index.html'} and {out / 'grades.csv'}")
     return EXIT_OK
 
 
 def cmd_override(args: argparse.Namespace) -> int:
+    """Amend the gradebook, then re-render that student's report, the class report and the CSV
+    from it (no notebook runs: a fraction of a second)."""
+    from grader.report.publish import publish
+
     with open_gradebook(args.gradebook) as book:
-        overrides = Path(args.overrides) if args.overrides else Path(args.gradebook).parent / "overrides.yaml"
-        result = book.override(args.student, args.item, args.score, args.note, overrides)
+        overrides = Path(args.overrides) if args.overrides else None
+        result = book.override(args.student, args.item, args.score, overrides, comment=args.comment,
+                               note=args.note, by=args.by)
+        out = Path(args.gradebook).parent
+        publish(book, out, [result.student], overrides=overrides)
     print(f"{result.student}: {args.item} set to {args.score:g} (manual); total now "
-          f"{result.score:g} / {result.max_score:g}")
+          f"{result.score:g} / {result.max_score:g}; updated {out / (result.student + '.html')}, "
+          f"index.html and grades.csv")
     return EXIT_OK
+
+
+def _roster(path: str | None) -> dict[str, str] | None:
+    from grader.export import RosterError, load_roster
+
+    try:
+        return load_roster(path) if path else None
+    except RosterError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def add_grading_options(p: argparse.ArgumentParser) -> None:

@@ -17,7 +17,7 @@ from grader.report.highlight import highlight, phrases_of
 from grader.report.svg import histogram, history_charts
 from grader.results import ItemResult, SubmissionResult
 
-SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells")
+SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells", "override")
 ARCH_COLUMNS = ("class", "name", "output_shape", "params", "trainable")
 NUMBER_COLUMNS = ("part", "found", "expected", "unit", "text")
 
@@ -151,6 +151,20 @@ def evidence_view(evidence: dict[str, Any]) -> EvidenceView:
         other["cells"] = cells
     view.other = [(k, generic(v)) for k, v in other.items()]
     return view
+
+
+def override_view(item: ItemResult, student_mode: bool) -> dict[str, Any] | None:
+    """Who set a manual grade, when, from what automatic grade; the private note only for
+    instructors (never in a student copy)."""
+    ov = item.evidence.get("override") if item.manual and isinstance(item.evidence, dict) else None
+    if not isinstance(ov, dict):
+        return None
+    return {
+        "by": str(ov.get("by") or ""),
+        "at": str(ov.get("at") or "")[:16].replace("T", " "),
+        "automatic": ov.get("automatic_score"),
+        "note": "" if student_mode else str(ov.get("note") or ""),
+    }
 
 
 def accuracy_gap(acc: dict[str, Any]) -> float | None:
