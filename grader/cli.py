@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=None, help="seconds for the whole notebook")
     check.add_argument("--json", action="store_true", help="print the result JSON to stdout")
     add_gradebook_commands(sub)
+    from grader import cli_review
+
+    cli_review.add_parser(sub)
     return parser
 
 
@@ -453,6 +456,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in GRADEBOOK_COMMANDS:
         return run_gradebook_command(args)
+    if args.command == "review":
+        from grader import cli_review
+
+        return cli_review.run(args)
     from grader.overrides import OverridesError
     from grader.rubric import RubricError
 

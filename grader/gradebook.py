@@ -309,9 +309,16 @@ class Gradebook:
         whose item is flagged `manual`. `comment` is shown to the student, `note` only to
         instructors; `by` defaults to $USER. Returns the new current result.
         """
-        from grader.overrides import OverridesError, apply_overrides, set_override
+        from grader.overrides import locked
 
         path = Path(overrides_path) if overrides_path else self.overrides_path()
+        with locked(path):  # read, change and record as one step against other reviewers
+            return self._override(student, item_id, score, path, comment=comment, note=note, by=by)
+
+    def _override(self, student: str, item_id: str, score: float, path: Path, *, comment: str,
+                  note: str, by: str | None) -> SubmissionResult:
+        from grader.overrides import OverridesError, apply_overrides, set_override
+
         sub_id = self._submission_id(student)
         result = self._current_by_id(sub_id, False)
         try:
@@ -322,7 +329,8 @@ class Gradebook:
         if not 0 <= score <= item.max_score:
             raise GradebookError(f"score {score:g} for {item_id} is outside 0..{item.max_score:g}")
         try:
-            entry = set_override(path, result.student or student, item_id, score, comment, note=note, by=by)
+            entry = set_override(path, result.student or student, item_id, score, comment, note=note, by=by,
+                                 lock=False)
             result = apply_overrides(result, path)
         except OverridesError as exc:
             raise GradebookError(str(exc)) from None

@@ -173,9 +173,11 @@ def locked(path: str | Path) -> Iterator[None]:
 
 
 def set_override(path: str | Path, submission: str, item_id: str, points: float, comment: str = "",
-                 *, note: str = "", by: str | None = None, at: str | None = None) -> Override:
+                 *, note: str = "", by: str | None = None, at: str | None = None,
+                 lock: bool = True) -> Override:
     """Add or replace one entry in the overrides file (created if missing), validated as loaded,
-    under the file's lock and written atomically. `by` defaults to $USER, `at` to now (UTC)."""
+    under the file's lock (`lock=False`: the caller holds `locked(path)`) and written atomically.
+    `by` defaults to $USER, `at` to now (UTC)."""
     from grader.results import write_atomic
 
     path = Path(path)
@@ -184,7 +186,7 @@ def set_override(path: str | Path, submission: str, item_id: str, points: float,
     entry["by"] = by or os.environ.get("USER") or _login()
     entry["at"] = at or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     parsed = _parse_entry(path, submission, item_id, entry)  # same rules as loading
-    with locked(path):
+    with locked(path) if lock else contextlib.nullcontext():
         data = load_raw(path)
         data.setdefault(submission, {})[item_id] = entry
         write_atomic(path, yaml.safe_dump(data, sort_keys=True, allow_unicode=True))

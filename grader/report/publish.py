@@ -43,6 +43,15 @@ def publish(book: Gradebook, out: Path, students: list[str] | None = None, *,
             roster: Path | None = None, overrides: Path | None = None) -> list[SubmissionResult]:
     """Write the current grade of `students` (default: all) as OUT/<stem>.json + .html, then the
     class report and CSV over every student. Returns every current result."""
+    from grader.overrides import locked
+
+    with locked(out / "index.html"):  # two publishers: the later one reads the later gradebook
+        return _publish(book, out, students, student_mode, similarity, roster, overrides)
+
+
+def _publish(book: Gradebook, out: Path, students: list[str] | None, student_mode: bool,
+             similarity: list[dict] | None, roster: Path | None,
+             overrides: Path | None) -> list[SubmissionResult]:
     from grader.output import result_stem, write_outputs
 
     results = book.current(overrides)

@@ -419,3 +419,91 @@ def class_view(results: list[SubmissionResult]) -> ClassView:
         items=items,
         diagnoses=diagnoses,
     )
+
+
+@dataclass
+class ItemPanel:
+    """What a person reads for one item: the three-part story, the evidence in words (collapsed
+    in the report), charts or a one-line training summary, and the accuracy comparison."""
+
+    story: Any
+    lines: list[Any]
+    confidence: str = ""
+    charts: list[Markup] = field(default_factory=list)
+    training: str = ""  # one line when the history is too short to draw
+    accuracy: dict[str, Any] | None = None
+    accuracy_gap: float | None = None
+    class_chart: Markup | None = None
+    cells: list[int] = field(default_factory=list)
+    same_as: str = ""  # the item of this question whose evidence this one repeats
+
+    @property
+    def has_evidence(self) -> bool:
+        return bool(self.lines or self.charts or self.training or self.accuracy or self.class_chart)
+
+
+def item_panel(item: ItemResult, diagnostics: list, student_mode: bool = False) -> ItemPanel:
+    from grader.report import words
+    from grader.report.svg import class_accuracy_chart
+
+    ev = item.evidence if isinstance(item.evidence, dict) else {}
+    panel = ItemPanel(story=words.story(item, diagnostics),
+                      lines=words.evidence_lines(item, student_mode=student_mode),
+                      confidence=words.confidence_words(item))
+    history = ev.get("history")
+    if history is not None:
+        if words.epochs(history) >= 2:
+            panel.charts = history_charts(history)
+        else:
+            panel.training = words.history_summary(history)
+    acc = ev.get("accuracy")
+    if isinstance(acc, dict):
+        panel.accuracy = {"printed": None, "measured": None, "keras_evaluate": None, "cell": None, **acc}
+        panel.accuracy_gap = accuracy_gap(panel.accuracy)
+        per_class = acc.get("per_class") or ev.get("per_class")
+        if isinstance(per_class, list) and per_class:
+            panel.class_chart = class_accuracy_chart(per_class)
+    cells = ev.get("cells")
+    if isinstance(cells, list):
+        panel.cells = [c for c in cells if isinstance(c, int)]
+    return panel
+
+
+@dataclass
+class QuestionPanel:
+    answer: Markup | None  # the student's answer, highlighted, shown once per question
+    answer_cells: list[int]
+    items: dict[str, ItemPanel]
+
+
+def question_panel(q: Any, diagnostics: list, student_mode: bool) -> QuestionPanel:
+    """One question's items; the answer and evidence lines repeated by several items (Q2's three
+    parts share one answer and one working) are shown once, at the first item."""
+    answer, cells, seen = None, [], {}
+    panels: dict[str, ItemPanel] = {}
+    phrases, wrong = [], []
+    for item in q.items:
+        if not shown(item, student_mode):
+            continue
+        ev = item.evidence if isinstance(item.evidence, dict) else {}
+        phrases += phrases_of(ev.get("matches") if isinstance(ev.get("matches"), list) else [])
+        wrong += phrases_of(ev.get("misconceptions"))
+    for item in q.items:
+        if not shown(item, student_mode):
+            continue
+        ev = item.evidence if isinstance(item.evidence, dict) else {}
+        if answer is None and isinstance(ev.get("excerpt"), str) and ev["excerpt"].strip():
+            answer = highlight(ev["excerpt"], phrases, wrong)
+            cells = [c for c in ev.get("cells") or [] if isinstance(c, int)]
+        panel = item_panel(item, diagnostics, student_mode)
+        kept = []
+        for line in panel.lines:
+            key = (line.label, line.text, str(line.rows))
+            if key in seen:
+                panel.same_as = panel.same_as or seen[key]
+                continue
+            seen[key] = item.id
+            kept.append(line)
+        panel.lines = kept
+        panels[item.id] = panel
+    return QuestionPanel(answer=answer, answer_cells=cells, items=panels)
