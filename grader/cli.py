@@ -371,32 +371,21 @@ class BatchProgress:
 
 
 def print_batch_summary(outcome, out: Path) -> None:
-    """One row per submission, one column per question."""
+    """One row per submission, within 80 columns (grader/report/terminal.py)."""
     from rich.console import Console
-    from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:  # a log file or a pipe: never squeeze the table into 80 columns
-        console = Console(highlight=False, width=200)
-    ids = []
-    for r in outcome.results:
-        ids += [q.id for q in r.questions if q.id not in ids]
-    table = Table()
-    names = [Path(r.submission).stem or r.student for r in outcome.results]
-    table.add_column("student", no_wrap=True, min_width=min(max(map(len, names)), 24))
-    table.add_column("status", no_wrap=True)
-    for qid in ids:
-        table.add_column(qid, justify="right")
-    table.add_column("total", justify="right", no_wrap=True)
-    for name, r in zip(names, outcome.results, strict=True):
-        scores = {q.id: f"{q.score:g}" for q in r.questions}
-        table.add_row(name, r.status, *[scores.get(q, "") for q in ids], f"{r.score:g}/{r.max_score:g}")
+    from grader.report.terminal import batch_table
+
+    console = Console(highlight=False, width=80)
+    table, heading = batch_table(outcome.results)
+    console.print(heading)
     console.print(table)
     console.print(f"{len(outcome.results)} submissions ({outcome.graded} graded now, {outcome.cached} "
                   f"cached) in {outcome.duration_s:.1f} s")
     if outcome.similarity:
         console.print(f"{len(outcome.similarity)} group(s) of similar answers: see the class report")
-    console.print(f"class report: {out / 'index.html'}  gradebook: {out / 'gradebook.sqlite'}")
+    console.print(f"class report: {out / 'index.html'}\ngradebook: {out / 'gradebook.sqlite'}",
+                  soft_wrap=True)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ def write_class_files(results: list[SubmissionResult], out: Path, similarity: li
 
     roster = roster or (out / ROSTER_NAME if (out / ROSTER_NAME).is_file() else None)
     ids = load_roster(roster) if roster else None
-    return [write_atomic(out / "index.html", render_class_report(results, similarity)),
+    return [write_atomic(out / "index.html", render_class_report(results, similarity, out_hint=str(out))),
             write_csv(results, out / CSV_NAME, roster=ids)]
 
 

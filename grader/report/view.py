@@ -507,3 +507,62 @@ def question_panel(q: Any, diagnostics: list, student_mode: bool) -> QuestionPan
         panel.lines = kept
         panels[item.id] = panel
     return QuestionPanel(answer=answer, answer_cells=cells, items=panels)
+
+
+# ---- who needs attention (class report) ----------------------------------------------------
+
+
+@dataclass
+class StudentRow:
+    """One row of the class report's student table (sortable: `sort` values per column)."""
+
+    result: SubmissionResult
+    name: str
+    href: str
+    cells: dict[str, tuple[str, float | None, str]]  # question -> (shown, sort value, css class)
+    review: int
+    manual: int
+    provisional: int
+    env_gaps: int
+    partial: str  # why the current grade is not a complete run ("" when it is)
+    fraction: float | None  # score / max, None when not graded
+
+
+def student_rows(results: list[SubmissionResult], qids: list[str]) -> list[StudentRow]:
+    from grader.gradebook import run_scope
+
+    rows = []
+    for r in results:
+        cells: dict[str, tuple[str, float | None, str]] = {}
+        for qid in qids:
+            q = next((x for x in r.questions if x.id == qid), None)
+            if q is None:
+                cells[qid] = ("not graded", None, "na")
+            elif q.items and all(i.status == "missing" for i in q.items):
+                cells[qid] = ("missing", -1.0, "missing")
+            elif q.items and all(i.status == "skipped" for i in q.items):
+                cells[qid] = ("skipped", None, "skipped")
+            else:
+                cells[qid] = (f"{q.score:g}", q.score, "")
+        scope, why = run_scope(r)
+        items = r.items()
+        rows.append(StudentRow(
+            result=r, name=r.student or r.submission, href=report_name(r), cells=cells,
+            review=sum(i.needs_review for i in items), manual=sum(i.manual for i in items),
+            provisional=sum(i.provisional for i in items), env_gaps=sum(i.status == "skipped" for i in items),
+            partial=why if scope != "complete" else "",
+            fraction=r.score / r.max_score if r.max_score and r.status == "graded" else None))
+    return rows
+
+
+def attention(rows: list[StudentRow], lowest: int = 3) -> dict[str, list[StudentRow]]:
+    """The students a person should look at first, by reason (a student may be under several)."""
+    graded = sorted((r for r in rows if r.fraction is not None), key=lambda r: r.fraction)
+    cut = graded[lowest - 1].fraction if len(graded) >= lowest else None
+    return {
+        "not fully graded": [r for r in rows if r.result.status != "graded" or r.partial],
+        "items to review": sorted((r for r in rows if r.review), key=lambda r: -r.review),
+        "environment gaps": [r for r in rows if r.env_gaps],
+        "lowest scores": [r for r in graded if cut is not None and r.fraction <= cut][:max(lowest, 1)]
+        if len(graded) > lowest else [],
+    }
