@@ -44,6 +44,7 @@ def _render_submission(result: SubmissionResult, student_mode: bool) -> str:
         shown=shown,
         evidence=lambda item: view.evidence_view(item.evidence),
         override=lambda item: view.override_view(item, student_mode),
+        qpanel=lambda q: view.question_panel(q, result.diagnostics, student_mode),
         hidden_count=sum(1 for i in result.items() if not shown(i)),
         diagnostics=view.visible_diagnostics(result, student_mode),
         problems=view.problems(result),

@@ -435,6 +435,7 @@ class ItemPanel:
     accuracy_gap: float | None = None
     class_chart: Markup | None = None
     cells: list[int] = field(default_factory=list)
+    architecture: list[dict[str, Any]] = field(default_factory=list)
     same_as: str = ""  # the item of this question whose evidence this one repeats
 
     @property
@@ -466,7 +467,16 @@ def item_panel(item: ItemResult, diagnostics: list, student_mode: bool = False) 
     cells = ev.get("cells")
     if isinstance(cells, list):
         panel.cells = [c for c in cells if isinstance(c, int)]
+    rows = _rows(ev.get("architecture"), ARCH_COLUMNS)
+    if rows:
+        panel.architecture = [{**r, "output_shape": _shape(r.get("output_shape"))} for r in rows]
     return panel
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join("batch" if v is None else str(v) for v in value) + ")"
+    return "" if value is None else str(value)
 
 
 @dataclass

@@ -13,10 +13,6 @@ from typing import Any
 
 from grader.results import Diagnostic, ItemResult
 
-# Keys told elsewhere (the answer, charts, accuracy table, cells, the override line) or that
-# only repeat the item's own score.
-TOLD_ELSEWHERE = {"excerpt", "history", "accuracy", "cells", "override", "points", "confidence",
-                  "architecture", "per_class"}
 # Keys for instructors only: the answer key and why the grader is unsure.
 INSTRUCTOR_ONLY = {"reference", "confidence_reasons"}
 
@@ -91,17 +87,33 @@ def story(item: ItemResult, diagnostics: list[Diagnostic] | None = None) -> Stor
             s.wrong = first.rstrip(".") + "."
             if rest:
                 s.next = rest.strip()
-    fixes = [d.fix for d in diagnostics or [] if d.item == item.id and d.fix]
+    told = f"{s.wrong} {s.next}".lower()
+    fixes = [d.fix for d in diagnostics or [] if d.item == item.id and d.fix
+             and d.fix.lower().rstrip(".")[:60] not in told]
     if fixes and item.status != "passed":
         s.next = _join([s.next, *fixes])
+    s.credit, s.wrong, s.next = (_short(s.credit), _short(s.wrong), _short(s.next))
     if item.status == "passed" and not s.credit:
         s.credit = "Full credit."
     if item.status == "passed" and not s.next:
         s.next = ""
     if manual is not None:
-        by_hand = "An instructor graded this by hand" + (f": {manual}" if manual else "")
+        by_hand = "Graded by hand" + (f": {manual}" if manual else "")
         s.credit = _join([by_hand, s.credit if item.score > 0 else ""])
     return s
+
+
+_SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(])")
+
+
+def _short(text: str, sentences: int = 2, limit: int = 320) -> str:
+    """At most `sentences` sentences (and `limit` characters): the paragraph stays short; the
+    evidence holds the rest (concepts not found, the working)."""
+    parts = _SENTENCE.split(text.strip()) if text else []
+    out = " ".join(parts[:sentences])
+    if len(out) > limit:
+        out = out[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return out
 
 
 def _num(value: Any) -> str:
@@ -151,23 +163,23 @@ def evidence_lines(item: ItemResult, *, student_mode: bool = False) -> list[Line
     """The item's evidence as sentences (the answer itself, charts and accuracy are shown apart)."""
     ev = item.evidence if isinstance(item.evidence, dict) else {"evidence": item.evidence}
     lines: list[Line] = []
-    for m in ev.get("matches") or []:
+    for m in ev.get("matches") if _records(ev.get("matches")) else []:
         if isinstance(m, dict):
             what = m.get("label") or m.get("concept") or ""
             lines.append(Line("recognised", f"“{_cap(str(m.get('phrase', '')), 80)}” counts as {what}"
                               + _points(m.get("points")), True))
-    for m in ev.get("misconceptions") or []:
+    for m in ev.get("misconceptions") if _records(ev.get("misconceptions")) else []:
         if isinstance(m, dict):
             ded = m.get("deduction")
             lines.append(Line("mistake", f"“{_cap(str(m.get('phrase', '')), 80)}” {m.get('label', '')}"
                               + (f" (−{_num(ded)})" if isinstance(ded, int | float) and ded else ""), False))
-    for m in ev.get("missed") or []:
+    for m in ev.get("missed") if _records(ev.get("missed")) else []:
         if isinstance(m, dict):
             lines.append(Line("not found", str(m.get("label") or m.get("concept") or ""), None))
     for key in ("missing_concepts",):
         if isinstance(ev.get(key), list) and ev[key]:
             lines.append(Line("not found", ", ".join(map(str, ev[key]))))
-    for n in ev.get("numbers") or []:
+    for n in ev.get("numbers") if _records(ev.get("numbers")) else []:
         if not isinstance(n, dict):
             continue
         if n.get("graded_here") is False:
@@ -182,7 +194,7 @@ def evidence_lines(item: ItemResult, *, student_mode: bool = False) -> list[Line
         else:
             text = f"you wrote {found}{unit}" + (f", expected {expected}" if expected is not None else "")
         lines.append(Line(part, text, ok))
-    for st in ev.get("steps") or []:
+    for st in ev.get("steps") if _records(ev.get("steps")) else []:
         if not isinstance(st, dict):
             continue
         holds = st.get("holds")
@@ -209,20 +221,46 @@ def evidence_lines(item: ItemResult, *, student_mode: bool = False) -> list[Line
     if isinstance(ev.get("ignored_question_text"), list) and ev["ignored_question_text"]:
         lines.append(Line("not graded", "the question's own text, copied into the answer: "
                           + " ".join(map(str, ev["ignored_question_text"]))))
-    handled = {"matches", "misconceptions", "missed", "missing_concepts", "numbers", "steps",
-               "confidence_reasons", "reference", "ignored_question_text"}
     for key, value in ev.items():
-        if key in handled or key in TOLD_ELSEWHERE or (student_mode and key in INSTRUCTOR_ONLY):
+        key = str(key)  # a check may use any hashable key
+        if _told(key, value) or (student_mode and key in INSTRUCTOR_ONLY):
             continue
         if value in (None, "", [], {}):
             continue
         if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
-            cols = list(dict.fromkeys(k for r in value for k in r))[:6]
+            cols = list(dict.fromkeys(str(k) for r in value for k in r))[:6]
             lines.append(Line(humanise(key), "", rows=[[humanise(c) for c in cols]]
                               + [[_cap(_plain(r.get(c, "")), 120) for c in cols] for r in value[:20]]))
             continue
         lines.append(Line(humanise(key), _cap(_plain(value))))
     return lines
+
+
+def _records(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(r, dict) for r in value)
+
+
+def _told(key: str, value: Any) -> bool:
+    """Whether `key` is worded by a special rule above or shown apart (answer, charts,
+    accuracy, cells); a value of an unexpected shape is not, and goes to the generic lines."""
+    if key in ("matches", "misconceptions", "missed", "numbers", "steps", "architecture"):
+        return _records(value)
+    if key in ("missing_concepts", "confidence_reasons", "ignored_question_text"):
+        return isinstance(value, list)
+    if key == "reference":
+        return isinstance(value, dict)
+    if key == "excerpt":
+        return isinstance(value, str)
+    if key == "history":
+        series = value.values() if isinstance(value, dict) else []
+        return any(isinstance(v, list) and v and all(isinstance(x, int | float) for x in v) for v in series)
+    if key == "accuracy":
+        return isinstance(value, dict)
+    if key == "cells":
+        return isinstance(value, list) and all(isinstance(c, int) for c in value)
+    if key == "per_class":
+        return isinstance(value, list)
+    return key in ("override", "points", "confidence")
 
 
 def _number_ok(row: dict[str, Any]) -> bool | None:
