@@ -54,8 +54,8 @@ def batch_table(results: list[SubmissionResult], width: int = WIDTH) -> tuple[Ta
         table.add_row(name, status, *(qs if with_questions else []), total, flags)
     profiles = sorted({r.profile for r in results})
     items = [i for r in results for i in r.items()]
-    heading = (f"profile {', '.join(profiles)} · {sum(i.needs_review for i in items)} item(s) to review · "
+    heading = (f"profile {', '.join(profiles)} · {sum(i.needs_review for i in items)} to review · "
                f"{sum(i.provisional for i in items)} provisional")
     if not with_questions:
-        heading += " · per-question points: grades.csv"
+        heading += " · per question: grades.csv"
     return table, heading

@@ -231,18 +231,20 @@ def cell_views(result: SubmissionResult, student_mode: bool) -> list[CellView]:
     for idx, c in runs.items():
         if c.get("status") not in (None, "ok") and isinstance(idx, int):
             refs[idx].append(str(c.get("status")))
+    needs_source = set(refs)  # diagnoses, problems, failed cells: their source is worth showing
     for item in result.items():
         if item.id in hidden:
             continue
         ev = item.evidence if isinstance(item.evidence, dict) else {}
         cells = ev.get("cells")
-        if isinstance(cells, list):
+        if isinstance(cells, list):  # where an answer was found: already shown with its question
             for c in cells:
                 if isinstance(c, int):
                     refs[c].append(item.id)
         acc = ev.get("accuracy")
         if isinstance(acc, dict) and isinstance(acc.get("cell"), int):
             refs[acc["cell"]].append(item.id)
+            needs_source.add(acc["cell"])
     sources = _notebook_sources(result.path) if refs else {}
     views = []
     for idx in sorted(refs):
@@ -255,7 +257,7 @@ def cell_views(result: SubmissionResult, student_mode: bool) -> list[CellView]:
                 duration_s=run.get("duration_s"),
                 error=short(error, 600),
                 output=short(run.get("output_text", ""), 1500),
-                source=short(sources.get(idx, ""), 1500),
+                source=short(sources.get(idx, ""), 1500) if idx in needs_source else "",
                 refs=list(dict.fromkeys(refs[idx])),
             )
         )
