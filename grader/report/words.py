@@ -99,11 +99,11 @@ def story(item: ItemResult, diagnostics: list[Diagnostic] | None = None) -> Stor
         s.next = ""
     if manual is not None:
         by_hand = "Graded by hand" + (f": {manual}" if manual else "")
-        s.credit = _join([by_hand, s.credit if item.score > 0 else ""])
+        s.credit = by_hand.rstrip(".") + "." + (f" {s.credit}" if s.credit and item.score > 0 else "")
     return s
 
 
-_SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(])")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 
 def _short(text: str, sentences: int = 2, limit: int = 320) -> str:
