@@ -87,8 +87,11 @@ def run_scope(result: SubmissionResult) -> tuple[str, str]:
         return PARTIAL, f"the notebook's execution failed ({result.status}: {result.message or 'no detail'})"
     asked = rubric_questions(result)
     graded = [q.id for q in result.questions]
-    if asked is not None and set(asked) - set(graded):
-        return PARTIAL, f"only {', '.join(graded) or 'no question'} graded (of {len(asked)} questions)"
+    missing = [q for q in asked or () if q not in graded]
+    if missing:
+        if len(graded) <= len(missing):
+            return PARTIAL, f"only {', '.join(graded) or 'no question'} graded (of {len(asked)} questions)"
+        return PARTIAL, f"{', '.join(missing)} not graded (of {len(asked)} questions)"
     return COMPLETE, ""
 
 

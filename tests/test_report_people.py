@@ -89,7 +89,7 @@ def test_class_report_leads_with_attention_and_shows_missing_as_missing(root):
         assert f">{r.student}</a>" in attention
     row = re.search(r'<tr><td data-v="zoe">.*?</tr>', page, re.S).group(0)
     assert '<td class="num missing" data-v="-1.0">missing</td>' in row
-    assert re.search(r'<td class="num na" data-v="">not graded</td>', page)
+    assert '<td class="num na" data-v="" title="not graded">–</td>' in page
     assert 'class="sortable"' in page and "<script src" not in page
 
 

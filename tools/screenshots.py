@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", default=",".join(STATIC_QUESTIONS),
                         help="questions to grade, or 'all' (runs the notebooks: needs --data-dir)")
     parser.add_argument("--data-dir", default=None, help="offline datasets, for --questions all")
+    parser.add_argument("--from-out", default=None, metavar="OUT",
+                        help="use the results a `grader run --out OUT` saved (OUT/alice.json, ...) instead "
+                             "of grading again")
     parser.add_argument("--max-height", type=int, default=5200, help="crop the PNGs to this many pixels")
     args = parser.parse_args(argv)
     if args.data_dir:
@@ -75,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             from grader.rubric import load_rubric
 
             questions = [q.id for q in load_rubric(ROOT / "rubrics" / "assignment06.yaml").questions]
-        results = engine_results(ROOT, malformed, questions)
+        if args.from_out:
+            from grader.results import SubmissionResult
+
+            results = [SubmissionResult.load(p) for p in sorted(Path(args.from_out).glob("*.json"))]
+        else:
+            results = engine_results(ROOT, malformed, questions)
         for r in results:
             write_atomic(work / report_name(r), render_submission(r))
         write_atomic(work / "index.html", render_class_report([*results, *status_results()], []))

@@ -549,7 +549,7 @@ def student_rows(results: list[SubmissionResult], qids: list[str]) -> list[Stude
         for qid in qids:
             q = next((x for x in r.questions if x.id == qid), None)
             if q is None:
-                cells[qid] = ("not graded", None, "na")
+                cells[qid] = ("–", None, "na")
             elif q.items and all(i.status == "missing" for i in q.items):
                 cells[qid] = ("missing", -1.0, "missing")
             elif q.items and all(i.status == "skipped" for i in q.items):

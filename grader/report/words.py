@@ -24,6 +24,7 @@ class Story:
     credit: str = ""
     wrong: str = ""
     next: str = ""
+    not_graded: bool = False  # `wrong` says why the grader could not grade it (not the student's fault)
 
     @property
     def empty(self) -> bool:
@@ -78,7 +79,7 @@ def story(item: ItemResult, diagnostics: list[Diagnostic] | None = None) -> Stor
         if item.status == "passed":
             s.credit = feedback
         elif item.status in ("skipped",):
-            s.wrong = feedback
+            s.wrong, s.not_graded = feedback, True
             s.next = "Nothing for you to do: the course staff grade this part."
         else:
             first, _, rest = feedback.partition(". ")
