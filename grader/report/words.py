@@ -93,7 +93,7 @@ def story(item: ItemResult, diagnostics: list[Diagnostic] | None = None) -> Stor
              and d.fix.lower().rstrip(".")[:60] not in told]
     if fixes and item.status != "passed":
         s.next = _join([s.next, *fixes])
-    s.credit, s.wrong, s.next = (_short(s.credit), _short(s.wrong), _short(s.next))
+    s.credit, s.wrong, s.next = (_short(s.credit), _short(s.wrong), _short(s.next, 1))
     if item.status == "passed" and not s.credit:
         s.credit = "Full credit."
     if item.status == "passed" and not s.next:
@@ -107,7 +107,7 @@ def story(item: ItemResult, diagnostics: list[Diagnostic] | None = None) -> Stor
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 
-def _short(text: str, sentences: int = 2, limit: int = 320) -> str:
+def _short(text: str, sentences: int = 2, limit: int = 240) -> str:
     """At most `sentences` sentences (and `limit` characters): the paragraph stays short; the
     evidence holds the rest (concepts not found, the working)."""
     parts = _SENTENCE.split(text.strip()) if text else []
