@@ -132,7 +132,7 @@ def class_accuracy_chart(per_class: Sequence[object], *, title: str = "accuracy 
     values = [_num(v) for v in per_class]
     if not values or all(v is None for v in values):
         return Markup("")
-    left, bottom, top = 30, 30, 22
+    left, bottom, top = 38, 30, 22
     pw, ph = width - left - 8, height - top - bottom
     bw = pw / len(values)
     known = [v for v in values if v is not None]
