@@ -361,7 +361,8 @@ def run_batch(
             on_start(len(notebooks), len(results))
         for path in notebooks:  # cached first: instant progress, and lost files are rewritten
             if path in results:
-                _ensure_outputs(results[path], out, options.student_mode)
+                _ensure_outputs(book.current_for_path(path, overrides=False) or results[path], out,
+                                options.student_mode)
                 if on_result:
                     on_result(results[path], True)
         graded = _grade_all(todo, rubric, options, keys, out=out, book=book, jobs=jobs,
@@ -370,7 +371,8 @@ def run_batch(
         results.update(graded)
         ordered = [results[p] for p in notebooks]
         similarity = _similarity(notebooks, rubric, keys, out)
-        _write_class_report(ordered, similarity, out)
+        current = [book.current_for_path(p, overrides=False) or results[p] for p in notebooks]
+        _write_class_report(current, similarity, out)
     return BatchOutcome(results=ordered, graded=len(graded), cached=len(notebooks) - len(todo),
                         similarity=similarity, duration_s=round(time.monotonic() - started, 3))
 
@@ -487,11 +489,27 @@ def training_slots(rubric: Rubric, override: int | None) -> int:
 
 
 def save_result(result: SubmissionResult, out: Path, book: Gradebook, *, student_mode: bool) -> None:
-    """Commit the run to the gradebook first (the source of truth), then write its files."""
+    """Commit the run to the gradebook first (the source of truth), then write the files of the
+    student's current grade: this run, unless it is partial and a complete grade exists (then
+    the complete grade stays, and stderr says so)."""
     from grader.output import write_outputs
 
-    book.record(result)
+    run_id = book.record(result)
+    instead = book.current_instead_of(run_id)
+    if instead is not None:
+        current = book.current_for_path(result.path, overrides=False) or result
+        _warn_partial(result, instead)
+        result = current
     write_outputs(result, out, student_mode=student_mode)
+
+
+def _warn_partial(result: SubmissionResult, instead: dict[str, Any]) -> None:
+    name = result.student or result.submission
+    lower = (" and would have lowered it" if result.score < instead["score"] - 1e-9 else "")
+    print(f"grader: note: {name}: this run is partial ({instead['reason']}); it is kept in the gradebook "
+          f"as history, but {name}'s current grade stays {instead['score']:g}/{instead['max_score']:g} "
+          f"from the last complete run (this run: {result.score:g}/{result.max_score:g}{lower}). "
+          "Grade every question to replace it.", file=sys.stderr)
 
 
 def _saved_result(book: Gradebook, path: Path, key: str) -> SubmissionResult | None:
@@ -541,11 +559,11 @@ def _similarity(notebooks: list[Path], rubric: Rubric, keys: dict[Path, str],
 
 
 def _write_class_report(results: list[SubmissionResult], similarity: list[dict[str, Any]], out: Path) -> None:
-    from grader.report import render_class_report
+    from grader.report.publish import write_class_files
     from grader.results import write_atomic
 
     write_atomic(out / SIMILARITY_FILE, json.dumps(similarity, indent=2))
-    write_atomic(out / "index.html", render_class_report(results, similarity))
+    write_class_files(results, out, similarity)  # index.html and grades.csv
 
 
 @contextlib.contextmanager

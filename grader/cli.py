@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_assign.add_parser(sub)
     add_gradebook_commands(sub)
     cli_locate.add_parser(sub)
+    from grader import cli_review
+
+    cli_review.add_parser(sub)
     return parser
 
 
@@ -79,6 +82,8 @@ def add_gradebook_commands(sub) -> None:
                         help="file to write (default: grades.csv or results.json; '-' for stdout)")
     export.add_argument("--student", default=None,
                         help="gradescope: whose submission (needed when the gradebook holds several)")
+    export.add_argument("--roster", default=None, metavar="CSV",
+                        help="csv: notebook stem -> student id/email, for the student_id column")
     export.add_argument("--hidden", default="points",
                         choices=["points", "hidden", "after_due_date", "after_published"],
                         help="gradescope: how hidden items appear (default points: points only, details "
@@ -93,7 +98,9 @@ def add_gradebook_commands(sub) -> None:
     override.add_argument("--student", required=True)
     override.add_argument("--item", required=True, help="rubric item id, e.g. q4.concepts")
     override.add_argument("--score", required=True, type=float)
-    override.add_argument("--note", required=True, help="why; shown to the student with the item")
+    override.add_argument("--comment", default="", help="shown to the student with the item (optional)")
+    override.add_argument("--note", default="", help="private note for instructors (never in student copies)")
+    override.add_argument("--by", default=None, help="who made the change (default: $USER)")
     override.add_argument("--overrides", default=None, metavar="FILE",
                           help="the overrides file to write (default: overrides.yaml beside the gradebook)")
 
@@ -113,25 +120,25 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     with open_gradebook(args.gradebook) as book:
         if args.format == "csv":
-            results = book.latest()
+            results = book.current()
             if not results:
                 raise UsageError(f"{args.gradebook}: the gradebook holds no graded submission yet")
             if args.out == "-":
                 from grader.export import csv_text
 
-                sys.stdout.write(csv_text(results))
+                sys.stdout.write(csv_text(results, _roster(args.roster)))
             else:
-                out = write_csv(results, Path(args.out or "grades.csv"))
+                out = write_csv(results, Path(args.out or "grades.csv"), _roster(args.roster))
                 print(f"wrote {out} ({len(results)} students)")
             return EXIT_OK
-        result = book.latest_for(args.student) if args.student else None
+        result = book.current_for(args.student) if args.student else None
         if result is None:
             listed = book.students()
             if len(listed) != 1:
                 names = ", ".join(s["student"] for s in listed) or "none"
                 raise UsageError(f"--student is needed: Gradescope takes one submission per results.json "
                                  f"and {args.gradebook} holds {len(listed)} (students: {names})")
-            result = book.latest_for(listed[0]["student"])
+            result = book.current_for(listed[0]["student"])
     import json
 
     text = json.dumps(gradescope_results(result, hidden=args.hidden), indent=2) + "\n"
@@ -148,9 +155,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import json
 
-    from grader.output import write_report
-    from grader.report import render_class_report
-    from grader.results import write_atomic
+    from grader.report.publish import publish
 
     similarity = None
     if args.similarity:
@@ -158,23 +163,37 @@ def cmd_report(args: argparse.Namespace) -> int:
             similarity = json.loads(Path(args.similarity).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise UsageError(f"{args.similarity}: cannot read similarity groups ({exc})") from None
-    with open_gradebook(args.gradebook) as book:
-        results = book.latest()
     out = Path(args.out) if args.out else Path(args.gradebook).parent
-    for r in results:
-        write_report(r, out, student_mode=args.student_mode)
-    index = write_atomic(out / "index.html", render_class_report(results, similarity))
-    print(f"wrote {len(results)} reports and {index}")
+    with open_gradebook(args.gradebook) as book:
+        results = publish(book, out, student_mode=args.student_mode, similarity=similarity)
+    print(f"wrote {len(results)} reports, {out / 'index.html'} and {out / 'grades.csv'}")
     return EXIT_OK
 
 
 def cmd_override(args: argparse.Namespace) -> int:
+    """Amend the gradebook, then re-render that student's report, the class report and the CSV
+    from it (no notebook runs: a fraction of a second)."""
+    from grader.report.publish import publish
+
     with open_gradebook(args.gradebook) as book:
-        overrides = Path(args.overrides) if args.overrides else Path(args.gradebook).parent / "overrides.yaml"
-        result = book.override(args.student, args.item, args.score, args.note, overrides)
+        overrides = Path(args.overrides) if args.overrides else None
+        result = book.override(args.student, args.item, args.score, overrides, comment=args.comment,
+                               note=args.note, by=args.by)
+        out = Path(args.gradebook).parent
+        publish(book, out, [result.student], overrides=overrides)
     print(f"{result.student}: {args.item} set to {args.score:g} (manual); total now "
-          f"{result.score:g} / {result.max_score:g}")
+          f"{result.score:g} / {result.max_score:g}; updated {out / (result.student + '.html')}, "
+          f"index.html and grades.csv")
     return EXIT_OK
+
+
+def _roster(path: str | None) -> dict[str, str] | None:
+    from grader.export import RosterError, load_roster
+
+    try:
+        return load_roster(path) if path else None
+    except RosterError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def add_grading_options(p: argparse.ArgumentParser) -> None:
@@ -368,32 +387,21 @@ class BatchProgress:
 
 
 def print_batch_summary(outcome, out: Path) -> None:
-    """One row per submission, one column per question."""
+    """One row per submission, within 80 columns (grader/report/terminal.py)."""
     from rich.console import Console
-    from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:  # a log file or a pipe: never squeeze the table into 80 columns
-        console = Console(highlight=False, width=200)
-    ids = []
-    for r in outcome.results:
-        ids += [q.id for q in r.questions if q.id not in ids]
-    table = Table()
-    names = [Path(r.submission).stem or r.student for r in outcome.results]
-    table.add_column("student", no_wrap=True, min_width=min(max(map(len, names)), 24))
-    table.add_column("status", no_wrap=True)
-    for qid in ids:
-        table.add_column(qid, justify="right")
-    table.add_column("total", justify="right", no_wrap=True)
-    for name, r in zip(names, outcome.results, strict=True):
-        scores = {q.id: f"{q.score:g}" for q in r.questions}
-        table.add_row(name, r.status, *[scores.get(q, "") for q in ids], f"{r.score:g}/{r.max_score:g}")
+    from grader.report.terminal import batch_table
+
+    console = Console(highlight=False, width=80)
+    table, heading = batch_table(outcome.results)
+    console.print(heading)
     console.print(table)
     console.print(f"{len(outcome.results)} submissions ({outcome.graded} graded now, {outcome.cached} "
                   f"cached) in {outcome.duration_s:.1f} s")
     if outcome.similarity:
         console.print(f"{len(outcome.similarity)} group(s) of similar answers: see the class report")
-    console.print(f"class report: {out / 'index.html'}  gradebook: {out / 'gradebook.sqlite'}")
+    console.print(f"class report: {out / 'index.html'}\ngradebook: {out / 'gradebook.sqlite'}",
+                  soft_wrap=True)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -461,6 +469,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "locate":
         return cli_locate.run(args)
+    if args.command == "review":
+        from grader import cli_review
+
+        return cli_review.run(args)
     from grader.overrides import OverridesError
     from grader.rubric import RubricError
 

@@ -36,30 +36,71 @@ def _natural(qid: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", qid))
 
 
-def csv_text(results: list[SubmissionResult]) -> str:
-    """One row per student: total, max, status, the points of every question, review flags."""
+POINTS_POSSIBLE = "Points Possible"  # the row LMS gradebooks (Canvas, Moodle) read maxima from
+
+
+class RosterError(Exception):
+    """The roster file is unusable; the message names the file, the line and the fix."""
+
+
+_STEM_HEADERS = ("stem", "notebook", "submission", "file", "student")
+_ID_HEADERS = ("id", "student_id", "sis_id", "sis user id", "email", "login", "login_id", "user")
+
+
+def load_roster(path: str | Path) -> dict[str, str]:
+    """notebook stem -> student identifier (id or email) from a CSV of two columns, with or
+    without a header (`stem,id`, `notebook,email`, ...). A file name `alice.ipynb` counts as
+    the stem `alice`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    except OSError as exc:
+        raise RosterError(f"{path}: cannot be read ({exc.strerror}); give a CSV of notebook stem, "
+                          "student id") from None
+    except csv.Error as exc:
+        raise RosterError(f"{path}: not valid CSV ({exc})") from None
+    if rows and rows[0][0].strip().lower() in _STEM_HEADERS and len(rows[0]) > 1 \
+            and rows[0][1].strip().lower() in _ID_HEADERS:
+        rows = rows[1:]
+    out: dict[str, str] = {}
+    for n, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise RosterError(f"{path}: line {n}: needs two columns, the notebook stem and the student's "
+                              f"id or email (got {','.join(row)!r})")
+        stem = Path(row[0].strip()).stem if row[0].strip().endswith(".ipynb") else row[0].strip()
+        if stem in out and out[stem] != row[1].strip():
+            raise RosterError(f"{path}: line {n}: {stem} is listed twice with different ids")
+        out[stem] = row[1].strip()
+    return out
+
+
+def csv_text(results: list[SubmissionResult], roster: dict[str, str] | None = None) -> str:
+    """One row per student (their current grade): identifier, status, total, the points of every
+    question (empty when the question was not graded: missing, not 0), flags; the first data row
+    holds the points possible. `roster` maps notebook stems to the LMS's student ids."""
+    from grader.gradebook import run_scope
+
     qids = sorted({q.id for r in results for q in r.questions}, key=_natural)
+    qmax: dict[str, float] = {}
+    for r in results:
+        for q in r.questions:
+            qmax[q.id] = max(qmax.get(q.id, 0.0), q.max_score)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(
-        [
-            "student",
-            "submission",
-            "status",
-            "total",
-            "max_score",
-            *qids,
-            "manual_items",
-            "needs_review",
-            "message",
-        ]
-    )
+    writer.writerow(["student", "student_id", "submission", "status", "total", "max_score", *qids,
+                     "manual_items", "needs_review", "partial", "message"])
+    writer.writerow([POINTS_POSSIBLE, "", "", "", f"{sum(qmax.values()):g}", f"{sum(qmax.values()):g}",
+                     *(f"{qmax[q]:g}" for q in qids), "", "", "", ""])
     for r in sorted(results, key=lambda r: (r.student or r.submission).lower()):
         scores = {q.id: q.score for q in r.questions}
         items = r.items()
+        stem = Path(r.submission).stem or r.student
+        scope, why = run_scope(r)
         writer.writerow(
             [
-                r.student or Path(r.submission).stem,
+                r.student or stem,
+                (roster or {}).get(stem, (roster or {}).get(r.student, "")),
                 r.submission,
                 r.status,
                 f"{r.score:g}",
@@ -67,6 +108,7 @@ def csv_text(results: list[SubmissionResult]) -> str:
                 *(f"{scores[q]:g}" if q in scores else "" for q in qids),
                 ";".join(i.id for i in items if i.manual),
                 ";".join(i.id for i in items if i.needs_review),
+                why if scope != "complete" else "",
                 r.message,
             ]
         )
@@ -210,5 +252,5 @@ def write_gradescope(result: SubmissionResult, out: Path, *, hidden: str = "poin
     return write_atomic(out, json.dumps(gradescope_results(result, hidden=hidden), indent=2) + "\n")
 
 
-def write_csv(results: list[SubmissionResult], out: Path) -> Path:
-    return write_atomic(out, csv_text(results))
+def write_csv(results: list[SubmissionResult], out: Path, roster: dict[str, str] | None = None) -> Path:
+    return write_atomic(out, csv_text(results, roster))

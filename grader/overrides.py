@@ -7,7 +7,14 @@ The file is YAML, keyed by submission (the notebook's stem or file name), then b
         points: 5
         comment: Explains the no-weights point well; the invariance is implied by "keeps the max".
     bob.ipynb:
-      q1.concepts: {points: 8, comment: Full marks after discussion in office hours.}
+      q1.concepts: {points: 8, comment: Full marks after discussion., note: copied from carol?,
+                    by: ta-sam, at: "2026-12-01T10:00:00+00:00"}
+
+`comment` (optional) is shown to the student with the item; `note` (optional) is private to
+instructors and never appears in student-mode output; `by` and `at` record who set it and when.
+Writes go through `set_override`, which holds an exclusive lock (fcntl) on a sidecar lock file
+while it reads, changes and atomically replaces the YAML, so two reviewers saving at once lose
+nothing.
 
 The file is the source of truth: `grader run` applies it after grading every submission
 (`--overrides FILE`, default `<out>/overrides.yaml` when it exists), so re-grading keeps the
@@ -16,8 +23,14 @@ manual grades. An overridden item keeps its automatic grade in `evidence.overrid
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import datetime
+import fcntl
+import getpass
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +55,10 @@ class Override:
     submission: str
     item: str
     points: float
-    comment: str
+    comment: str = ""
+    note: str = ""  # instructors only
+    by: str = ""
+    at: str = ""
 
 
 def default_path(out_dir: str | Path) -> Path:
@@ -120,30 +136,76 @@ def _parse_entry(path: Path, sub: str, item_id: str, entry: Any) -> Override:
     if not _ITEM_ID.match(item_id):
         raise OverridesError(f"{where}: not an item id; use the rubric's ids, e.g. q4.concepts")
     if not isinstance(entry, dict):
-        raise OverridesError(f"{where}: must be a mapping with 'points' and 'comment'")
-    unknown = set(entry) - {"points", "comment"}
+        raise OverridesError(f"{where}: must be a mapping with 'points' (and optionally comment, note)")
+    unknown = set(entry) - set(KEYS)
     if unknown:
         raise OverridesError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                             "allowed keys: points, comment")
+                             f"allowed keys: {', '.join(KEYS)}")
     points = entry.get("points")
     if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
         raise OverridesError(f"{where}.points: must be a number >= 0, got {points!r}")
-    comment = entry.get("comment")
-    if not isinstance(comment, str) or not comment.strip():
-        raise OverridesError(f"{where}.comment: required; say why the grade was changed")
-    return Override(submission=sub, item=item_id, points=float(points), comment=comment.strip())
+    text = {}
+    for key in ("comment", "note", "by", "at"):
+        value = entry.get(key)
+        if isinstance(value, datetime.datetime | datetime.date):  # YAML reads unquoted dates
+            value = value.isoformat()
+        if value is not None and not isinstance(value, str):
+            raise OverridesError(f"{where}.{key}: must be text, got {value!r}")
+        text[key] = (value or "").strip()
+    return Override(submission=sub, item=item_id, points=float(points), **text)
 
 
-def set_override(path: str | Path, submission: str, item_id: str, points: float, comment: str) -> None:
-    """Add or replace one entry in the overrides file (created if missing), validated as loaded."""
+KEYS = ("points", "comment", "note", "by", "at")
+
+
+@contextlib.contextmanager
+def locked(path: str | Path) -> Iterator[None]:
+    """An exclusive lock for read-modify-write of the overrides file (`.<name>.lock` beside it;
+    released with the process, even if it is killed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def set_override(path: str | Path, submission: str, item_id: str, points: float, comment: str = "",
+                 *, note: str = "", by: str | None = None, at: str | None = None,
+                 lock: bool = True) -> Override:
+    """Add or replace one entry in the overrides file (created if missing), validated as loaded,
+    under the file's lock (`lock=False`: the caller holds `locked(path)`) and written atomically.
+    `by` defaults to $USER, `at` to now (UTC)."""
     from grader.results import write_atomic
 
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    data = data or {}
-    data.setdefault(submission, {})[item_id] = {"points": float(points), "comment": comment}
-    _parse_entry(path, submission, item_id, data[submission][item_id])  # same rules as loading
-    write_atomic(path, yaml.safe_dump(data, sort_keys=True, allow_unicode=True))
+    entry: dict[str, Any] = {"points": float(points)}
+    entry.update({k: v for k, v in (("comment", comment), ("note", note)) if v and v.strip()})
+    entry["by"] = by or os.environ.get("USER") or _login()
+    entry["at"] = at or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    parsed = _parse_entry(path, submission, item_id, entry)  # same rules as loading
+    with locked(path) if lock else contextlib.nullcontext():
+        data = load_raw(path)
+        data.setdefault(submission, {})[item_id] = entry
+        write_atomic(path, yaml.safe_dump(data, sort_keys=True, allow_unicode=True))
+    return parsed
+
+
+def load_raw(path: Path) -> dict[str, Any]:
+    """The file's mapping as YAML reads it ({} when missing or empty), checked like load_overrides."""
+    if not path.is_file():
+        return {}
+    load_overrides(path)  # a broken file is reported, never overwritten
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def overrides_for(result: SubmissionResult, overrides: dict[str, dict[str, Override]]) -> dict[str, Override]:
@@ -162,11 +224,17 @@ def apply_overrides(result: SubmissionResult, overrides_path: str | Path | None)
     Items of questions not graded in this run (`--questions`) are skipped; an item id the
     graded questions do not have, or points above the item's maximum, raise OverridesError.
     """
-    result = copy.deepcopy(result)
     if overrides_path is None:
-        return result
+        return copy.deepcopy(result)
     path = Path(overrides_path)
-    entries = overrides_for(result, load_overrides(path))
+    return apply_loaded(result, load_overrides(path), path)
+
+
+def apply_loaded(result: SubmissionResult, overrides: dict[str, dict[str, Override]],
+                 path: Path) -> SubmissionResult:
+    """`apply_overrides` with the file already loaded (one read for a whole class)."""
+    result = copy.deepcopy(result)
+    entries = overrides_for(result, overrides)
     graded_questions = {q.id for q in result.questions}
     for item_id, override in entries.items():
         try:
@@ -193,12 +261,13 @@ def _apply(item: ItemResult, override: Override, path: Path) -> None:
         "status": previous["automatic_status"] if previous else item.status,
         "feedback": previous["automatic_feedback"] if previous else item.feedback,
     }
+    item_review = item.needs_review
     item.score = round(override.points, 4)
     item.status = ("passed" if item.score >= item.max_score - 1e-9
                    else "failed" if item.score <= 1e-9 else "partial")
     item.manual = True
     item.needs_review = False
-    item.feedback = f"Graded by hand: {override.comment}"
+    item.feedback = f"Graded by hand: {override.comment}" if override.comment else "Graded by hand."
     if automatic["feedback"]:
         item.feedback += f" (Automatic feedback: {automatic['feedback']})"
     item.evidence = {
@@ -206,9 +275,15 @@ def _apply(item: ItemResult, override: Override, path: Path) -> None:
         "override": {
             "points": override.points,
             "comment": override.comment,
+            "note": override.note,  # instructors only: the report hides it in student mode
+            "by": override.by,
+            "at": override.at,
             "file": str(path),
             "automatic_score": automatic["score"],
             "automatic_status": automatic["status"],
             "automatic_feedback": automatic["feedback"],
+            "automatic_needs_review": previous.get("automatic_needs_review", False) if previous
+            else item_review,
         },
     }
+

@@ -41,7 +41,9 @@ def _cli(root, *args):
 def test_csv_has_one_row_per_student_with_question_points(gradebook):
     with Gradebook(gradebook) as book:
         results = book.latest()
-    rows = list(csv.DictReader(io.StringIO(csv_text(results))))
+    possible, *rows = list(csv.DictReader(io.StringIO(csv_text(results))))
+    assert possible["student"] == "Points Possible"
+    assert float(possible["q2"]) == max(q.max_score for r in results for q in r.questions if q.id == "q2")
     assert [r["student"] for r in rows] == sorted((r.student for r in results), key=str.lower)
     by_name = {r.student: r for r in results}
     for row in rows:
@@ -138,7 +140,7 @@ def test_cli_export_gradescope_and_csv(gradebook, root, tmp_path):
         root, "export", "--format", "csv", "--gradebook", str(gradebook), "--out", str(tmp_path / "g.csv")
     )
     assert proc.returncode == 0, proc.stderr
-    assert len(list(csv.DictReader((tmp_path / "g.csv").open()))) == 7
+    assert len(list(csv.DictReader((tmp_path / "g.csv").open()))) == 7 + 1  # + points possible
 
 
 def test_cli_export_usage_errors(gradebook, root, tmp_path):
@@ -168,12 +170,22 @@ def test_cli_report_and_override(gradebook, root, tmp_path):
         "q4.concepts",
         "--score",
         "5",
-        "--note",
+        "--comment",
         "good enough",
+        "--note",
+        "PRIVATE-NOTE: talked to bob",
+        "--by",
+        "ta-kim",
     )
     assert proc.returncode == 0, proc.stderr
     assert "total now 22.5 / 36" in proc.stdout
-    assert "good enough" in (tmp_path / "overrides.yaml").read_text()  # beside the gradebook
+    saved = (tmp_path / "overrides.yaml").read_text()  # beside the gradebook
+    assert "good enough" in saved and "PRIVATE-NOTE" in saved and "ta-kim" in saved
+    # re-rendered at once, from the gradebook: the student's page and the class files agree
+    assert "Graded by hand: good enough" in (tmp_path / "bob.html").read_text()
+    assert "PRIVATE-NOTE" in (tmp_path / "bob.html").read_text()  # the instructor's copy
+    assert next(r for r in csv.DictReader((tmp_path / "grades.csv").open())
+                if r["student"] == "bob")["total"] == "22.5"
     sim = tmp_path / "sim.json"
     sim.write_text(
         json.dumps(
@@ -196,6 +208,11 @@ def test_cli_report_and_override(gradebook, root, tmp_path):
     assert "model.add(Conv2D(32" in index and "2 manual" in index
     bob = (tmp_path / "html" / "bob.html").read_text()
     assert "b-manual" in bob and "Graded by hand: good enough" in bob
+    proc = _cli(root, "report", "--gradebook", str(book), "--out", str(tmp_path / "student"),
+                "--student-mode")
+    assert proc.returncode == 0, proc.stderr
+    assert "PRIVATE-NOTE" not in (tmp_path / "student" / "bob.html").read_text()
+    assert "good enough" in (tmp_path / "student" / "bob.html").read_text()
     assert {p.name for p in (tmp_path / "html").glob("*.html")} >= {
         "alice.html",
         "mallory.html",
@@ -221,7 +238,7 @@ def test_cli_writes_to_stdout_and_student_mode_reports(gradebook, root, tmp_path
     validate_gradescope(data)
     assert "SECRET" not in json.dumps([t for t in data["tests"] if t["visibility"] == "visible"])
     proc = _cli(root, "export", "--gradebook", str(gradebook), "--out", "-")
-    assert proc.returncode == 0 and proc.stdout.startswith("student,submission,status,total")
+    assert proc.returncode == 0 and proc.stdout.startswith("student,student_id,submission,status,total")
     proc = _cli(root, "report", "--gradebook", str(gradebook), "--out", str(tmp_path), "--student-mode")
     assert proc.returncode == 0, proc.stderr
     assert "SECRET" not in (tmp_path / "bob.html").read_text()

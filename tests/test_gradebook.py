@@ -57,25 +57,23 @@ def test_manual_override_is_a_new_flagged_run_and_lands_in_the_overrides_file(tm
     with Gradebook(tmp_path / "gb.sqlite") as book:
         book.record(showcase_result())
         before = book.latest_for("bob")
-        after = book.override("bob", "q4.concepts", 6, "Both mechanisms explained; matcher missed it.",
-                              overrides)
+        after = book.override("bob", "q4.concepts", 6, overrides,
+                              comment="Both mechanisms explained; matcher missed it.", by="ta-sam")
         item = after.item("q4.concepts")
         assert item.manual and not item.needs_review and item.status == "passed"
         assert "Graded by hand: Both mechanisms explained" in item.feedback
         assert after.score == before.score + 2
         assert book.latest_for("bob").score == after.score
         history = book.history("bob")
-        assert len(history) == 2 and history[-1]["note"].startswith("manual q4.concepts = 6")
+        assert len(history) == 2 and history[-1]["note"].startswith("manual q4.concepts = 6 by ta-sam")
         (flag,) = book.db.execute(
             "SELECT manual FROM item_results WHERE item = 'q4.concepts' ORDER BY run_id DESC LIMIT 1"
         ).fetchone()
         assert flag == 1
         with pytest.raises(GradebookError, match=r"outside 0\.\.6"):
-            book.override("bob", "q4.concepts", 7, "too generous", overrides)
+            book.override("bob", "q4.concepts", 7, overrides, comment="too generous")
         with pytest.raises(GradebookError, match="no item 'q4.nope'"):
-            book.override("bob", "q4.nope", 1, "typo", overrides)
-        with pytest.raises(GradebookError, match="--note is required"):
-            book.override("bob", "q4.concepts", 5, " ", overrides)
+            book.override("bob", "q4.nope", 1, overrides, comment="typo")
         with pytest.raises(GradebookError, match=r"no submission for student 'zoe'.*students: bob"):
             book.latest_for("zoe")
     assert load_overrides(overrides)["bob"]["q4.concepts"].points == 6
@@ -107,7 +105,7 @@ def test_a_regrade_keeps_manual_overrides_through_the_file(tmp_path):
     overrides = tmp_path / "overrides.yaml"
     with Gradebook(tmp_path / "gb.sqlite") as book:
         book.record(showcase_result())
-        book.override("bob", "q4.concepts", 6, "fine", overrides)
+        book.override("bob", "q4.concepts", 6, overrides, comment="fine")
         regraded = apply_overrides(showcase_result(), overrides)  # what `grader run` does
         book.record(regraded)
         item = book.latest_for("bob").item("q4.concepts")

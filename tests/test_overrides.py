@@ -69,7 +69,7 @@ def test_other_students_and_ungraded_questions_are_left_alone(alice, tmp_path):
     ("alice: 5\n", "alice: must map item ids"),
     ("alice:\n  q4: {points: 1, comment: x}\n", "alice.q4: not an item id"),
     ("alice:\n  q4.concepts: {points: five, comment: x}\n", "alice.q4.concepts.points: must be a number"),
-    ("alice:\n  q4.concepts: {points: 3}\n", "alice.q4.concepts.comment: required"),
+    ("alice:\n  q4.concepts: {points: 3, comment: [a, b]}\n", "alice.q4.concepts.comment: must be text"),
     ("alice:\n  q4.concepts: {points: 3, comment: x, score: 2}\n", "unknown key(s) score"),
 ])
 def test_bad_files_get_one_clear_message(tmp_path, text, message):

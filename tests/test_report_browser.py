@@ -86,10 +86,11 @@ def test_charts_render_with_real_size(pages, browser):
     path, _ = pages["bob"]
     browser.get(path.resolve().as_uri())
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
-    assert len(charts) == 2
+    assert len(charts) == 3  # loss and metrics curves, and the per-digit accuracy bars
     for c in charts:
         assert c.size["width"] > 200 and c.size["height"] > 100
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart polyline")) == 4
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.class-chart rect.cbar")) == 10
 
 
 def test_class_report_in_chromium(pages, browser):
@@ -125,3 +126,62 @@ def test_reports_fit_a_phone_screen(pages, browser):
             assert size >= 14
     finally:
         browser.set_window_size(1000, 900)
+
+
+def test_class_table_sorts_by_clicking_a_heading(pages, browser):
+    from selenium.webdriver.common.by import By
+
+    path, results = pages["index"]
+    browser.set_window_size(1000, 900)
+    browser.get(path.resolve().as_uri())
+    heading = browser.find_element(By.XPATH, "//table[@id='student-table']//th[text()='total']")
+    totals_js = ("return [...document.querySelectorAll('#student-table tbody tr')]"
+                 ".map(r => parseFloat(r.cells[1].dataset.v))")
+    heading.click()
+    ascending = browser.execute_script(totals_js)
+    assert ascending == sorted(r.score for r in results)
+    heading.click()
+    assert browser.execute_script(totals_js) == sorted((r.score for r in results), reverse=True)
+    by_name = browser.find_element(By.XPATH, "//table[@id='student-table']//th[text()='student']")
+    by_name.click()
+    names = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#student-table tbody td:first-child")]
+    assert names == sorted(names, key=str.lower)
+    assert _severe_logs(browser) == []
+
+
+def test_nothing_is_clipped_on_a_phone(pages, browser):
+    """Every element fits the 390 px screen or sits inside a box that scrolls sideways."""
+    clipped_js = """
+      const out = [];
+      document.querySelectorAll('details').forEach(d => d.open = true);
+      for (const el of document.body.querySelectorAll('*')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.right <= innerWidth + 1) continue;
+        let p = el.parentElement, scrolls = false;
+        for (; p; p = p.parentElement) {
+          const o = getComputedStyle(p).overflowX;
+          if (o === 'auto' || o === 'scroll') { scrolls = true; break; }
+        }
+        if (!scrolls) out.push(el.tagName + '.' + el.className);
+      }
+      return out;"""
+    browser.set_window_size(390, 844)
+    try:
+        for name in ("alice", "bob", "index"):
+            path, _ = pages[name]
+            browser.get(path.resolve().as_uri())
+            assert browser.execute_script(clipped_js) == [], name
+    finally:
+        browser.set_window_size(1000, 900)
+
+
+def test_alices_report_is_about_six_screens_with_evidence_closed(pages, browser):
+    path, _ = pages["alice"]
+    browser.set_window_size(1280, 800)
+    browser.get(path.resolve().as_uri())
+    closed = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+    opened = browser.execute_script("return document.documentElement.scrollHeight")
+    print(f"alice (static questions) at 1280 px: {closed} px closed, {opened} px open")
+    assert closed <= 6 * 800 < opened
+    browser.set_window_size(1000, 900)

@@ -119,6 +119,7 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
                             f"model: {m.get('error')}.", evidence=evidence, provisional=provisional)
     measured = 100.0 * m["accuracy"]
     acc_evidence.update({"measured": round(measured, 2), "n": m.get("n"), "data": m.get("note"),
+                         "per_class": [None if a is None else round(a, 4) for a in m.get("per_class") or []],
                          "keras_evaluate": None if m.get("keras_evaluate") is None
                          else round(100.0 * m["keras_evaluate"], 2)})
     metric = item.params.get("metric", "accuracy")

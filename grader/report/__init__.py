@@ -45,6 +45,8 @@ def _render_submission(result: SubmissionResult, student_mode: bool) -> str:
         student_mode=student_mode,
         shown=shown,
         evidence=lambda item: view.evidence_view(item.evidence),
+        override=lambda item: view.override_view(item, student_mode),
+        qpanel=lambda q: view.question_panel(q, result.diagnostics, student_mode),
         hidden_count=sum(1 for i in result.items() if not shown(i)),
         diagnostics=view.visible_diagnostics(result, student_mode),
         problems=view.problems(result),
@@ -53,26 +55,14 @@ def _render_submission(result: SubmissionResult, student_mode: bool) -> str:
     )
 
 
-def render_class_report(results: list[SubmissionResult], similarity: list[dict] | None = None) -> str:
-    """The class overview (OUT/index.html). `similarity`: groups from grader.similarity."""
+def render_class_report(results: list[SubmissionResult], similarity: list[dict] | None = None,
+                        out_hint: str = "OUT") -> str:
+    """The class overview (OUT/index.html): who needs attention first, then the sortable student
+    table, then the statistics. `similarity`: groups from grader.similarity."""
     results = sorted(results, key=lambda r: (r.student or r.submission).lower())
     qids = sorted({q.id for r in results for q in r.questions}, key=view._natural)
-
-    def qscore(r: SubmissionResult, qid: str) -> float | None:
-        return next((q.score for q in r.questions if q.id == qid), None)
-
-    def flags(r: SubmissionResult) -> list[tuple[str, str]]:
-        out = []
-        items = r.items()
-        if n := sum(i.needs_review for i in items):
-            out.append((f"{n} to review", "review"))
-        if n := sum(i.manual for i in items):
-            out.append((f"{n} manual", "manual"))
-        if n := sum(i.provisional for i in items):
-            out.append((f"{n} provisional", "provisional"))
-        return out + locate_flags(r.located)
-
+    rows = view.student_rows(results, qids)
     return _env.get_template("class.html.j2").render(
         v=view.class_view(results), results=results, similarity=view.similarity_groups(similarity), qids=qids,
-        qscore=qscore, flags=flags,
+        rows=rows, attn=view.attention(rows), out_hint=out_hint,
     )

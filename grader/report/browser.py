@@ -50,10 +50,14 @@ def chromium(width: int = 1000, height: int = 1200) -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def full_page_screenshot(driver, page: Path, out: Path, width: int = 1000, max_height: int = 6000) -> Path:
-    """Open `page` and save a PNG of the whole page (up to `max_height` pixels tall)."""
+def full_page_screenshot(driver, page: Path, out: Path, width: int = 1000, max_height: int = 6000,
+                         expand: bool = False) -> Path:
+    """Open `page` and save a PNG of the whole page (up to `max_height` pixels tall); `expand`
+    opens every collapsed <details> block first."""
     driver.set_window_size(width, 800)  # the page height is measured at this viewport
     driver.get(page.resolve().as_uri())
+    if expand:
+        driver.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(width, min(int(height) + 40, max_height))
     out.parent.mkdir(parents=True, exist_ok=True)

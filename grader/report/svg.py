@@ -124,3 +124,37 @@ def histogram(values: Sequence[float], *, maximum: float, bins: int = 10, width:
     parts.append(f'<text x="{left + pw / 2:.0f}" y="{height - 4}" font-size="10" '
                  f'text-anchor="middle">{escape(title)}</text></svg>')
     return Markup("".join(parts))
+
+
+def class_accuracy_chart(per_class: Sequence[object], *, title: str = "accuracy per digit",
+                         width: int = 360, height: int = 170) -> Markup:
+    """One bar per class (digit) of the grader's measured accuracy, labelled, worst in red."""
+    values = [_num(v) for v in per_class]
+    if not values or all(v is None for v in values):
+        return Markup("")
+    left, bottom, top = 38, 30, 22
+    pw, ph = width - left - 8, height - top - bottom
+    bw = pw / len(values)
+    known = [v for v in values if v is not None]
+    worst = min(known)
+    parts = [f'<svg class="chart class-chart" role="img" viewBox="0 0 {width} {height}" width="100%">'
+             f'<title>{escape(title)}</title>',
+             f'<text x="{left}" y="14" font-size="12">{escape(title)}</text>',
+             f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#888"/>',
+             f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">100%</text>',
+             f'<text x="{left - 4}" y="{top + ph}" font-size="10" text-anchor="end">0</text>']
+    for k, v in enumerate(values):
+        x = left + k * bw + 2
+        label = (f'<text x="{x + (bw - 4) / 2:.1f}" y="{top + ph + 13}" font-size="11" '
+                 f'text-anchor="middle">{k}</text>')
+        if v is None:
+            parts.append(label)
+            continue
+        h = max(v, 0.0) * ph
+        colour = "#c0392b" if v == worst else "#1e8a4c"
+        parts.append(f'<rect class="cbar" x="{x:.1f}" y="{top + ph - h:.1f}" width="{bw - 4:.1f}" '
+                     f'height="{h:.1f}" fill="{colour}"><title>{k}: {v * 100:.1f}%</title></rect>{label}'
+                     f'<text x="{x + (bw - 4) / 2:.1f}" y="{top + ph - h - 3:.1f}" font-size="9" '
+                     f'text-anchor="middle">{v * 100:.0f}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

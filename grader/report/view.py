@@ -17,7 +17,7 @@ from grader.report.highlight import highlight, phrases_of
 from grader.report.svg import histogram, history_charts
 from grader.results import ItemResult, SubmissionResult
 
-SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells")
+SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells", "override")
 ARCH_COLUMNS = ("class", "name", "output_shape", "params", "trainable")
 NUMBER_COLUMNS = ("part", "found", "expected", "unit", "text")
 
@@ -153,6 +153,20 @@ def evidence_view(evidence: dict[str, Any]) -> EvidenceView:
     return view
 
 
+def override_view(item: ItemResult, student_mode: bool) -> dict[str, Any] | None:
+    """Who set a manual grade, when, from what automatic grade; the private note only for
+    instructors (never in a student copy)."""
+    ov = item.evidence.get("override") if item.manual and isinstance(item.evidence, dict) else None
+    if not isinstance(ov, dict):
+        return None
+    return {
+        "by": str(ov.get("by") or ""),
+        "at": str(ov.get("at") or "")[:16].replace("T", " "),
+        "automatic": ov.get("automatic_score"),
+        "note": "" if student_mode else str(ov.get("note") or ""),
+    }
+
+
 def accuracy_gap(acc: dict[str, Any]) -> float | None:
     """Printed minus measured accuracy (both as fractions; a printed 91 means 0.91), or None."""
     printed, measured = acc.get("printed"), acc.get("measured")
@@ -217,18 +231,20 @@ def cell_views(result: SubmissionResult, student_mode: bool) -> list[CellView]:
     for idx, c in runs.items():
         if c.get("status") not in (None, "ok") and isinstance(idx, int):
             refs[idx].append(str(c.get("status")))
+    needs_source = set(refs)  # diagnoses, problems, failed cells: their source is worth showing
     for item in result.items():
         if item.id in hidden:
             continue
         ev = item.evidence if isinstance(item.evidence, dict) else {}
         cells = ev.get("cells")
-        if isinstance(cells, list):
+        if isinstance(cells, list):  # where an answer was found: already shown with its question
             for c in cells:
                 if isinstance(c, int):
                     refs[c].append(item.id)
         acc = ev.get("accuracy")
         if isinstance(acc, dict) and isinstance(acc.get("cell"), int):
             refs[acc["cell"]].append(item.id)
+            needs_source.add(acc["cell"])
     sources = _notebook_sources(result.path) if refs else {}
     views = []
     for idx in sorted(refs):
@@ -241,7 +257,7 @@ def cell_views(result: SubmissionResult, student_mode: bool) -> list[CellView]:
                 duration_s=run.get("duration_s"),
                 error=short(error, 600),
                 output=short(run.get("output_text", ""), 1500),
-                source=short(sources.get(idx, ""), 1500),
+                source=short(sources.get(idx, ""), 1500) if idx in needs_source else "",
                 refs=list(dict.fromkeys(refs[idx])),
             )
         )
@@ -405,3 +421,163 @@ def class_view(results: list[SubmissionResult]) -> ClassView:
         items=items,
         diagnoses=diagnoses,
     )
+
+
+@dataclass
+class ItemPanel:
+    """What a person reads for one item: the three-part story, the evidence in words (collapsed
+    in the report), charts or a one-line training summary, and the accuracy comparison."""
+
+    story: Any
+    lines: list[Any]
+    confidence: str = ""
+    charts: list[Markup] = field(default_factory=list)
+    training: str = ""  # one line when the history is too short to draw
+    accuracy: dict[str, Any] | None = None
+    accuracy_gap: float | None = None
+    class_chart: Markup | None = None
+    cells: list[int] = field(default_factory=list)
+    architecture: list[dict[str, Any]] = field(default_factory=list)
+    same_as: str = ""  # the item of this question whose evidence this one repeats
+
+    @property
+    def has_evidence(self) -> bool:
+        return bool(self.lines or self.charts or self.training or self.accuracy or self.class_chart)
+
+
+def item_panel(item: ItemResult, diagnostics: list, student_mode: bool = False) -> ItemPanel:
+    from grader.report import words
+    from grader.report.svg import class_accuracy_chart
+
+    ev = item.evidence if isinstance(item.evidence, dict) else {}
+    panel = ItemPanel(story=words.story(item, diagnostics),
+                      lines=words.evidence_lines(item, student_mode=student_mode),
+                      confidence=words.confidence_words(item))
+    history = ev.get("history")
+    if history is not None:
+        if words.epochs(history) >= 2:
+            panel.charts = history_charts(history)
+        else:
+            panel.training = words.history_summary(history)
+    acc = ev.get("accuracy")
+    if isinstance(acc, dict):
+        panel.accuracy = {"printed": None, "measured": None, "keras_evaluate": None, "cell": None, **acc}
+        panel.accuracy_gap = accuracy_gap(panel.accuracy)
+        per_class = acc.get("per_class") or ev.get("per_class")
+        if isinstance(per_class, list) and per_class:
+            panel.class_chart = class_accuracy_chart(per_class)
+    cells = ev.get("cells")
+    if isinstance(cells, list):
+        panel.cells = [c for c in cells if isinstance(c, int)]
+    rows = _rows(ev.get("architecture"), ARCH_COLUMNS)
+    if rows:
+        panel.architecture = [{**r, "output_shape": _shape(r.get("output_shape"))} for r in rows]
+    return panel
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join("batch" if v is None else str(v) for v in value) + ")"
+    return "" if value is None else str(value)
+
+
+@dataclass
+class QuestionPanel:
+    answer: Markup | None  # the student's answer, highlighted, shown once per question
+    answer_cells: list[int]
+    items: dict[str, ItemPanel]
+
+
+def question_panel(q: Any, diagnostics: list, student_mode: bool) -> QuestionPanel:
+    """One question's items; the answer and evidence lines repeated by several items (Q2's three
+    parts share one answer and one working) are shown once, at the first item."""
+    answer, cells, seen = None, [], {}
+    panels: dict[str, ItemPanel] = {}
+    phrases, wrong = [], []
+    for item in q.items:
+        if not shown(item, student_mode):
+            continue
+        ev = item.evidence if isinstance(item.evidence, dict) else {}
+        phrases += phrases_of(ev.get("matches") if isinstance(ev.get("matches"), list) else [])
+        wrong += phrases_of(ev.get("misconceptions"))
+    for item in q.items:
+        if not shown(item, student_mode):
+            continue
+        ev = item.evidence if isinstance(item.evidence, dict) else {}
+        if answer is None and isinstance(ev.get("excerpt"), str) and ev["excerpt"].strip():
+            answer = highlight(ev["excerpt"], phrases, wrong)
+            cells = [c for c in ev.get("cells") or [] if isinstance(c, int)]
+        panel = item_panel(item, diagnostics, student_mode)
+        kept = []
+        for line in panel.lines:
+            key = (line.label, line.text, str(line.rows))
+            if key in seen:
+                panel.same_as = panel.same_as or seen[key]
+                continue
+            seen[key] = item.id
+            kept.append(line)
+        panel.lines = kept
+        panels[item.id] = panel
+    return QuestionPanel(answer=answer, answer_cells=cells, items=panels)
+
+
+# ---- who needs attention (class report) ----------------------------------------------------
+
+
+@dataclass
+class StudentRow:
+    """One row of the class report's student table (sortable: `sort` values per column)."""
+
+    result: SubmissionResult
+    name: str
+    href: str
+    cells: dict[str, tuple[str, float | None, str]]  # question -> (shown, sort value, css class)
+    review: int
+    manual: int
+    provisional: int
+    env_gaps: int
+    partial: str  # why the current grade is not a complete run ("" when it is)
+    fraction: float | None  # score / max, None when not graded
+
+
+def student_rows(results: list[SubmissionResult], qids: list[str]) -> list[StudentRow]:
+    from grader.gradebook import run_scope
+
+    rows = []
+    for r in results:
+        cells: dict[str, tuple[str, float | None, str]] = {}
+        for qid in qids:
+            q = next((x for x in r.questions if x.id == qid), None)
+            if q is None:
+                cells[qid] = ("–", None, "na")
+            elif q.items and all(i.status == "missing" for i in q.items):
+                cells[qid] = ("missing", -1.0, "missing")
+            elif q.items and all(i.status == "skipped" for i in q.items):
+                cells[qid] = ("skipped", None, "skipped")
+            else:
+                cells[qid] = (f"{q.score:g}", q.score, "")
+        scope, why = run_scope(r)
+        items = r.items()
+        rows.append(StudentRow(
+            result=r, name=r.student or r.submission, href=report_name(r), cells=cells,
+            review=sum(i.needs_review for i in items), manual=sum(i.manual for i in items),
+            provisional=sum(i.provisional for i in items), env_gaps=sum(i.status == "skipped" for i in items),
+            partial=why if scope != "complete" else "",
+            fraction=r.score / r.max_score if r.max_score and r.status == "graded" else None))
+    return rows
+
+
+def attention(rows: list[StudentRow], lowest: int = 3) -> dict[str, list[StudentRow]]:
+    """The students a person should look at first, by reason (a student may be under several)."""
+    from grader.locate.answer import flags as locate_flags
+
+    graded = sorted((r for r in rows if r.fraction is not None), key=lambda r: r.fraction)
+    cut = graded[lowest - 1].fraction if len(graded) >= lowest else None
+    return {
+        "not fully graded": [r for r in rows if r.result.status != "graded" or r.partial],
+        "items to review": sorted((r for r in rows if r.review), key=lambda r: -r.review),
+        "environment gaps": [r for r in rows if r.env_gaps],
+        "answers to find by hand": [r for r in rows if locate_flags(r.result.located)],
+        "lowest scores": [r for r in graded if cut is not None and r.fraction <= cut][:max(lowest, 1)]
+        if len(graded) > lowest else [],
+    }
