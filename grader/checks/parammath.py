@@ -973,6 +973,20 @@ def grade_text(
     )
 
 
+def grade_answer(
+    text: str, params: dict[str, Any], *, code: str = "", prompt: str = "",
+    module: str = "reference.assignment06",
+) -> dict[str, Outcome]:
+    """Every part of one answer (prose and optionally a code cell's source), read once."""
+    from reference import compute
+
+    ref = compute(module, params.get("reference", "conv_net_memory"), params)
+    reading = read_answer(answer_text(_TextAnswer(text, code), prompt), int(ref["batch_size"]))
+    kw = {"partial": float(params.get("partial_credit", DEFAULT_PARTIAL)),
+          "tolerance": float(params.get("tolerance", DEFAULT_TOLERANCE))}
+    return {part: grade_part(reading, part, ref, **kw) for part in PARTS}
+
+
 @dataclass
 class _TextAnswer:
     text: str
