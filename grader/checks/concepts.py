@@ -42,6 +42,7 @@ from grader.textmatch import (
     compile_phrase,
     denied,
     find_phrase,
+    is_negation,
     near_miss,
     negated_span,
     normalise,
@@ -366,12 +367,21 @@ def _find_concepts(units: list[_Sentence], rubric: ConceptRubric,
         best: tuple[int, float, PhraseMatch | None, str, str] | None = None
         for u in units:
             about = _about(c.subject, u, rubric)
-            if about is None or u.denied or not u.tokens:
+            if not u.tokens:
+                continue
+            if about is None or u.denied:
+                # read and set aside (about another subject, or denied): not a missed paraphrase
+                if any(find_phrase(p, u.tokens, u.text) for p in c.phrases):
+                    explained.add(u.text)
                 continue
             rank = 1 if about == "yes" else 0
+            negated = any(is_negation(t.word) for t in u.tokens)
             for phrase in c.phrases:
                 m = find_phrase(phrase, u.tokens, u.text)
+                if m is None and negated and find_phrase(phrase, u.tokens, u.text, guard_negation=False):
+                    explained.add(u.text)  # "float16 does not help": read as rejected
                 if m and (_contradicted(c, u) or _overlaps(u, m, wrong or [])):
+                    explained.add(u.text)  # "within the same feature map": read as the opposite
                     m = None
                 if m:
                     explained.add(u.text)

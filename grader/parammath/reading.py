@@ -1,0 +1,343 @@
+"""Stage 1 of Q2 grading: read an answer's numbers, formulas and sentences, and pick the number
+that answers each part (params, ram_prediction, ram_batch), saying why."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
+
+PARTS = ("params", "ram_prediction", "ram_batch")
+
+_BATCH_CUE = r"batch|training|\btrain|backprop|\b{n}\s+(?:images|instances|samples|pictures|inputs)"
+_PREDICTION_CUE = re.compile(
+    r"predict|single|inference|for\s+(?:one|1|a)\s+(?:image|instance|input|sample)", re.I
+)
+_PARAMS_CUE = re.compile(r"param|weights?\b|bias", re.I)
+_RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer", re.I)
+_MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
+_TOTAL_CUE = re.compile(
+    r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has", re.I
+)
+_NOT_A_COUNT_OF_PARAMS = re.compile(
+    r"[ \t]*-?[ \t]*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|"
+    r"channels?|bits?\b|layers?|kernels?|floats?|values?|neurons?|units?)",
+    re.I,
+)
+
+
+
+# ---- reading the answer -------------------------------------------------------------------
+
+
+@dataclass
+class Pick:
+    """The number chosen as the student's answer to one part, and why."""
+
+    quantity: Quantity
+    segment: Segment
+    why: str
+    cued: bool = True  # False when no sentence named the part and a fallback rule chose
+
+    @property
+    def confidence(self) -> float:
+        return 0.95 if self.cued else 0.5
+
+
+@dataclass
+class Reading:
+    text: str
+    segments: list[Segment]
+    quantities: list[Quantity]
+    equations: list[Equation]
+    part_of: dict[int, str]  # quantity index -> params | ram_prediction | ram_batch | ram
+    operands: set[int]  # quantity indices used as operands of a formula
+    picks: dict[str, Pick | None] = field(default_factory=dict)
+
+    def equations_in(self, part: str) -> list[Equation]:
+        """Equations whose result sits in a sentence about `part` ('' for sentences about none)."""
+        out = []
+        for eq in self.equations:
+            seg = self.segment_at(eq.rhs.start)
+            if seg is not None and (part in seg.labels if part else not seg.labels):
+                out.append(eq)
+        return out
+
+    def segment_at(self, pos: int) -> Segment | None:
+        for seg in self.segments:
+            if seg.start <= pos < seg.end + 1:
+                return seg
+        return None
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text).strip().lower()
+
+
+def answer_text(answer: Any, prompt: str) -> str:
+    """The answer's prose and code comments, plus simple arithmetic in its code and its outputs;
+    sentences copied from the question's prompt are left out."""
+    parts = [answer.text or ""]
+    code_lines = _code_arithmetic(answer.code or "")
+    if code_lines:
+        parts.append("\n\n".join(code_lines))
+    if getattr(answer, "outputs_text", ""):
+        parts.append(answer.outputs_text)
+    text = "\n".join(p for p in parts if p.strip())
+    norm_prompt = _norm(prompt)
+    if not norm_prompt:
+        return text
+    kept = [text[:0]]
+    pos = 0
+    for seg in segments(text):
+        n = _norm(seg.text)
+        if len(n) >= 20 and n in norm_prompt:
+            kept.append(text[pos : seg.start])
+            pos = seg.end
+    kept.append(text[pos:])
+    return "".join(kept)
+
+
+def _code_arithmetic(code: str) -> list[str]:
+    """`name = <arithmetic>` lines of the student's code, evaluated without running anything:
+    'params total = 903400'. Names of memory variables (ram, mem, bytes) get a byte unit."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    env: dict[str, float] = {}
+    lines = []
+    for node in tree.body:
+        if not (
+            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+        ):
+            continue
+        value = _eval_node(node.value, env)
+        if value is None:
+            continue
+        name = node.targets[0].id
+        env[name] = value
+        label = name.replace("_", " ")
+        unit = ""
+        if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)|bytes", name, re.I):
+            unit = " MB" if re.search(r"mb$|_mb_", name, re.I) else " bytes"
+        lines.append(f"{label} = {value:.10g}{unit}.")
+    return lines
+
+
+def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
+    ops = {
+        ast.Add: lambda a, b: a + b,
+        ast.Sub: lambda a, b: a - b,
+        ast.Mult: lambda a, b: a * b,
+        ast.Div: lambda a, b: a / b if b else None,
+        ast.Pow: lambda a, b: a**b if abs(b) < 30 else None,
+    }
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        return env.get(node.id)
+    if isinstance(node, ast.BinOp) and type(node.op) in ops:
+        a, b = _eval_node(node.left, env), _eval_node(node.right, env)
+        return None if a is None or b is None else ops[type(node.op)](a, b)
+    return None
+
+
+def read_answer(text: str, batch_size: int) -> Reading:
+    """Read every number, formula and sentence of an answer and pick the answer to each part."""
+    segs = segments(text)
+    batch_cue = re.compile(_BATCH_CUE.format(n=batch_size), re.I)
+    quantities = find_quantities(text)
+    equations = find_equations(text)
+    previous: list[str] = []
+    part_cue: str | None = None  # the last of batch / prediction named so far
+    for seg in segs:
+        has_batch = bool(batch_cue.search(seg.text))
+        has_pred = bool(_PREDICTION_CUE.search(seg.text))
+        has_ram = bool(_MEMORY_CUE.search(seg.text) or re.search(r"\bbytes?\b|[KMG]i?B\b", seg.text))
+        if _PARAMS_CUE.search(seg.text):
+            seg.labels.append("params")
+        if has_batch:
+            seg.labels.append("ram_batch")
+        if has_pred:
+            seg.labels.append("ram_prediction")
+        if has_batch or has_pred:
+            part_cue = "ram_batch" if _last_cue(seg.text, len(seg.text), batch_cue) else "ram_prediction"
+        elif part_cue and has_ram and "params" not in seg.labels:
+            seg.labels.append(part_cue)  # "= 12.6 MB" on the line after "RAM for one prediction"
+        if has_ram:
+            seg.labels.append("ram")
+        if not seg.labels:
+            seg.labels = [label for label in previous if label != "ram"] or []  # a line that goes on
+        previous = seg.labels
+    eq_spans = {(q.start, q.end) for eq in equations for q in eq.lhs.operands}
+    part_of: dict[int, str] = {}
+    operands: set[int] = set()
+    for i, q in enumerate(quantities):
+        seg = _segment_of(segs, q.start)
+        if seg is None:
+            continue
+        if (q.start, q.end) in eq_spans or _is_operand(text, q, seg):
+            operands.add(i)
+        part = _part_for(q, seg, batch_cue)
+        if part:
+            part_of[i] = part
+    reading = Reading(
+        text=text,
+        segments=segs,
+        quantities=quantities,
+        equations=equations,
+        part_of=part_of,
+        operands=operands,
+    )
+    _pick(reading)
+    return reading
+
+
+def _in_parentheses(reading: Reading, q: Quantity) -> bool:
+    seg = _segment_of(reading.segments, q.start)
+    if seg is None:
+        return False
+    before = reading.text[seg.start : q.start]
+    return before.count("(") > before.count(")")
+
+
+def _segment_of(segs: list[Segment], pos: int) -> Segment | None:
+    for seg in segs:
+        if seg.start <= pos < seg.end:
+            return seg
+    return None
+
+
+def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:
+    """True when the last part cue before `upto` is a batch cue (else a prediction cue or none)."""
+    b = [m.start() for m in batch_cue.finditer(text, 0, upto)]
+    p = [m.start() for m in _PREDICTION_CUE.finditer(text, 0, upto)]
+    return bool(b) and (not p or b[-1] > p[-1])
+
+
+def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
+    """A number joined to another by an operator ('903,400 × 4 bytes', '27,000 + ...')."""
+    before = text[seg.start : q.start]
+    after = text[q.end : seg.end]
+    before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
+    if before_m and (before_m.group(1) != "x" or re.search(r"[\d)]\s*x\s*$", before)):
+        return True
+    after_m = re.match(r"\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
+    return bool(after_m)
+
+
+def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str]) -> str | None:
+    local = seg.text[: q.start - seg.start]
+    after = seg.text[q.end - seg.start :]
+    if q.is_memory:
+        # "12.6 MB for a single prediction", "565.6 MB (batch of 50)": a cue right after the
+        # amount, in the same clause, names it; otherwise the last cue before it does
+        tight = _tight_cue_after(after, batch_cue)
+        if tight:
+            return tight
+        if batch_cue.search(local) or _PREDICTION_CUE.search(local):
+            return "ram_batch" if _last_cue(local, len(local), batch_cue) else "ram_prediction"
+        if batch_cue.search(after) or _PREDICTION_CUE.search(after):
+            return "ram"  # the sentence names a part only in a later clause
+        for part in ("ram_batch", "ram_prediction"):
+            if part in seg.labels:
+                return part
+        if "params" in seg.labels and not _MEMORY_CUE.search(seg.text):
+            return None  # "Total params: 903,400 (3.45 MB)": a size stated, not a RAM answer
+        return "ram"
+    if _NOT_A_COUNT_OF_PARAMS.match(after):
+        return None  # "100 feature maps", "50 images", "32-bit floats"
+    if "params" in seg.labels or _PARAMS_CUE.match(after.strip()):
+        return "params"
+    return None
+
+
+def _tight_cue_after(after: str, batch_cue: re.Pattern[str]) -> str | None:
+    cues = [(m.start(), "ram_batch") for m in batch_cue.finditer(after)]
+    cues += [(m.start(), "ram_prediction") for m in _PREDICTION_CUE.finditer(after)]
+    if not cues:
+        return None
+    start, part = min(cues)
+    between = after[:start]
+    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then)\b", between):
+        return None
+    return part
+
+
+def _pick(reading: Reading) -> None:
+    rhs_spans = {(eq.rhs.start, eq.rhs.end) for eq in reading.equations}
+
+    def candidates(part: str) -> list[int]:
+        out = []
+        for i, q in enumerate(reading.quantities):
+            if reading.part_of.get(i) != part:
+                continue
+            if i in reading.operands and (q.start, q.end) not in rhs_spans:
+                continue
+            if part == "params" and q.value < 10:
+                continue
+            out.append(i)
+        return out
+
+    def choose(idx: list[int], cue: re.Pattern[str], part: str) -> Pick | None:
+        if not idx:
+            return None
+        # "(6 MB + 3 MB of maps and 3.6 MB of weights)": numbers in parentheses explain, not answer
+        outside = [i for i in idx if not _in_parentheses(reading, reading.quantities[i])]
+        idx = outside or idx
+        cued = []
+        for i in idx:
+            q = reading.quantities[i]
+            seg = _segment_of(reading.segments, q.start)
+            if seg and cue.search(seg.text[: q.start - seg.start]):
+                cued.append(i)
+        sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
+        if cued:
+            i, why = cued[-1], "the last number in a sentence that states the answer"
+        elif part == "params":
+            sums = [
+                i
+                for i in idx
+                if any(eq.rhs.start == reading.quantities[i].start and eq.is_sum for eq in reading.equations)
+            ]
+            if sums:
+                i, why = sums[-1], "the result of the sum of the per-layer counts"
+            else:
+                i = max(idx, key=lambda k: reading.quantities[k].value)
+                why = "the largest parameter count written (no sentence says 'total')"
+                sure = len(idx) == 1
+        else:
+            i, why = idx[-1], "the last amount of memory written for this part"
+        q = reading.quantities[i]
+        seg = _segment_of(reading.segments, q.start)
+        assert seg is not None  # candidates are numbers inside a segment
+        return Pick(quantity=q, segment=seg, why=why, cued=sure)
+
+    reading.picks["params"] = choose(candidates("params"), _TOTAL_CUE, "params")
+    reading.picks["ram_prediction"] = choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction")
+    reading.picks["ram_batch"] = choose(candidates("ram_batch"), _RAM_CUE, "ram_batch")
+    loose = candidates("ram")
+    if loose and reading.picks["ram_prediction"] is None:
+        p = choose(loose[:1], _RAM_CUE, "ram")
+        if p:
+            p.why = "the first amount of memory written (no sentence names a single prediction)"
+        reading.picks["ram_prediction"] = p
+        loose = loose[1:]
+    pred = reading.picks["ram_prediction"]
+    # a batch needs more than one prediction: a smaller amount is a step of the working, not the answer
+    loose = [i for i in loose if pred is None or reading.quantities[i].value > 2 * pred.quantity.value]
+    if loose and reading.picks["ram_batch"] is None:
+        p = choose(loose[-1:], _RAM_CUE, "ram")
+        if p:
+            p.why = "the last amount of memory written (no sentence names the batch)"
+        reading.picks["ram_batch"] = p
+
+
