@@ -63,7 +63,17 @@ def grade_part(
         verdict = grade_params(reading, ref, partial)
     else:
         verdict = grade_ram(part, reading, ref, partial, tolerance)
-    if pick is None:
+    rivals = reading.conflicts.get(part, [])
+    if pick is None and rivals:
+        listed = ", ".join(q.raw for q in rivals)
+        note = f"Several different values are given for the {what}: {listed}."
+        verdict = Verdict(
+            0.0,
+            f"{note} Only one can be your answer: state it once (show the others as working or "
+            f"say why you reject them). Expected {expected}.",
+            [Diagnosis("conflicting-values", note, fix=f"Give one value for the {what}.")],
+        )
+    elif pick is None:
         code = "batch-not-answered" if part == "ram_batch" else "no-number-found"
         diagnoses = [
             Diagnosis(
@@ -95,12 +105,13 @@ def grade_part(
     numbers = []
     for p in PARTS:
         pk = reading.picks.get(p)
-        if p != part and pk is None:
+        if p != part and pk is None and not reading.conflicts.get(p):
             continue
         numbers.append(
             {
                 "part": p,
                 "found": pk.quantity.raw if pk else None,
+                "conflicting": [q.raw for q in reading.conflicts.get(p, [])],
                 "expected": _expected_short(p, ref),
                 "value": pk.quantity.value if pk else None,
                 "unit": "parameters"
@@ -115,11 +126,14 @@ def grade_part(
     evidence: dict[str, Any] = {
         "excerpt": reading.text.strip()[:2000],
         "numbers": numbers,
+        "rejected_by_student": [reading.quantities[i].raw for i in sorted(reading.negated)],
         "steps": [eq.to_dict() for eq in reading.equations][:20],
         "reference": _reference_evidence(part, ref),
     }
     # a number chosen by a fallback rule (no sentence named its part) is a guess: say so
     confidence = pick.confidence if pick is not None else 0.8
+    if rivals:
+        confidence = 0.3  # which value the student meant is a human's call
     return Outcome(
         credit=verdict.credit,
         feedback=verdict.feedback,

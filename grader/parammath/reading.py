@@ -12,11 +12,11 @@ from grader.textnumbers import Equation, Quantity, Segment, find_equations, find
 
 PARTS = ("params", "ram_prediction", "ram_batch")
 
-_BATCH_CUE = r"batch|training|\btrain|backprop|\b{n}\s+(?:images|instances|samples|pictures|inputs)"
+_BATCH_CUE = r"batch|training|\btrain(?!able)|backprop|\b{n}\s+(?:images|instances|samples|pictures|inputs)"
 _PREDICTION_CUE = re.compile(
     r"predict|single|inference|for\s+(?:one|1|a)\s+(?:image|instance|input|sample)", re.I
 )
-_PARAMS_CUE = re.compile(r"param|weights?\b|bias", re.I)
+_PARAMS_CUE = re.compile(r"param|parám|weights?\b|bias|gewicht", re.I)
 _RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer", re.I)
 _MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
 _TOTAL_CUE = re.compile(
@@ -56,6 +56,9 @@ class Reading:
     part_of: dict[int, str]  # quantity index -> params | ram_prediction | ram_batch | ram
     operands: set[int]  # quantity indices used as operands of a formula
     picks: dict[str, Pick | None] = field(default_factory=dict)
+    negated: set[int] = field(default_factory=set)  # "NOT 903,400": a value the student rejects
+    #: part -> several different values offered for it ("902,700? 903,400?"): none is the answer
+    conflicts: dict[str, list[Quantity]] = field(default_factory=dict)
 
     def equations_in(self, part: str) -> list[Equation]:
         """Equations whose result sits in a sentence about `part` ('' for sentences about none)."""
@@ -180,15 +183,20 @@ def read_answer(text: str, batch_size: int) -> Reading:
     eq_spans = {(q.start, q.end) for eq in equations for q in eq.lhs.operands}
     part_of: dict[int, str] = {}
     operands: set[int] = set()
+    negated: set[int] = set()
     for i, q in enumerate(quantities):
         seg = _segment_of(segs, q.start)
         if seg is None:
             continue
         if (q.start, q.end) in eq_spans or _is_operand(text, q, seg):
             operands.add(i)
-        part = _part_for(q, seg, batch_cue)
+        if _is_negated(text, q, seg):
+            negated.add(i)
+            continue
+        part = _part_for(q, seg, batch_cue, batch_size)
         if part:
             part_of[i] = part
+    _by_order(text, quantities, segs, part_of, operands, negated)
     reading = Reading(
         text=text,
         segments=segs,
@@ -196,9 +204,38 @@ def read_answer(text: str, batch_size: int) -> Reading:
         equations=equations,
         part_of=part_of,
         operands=operands,
+        negated=negated,
     )
     _pick(reading)
     return reading
+
+
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:not|n't|never|isn'?t|no\s+longer)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
+    r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
+
+
+def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
+    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB'."""
+    return bool(_NEGATED_BEFORE.search(text[seg.start : q.start]))
+
+
+def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
+              operands: set[int], negated: set[int]) -> None:
+    """No sentence names the parameter count ('903,400' / '12.6 MB' / '565.6 MB' on three lines,
+    'a) 903400'): the question asks for the count first, so the first plain count of a thousand
+    or more that is not a step of a formula, before any amount of memory, answers it."""
+    if "params" in part_of.values():
+        return
+    first_memory = min((q.start for q in quantities if q.is_memory), default=len(text))
+    for i, q in enumerate(quantities):
+        if q.is_memory or i in operands or i in negated or q.value < 1000 or q.start > first_memory:
+            continue
+        seg = _segment_of(segs, q.start)
+        if seg is None or _NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
+            continue
+        part_of[i] = "params"
+        return
 
 
 def _in_parentheses(reading: Reading, q: Quantity) -> bool:
@@ -228,15 +265,24 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
     before = text[seg.start : q.start]
     after = text[q.end : seg.end]
     before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
-    if before_m and (before_m.group(1) != "x" or re.search(r"[\d)]\s*x\s*$", before)):
+    if before_m and before_m.group(1) == "(":
+        # "(6 MB + 3 MB ...)" opens a formula; "(565.6 MB)" only restates a value
+        if re.match(r"[^)]*[+×*/÷^·⋅]", after):
+            return True
+    elif before_m and (before_m.group(1) != "x" or re.search(r"[\d)]\s*x\s*$", before)):
         return True
     after_m = re.match(r"\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
     return bool(after_m)
 
 
-def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str]) -> str | None:
+_BATCH_SIZE_BEFORE = re.compile(r"(?:batch(?:[\s_-]*size)?|mini-?batch)\s*(?:of|=|:|is)?\s*$", re.I)
+
+
+def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size: int = 0) -> str | None:
     local = seg.text[: q.start - seg.start]
     after = seg.text[q.end - seg.start :]
+    if not q.is_memory and q.value == batch_size and _BATCH_SIZE_BEFORE.search(local):
+        return None  # "a batch of 50", "batch size 50": the question's own number
     if q.is_memory:
         # "12.6 MB for a single prediction", "565.6 MB (batch of 50)": a cue right after the
         # amount, in the same clause, names it; otherwise the last cue before it does
@@ -284,14 +330,23 @@ def _pick(reading: Reading) -> None:
                 continue
             if part == "params" and q.value < 10:
                 continue
+            if q.is_memory and q.value <= 0:
+                continue  # "Non-trainable params: 0 (0.00 B)"
             out.append(i)
         return out
 
     def choose(idx: list[int], cue: re.Pattern[str], part: str) -> Pick | None:
         if not idx:
             return None
+        floor = _at_least(reading, idx)
+        if floor is not None:  # "at least 12.6 MB ... and up to 14.9 MB": the question asks the minimum
+            q = reading.quantities[floor]
+            seg = _segment_of(reading.segments, q.start)
+            assert seg is not None
+            return Pick(quantity=q, segment=seg, why="the value stated as the minimum ('at least')")
         # "(6 MB + 3 MB of maps and 3.6 MB of weights)": numbers in parentheses explain, not answer
-        outside = [i for i in idx if not _in_parentheses(reading, reading.quantities[i])]
+        outside = [i for i in idx if not _in_parentheses(reading, reading.quantities[i])
+                   or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
         idx = outside or idx
         cued = []
         for i in idx:
@@ -321,11 +376,22 @@ def _pick(reading: Reading) -> None:
         assert seg is not None  # candidates are numbers inside a segment
         return Pick(quantity=q, segment=seg, why=why, cued=sure)
 
-    reading.picks["params"] = choose(candidates("params"), _TOTAL_CUE, "params")
-    reading.picks["ram_prediction"] = choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction")
-    reading.picks["ram_batch"] = choose(candidates("ram_batch"), _RAM_CUE, "ram_batch")
+    def settle(part: str, pick: Pick | None) -> Pick | None:
+        """Several different values offered for one part: none of them is the answer."""
+        if pick is None:
+            return None
+        rivals = _rivals(reading, pick, part)
+        if rivals:
+            reading.conflicts[part] = rivals
+            return None
+        return pick
+
+    reading.picks["params"] = settle("params", choose(candidates("params"), _TOTAL_CUE, "params"))
+    reading.picks["ram_prediction"] = settle(
+        "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
+    reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
     loose = candidates("ram")
-    if loose and reading.picks["ram_prediction"] is None:
+    if loose and reading.picks["ram_prediction"] is None and "ram_prediction" not in reading.conflicts:
         p = choose(loose[:1], _RAM_CUE, "ram")
         if p:
             p.why = "the first amount of memory written (no sentence names a single prediction)"
@@ -334,10 +400,55 @@ def _pick(reading: Reading) -> None:
     pred = reading.picks["ram_prediction"]
     # a batch needs more than one prediction: a smaller amount is a step of the working, not the answer
     loose = [i for i in loose if pred is None or reading.quantities[i].value > 2 * pred.quantity.value]
-    if loose and reading.picks["ram_batch"] is None:
+    if loose and reading.picks["ram_batch"] is None and "ram_batch" not in reading.conflicts:
         p = choose(loose[-1:], _RAM_CUE, "ram")
         if p:
             p.why = "the last amount of memory written (no sentence names the batch)"
         reading.picks["ram_batch"] = p
 
 
+
+
+_AT_LEAST = re.compile(
+    r"\b(?:at\s+least|minimum(?:\s+of)?|min\.?|no\s+less\s+than)\s*[:=]?\s*[~≈]?\s*$", re.I)
+#: Between two values offered as alternatives: "or", "/", "?", commas, "maybe" (and their units).
+_ALTERNATIVES = re.compile(
+    r"(?:\s|[,/?;]|\bor\b|\beither\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\b|"
+    r"\b(?:[KMG]i?B|bytes?|megabytes?|gigabytes?|params|parameters|weights)\b)*", re.I)
+
+
+def _at_least(reading: Reading, idx: list[int]) -> int | None:
+    for i in idx:
+        q = reading.quantities[i]
+        seg = _segment_of(reading.segments, q.start)
+        if seg and _AT_LEAST.search(reading.text[max(seg.start, q.start - 25) : q.start]):
+            return i
+    return None
+
+
+def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
+    """The picked value and the other values next to it offered as alternatives for the same part
+    ("9,027,000? 902,700? 903,400?", "3.6 MB, 9 MB, 12.6 MB or 14.1 MB", "2,700 / 902,700 /
+    903,400"), or [] when the pick stands alone. Steps of a formula are not rivals."""
+    seg = pick.segment
+    if "=" in seg.text and part == "params":
+        return []
+    same = [
+        (i, q) for i, q in enumerate(reading.quantities)
+        if seg.start <= q.start < seg.end and i not in reading.negated
+        and q.is_memory == pick.quantity.is_memory
+        and (reading.part_of.get(i) in (part, "ram") or part == "params")
+        and (q.value >= 1000 if part == "params" else True)
+        and not _in_parentheses(reading, q)
+    ]
+    group: list[Quantity] = []
+    for (_, a), (_, b) in zip(same, same[1:], strict=False):
+        between = reading.text[a.end : b.start]
+        if _ALTERNATIVES.fullmatch(between) and "=" not in between:
+            for q in (a, b):
+                if all(q is not g for g in group):
+                    group.append(q)
+    if all(q is not pick.quantity for q in group):
+        return []
+    values = {round(q.value, -3 if q.is_memory else 0) for q in group}
+    return group if len(values) > 1 else []
