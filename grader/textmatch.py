@@ -273,11 +273,20 @@ def is_negation(word: str) -> bool:
 
 
 def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
-    """A negation among the two tokens before `start`, in the same clause (no , ; : between)."""
-    for t in tokens[max(0, start - 2):start]:
+    """A negation among the two tokens before `start`, in the same clause (no , ; : between);
+    a negated verb reaches one further ("cannot take images of any size")."""
+    for k in (3, 2, 1):
+        if start - k < 0:
+            continue
+        t = tokens[start - k]
+        if k == 3 and t.word not in _VERB_NEGATIONS:
+            continue
         if is_negation(t.word) and not re.search(r"[,;:]", sentence[t.end:tokens[start].start]):
             return True
     return False
+
+
+_VERB_NEGATIONS = frozenset({"not", "never", "cannot"})
 
 
 def negated_span(tokens: list[Token], sentence: str, lo: int, hi: int) -> bool:

@@ -110,6 +110,25 @@ def is_bare(sentence: str, *, names_subject: bool = False) -> bool:
     return all(is_bare_chunk(c) for c in chunks)
 
 
+def bare_items(sentences: list[str], names_subject: list[bool]) -> list[bool]:
+    """`is_bare` for each sentence of an answer, and list items read together: three or more
+    verbless items in a row ("- no parameters / - less computation / - invariance") are a list
+    of terms even where each alone would pass for a terse statement."""
+    out = [is_bare(s, names_subject=n) for s, n in zip(sentences, names_subject, strict=True)]
+    termlike = [not n and is_bare_chunk(_HEADER.sub("", s, count=1), in_list=True)
+                for s, n in zip(sentences, names_subject, strict=True)]
+    i = 0
+    while i < len(termlike):
+        j = i
+        while j < len(termlike) and termlike[j]:
+            j += 1
+        if j - i >= LIST_MIN_CHUNKS:
+            for k in range(i, j):
+                out[k] = True
+        i = max(j, i + 1)
+    return out
+
+
 @dataclass
 class Span:
     """A run of a sentence's tokens and the subject it is about (None: no subject named yet)."""

@@ -50,7 +50,7 @@ from grader.textmatch import (
     stem,
     tokenize,
 )
-from grader.textunits import is_bare, subject_spans
+from grader.textunits import bare_items, subject_spans
 
 if TYPE_CHECKING:
     from grader.context import GradingContext
@@ -317,15 +317,19 @@ def _sentences(text: str, prompt: str) -> tuple[list[_Sentence], list[str]]:
 
 def _units(sentences: list[_Sentence], rubric: ConceptRubric) -> list[_Sentence]:
     """Each sentence split by the subject it is about; bare and denied sentences marked."""
-    out: list[_Sentence] = []
+    all_spans = []
     previous: str | None = None
     for s in sentences:
         spans = subject_spans(s.tokens, s.text, rubric.subjects, previous)
-        bare = is_bare(s.text, names_subject=any(sp.names_subject for sp in spans))
+        all_spans.append(spans)
+        previous = spans[-1].subject
+    bare = bare_items([s.text for s in sentences],
+                      [any(sp.names_subject for sp in spans) for spans in all_spans])
+    out: list[_Sentence] = []
+    for s, spans, b in zip(sentences, all_spans, bare, strict=True):
         no = denied(s.text)
         for sp in spans:
-            out.append(_Sentence(s.text, s.tokens[sp.start:sp.end], sp.subject, bare, no))
-        previous = spans[-1].subject
+            out.append(_Sentence(s.text, s.tokens[sp.start:sp.end], sp.subject, b, no))
     return out
 
 
