@@ -260,10 +260,15 @@ def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:
     return bool(b) and (not p or b[-1] > p[-1])
 
 
+_SLASH_LIST = re.compile(r"\d\s+/\s+[\d.,]+\s+/\s+\d")
+
+
 def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
     """A number joined to another by an operator ('903,400 × 4 bytes', '27,000 + ...')."""
     before = text[seg.start : q.start]
     after = text[q.end : seg.end]
+    if _SLASH_LIST.search(seg.text) and "=" not in seg.text:
+        return False  # "2,700 / 27,000 / 902,700 / 903,400": a list of values, not divisions
     before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
     if before_m and before_m.group(1) == "(":
         # "(6 MB + 3 MB ...)" opens a formula; "(565.6 MB)" only restates a value
@@ -332,6 +337,8 @@ def _pick(reading: Reading) -> None:
                 continue
             if q.is_memory and q.value <= 0:
                 continue  # "Non-trainable params: 0 (0.00 B)"
+            if q.unit == "B" and q.value <= 8:
+                continue  # "32-bit floats are 4 bytes": the size of one value, not an answer
             out.append(i)
         return out
 
@@ -390,7 +397,7 @@ def _pick(reading: Reading) -> None:
     reading.picks["ram_prediction"] = settle(
         "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
     reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
-    loose = candidates("ram")
+    loose = _chain_ends(reading, candidates("ram"))
     if loose and reading.picks["ram_prediction"] is None and "ram_prediction" not in reading.conflicts:
         p = choose(loose[:1], _RAM_CUE, "ram")
         if p:
@@ -452,3 +459,18 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         return []
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
+
+
+def _chain_ends(reading: Reading, idx: list[int]) -> list[int]:
+    """'14,133,600 bytes = 13.47 MB': one value restated in another unit; the last one written is
+    the student's figure."""
+    out: list[int] = []
+    for i in idx:
+        if out:
+            a, b = reading.quantities[out[-1]], reading.quantities[i]
+            if re.fullmatch(r"\s*(?:=|≈|~|i\.e\.|or|,)\s*", reading.text[a.end : b.start]) and (
+                    abs(a.value - b.value) <= 0.06 * max(a.value, b.value)):
+                out[-1] = i
+                continue
+        out.append(i)
+    return out
