@@ -141,7 +141,10 @@ def test_confidence_is_low_for_an_on_topic_answer_that_matched_nothing():
     onto = grade("q8", "At the top every neuron summarises a big region of the picture, while the "
                        "segmentation pixel mask needs the exact borders of each object region.")
     filler = grade("q8", "Semantic segmentation is a hard and complex computer vision task.")
-    assert onto.confidence < RUBRIC.review_threshold <= filler.confidence
+    # issue 13 calibration: one unmatched on-topic sentence alone was almost never a wrong grade
+    # on the labelled sets, so it lowers the confidence without sending the answer to review
+    assert onto.confidence < filler.confidence
+    assert filler.confidence >= RUBRIC.review_threshold
 
 
 # ---- rubric validation ----------------------------------------------------------------------

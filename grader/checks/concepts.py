@@ -462,26 +462,38 @@ def _excused(mc: Misconception, s: _Sentence, start: int, end: int) -> bool:
     return any(find_phrase(u, window, s.text, guard_negation=False) for u in mc.unless)
 
 
+#: Confidence penalties, calibrated on the labelled sets (benchmarks/freetext_agreement.py; the
+#: held-out realistic set decided the values, see the module docstring): each is the weight of a
+#: sign that the score may be wrong. Alone, a near miss or one on-topic unmatched sentence was
+#: almost never a wrong grade; the two together were wrong half the time.
+CONF_TYPO = 0.1  # per concept matched only through typo tolerance
+CONF_NEAR = 0.1  # per concept nearly matched (at most 2 counted)
+CONF_MISCONCEPTION = 0.05  # per deduction (none of 36 labelled deductions was wrong)
+CONF_LONG = 0.45  # pages of text: the rubric's words may meet by accident
+CONF_UNMATCHED = 0.05  # per topic word of an on-topic sentence that matched nothing (at most 4)
+CONF_UNMATCHED_MAX = 0.35
+CONF_BOTH = 0.1  # a near miss and an on-topic unmatched sentence together: a missed paraphrase
+
+
 def _confidence(sentences, rubric, found, weak, stated, used_sentences, score, points, prompt):
     reasons: list[str] = []
     conf = 1.0
     if weak:
-        conf -= 0.1 * len(weak)
+        conf -= CONF_TYPO * len(weak)
         reasons.append(f"matched only through typo tolerance: {', '.join(sorted(weak))}")
     covered = {c.group for c in rubric.concepts if c.id in found and c.group}
     near = [c.id for c in rubric.concepts
             if c.id not in found and not (c.group and c.group in covered)
             and any(near_miss(p, s.tokens, s.text) for s in sentences for p in c.phrases)]
     if near:
-        conf -= min(0.3, 0.15 * len(near))
+        conf -= CONF_NEAR * min(2, len(near))
         reasons.append(f"nearly matched: {', '.join(near)}")
     if stated:
-        conf -= 0.1 * len(stated)
+        conf -= CONF_MISCONCEPTION * len(stated)
         reasons.append(f"misconception deducted: {', '.join(m['misconception'] for m in stated)}")
     words = sum(len(s.tokens) for s in sentences)
     if words > LONG_ANSWER_WORDS and found:
-        # in pages of text the rubric's words can meet by accident: a human should confirm
-        conf -= 0.45
+        conf -= CONF_LONG
         reasons.append(f"long answer ({words} content words): matches may be incidental")
     if score < points:
         # A sentence that matched nothing but uses the rubric's vocabulary may say something right
@@ -497,7 +509,9 @@ def _confidence(sentences, rubric, found, weak, stated, used_sentences, score, p
             hits.append(sum(1 for t in tokenize(s.text) if _in_vocab(t.word, vocab)))
         suspicious = [h for h in hits if h >= 2]
         if suspicious:
-            conf -= min(0.5, sum(0.1 * min(4, h) for h in suspicious) + (0.1 if score == 0 else 0))
+            conf -= min(CONF_UNMATCHED_MAX, sum(CONF_UNMATCHED * min(4, h) for h in suspicious))
+            if near:
+                conf -= CONF_BOTH
             reasons.append(f"{len(suspicious)} sentence(s) use the topic's words but matched no concept")
     return round(min(1.0, max(0.0, conf)), 2), reasons
 
