@@ -153,8 +153,34 @@ def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
     return None
 
 
+_UNIT_NAMES = r"KiB|MiB|GiB|kB|KB|MB|GB|bytes"
+_ASSIGNMENT = re.compile(rf"^(\s*)([A-Za-z_]\w*)\s*=\s*([\d.,]+)\s*(?:#\s*({_UNIT_NAMES})\b.*)?$")
+_HEADER_UNIT = re.compile(rf"[(\[]\s*(?:in\s+)?({_UNIT_NAMES})\s*[)\]]")
+_BARE_NUMBER = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?![\d.,]|\s*(?:{_UNIT_NAMES}|[kKMG]i?B)\b)")
+
+
+def with_units(text: str) -> str:
+    """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
+    -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
+    '| Predict | 13.48 MiB |'."""
+    out = []
+    for line in text.split("\n"):
+        m = _ASSIGNMENT.match(line)
+        if m:
+            line = f"{m.group(1)}{m.group(2).replace('_', ' ')}: {m.group(3)}" + (
+                f" {m.group(4)}" if m.group(4) else "")
+        h = _HEADER_UNIT.search(line)
+        if h:
+            unit = h.group(1)
+            rest = line[: h.start()] + line[h.end() :]
+            line = _BARE_NUMBER.sub(lambda n, u=unit: f"{n.group(1)} {u}", rest)
+        out.append(line)
+    return "\n".join(out)
+
+
 def read_answer(text: str, batch_size: int) -> Reading:
     """Read every number, formula and sentence of an answer and pick the answer to each part."""
+    text = with_units(text)
     segs = segments(text)
     batch_cue = re.compile(_BATCH_CUE.format(n=batch_size), re.I)
     quantities = find_quantities(text)
@@ -260,7 +286,7 @@ def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:
     return bool(b) and (not p or b[-1] > p[-1])
 
 
-_SLASH_LIST = re.compile(r"\d\s+/\s+[\d.,]+\s+/\s+\d")
+_SLASH_LIST = re.compile(r"\d(?:\s*[KMG]i?B)?\s+/\s+[\d.,]+(?:\s*[KMG]i?B)?\s+/\s+\d")
 
 
 def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
@@ -278,6 +304,15 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
         return True
     after_m = re.match(r"\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
     return bool(after_m)
+
+
+def _is_param_size(q: Quantity, seg: Segment) -> bool:
+    """The amount is the size of a parameter count in the same sentence (count × 2, 4 or 8
+    bytes, in MB or MiB): '903,400 (3.45 MB)', not 'two layers + weights: 12.03 MB'."""
+    counts = [float(m.group().replace(",", "").replace(" ", "").replace("'", ""))
+              for m in re.finditer(r"(?:\d{1,3}(?:[,' ]\d{3})+|\d{4,})(?![\d,.]|\s*[kKMG]?i?B\b|\s*bytes)",
+                                   seg.text)]
+    return any(abs(v - c * b) <= 0.06 * c * b for c in counts for b in (2, 4, 8) for v, _ in q.readings())
 
 
 _BATCH_SIZE_BEFORE = re.compile(r"(?:batch(?:[\s_-]*size)?|mini-?batch)\s*(?:of|=|:|is)?\s*$", re.I)
@@ -301,7 +336,7 @@ def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size:
         for part in ("ram_batch", "ram_prediction"):
             if part in seg.labels:
                 return part
-        if "params" in seg.labels and not _MEMORY_CUE.search(seg.text):
+        if "params" in seg.labels and not _MEMORY_CUE.search(seg.text) and _is_param_size(q, seg):
             return None  # "Total params: 903,400 (3.45 MB)": a size stated, not a RAM answer
         return "ram"
     if _NOT_A_COUNT_OF_PARAMS.match(after):
