@@ -112,3 +112,14 @@ def test_realistic_held_out_parts_never_over_credited():
     s = summary(evaluate(DATA / "q2_realistic_holdout.yaml"))
     assert s["exact"] >= 0.85, s
     assert s["over_credit"] == 0, s
+
+
+def test_feedback_quotes_the_figures_the_student_meant():
+    o = grade("Layer 1: 2,800. Layer 2: (3*3*200+1)*100 = 1,802,00. Layer 3: 720,400.\n"
+              "Total: 2,800 + 1,802,00 + 720,400 = 2,525,200 parameters")["params"]
+    assert "1,802 " not in o.feedback and "1,802." not in o.feedback  # never read as 1,802
+    assert "2,525,200" in o.feedback
+    wrong = grade("L1 = (3*3*3+1)*100 = 2,800\nL2 = (3*3*100+1)*200 = 108,200\nL3 = (3*3*200+1)*400 = "
+                  "720,400\nTotal = 831,400")["params"]
+    assert "Your total number of parameters: 831,400" in wrong.feedback, wrong.feedback
+    assert "= 180,200, not 108,200" in wrong.feedback

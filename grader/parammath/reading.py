@@ -166,7 +166,7 @@ def with_units(text: str) -> str:
     out = []
     for line in text.split("\n"):
         m = _ASSIGNMENT.match(line)
-        if m:
+        if m and ("_" in m.group(2) or m.group(4)):
             line = f"{m.group(1)}{m.group(2).replace('_', ' ')}: {m.group(3)}" + (
                 f" {m.group(4)}" if m.group(4) else "")
         h = _HEADER_UNIT.search(line)
@@ -254,14 +254,18 @@ def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_o
     if "params" in part_of.values():
         return
     first_memory = min((q.start for q in quantities if q.is_memory), default=len(text))
+    counts = []
     for i, q in enumerate(quantities):
         if q.is_memory or i in operands or i in negated or q.value < 1000 or q.start > first_memory:
             continue
         seg = _segment_of(segs, q.start)
         if seg is None or _NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
             continue
+        counts.append((i, seg))
+    # "Total = 831,400" after the per-layer lines: the count a sentence calls the total
+    totals = [i for i, seg in counts if _TOTAL_CUE.search(seg.text)]
+    for i in totals or [i for i, _ in counts]:
         part_of[i] = "params"
-        return
 
 
 def _in_parentheses(reading: Reading, q: Quantity) -> bool:

@@ -51,9 +51,15 @@ def _pretty(eq: Equation) -> str:
 
 def _layer_of(eq: Equation, layers: list[dict[str, Any]], order: int) -> dict[str, Any] | None:
     values = [q.value for q in eq.lhs.operands]
-    for layer in layers:
-        if layer["filters"] in values and layer["in_channels"] in values:
+    for layer in layers:  # the formula evaluates to this layer's count (with or without biases)
+        if round(eq.lhs.value) in (layer["params"], layer["weights"]):
             return layer
+    both = [layer for layer in layers if layer["filters"] in values and layer["in_channels"] in values]
+    # "(3*3*100+1)*200" holds 3 (a kernel side) and 100: layer 1 (3 channels, 100 maps) matches too
+    kernel = {k for layer in layers for k in layer["kernel"]}
+    both.sort(key=lambda layer: layer["in_channels"] in kernel)
+    if both:
+        return both[0]
     return layers[order] if 0 <= order < len(layers) else None
 
 
