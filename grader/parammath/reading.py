@@ -155,6 +155,7 @@ def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
 
 _UNIT_NAMES = r"KiB|MiB|GiB|kB|KB|MB|GB|bytes"
 _ASSIGNMENT = re.compile(rf"^(\s*)([A-Za-z_]\w*)\s*=\s*([\d.,]+)\s*(?:#\s*({_UNIT_NAMES})\b.*)?$")
+_BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
 _HEADER_UNIT = re.compile(rf"[(\[]\s*(?:in\s+)?({_UNIT_NAMES})\s*[)\]]")
 _BARE_NUMBER = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?![\d.,]|\s*(?:{_UNIT_NAMES}|[kKMG]i?B)\b)")
 
@@ -163,6 +164,7 @@ def with_units(text: str) -> str:
     """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
+    text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     out = []
     for line in text.split("\n"):
         m = _ASSIGNMENT.match(line)
@@ -237,7 +239,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
 
 
 _NEGATED_BEFORE = re.compile(
-    r"\b(?:not|n't|never|isn'?t|no\s+longer)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
+    r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
     r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
 
 
