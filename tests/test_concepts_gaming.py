@@ -111,6 +111,13 @@ def test_q6_credits_an_innovation_only_to_the_architecture_it_is_written_about()
     assert concepts(swapped) == {"resnet"}
 
 
+def test_q6_terms_listed_under_each_name_are_attributed():
+    g = grade("q6", "AlexNet:\n- ReLU\n- dropout\n- much deeper\nGoogLeNet:\n- inception modules\n"
+                    "ResNet:\n- skip connections\nSENet:\n- SE blocks\n"
+                    "Xception:\n- depthwise separable convs")
+    assert g.score == 8 and not g.keyword_list, g.matches
+
+
 def test_q6_a_comparison_does_not_change_the_subject():
     g = grade("q6", "AlexNet is much deeper than LeNet-5 and stacks convolutional layers directly.")
     assert "alexnet-depth" in concepts(g)

@@ -365,7 +365,9 @@ def _about(subject: str | None, unit: _Sentence, rubric: ConceptRubric) -> str |
     if subject is None or not rubric.subjects:
         return "bare" if unit.bare else "yes"
     if unit.subject == subject:
-        return "bare" if unit.bare else "yes"
+        # "GoogLeNet:" then "- inception modules": a term listed under its name is attributed,
+        # which is what "name the innovations" asks for
+        return "yes"
     return "bare" if unit.subject is None else None
 
 
