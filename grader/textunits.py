@@ -38,7 +38,7 @@ _VERB_BASES = _words("""
     contain consist mean cause lead result become get go put feed switch try enable offload
     accumulate quantize prune move appear exist matter depend ignore treat throw discard lack fire
     respond push place call run buy wait check monitor cover match equal belong know understand
-    work jump mix split halve limit
+    work jump mix split halve limit kill destroy ruin hurt blur shrink fall
     """)
 _IRREGULAR = _words("""is are was were be been am has have had can could will would should must does do
     did lost kept made took taken gave given built found led got gone went threw thrown chose
@@ -90,6 +90,8 @@ def is_bare_chunk(chunk: str, *, in_list: bool = False) -> bool:
     words = _WORDS.findall(chunk)
     if not words or _MARKER.search(chunk) or _has_verb(words):
         return False
+    if len(words) >= 4 and any(w.lower() in ("the", "a", "an") for w in words[1:]):
+        return False  # "the downsampling kills the resolution": articles inside make a sentence
     if not in_list and _RELATIONS.search(chunk):
         return False
     return len(words) <= 5
