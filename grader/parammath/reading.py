@@ -165,6 +165,8 @@ def with_units(text: str) -> str:
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
+    # "~12.6MB" opening a line means "about", not "≈" continuing the line above
+    text = re.sub(r"(?m)^(\s*(?:[-*•]\s*)?)[~≈]\s*(?=\d)", r"\1about ", text)
     out = []
     for line in text.split("\n"):
         m = _ASSIGNMENT.match(line)
