@@ -27,7 +27,7 @@ display:none) is removed before grading by the locator (grader/notebook.py).
 A sentence-embedding signal (all-MiniLM-L6-v2 run with NumPy, grader/embed.py) was measured
 and not adopted: as credit it lowered held-out agreement, as a review flag it caught 1 more
 wrong grade in 53 at the cost of 6-9 more flags (benchmarks/embedding_signal.py), and it costs
-35-60 ms of CPU per sentence, too much for the 1-second static self-check.
+30-60 ms of CPU per sentence, too much for the 1-second static self-check.
 Static check: no TensorFlow, no execution.
 """
 
