@@ -163,6 +163,7 @@ class Phrase:
 
     text: str
     words: tuple[tuple[str, ...], ...]
+    ordered: bool = False  # "^fewer layer": the words must occur in this order
 
     @property
     def negated(self) -> bool:
@@ -170,16 +171,21 @@ class Phrase:
 
 
 def compile_phrase(text: str) -> Phrase:
-    """`"reduce|decrease batch size"` -> Phrase(words=(("reduce", "decrease"), ("batch",), ("size",)))."""
+    """`"reduce|decrease batch size"` -> Phrase(words=(("reduce", "decrease"), ("batch",), ("size",))).
+
+    A leading `^` keeps the word order: `"^fewer|less layer"` matches "fewer layers" but not
+    "each layer does less".
+    """
+    ordered = text.startswith("^")
     words: list[tuple[str, ...]] = []
-    for raw in text.split():
+    for raw in text.removeprefix("^").split():
         alts = [normalise_word(w) for alt in raw.split("|") for w in _WORD.findall(normalise(alt))]
         alts = [a for a in alts if a and a not in STOPWORDS]
         if alts:  # a word whose alternatives are all stopwords ("the", "has|have") is dropped
             words.append(tuple(dict.fromkeys(alts)))
     if not words:
         raise ValueError(f"phrase {text!r} has no content words (only stopwords)")
-    return Phrase(text=text, words=tuple(words))
+    return Phrase(text=text, words=tuple(words), ordered=ordered)
 
 
 @dataclass
@@ -214,11 +220,14 @@ def find_phrase(phrase: Phrase, tokens: list[Token], sentence: str, *, slack: in
     best_match: tuple[float, int, int, list[int]] | None = None
     for choice in _windows(hits, limit):
         positions = [p for p, _ in choice]
-        if len(set(positions)) < k:
+        if len(set(positions)) < k or (phrase.ordered and positions != sorted(positions)):
             continue
         start, end = min(positions), max(positions)
         score = sum(s for _, s in choice) / k
-        if guard_negation and not phrase.negated and _negated_before(tokens, sentence, start):
+        if phrase.negated and _crosses_clause(tokens, sentence, start, end):
+            continue  # "cannot take any size, the input size is fixed" is not "not fixed input size"
+        if guard_negation and not phrase.negated and (
+                _negated_before(tokens, sentence, start) or _rejected_after(tokens, sentence, end)):
             continue
         key = (score, -(end - start))
         if best_match is None or key > (best_match[0], -(best_match[2] - best_match[1])):
@@ -264,11 +273,66 @@ def is_negation(word: str) -> bool:
 
 
 def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
-    """A negation among the two tokens before `start`, in the same clause (no , ; : between)."""
-    for t in tokens[max(0, start - 2):start]:
+    """A negation among the two tokens before `start`, in the same clause (no , ; : between);
+    a negated verb reaches one further ("cannot take images of any size")."""
+    for k in (3, 2, 1):
+        if start - k < 0:
+            continue
+        t = tokens[start - k]
+        if k == 3 and t.word not in _VERB_NEGATIONS:
+            continue
         if is_negation(t.word) and not re.search(r"[,;:]", sentence[t.end:tokens[start].start]):
             return True
     return False
+
+
+_VERB_NEGATIONS = frozenset({"not", "never", "cannot"})
+
+
+def negated_span(tokens: list[Token], sentence: str, lo: int, hi: int) -> bool:
+    """Is the text at character offsets lo..hi (a regex hit) negated or rejected, as phrases are?"""
+    inside = [i for i, t in enumerate(tokens) if t.end > lo and t.start < hi]
+    if not inside:
+        return False
+    return _negated_before(tokens, sentence, inside[0]) or _rejected_after(tokens, sentence, inside[-1])
+
+
+def _crosses_clause(tokens: list[Token], sentence: str, start: int, end: int) -> bool:
+    return bool(re.search(r"[,;:]", sentence[tokens[start].end:tokens[end].start]))
+
+
+#: After a negation, words that reject what came before: "float16 does not help", "is not possible".
+_REJECTING = frozenset({
+    "help", "work", "true", "possibl", "use", "effect", "solv", "fix", "save", "reduc", "matter",
+    "recommend", "good", "idea", "option", "appli", "relev", "necessari", "need", "give", "provid",
+    "realli", "problem",
+})
+
+
+def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
+    """The clause after a match rejects it: a negation then a word like help/work/possible."""
+    for i in range(end + 1, min(len(tokens), end + 5)):
+        if re.search(r"[,;:]|\bbut\b", sentence[tokens[i - 1].end:tokens[i].start]):
+            return False
+        if is_negation(tokens[i].word):
+            nxt = tokens[i + 1:i + 3]
+            if any(t.stem in _REJECTING for t in nxt):
+                return True
+    return False
+
+
+_DENIAL = re.compile(
+    r"\b(?:not|isn'?t|is\s+never)\s+true\b|\bis\s+(?:a\s+)?(?:myth|false|wrong|incorrect)\b|"
+    r"\b(?:myth|misconception|wrong|false|incorrect|mistake)\s+(?:that|to\s+(?:say|think|believe))\b|"
+    r"\b(?:some\s+people|people|many|students?)\s+(?:wrongly\s+)?(?:think|believe|claim|say)\b|"
+    r"\bnot\s+the\s+case\b|\bcontrary\s+to\b",
+    re.I,
+)
+
+
+def denied(sentence: str) -> bool:
+    """The sentence states something only to deny it ("it is not true that...", "a myth")."""
+    return bool(_DENIAL.search(normalise(sentence)))
 
 
 def _span_text(tokens: list[Token], sentence: str, start: int, end: int) -> str:

@@ -52,7 +52,8 @@ _MULTIPLIER_WORDS: list[tuple[str, float]] = [
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
 _MANTISSA = r"""
-    \d{1,3}(?:,\d{3})+(?:\.\d+)?            # 903,400  1,343,400.5
+    \d{1,3}(?:,\d{3})+,\d{1,2}(?![\d])       # 1,802,00 (grouping commas misplaced)
+  | \d{1,3}(?:,\d{3})+(?:\.\d+)?            # 903,400  1,343,400.5
   | \d{1,3}(?:\.\d{3}){2,}(?:,\d+)?         # 1.343.400 (dots as thousands separators)
   | \d{1,3}(?:'\d{3})+(?:\.\d+)?            # 903'400
   | \d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?![\d,.]\d)  # 903 400
@@ -125,7 +126,12 @@ def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | Non
     """(value, decimals written, note, other reading) for a digit string; `after` follows it."""
     note = ""
     other = None
-    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", text):
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+,\d{1,2}", text):
+        # "1,802,00": the digits as written (180,200); a dropped zero (1,802,000) is the other reading
+        last = text.rsplit(",", 1)[1]
+        text, note = text.replace(",", ""), "grouping commas misplaced: read as the digits written"
+        other = float(text + "0" * (3 - len(last)))
+    elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", text):
         text = text.replace(",", "")
     elif re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?", text):
         text, note = text.replace(".", "").replace(",", "."), "dots read as thousands separators"

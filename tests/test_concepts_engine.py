@@ -91,8 +91,9 @@ def test_answers_as_code_comments_and_review_flag(tmp_path):
     result = grade_submission(path, options=GradingOptions(questions=["q4", "q8"]))
     q4, q8 = result.item("q4.concepts"), result.item("q8.concepts")
     assert q4.score == 5 and not q4.needs_review
-    assert q8.needs_review and q8.confidence < 0.6  # the machine is unsure: a human should look
-    assert q8.evidence["confidence_reasons"]
+    # issue 13: this paraphrase ("throws away where things are ... resolution far too low") is
+    # now read as the resolution-loss concept, so the machine is sure of it
+    assert q8.score == 4 and not q8.needs_review
 
 
 def test_heading_without_answer_text_is_missing(tmp_path):

@@ -133,10 +133,18 @@ def test_missing_key_point_is_in_the_feedback_hints():
 
 
 def test_confidence_is_low_for_an_on_topic_answer_that_matched_nothing():
-    onto = grade("q8", "Each pooling step throws away where things are, so the resolution at the top "
-                       "is far too low to label the image precisely.")
+    # (issue 13: "throws away where things are ... resolution far too low" is now read as the
+    # resolution-loss concept, so an unmatched paraphrase of another kind stands in for it)
+    assert "resolution-loss" in [m["concept"] for m in grade(
+        "q8", "Each pooling step throws away where things are, so the resolution at the top "
+              "is far too low to label the image precisely.").matches]
+    onto = grade("q8", "At the top every neuron summarises a big region of the picture, while the "
+                       "segmentation pixel mask needs the exact borders of each object region.")
     filler = grade("q8", "Semantic segmentation is a hard and complex computer vision task.")
-    assert onto.confidence < RUBRIC.review_threshold <= filler.confidence
+    # issue 13 calibration: one unmatched on-topic sentence alone was almost never a wrong grade
+    # on the labelled sets, so it lowers the confidence without sending the answer to review
+    assert onto.confidence < filler.confidence
+    assert filler.confidence >= RUBRIC.review_threshold
 
 
 # ---- rubric validation ----------------------------------------------------------------------

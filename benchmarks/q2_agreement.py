@@ -1,0 +1,101 @@
+"""Agreement of the Q2 number reader and verdict with TA labels (tests/data/q2_realistic*.yaml).
+
+    python benchmarks/q2_agreement.py [--labels FILE ...] [-v]
+
+Per labelled set (in-sample, held-out) and per part (params, ram_prediction, ram_batch): the
+share of parts whose credit equals the label exactly, the share whose quoted figure is the one
+the student meant (`says`; none when the part is not answered), the share flagged needs-review
+and how many of the parts a TA wants a human to decide (`flag: true`) are flagged. -v lists
+every part that differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.checks.parammath import PARTS, grade_answer  # noqa: E402
+from grader.rubric import load_rubric  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+SETS = {"in-sample": DATA / "q2_realistic.yaml", "held-out": DATA / "q2_realistic_holdout.yaml"}
+
+
+def _norm(s: str | None) -> str | None:
+    return None if s is None else re.sub(r"\s+", "", s).lower()
+
+
+def evaluate(path: Path) -> list[dict]:
+    rubric = load_rubric()
+    params = rubric.item("q2.params").params
+    prompt = rubric.question("q2").prompt
+    rows = []
+    for case in yaml.safe_load(path.read_text(encoding="utf-8")):
+        outcomes = grade_answer(case["text"], params, code=case.get("code", ""), prompt=prompt)
+        for part in PARTS:
+            want = case["expect"][part]
+            o = outcomes[part]
+            found = next((n["found"] for n in o.evidence["numbers"] if n["part"] == part), None)
+            rows.append({
+                "case": case["name"], "part": part, "label": float(want["credit"]), "credit": o.credit,
+                "says": want.get("says"), "found": found, "flag": bool(want.get("flag")),
+                "flagged": o.needs_review,
+                # the reader may add the unit a code variable's name implies ("12.6136 MB")
+                "quote_ok": _norm(want.get("says")) == _norm(found) or bool(
+                    want.get("says") and found and _norm(found).startswith(_norm(want["says"]))),
+            })
+    return rows
+
+
+def summary(rows: list[dict]) -> dict[str, float]:
+    n = len(rows)
+    flag = [r for r in rows if r["flag"]]
+    return {
+        "n": n,
+        "exact": sum(1 for r in rows if abs(r["credit"] - r["label"]) < 1e-9) / n,
+        "quote": sum(1 for r in rows if r["quote_ok"]) / n,
+        "flagged": sum(1 for r in rows if r["flagged"]) / n,
+        "flag_wanted": len(flag),
+        "flag_hit": sum(1 for r in flag if r["flagged"]),
+        "over_credit": sum(1 for r in rows if r["credit"] > r["label"] + 1e-9),
+    }
+
+
+def line(s: dict[str, float]) -> str:
+    return (f"parts={s['n']:<3} exact credit {s['exact']:.1%}  figure quoted as meant {s['quote']:.1%}  "
+            f"flagged {s['flagged']:.1%} (wanted {s['flag_hit']}/{s['flag_wanted']})  "
+            f"over-credited {s['over_credit']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labels", type=Path, action="append")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    sets = {p.name: p for p in args.labels} if args.labels else SETS
+    for name, path in sets.items():
+        t0 = time.perf_counter()
+        rows = evaluate(path)
+        ms = (time.perf_counter() - t0) * 1000 / max(1, len(rows) // 3)
+        print(f"Q2 {name}: {line(summary(rows))}  ({ms:.1f} ms/answer)")
+        for part in PARTS:
+            print(f"  {part:<15} {line(summary([r for r in rows if r['part'] == part]))}")
+        if args.verbose:
+            for r in rows:
+                if abs(r["credit"] - r["label"]) > 1e-9 or not r["quote_ok"] or r["flag"] != r["flagged"]:
+                    print(f"    {r['case']:<28} {r['part']:<15} label {r['label']:g} grader {r['credit']:g}"
+                          f"  says {r['says']!r} found {r['found']!r}"
+                          f"  flag {r['flag']} flagged {r['flagged']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

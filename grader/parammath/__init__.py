@@ -1,0 +1,7 @@
+"""Q2 parameter and memory math in four stages, one module each (the check is grader/checks/parammath.py).
+
+- reading: the numbers, formulas and sentences of an answer, and which number answers which part
+- conventions: the accepted values (MB or MiB, layers kept ...) and the known wrong ones
+- verdict: credit and diagnoses for one part, from the reading and the conventions
+- feedback: what the student reads, and the evidence shown next to it
+"""

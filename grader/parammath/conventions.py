@@ -1,0 +1,222 @@
+"""Stage 2 of Q2 grading: the values an answer may equal (accepted conventions, known mistakes)
+and how the expected value is made up, for the feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from grader.textnumbers import Quantity, agrees, format_number
+
+# ---- expected values and known mistakes ---------------------------------------------------
+
+
+@dataclass
+class Target:
+    """A value (bytes or a count) the answer may equal, and what equalling it means."""
+
+    value: float
+    label: str  # what it is, in words, for the feedback
+    accepted: bool
+    code: str | None = None  # diagnosis when matched and not accepted
+    credit: float = 0.0
+    fix: str = ""
+
+
+def _depth_fix(ref: dict[str, Any]) -> str:
+    first = ref["layers"][0]
+    oh, ow, f = first["output_shape"]
+    return (
+        f"A layer's output is height × width × feature maps values, e.g. {oh}×{ow}×{f} × "
+        f"{ref['bytes_per_value']} bytes = {first['bytes'] / 1e6:g} MB for the first layer."
+    )
+
+
+def breakdown(part: str, ref: dict[str, Any]) -> str:
+    """How the expected value is made up, in the words a TA would write on the margin."""
+    b, n = ref["bytes_per_value"], ref["batch_size"]
+    pb = ref["param_bytes"] / 1e6
+    params = f"{format_number(ref['params_total'])} parameters × {b} bytes = {pb:.1f} MB"
+    if part == "ram_prediction":
+        chain = [("the input", ref["input_bytes"])] + [
+            (f"layer {i + 1}", layer["bytes"]) for i, layer in enumerate(ref["layers"])
+        ]
+        i = max(range(len(chain) - 1), key=lambda k: chain[k][1] + chain[k + 1][1])
+        (a, av), (z, zv) = chain[i], chain[i + 1]
+        total = ref["ram_prediction"]["optimised-minimum"] / 1e6
+        return (
+            f"Working: the outputs of {a} and {z} at once ({av / 1e6:g} MB + {zv / 1e6:g} MB) plus "
+            f"{params}, about {total:.1f} MB."
+        )
+    if part == "ram_batch":
+        maps = ref["maps_bytes"] / 1e6
+        inputs = ref["input_bytes"] / 1e6
+        total = ref["ram_batch"]["batch-minimum"] / 1e6
+        return (
+            f"Working: training keeps every layer's feature maps for each image, {n} × {maps:g} MB, plus "
+            f"the input images, {n} × {inputs:g} MB, plus {params}: about {total:.1f} MB."
+        )
+    return "Per layer: " + "; ".join(_layer_formula(layer) for layer in ref["layers"]) + "."
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:,.1f} MB ({value / 2**20:,.2f} MiB)"
+
+
+def targets(part: str, ref: dict[str, Any], student_params: float | None, partial: float) -> list[Target]:
+    """Accepted values and known wrong values for one RAM part (bytes)."""
+    b = ref["bytes_per_value"]
+    n = ref["batch_size"]
+    p_ref = ref["params_total"]
+    layers = ref["layers"]
+    h, w, c = ref["input_shape"]
+    maps = [layer["bytes"] for layer in layers]
+    spatial = [layer["spatial"] for layer in layers]
+    chain = [h * w, *spatial]
+    pair_spatial = max(chain[i] + chain[i + 1] for i in range(len(chain) - 1))
+    maps_text = " + ".join(f"{layer['bytes'] / 1e6:g} MB" for layer in layers)
+    depth_fix = _depth_fix(ref)
+    counts = [p_ref]
+    if student_params and abs(student_params - p_ref) > 0.5:
+        counts.append(student_params)
+    weights = sum(layer["weights"] for layer in layers)
+    if weights not in counts:
+        counts.append(weights)
+    out: list[Target] = []
+    for count in counts:
+        carried = "" if count == p_ref else f" (from your count of {format_number(count)} parameters)"
+        pb = count * b
+        accepted_count = count != weights or student_params == weights
+        if part == "ram_prediction":
+            if accepted_count:
+                for key, value in ref["ram_prediction"].items():
+                    out.append(Target(value - p_ref * b + pb, ref["conventions"][key] + carried, True))
+                out.append(
+                    Target(
+                        sum(maps) + ref["input_values"] + pb,
+                        "the feature maps, the input image counted in values "
+                        "instead of bytes, and the parameters",
+                        False,
+                        "input-bytes-missing",
+                        partial,
+                        f"Each input value is a {8 * b}-bit float: the image takes {h}×{w}×{c} × {b} bytes.",
+                    )
+                )
+                for label, maps_only in (
+                    ("two consecutive layers' feature maps", ref["peak_pair_bytes"]),
+                    ("every layer's feature maps", ref["maps_bytes"]),
+                ):
+                    out.append(
+                        Target(
+                            maps_only,
+                            label + " without the parameters",
+                            False,
+                            "parameters-not-counted",
+                            partial,
+                            f"The {format_number(p_ref)} parameters × {b} bytes "
+                            f"= {p_ref * b / 1e6:.1f} MB are in RAM too.",
+                        )
+                    )
+                for label, s in (("two consecutive layers", pair_spatial), ("all layers", sum(spatial))):
+                    out.append(
+                        Target(
+                            s * b + pb,
+                            f"the parameters plus {label}' outputs counted as a single feature map each",
+                            False,
+                            "activations-missing-feature-maps",
+                            0.0,
+                            depth_fix,
+                        )
+                    )
+            out.append(
+                Target(
+                    pb,
+                    f"{format_number(count)} parameters × {b} bytes: the parameters only",
+                    False,
+                    "ram-params-only",
+                    0.0,
+                    "RAM also holds the feature maps (the layers' outputs), not only the parameters.",
+                )
+            )
+        else:
+            if accepted_count:
+                value = ref["ram_batch"]["batch-minimum"] - p_ref * b + pb
+                out.append(Target(value, ref["conventions"]["batch-minimum"] + carried, True))
+                out.append(
+                    Target(
+                        n * sum(maps) + n * ref["input_values"] + pb,
+                        "the batch's feature maps, the input images counted in values instead of "
+                        "bytes, and the parameters",
+                        False,
+                        "input-bytes-missing",
+                        partial,
+                        f"Each input value is a {8 * b}-bit float: the {n} input images take "
+                        f"{n} × {h}×{w}×{c} × {b} bytes = {n * ref['input_bytes'] / 1e6:g} MB.",
+                    )
+                )
+                out.append(
+                    Target(
+                        n * sum(maps) + pb,
+                        "the batch's feature maps and the parameters, without the input images",
+                        False,
+                        "inputs-not-counted",
+                        partial,
+                        f"The {n} input images ({n * ref['input_bytes'] / 1e6:g} MB) are in RAM "
+                        "during training too.",
+                    )
+                )
+                out.append(
+                    Target(
+                        n * sum(spatial) * b + n * ref["input_bytes"] + pb,
+                        "the batch with every layer's output counted as a single feature map",
+                        False,
+                        "activations-missing-feature-maps",
+                        0.0,
+                        depth_fix,
+                    )
+                )
+            if accepted_count:
+                for value in ref["ram_prediction"].values():
+                    out.append(
+                        Target(
+                            n * (value - p_ref * b + pb),
+                            f"{n} × the RAM of one prediction",
+                            False,
+                            "batch-scaled-prediction",
+                            0.0,
+                            "The parameters are stored once, not once per image, and training keeps every "
+                            "layer's feature maps (and the inputs) of each image for backpropagation.",
+                        )
+                    )
+            for label, value in (
+                (f"{format_number(count)} parameters × {b} bytes", pb),
+                (f"{n} × {format_number(count)} parameters × {b} bytes", n * pb),
+            ):
+                out.append(
+                    Target(
+                        value,
+                        label + ": the parameters only",
+                        False,
+                        "ram-params-only",
+                        0.0,
+                        f"Training keeps every layer's feature maps ({maps_text} per image) for all "
+                        f"{n} images, plus the input images and the parameters.",
+                    )
+                )
+    return out
+
+
+def _close(q: Quantity, value: float, tolerance: float) -> bool:
+    return agrees(value, q, rel=tolerance)
+
+
+def _distance(q: Quantity, value: float) -> float:
+    return min(abs(v - value) / max(value, 1.0) for v, _ in q.readings())
+
+
+
+def _layer_formula(layer: dict[str, Any]) -> str:
+    kh, kw = layer["kernel"]
+    return f"{layer['filters']} × ({kh}×{kw}×{layer['in_channels']} + 1) = {format_number(layer['params'])}"
+
+

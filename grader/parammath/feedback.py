@@ -1,0 +1,163 @@
+"""Stage 4 of Q2 grading: what the student reads (the figure quoted, expected, the working) and
+the evidence shown with it; puts stages 1-3 together for one part (`grade_part`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from grader.checks.base import Diagnosis, Outcome
+from grader.parammath.conventions import _layer_formula, _mb, breakdown
+from grader.parammath.reading import PARTS, Reading
+from grader.parammath.verdict import Verdict, grade_params, grade_ram
+from grader.textnumbers import format_number
+
+DEFAULT_TOLERANCE = 0.005  # relative, on top of the precision written: 564.6 MB for 565.6 MB passes
+DEFAULT_PARTIAL = 0.5  # credit for a sound method with an arithmetic slip
+
+_WHAT = {
+    "params": "total number of parameters",
+    "ram_prediction": "RAM for one prediction",
+    "ram_batch": "RAM for the mini-batch",
+}
+
+
+def _expected_text(part: str, ref: dict[str, Any]) -> str:
+    if part == "params":
+        terms = " + ".join(format_number(layer["params"]) for layer in ref["layers"])
+        return f"{format_number(ref['params_total'])} ({terms})"
+    if part == "ram_prediction":
+        conv = ref["ram_prediction"]
+        return (
+            f"about {_mb(conv['optimised-minimum'])} as the optimised minimum, or "
+            f"{_mb(conv['all-layers-kept'])} keeping every layer"
+        )
+    return f"about {_mb(ref['ram_batch']['batch-minimum'])} for {ref['batch_size']} images"
+
+
+def _expected_short(part: str, ref: dict[str, Any]) -> str:
+    if part == "params":
+        return format_number(ref["params_total"])
+    if part == "ram_prediction":
+        return f"{ref['ram_prediction']['optimised-minimum'] / 1e6:.1f} MB"
+    return f"{ref['ram_batch']['batch-minimum'] / 1e6:.1f} MB"
+
+
+
+def grade_part(
+    reading: Reading,
+    part: str,
+    ref: dict[str, Any],
+    *,
+    partial: float = DEFAULT_PARTIAL,
+    tolerance: float = DEFAULT_TOLERANCE,
+    cell: int | None = None,
+) -> Outcome:
+    """The outcome of one part for an answer already read: credit, feedback, diagnoses, evidence."""
+    if part not in PARTS:
+        raise ValueError(f"params.part must be one of {', '.join(PARTS)}, got {part!r}")
+    pick = reading.picks.get(part)
+    what = _WHAT[part]
+    expected = _expected_text(part, ref)
+    if part == "params":
+        verdict = grade_params(reading, ref, partial)
+    else:
+        verdict = grade_ram(part, reading, ref, partial, tolerance)
+    rivals = reading.conflicts.get(part, [])
+    if pick is None and rivals:
+        listed = ", ".join(q.raw for q in rivals)
+        note = f"Several different values are given for the {what}: {listed}."
+        verdict = Verdict(
+            0.0,
+            f"{note} Only one can be your answer: state it once (show the others as working or "
+            f"say why you reject them). Expected {expected}.",
+            [Diagnosis("conflicting-values", note, fix=f"Give one value for the {what}.")],
+        )
+    elif pick is None:
+        code = "batch-not-answered" if part == "ram_batch" else "no-number-found"
+        diagnoses = [
+            Diagnosis(
+                code,
+                f"No number for the {what} was found in the answer.",
+                fix=f"State the {what} as a number with its unit.",
+            )
+        ]
+        if part == "ram_batch" and not reading.quantities:
+            diagnoses.append(Diagnosis("no-number-found", "The answer contains no numbers."))
+        verdict = Verdict(
+            0.0, f"No {what} found in your answer; expected {expected}. {breakdown(part, ref)}", diagnoses
+        )
+    else:
+        q = pick.quantity
+        shown = q.raw + (f" (read as {format_number(q.value)}: {q.note})" if q.note else "")
+        if verdict.credit >= 1.0:
+            verdict.feedback = (
+                f"Correct: {shown}"
+                + (f" ({verdict.convention})" if verdict.convention else "")
+                + f"; expected {expected}."
+            )
+        else:
+            explain = breakdown(part, ref) if part != "params" or not verdict.feedback else ""
+            verdict.feedback = f"Your {what}: {shown}; expected {expected}. {verdict.feedback} {explain}"
+            verdict.feedback = re.sub(r"\s+", " ", verdict.feedback).strip()
+    for d in verdict.diagnoses:
+        d.cell = cell
+    numbers = []
+    for p in PARTS:
+        pk = reading.picks.get(p)
+        if p != part and pk is None and not reading.conflicts.get(p):
+            continue
+        numbers.append(
+            {
+                "part": p,
+                "found": pk.quantity.raw if pk else None,
+                "conflicting": [q.raw for q in reading.conflicts.get(p, [])],
+                "expected": _expected_short(p, ref),
+                "value": pk.quantity.value if pk else None,
+                "unit": "parameters"
+                if p == "params"
+                else (pk.quantity.unit if pk and pk.quantity.unit else "MB"),
+                "text": pk.segment.text if pk else "",
+                "why": pk.why if pk else "no number in a sentence about this part",
+                "graded_here": p == part,
+            }
+        )
+    numbers.sort(key=lambda row: not row["graded_here"])
+    evidence: dict[str, Any] = {
+        "excerpt": reading.text.strip()[:2000],
+        "numbers": numbers,
+        "rejected_by_student": [reading.quantities[i].raw for i in sorted(reading.negated)],
+        "steps": [eq.to_dict() for eq in reading.equations][:20],
+        "reference": _reference_evidence(part, ref),
+    }
+    # a number chosen by a fallback rule (no sentence named its part) is a guess: say so
+    confidence = pick.confidence if pick is not None else 0.8
+    if rivals:
+        confidence = 0.3  # which value the student meant is a human's call
+    return Outcome(
+        credit=verdict.credit,
+        feedback=verdict.feedback,
+        diagnoses=verdict.diagnoses,
+        evidence=evidence,
+        confidence=confidence,
+        needs_review=confidence < 0.6 and verdict.credit < 1.0,
+    )
+
+
+def _reference_evidence(part: str, ref: dict[str, Any]) -> dict[str, Any]:
+    if part == "params":
+        return {
+            "layers": [
+                {
+                    "layer": layer["name"],
+                    "output_shape": layer["output_shape"],
+                    "formula": _layer_formula(layer),
+                }
+                for layer in ref["layers"]
+            ],
+            "total": ref["params_total"],
+            "source": ref.get("source", ""),
+        }
+    return {name: _mb(value) for name, value in ref[part].items()} | {"source": ref.get("source", "")}
+
+

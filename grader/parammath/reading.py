@@ -1,0 +1,519 @@
+"""Stage 1 of Q2 grading: read an answer's numbers, formulas and sentences, and pick the number
+that answers each part (params, ram_prediction, ram_batch), saying why."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
+
+PARTS = ("params", "ram_prediction", "ram_batch")
+
+_BATCH_CUE = r"batch|training|\btrain(?!able)|backprop|\b{n}\s+(?:images|instances|samples|pictures|inputs)"
+_PREDICTION_CUE = re.compile(
+    r"predict|single|inference|for\s+(?:one|1|a)\s+(?:image|instance|input|sample)", re.I
+)
+_PARAMS_CUE = re.compile(r"param|parám|weights?\b|bias|gewicht", re.I)
+_RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer", re.I)
+_MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
+_TOTAL_CUE = re.compile(
+    r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has", re.I
+)
+_NOT_A_COUNT_OF_PARAMS = re.compile(
+    r"[ \t]*-?[ \t]*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|"
+    r"channels?|bits?\b|layers?|kernels?|floats?|values?|neurons?|units?)",
+    re.I,
+)
+
+
+
+# ---- reading the answer -------------------------------------------------------------------
+
+
+@dataclass
+class Pick:
+    """The number chosen as the student's answer to one part, and why."""
+
+    quantity: Quantity
+    segment: Segment
+    why: str
+    cued: bool = True  # False when no sentence named the part and a fallback rule chose
+
+    @property
+    def confidence(self) -> float:
+        return 0.95 if self.cued else 0.5
+
+
+@dataclass
+class Reading:
+    text: str
+    segments: list[Segment]
+    quantities: list[Quantity]
+    equations: list[Equation]
+    part_of: dict[int, str]  # quantity index -> params | ram_prediction | ram_batch | ram
+    operands: set[int]  # quantity indices used as operands of a formula
+    picks: dict[str, Pick | None] = field(default_factory=dict)
+    negated: set[int] = field(default_factory=set)  # "NOT 903,400": a value the student rejects
+    #: part -> several different values offered for it ("902,700? 903,400?"): none is the answer
+    conflicts: dict[str, list[Quantity]] = field(default_factory=dict)
+
+    def equations_in(self, part: str) -> list[Equation]:
+        """Equations whose result sits in a sentence about `part` ('' for sentences about none)."""
+        out = []
+        for eq in self.equations:
+            seg = self.segment_at(eq.rhs.start)
+            if seg is not None and (part in seg.labels if part else not seg.labels):
+                out.append(eq)
+        return out
+
+    def segment_at(self, pos: int) -> Segment | None:
+        for seg in self.segments:
+            if seg.start <= pos < seg.end + 1:
+                return seg
+        return None
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text).strip().lower()
+
+
+def answer_text(answer: Any, prompt: str) -> str:
+    """The answer's prose and code comments, plus simple arithmetic in its code and its outputs;
+    sentences copied from the question's prompt are left out."""
+    parts = [answer.text or ""]
+    code_lines = _code_arithmetic(answer.code or "")
+    if code_lines:
+        parts.append("\n\n".join(code_lines))
+    if getattr(answer, "outputs_text", ""):
+        parts.append(answer.outputs_text)
+    text = "\n".join(p for p in parts if p.strip())
+    norm_prompt = _norm(prompt)
+    if not norm_prompt:
+        return text
+    kept = [text[:0]]
+    pos = 0
+    for seg in segments(text):
+        n = _norm(seg.text)
+        if len(n) >= 20 and n in norm_prompt:
+            kept.append(text[pos : seg.start])
+            pos = seg.end
+    kept.append(text[pos:])
+    return "".join(kept)
+
+
+def _code_arithmetic(code: str) -> list[str]:
+    """`name = <arithmetic>` lines of the student's code, evaluated without running anything:
+    'params total = 903400'. Names of memory variables (ram, mem, bytes) get a byte unit."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    env: dict[str, float] = {}
+    lines = []
+    for node in tree.body:
+        if not (
+            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+        ):
+            continue
+        value = _eval_node(node.value, env)
+        if value is None:
+            continue
+        name = node.targets[0].id
+        env[name] = value
+        label = name.replace("_", " ")
+        unit = ""
+        if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)|bytes", name, re.I):
+            unit = " MB" if re.search(r"mb$|_mb_", name, re.I) else " bytes"
+        lines.append(f"{label} = {value:.10g}{unit}.")
+    return lines
+
+
+def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
+    ops = {
+        ast.Add: lambda a, b: a + b,
+        ast.Sub: lambda a, b: a - b,
+        ast.Mult: lambda a, b: a * b,
+        ast.Div: lambda a, b: a / b if b else None,
+        ast.Pow: lambda a, b: a**b if abs(b) < 30 else None,
+    }
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        return env.get(node.id)
+    if isinstance(node, ast.BinOp) and type(node.op) in ops:
+        a, b = _eval_node(node.left, env), _eval_node(node.right, env)
+        return None if a is None or b is None else ops[type(node.op)](a, b)
+    return None
+
+
+_UNIT_NAMES = r"KiB|MiB|GiB|kB|KB|MB|GB|bytes"
+_ASSIGNMENT = re.compile(rf"^(\s*)([A-Za-z_]\w*)\s*=\s*([\d.,]+)\s*(?:#\s*({_UNIT_NAMES})\b.*)?$")
+_BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
+_HEADER_UNIT = re.compile(rf"[(\[]\s*(?:in\s+)?({_UNIT_NAMES})\s*[)\]]")
+_BARE_NUMBER = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?![\d.,]|\s*(?:{_UNIT_NAMES}|[kKMG]i?B)\b)")
+
+
+def with_units(text: str) -> str:
+    """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
+    -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
+    '| Predict | 13.48 MiB |'."""
+    text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
+    # "~12.6MB" opening a line means "about", not "≈" continuing the line above
+    text = re.sub(r"(?m)^(\s*(?:[-*•]\s*)?)[~≈]\s*(?=\d)", r"\1about ", text)
+    out = []
+    for line in text.split("\n"):
+        m = _ASSIGNMENT.match(line)
+        if m and ("_" in m.group(2) or m.group(4)):
+            line = f"{m.group(1)}{m.group(2).replace('_', ' ')}: {m.group(3)}" + (
+                f" {m.group(4)}" if m.group(4) else "")
+        h = _HEADER_UNIT.search(line)
+        if h:
+            unit = h.group(1)
+            rest = line[: h.start()] + line[h.end() :]
+            line = _BARE_NUMBER.sub(lambda n, u=unit: f"{n.group(1)} {u}", rest)
+        out.append(line)
+    return "\n".join(out)
+
+
+def read_answer(text: str, batch_size: int) -> Reading:
+    """Read every number, formula and sentence of an answer and pick the answer to each part."""
+    text = with_units(text)
+    segs = segments(text)
+    batch_cue = re.compile(_BATCH_CUE.format(n=batch_size), re.I)
+    quantities = find_quantities(text)
+    equations = find_equations(text)
+    previous: list[str] = []
+    part_cue: str | None = None  # the last of batch / prediction named so far
+    for seg in segs:
+        has_batch = bool(batch_cue.search(seg.text))
+        has_pred = bool(_PREDICTION_CUE.search(seg.text))
+        has_ram = bool(_MEMORY_CUE.search(seg.text) or re.search(r"\bbytes?\b|[KMG]i?B\b", seg.text))
+        if _PARAMS_CUE.search(seg.text):
+            seg.labels.append("params")
+        if has_batch:
+            seg.labels.append("ram_batch")
+        if has_pred:
+            seg.labels.append("ram_prediction")
+        if has_batch or has_pred:
+            part_cue = "ram_batch" if _last_cue(seg.text, len(seg.text), batch_cue) else "ram_prediction"
+        elif part_cue and has_ram and "params" not in seg.labels:
+            seg.labels.append(part_cue)  # "= 12.6 MB" on the line after "RAM for one prediction"
+        if has_ram:
+            seg.labels.append("ram")
+        if not seg.labels:
+            seg.labels = [label for label in previous if label != "ram"] or []  # a line that goes on
+        previous = seg.labels
+    eq_spans = {(q.start, q.end) for eq in equations for q in eq.lhs.operands}
+    part_of: dict[int, str] = {}
+    operands: set[int] = set()
+    negated: set[int] = set()
+    for i, q in enumerate(quantities):
+        seg = _segment_of(segs, q.start)
+        if seg is None:
+            continue
+        if (q.start, q.end) in eq_spans or _is_operand(text, q, seg):
+            operands.add(i)
+        if _is_negated(text, q, seg):
+            negated.add(i)
+            continue
+        part = _part_for(q, seg, batch_cue, batch_size)
+        if part:
+            part_of[i] = part
+    _by_order(text, quantities, segs, part_of, operands, negated)
+    reading = Reading(
+        text=text,
+        segments=segs,
+        quantities=quantities,
+        equations=equations,
+        part_of=part_of,
+        operands=operands,
+        negated=negated,
+    )
+    _pick(reading)
+    return reading
+
+
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
+    r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
+
+
+def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
+    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB'."""
+    return bool(_NEGATED_BEFORE.search(text[seg.start : q.start]))
+
+
+def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
+              operands: set[int], negated: set[int]) -> None:
+    """No sentence names the parameter count ('903,400' / '12.6 MB' / '565.6 MB' on three lines,
+    'a) 903400'): the question asks for the count first, so the first plain count of a thousand
+    or more that is not a step of a formula, before any amount of memory, answers it."""
+    if "params" in part_of.values():
+        return
+    first_memory = min((q.start for q in quantities if q.is_memory), default=len(text))
+    counts = []
+    for i, q in enumerate(quantities):
+        if q.is_memory or i in operands or i in negated or q.value < 1000 or q.start > first_memory:
+            continue
+        seg = _segment_of(segs, q.start)
+        if seg is None or _NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
+            continue
+        counts.append((i, seg))
+    # "Total = 831,400" after the per-layer lines: the count a sentence calls the total
+    totals = [i for i, seg in counts if _TOTAL_CUE.search(seg.text)]
+    for i in totals or [i for i, _ in counts]:
+        part_of[i] = "params"
+
+
+def _in_parentheses(reading: Reading, q: Quantity) -> bool:
+    seg = _segment_of(reading.segments, q.start)
+    if seg is None:
+        return False
+    before = reading.text[seg.start : q.start]
+    return before.count("(") > before.count(")")
+
+
+def _segment_of(segs: list[Segment], pos: int) -> Segment | None:
+    for seg in segs:
+        if seg.start <= pos < seg.end:
+            return seg
+    return None
+
+
+def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:
+    """True when the last part cue before `upto` is a batch cue (else a prediction cue or none)."""
+    b = [m.start() for m in batch_cue.finditer(text, 0, upto)]
+    p = [m.start() for m in _PREDICTION_CUE.finditer(text, 0, upto)]
+    return bool(b) and (not p or b[-1] > p[-1])
+
+
+_SLASH_LIST = re.compile(r"\d(?:\s*[KMG]i?B)?\s+/\s+[\d.,]+(?:\s*[KMG]i?B)?\s+/\s+\d")
+
+
+def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
+    """A number joined to another by an operator ('903,400 × 4 bytes', '27,000 + ...')."""
+    before = text[seg.start : q.start]
+    after = text[q.end : seg.end]
+    if _SLASH_LIST.search(seg.text) and "=" not in seg.text:
+        return False  # "2,700 / 27,000 / 902,700 / 903,400": a list of values, not divisions
+    before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
+    if before_m and before_m.group(1) == "(":
+        # "(6 MB + 3 MB ...)" opens a formula; "(565.6 MB)" only restates a value
+        if re.match(r"[^)]*[+×*/÷^·⋅]", after):
+            return True
+    elif before_m and (before_m.group(1) != "x" or re.search(r"[\d)]\s*x\s*$", before)):
+        return True
+    after_m = re.match(r"\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
+    return bool(after_m)
+
+
+def _is_param_size(q: Quantity, seg: Segment) -> bool:
+    """The amount is the size of a parameter count in the same sentence (count × 2, 4 or 8
+    bytes, in MB or MiB): '903,400 (3.45 MB)', not 'two layers + weights: 12.03 MB'."""
+    counts = [float(m.group().replace(",", "").replace(" ", "").replace("'", ""))
+              for m in re.finditer(r"(?:\d{1,3}(?:[,' ]\d{3})+|\d{4,})(?![\d,.]|\s*[kKMG]?i?B\b|\s*bytes)",
+                                   seg.text)]
+    return any(abs(v - c * b) <= 0.06 * c * b for c in counts for b in (2, 4, 8) for v, _ in q.readings())
+
+
+_BATCH_SIZE_BEFORE = re.compile(r"(?:batch(?:[\s_-]*size)?|mini-?batch)\s*(?:of|=|:|is)?\s*$", re.I)
+
+
+def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size: int = 0) -> str | None:
+    local = seg.text[: q.start - seg.start]
+    after = seg.text[q.end - seg.start :]
+    if not q.is_memory and q.value == batch_size and _BATCH_SIZE_BEFORE.search(local):
+        return None  # "a batch of 50", "batch size 50": the question's own number
+    if q.is_memory:
+        # "12.6 MB for a single prediction", "565.6 MB (batch of 50)": a cue right after the
+        # amount, in the same clause, names it; otherwise the last cue before it does
+        tight = _tight_cue_after(after, batch_cue)
+        if tight:
+            return tight
+        if batch_cue.search(local) or _PREDICTION_CUE.search(local):
+            return "ram_batch" if _last_cue(local, len(local), batch_cue) else "ram_prediction"
+        if batch_cue.search(after) or _PREDICTION_CUE.search(after):
+            return "ram"  # the sentence names a part only in a later clause
+        for part in ("ram_batch", "ram_prediction"):
+            if part in seg.labels:
+                return part
+        if "params" in seg.labels and not _MEMORY_CUE.search(seg.text) and _is_param_size(q, seg):
+            return None  # "Total params: 903,400 (3.45 MB)": a size stated, not a RAM answer
+        return "ram"
+    if _NOT_A_COUNT_OF_PARAMS.match(after):
+        return None  # "100 feature maps", "50 images", "32-bit floats"
+    if "params" in seg.labels or _PARAMS_CUE.match(after.strip()):
+        return "params"
+    return None
+
+
+def _tight_cue_after(after: str, batch_cue: re.Pattern[str]) -> str | None:
+    cues = [(m.start(), "ram_batch") for m in batch_cue.finditer(after)]
+    cues += [(m.start(), "ram_prediction") for m in _PREDICTION_CUE.finditer(after)]
+    if not cues:
+        return None
+    start, part = min(cues)
+    between = after[:start]
+    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then)\b", between):
+        return None
+    return part
+
+
+def _pick(reading: Reading) -> None:
+    rhs_spans = {(eq.rhs.start, eq.rhs.end) for eq in reading.equations}
+
+    def candidates(part: str) -> list[int]:
+        out = []
+        for i, q in enumerate(reading.quantities):
+            if reading.part_of.get(i) != part:
+                continue
+            if i in reading.operands and (q.start, q.end) not in rhs_spans:
+                continue
+            if part == "params" and q.value < 10:
+                continue
+            if q.is_memory and q.value <= 0:
+                continue  # "Non-trainable params: 0 (0.00 B)"
+            if q.unit == "B" and q.value <= 8:
+                continue  # "32-bit floats are 4 bytes": the size of one value, not an answer
+            out.append(i)
+        return out
+
+    def choose(idx: list[int], cue: re.Pattern[str], part: str) -> Pick | None:
+        if not idx:
+            return None
+        floor = _at_least(reading, idx)
+        if floor is not None:  # "at least 12.6 MB ... and up to 14.9 MB": the question asks the minimum
+            q = reading.quantities[floor]
+            seg = _segment_of(reading.segments, q.start)
+            assert seg is not None
+            return Pick(quantity=q, segment=seg, why="the value stated as the minimum ('at least')")
+        # "(6 MB + 3 MB of maps and 3.6 MB of weights)": numbers in parentheses explain, not answer
+        outside = [i for i in idx if not _in_parentheses(reading, reading.quantities[i])
+                   or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
+        idx = outside or idx
+        cued = []
+        for i in idx:
+            q = reading.quantities[i]
+            seg = _segment_of(reading.segments, q.start)
+            if seg and cue.search(seg.text[: q.start - seg.start]):
+                cued.append(i)
+        sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
+        if cued:
+            i, why = cued[-1], "the last number in a sentence that states the answer"
+        elif part == "params":
+            sums = [
+                i
+                for i in idx
+                if any(eq.rhs.start == reading.quantities[i].start and eq.is_sum for eq in reading.equations)
+            ]
+            if sums:
+                i, why = sums[-1], "the result of the sum of the per-layer counts"
+            else:
+                i = max(idx, key=lambda k: reading.quantities[k].value)
+                why = "the largest parameter count written (no sentence says 'total')"
+                sure = len(idx) == 1
+        else:
+            i, why = idx[-1], "the last amount of memory written for this part"
+        q = reading.quantities[i]
+        seg = _segment_of(reading.segments, q.start)
+        assert seg is not None  # candidates are numbers inside a segment
+        return Pick(quantity=q, segment=seg, why=why, cued=sure)
+
+    def settle(part: str, pick: Pick | None) -> Pick | None:
+        """Several different values offered for one part: none of them is the answer."""
+        if pick is None:
+            return None
+        rivals = _rivals(reading, pick, part)
+        if rivals:
+            reading.conflicts[part] = rivals
+            return None
+        return pick
+
+    reading.picks["params"] = settle("params", choose(candidates("params"), _TOTAL_CUE, "params"))
+    reading.picks["ram_prediction"] = settle(
+        "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
+    reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
+    loose = _chain_ends(reading, candidates("ram"))
+    if loose and reading.picks["ram_prediction"] is None and "ram_prediction" not in reading.conflicts:
+        p = choose(loose[:1], _RAM_CUE, "ram")
+        if p:
+            p.why = "the first amount of memory written (no sentence names a single prediction)"
+        reading.picks["ram_prediction"] = p
+        loose = loose[1:]
+    pred = reading.picks["ram_prediction"]
+    # a batch needs more than one prediction: a smaller amount is a step of the working, not the answer
+    loose = [i for i in loose if pred is None or reading.quantities[i].value > 2 * pred.quantity.value]
+    if loose and reading.picks["ram_batch"] is None and "ram_batch" not in reading.conflicts:
+        p = choose(loose[-1:], _RAM_CUE, "ram")
+        if p:
+            p.why = "the last amount of memory written (no sentence names the batch)"
+        reading.picks["ram_batch"] = p
+
+
+
+
+_AT_LEAST = re.compile(
+    r"\b(?:at\s+least|minimum(?:\s+of)?|min\.?|no\s+less\s+than)\s*[:=]?\s*[~≈]?\s*$", re.I)
+#: Between two values offered as alternatives: "or", "/", "?", commas, "maybe" (and their units).
+_ALTERNATIVES = re.compile(
+    r"(?:\s|[,/?;]|\bor\b|\beither\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\b|"
+    r"\b(?:[KMG]i?B|bytes?|megabytes?|gigabytes?|params|parameters|weights)\b)*", re.I)
+
+
+def _at_least(reading: Reading, idx: list[int]) -> int | None:
+    for i in idx:
+        q = reading.quantities[i]
+        seg = _segment_of(reading.segments, q.start)
+        if seg and _AT_LEAST.search(reading.text[max(seg.start, q.start - 25) : q.start]):
+            return i
+    return None
+
+
+def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
+    """The picked value and the other values next to it offered as alternatives for the same part
+    ("9,027,000? 902,700? 903,400?", "3.6 MB, 9 MB, 12.6 MB or 14.1 MB", "2,700 / 902,700 /
+    903,400"), or [] when the pick stands alone. Steps of a formula are not rivals."""
+    seg = pick.segment
+    if "=" in seg.text and part == "params":
+        return []
+    same = [
+        (i, q) for i, q in enumerate(reading.quantities)
+        if seg.start <= q.start < seg.end and i not in reading.negated
+        and q.is_memory == pick.quantity.is_memory
+        and (reading.part_of.get(i) in (part, "ram") or part == "params")
+        and (q.value >= 1000 if part == "params" else True)
+        and not _in_parentheses(reading, q)
+    ]
+    group: list[Quantity] = []
+    for (_, a), (_, b) in zip(same, same[1:], strict=False):
+        between = reading.text[a.end : b.start]
+        if _ALTERNATIVES.fullmatch(between) and "=" not in between:
+            for q in (a, b):
+                if all(q is not g for g in group):
+                    group.append(q)
+    if all(q is not pick.quantity for q in group):
+        return []
+    values = {round(q.value, -3 if q.is_memory else 0) for q in group}
+    return group if len(values) > 1 else []
+
+
+def _chain_ends(reading: Reading, idx: list[int]) -> list[int]:
+    """'14,133,600 bytes = 13.47 MB': one value restated in another unit; the last one written is
+    the student's figure."""
+    out: list[int] = []
+    for i in idx:
+        if out:
+            a, b = reading.quantities[out[-1]], reading.quantities[i]
+            if re.fullmatch(r"\s*(?:=|≈|~|i\.e\.|or|,)\s*", reading.text[a.end : b.start]) and (
+                    abs(a.value - b.value) <= 0.06 * max(a.value, b.value)):
+                out[-1] = i
+                continue
+        out.append(i)
+    return out

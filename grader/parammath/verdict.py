@@ -1,0 +1,263 @@
+"""Stage 3 of Q2 grading: the verdict on one part (credit, the mistake named, the first wrong
+step), from the reading (stage 1) and the conventions (stage 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from grader.checks.base import Diagnosis
+from grader.parammath.conventions import (
+    Target,
+    _close,
+    _depth_fix,
+    _distance,
+    _layer_formula,
+    targets,
+)
+from grader.parammath.reading import _NOT_A_COUNT_OF_PARAMS, Reading
+from grader.textnumbers import BYTE_UNITS, Equation, Quantity, format_number
+
+
+@dataclass
+class Verdict:
+    credit: float
+    feedback: str
+    diagnoses: list[Diagnosis]
+    convention: str = ""
+
+
+
+def _pretty_formula(eq: Equation) -> str:
+    parts = []
+    for token in eq.lhs.python.split():
+        try:
+            value = float(token)
+            parts.append(format_number(value) if value == int(value) else f"{value:g}")
+        except ValueError:
+            parts.append({"*": "×", "**": "^"}.get(token, token))
+    return " ".join(parts).replace("( ", "(").replace(" )", ")")
+
+
+def _pretty(eq: Equation) -> str:
+    value = eq.lhs.value
+    shown = format_number(value) if value == int(value) else f"{value:.6g}"
+    if eq.lhs.is_memory or eq.rhs.is_memory:
+        shown = f"{shown} bytes" if eq.lhs.is_memory else shown
+        if eq.rhs.unit and eq.rhs.unit != "B":
+            shown += f" ({value / BYTE_UNITS[eq.rhs.unit]:.4g} {eq.rhs.unit})" if eq.lhs.is_memory else ""
+    return f"{_pretty_formula(eq)} = {shown}"
+
+
+def _layer_of(eq: Equation, layers: list[dict[str, Any]], order: int) -> dict[str, Any] | None:
+    values = [q.value for q in eq.lhs.operands]
+    for layer in layers:  # the formula evaluates to this layer's count (with or without biases)
+        if round(eq.lhs.value) in (layer["params"], layer["weights"]):
+            return layer
+    both = [layer for layer in layers if layer["filters"] in values and layer["in_channels"] in values]
+    # "(3*3*100+1)*200" holds 3 (a kernel side) and 100: layer 1 (3 channels, 100 maps) matches too
+    kernel = {k for layer in layers for k in layer["kernel"]}
+    both.sort(key=lambda layer: layer["in_channels"] in kernel)
+    if both:
+        return both[0]
+    return layers[order] if 0 <= order < len(layers) else None
+
+
+
+def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdict:
+    pick = reading.picks.get("params")
+    layers = ref["layers"]
+    # counting steps: formulas of plain counts outside the sentences about RAM ("Layer 1: 3x3x3x100
+    # = 2,700" may stand alone), but not products that count feature-map values
+    eqs = [
+        eq
+        for eq in reading.equations_in("params") + reading.equations_in("")
+        if not eq.lhs.is_memory
+        and not eq.rhs.is_memory
+        and not _NOT_A_COUNT_OF_PARAMS.match(reading.text[eq.rhs.end : eq.rhs.end + 20])
+    ]
+    eqs.sort(key=lambda eq: eq.start)
+    layer_eqs = [eq for eq in eqs if not eq.is_sum and len(eq.lhs.operands) >= 2]
+    weights = {layer["weights"] for layer in layers}
+    per_layer = {layer["params"] for layer in layers}
+    diagnoses: list[Diagnosis] = []
+    steps: list[str] = []
+    if pick is None:
+        return Verdict(0.0, "", [])
+    found = pick.quantity
+    correct = abs(found.value - ref["params_total"]) <= found.precision + 1e-9 or any(
+        abs(v - ref["params_total"]) < 0.5 for v in found.alternatives
+    )
+    if correct:
+        return Verdict(1.0, "", [])
+    no_bias = [eq for eq in layer_eqs if round(eq.lhs.value) in weights or round(eq.rhs.value) in weights]
+    if no_bias or abs(found.value - sum(weights)) < 0.5:
+        layer = _layer_of(no_bias[0], layers, layer_eqs.index(no_bias[0])) if no_bias else layers[0]
+        diagnoses.append(
+            Diagnosis(
+                "missing-biases",
+                f"The biases are not counted: each feature map has one, e.g. {_layer_formula(layer)}.",
+                fix="Add 1 (the bias) to kernel height × width × input channels, per feature map.",
+            )
+        )
+    wrong = [eq for eq in eqs if not eq.holds]
+    for eq in wrong:
+        code = "sum-mismatch" if eq.is_sum else "arithmetic-error"
+        if code not in {d.code for d in diagnoses}:
+            diagnoses.append(
+                Diagnosis(
+                    code,
+                    f"{_pretty(eq)}, not {eq.rhs.raw}.",
+                    fix="Add up the per-layer counts again." if eq.is_sum else "Redo this multiplication.",
+                )
+            )
+    results = [eq.rhs.value for eq in layer_eqs]
+    if (
+        len(results) == len(layers)
+        and abs(sum(results) - found.value) > 0.5
+        and "sum-mismatch" not in {d.code for d in diagnoses}
+    ):
+        terms = " + ".join(format_number(r) for r in results)
+        diagnoses.append(
+            Diagnosis(
+                "sum-mismatch",
+                f"{terms} = {format_number(sum(results))}, not {found.raw}.",
+                fix="Add up your per-layer counts again.",
+            )
+        )
+        steps.append(f"Your layers add up to {terms} = {format_number(sum(results))}, not {found.raw}.")
+    if wrong:
+        first = wrong[0]
+        layer = _layer_of(first, layers, layer_eqs.index(first)) if first in layer_eqs else None
+        if layer is not None and round(first.lhs.value) == layer["weights"]:
+            steps.insert(
+                0,
+                f"First wrong step: {_pretty(first)}, not {first.rhs.raw}; and with the bias "
+                f"{_layer_formula(layer)}, not {first.rhs.raw}.",
+            )
+        elif layer is not None and round(first.lhs.value) != layer["params"]:
+            steps.insert(
+                0,
+                f"First wrong step: {_pretty(first)}, not {first.rhs.raw}; this layer has "
+                f"{_layer_formula(layer)}.",
+            )
+        else:
+            steps.insert(0, f"First wrong step: {_pretty(first)}, not {first.rhs.raw}.")
+    elif no_bias:
+        layer = _layer_of(no_bias[0], layers, layer_eqs.index(no_bias[0]))
+        if layer is not None:
+            steps.insert(
+                0, f"First wrong step: {_pretty(no_bias[0])} leaves out the biases; {_layer_formula(layer)}."
+            )
+    if not steps:
+        steps.append("Per layer: " + "; ".join(_layer_formula(layer) for layer in layers) + ".")
+    # sound method, arithmetic slip: the formulas (evaluated correctly) give the right counts
+    fixed = any(abs(eq.lhs.value - ref["params_total"]) < 0.5 for eq in eqs) or (
+        len(layer_eqs) >= len(layers) and {round(eq.lhs.value) for eq in layer_eqs} >= per_layer
+    )
+    slip = any(d.code in ("arithmetic-error", "sum-mismatch") for d in diagnoses)
+    sound = fixed and slip and "missing-biases" not in {d.code for d in diagnoses}
+    return Verdict(partial if sound else 0.0, " ".join(steps), diagnoses)
+
+
+def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, tolerance: float) -> Verdict:
+    pick = reading.picks.get(part)
+    if pick is None:
+        return Verdict(0.0, "", [])
+    params_pick = reading.picks.get("params")
+    student_params = params_pick.quantity.value if params_pick else None
+    tgs = targets(part, ref, student_params, partial)
+    q = pick.quantity
+    eqs = reading.equations_in(part)
+    own = next((eq for eq in reading.equations if eq.rhs.start == q.start), None)
+    wrong = [eq for eq in eqs if not eq.holds]
+    if own is not None and not own.holds:
+        hits: list[Target] = []  # the answer is the result of a slip; what it happens to equal is chance
+    else:
+        hits = [t for t in tgs if _close(q, t.value, tolerance)]
+    accepted = [t for t in hits if t.accepted]
+    # a wrong method whose value lies near an accepted one (538.6 MB vs 539.4 MiB): the working
+    # decides; among mistakes, the one the working shows, then the simplest, then the closest
+    mistakes = sorted(
+        (t for t in hits if not t.accepted),
+        key=lambda t: (
+            not _has_evidence(t, reading, ref, part, q),
+            _PRIORITY.index(t.code) if t.code in _PRIORITY else 99,
+            _distance(q, t.value),
+        ),
+    )
+    proven = [t for t in mistakes if _has_evidence(t, reading, ref, part, q)]
+    if accepted and not proven:
+        return Verdict(1.0, "", [], accepted[0].label)
+    if mistakes:
+        t = (proven or mistakes)[0]
+        note = f"{q.raw} is {t.label}."
+        return Verdict(t.credit, f"{note} {t.fix}", [Diagnosis(t.code, note, fix=t.fix)], t.label)
+    if wrong:
+        first = wrong[0]
+        code = "sum-mismatch" if first.is_sum else "arithmetic-error"
+        step = f"First wrong step: {_pretty(first)}, not {first.rhs.raw}."
+        good = [t.value for t in tgs if t.accepted]
+        sound = any(abs(eq.lhs.value - v) <= max(tolerance * v, 0.05e6) for eq in eqs for v in good) or any(
+            abs(q.value - v) <= 0.1 * v for v in good
+        )
+        return Verdict(
+            partial if sound else 0.0,
+            step,
+            [Diagnosis(code, f"{_pretty(first)}, not {first.rhs.raw}.", fix="Redo this step.")],
+        )
+    if part == "ram_prediction" and _spatial_only(reading, ref):
+        fix = _depth_fix(ref)
+        return Verdict(
+            0.0,
+            fix,
+            [
+                Diagnosis(
+                    "activations-missing-feature-maps",
+                    "The layer outputs are counted as one feature map each.",
+                    fix=fix,
+                )
+            ],
+        )
+    return Verdict(0.0, "", [])
+
+
+_PRIORITY = [
+    "ram-params-only",
+    "batch-scaled-prediction",
+    "input-bytes-missing",
+    "inputs-not-counted",
+    "parameters-not-counted",
+    "activations-missing-feature-maps",
+]
+
+
+def _has_evidence(t: Target, reading: Reading, ref: dict[str, Any], part: str, pick: Quantity) -> bool:
+    """Does the working show this mistake: the wrong value itself written in bytes or as a formula's
+    result, or an intermediate value only this mistake produces (inputs without their 4 bytes)?"""
+    for other in reading.quantities:
+        if (
+            other is not pick
+            and other.unit == "B"
+            and abs(other.value - t.value) <= max(other.precision, 1e-4 * t.value)
+        ):
+            return True
+    for eq in reading.equations:
+        if eq.rhs is not pick and abs(eq.lhs.value - t.value) <= 1e-4 * t.value and eq.lhs.is_memory:
+            return True
+    if t.code == "input-bytes-missing":
+        raw = ref["input_values"] * (ref["batch_size"] if part == "ram_batch" else 1)
+        return any(
+            abs(v - raw) <= max(q.precision, 0.005 * raw) for q in reading.quantities for v, _ in q.readings()
+        )
+    return False
+
+
+def _spatial_only(reading: Reading, ref: dict[str, Any]) -> bool:
+    b = ref["bytes_per_value"]
+    sizes = {layer["spatial"] * b for layer in ref["layers"]}
+    return any(
+        q.is_memory and any(abs(q.value - s) <= q.precision for s in sizes) for q in reading.quantities
+    )
+
+

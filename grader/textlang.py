@@ -1,0 +1,82 @@
+"""Is an answer written in English? A function-word count, for flagging answers a human must read.
+
+The concept rubric's phrases are English, so an answer in Spanish, German, French, Portuguese,
+Italian or Hindi written in Latin script ("kam karo", "nahi hote") matches little of it and
+would silently score low. The grader cannot grade such an answer; it can say so and send it to
+a human. Function words (articles, pronouns, prepositions, auxiliaries) make up a third or more
+of any prose and do not depend on the topic, so counting them tells the languages apart even in
+two sentences full of English technical loan words ("usar float16", "Skip-Verbindungen").
+
+Why not a library: langdetect/lingua are trained on Unicode-script text and do not know Hindi
+in Latin script; their models add megabytes to answer one yes/no question with a word list.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "English": _words(
+        "the a an of to in on at for from by with is are was were be been it its this that these "
+        "those and or but so because which who what when where how not no can could would should "
+        "will has have had do does we you they he she i my our your their there than then also "
+        "each every all only more less into"),
+    "Spanish": _words(
+        "el la los las un una unos unas de del y o pero porque que en con por para es son está "
+        "están se su sus al lo como más menos muy también cada cuando donde sin sobre hay tiene "
+        "tienen usar hacer puede pueden"),
+    "German": _words(
+        "der die das den dem des ein eine einen einem einer und oder aber weil dass mit von zu "
+        "für auf ist sind wird werden nicht kein keine sich es wir man zum zur im am beim auch "
+        "nur mehr weniger wenn als wie durch über hat haben kann können nach bei vor zwischen "
+        "derselben dieselbe diese dieser jede jeder sollen soll muss"),
+    "French": _words(
+        "le la les un une des du de et ou mais parce que qui dans avec pour par sur est sont il "
+        "elle ils on nous ne pas plus moins aussi chaque quand comme sans au aux ce cette ces "
+        "leur peut grâce"),
+    "Portuguese": _words(
+        "o a os as um uma de do da dos das e ou mas porque que em com por para é são não se seu "
+        "sua mais menos também cada quando como sem no na nos nas pode"),
+    "Italian": _words(
+        "il lo la gli le un una di del della e o ma perché che in con per è sono non si suo sua "
+        "più meno anche ogni quando come senza nel nella può"),
+    "Hindi (Latin script)": _words(
+        "hai hain hota hote hoti ka ki ke ko se mein me par aur ya lekin kyunki nahi nahin bhi "
+        "karo karna karte kar kam jyada zyada ek yeh ye woh wo isliye jab tab kisi koi sirf "
+        "wajah padta jata jaata leta deta sakte sakta"),
+}
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_ACCENTED = re.compile(r"[äöüßáéíóúñàèìòùâêîôûçãõ]")
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    language: str  # the most likely language
+    english_share: float  # share of the answer's function words that are English ones
+    function_words: int
+
+    @property
+    def english(self) -> bool:
+        return self.language == "English"
+
+
+def guess_language(text: str) -> LanguageGuess:
+    """The language whose function words the answer uses most (English when unsure)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    counts = {lang: sum(1 for w in words if w in fw) for lang, fw in _FUNCTION_WORDS.items()}
+    total = sum(counts.values()) or 1
+    en = counts["English"]
+    best = max((k for k in counts if k != "English"), key=lambda k: counts[k])
+    # letters English does not use ("Residualblöcke", "tamaño") count for the other language
+    accented = min(2, sum(1 for w in words if _ACCENTED.search(w)))
+    other = counts[best] + accented
+    # a short answer or a near tie stays English: "in AlexNet after relu" must not look Spanish
+    if other < 2 or other <= 1.2 * en:
+        best = "English"
+    return LanguageGuess(best, round(en / total, 2), sum(counts.values()))

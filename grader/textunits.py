@@ -1,0 +1,177 @@
+"""What an answer's sentences are: statements or bare terms, and what each part is about.
+
+Two readings a TA does without thinking, and a bag-of-words matcher does not:
+
+- Is it a statement? "weight sharing, translation invariance, receptive fields" names terms and
+  explains nothing; "the kernels are shared, so there are fewer weights" says something. A part
+  is *bare* when it has no verb and no word that relates things (because, so, ->, =, fewer ...).
+  Comma lists are judged chunk by chunk. A list of "- reduce the batch size" items is statements
+  (imperatives); "batch size, fp16, pooling" is not.
+- What is it about? In "GoogLeNet captures multi-scale features ... ResNet adds skip
+  connections", the words after a name belong to that name until the next one; a sentence that
+  names nothing continues the previous one ("It also uses ReLU"). A name after "than", "unlike",
+  "compared to" is a comparison, not a new subject.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from grader.textmatch import Phrase, Token
+
+
+#: Verbs that make a chunk a statement, matched with their inflections (not by stem: "separable"
+#: must not be "separate"). Words that are nouns as often as verbs in these answers ("skip",
+#: "pool", "output", "shift", "label", "squeeze") are left out: "skip connections" is a term.
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_VERB_BASES = _words("""
+    use reduce decrease increase lower raise make add remove cut shrink distribute train learn
+    detect recognize recognise find share keep lose preserve retain exploit capture combine build
+    assemble need require take give provide allow help prevent avoid replace convert turn apply
+    compute store save free clear inhibit suppress dampen damp normalize normalise compete
+    specialize specialise connect look see slide scan process handle produce predict classify
+    recover restore stack introduce invent propose recalibrate rescale multiply pick select choose
+    contain consist mean cause lead result become get go put feed switch try enable offload
+    accumulate quantize prune move appear exist matter depend ignore treat throw discard lack fire
+    respond push place call run buy wait check monitor cover match equal belong know understand
+    work jump mix split halve limit kill destroy ruin hurt blur shrink fall
+    """)
+_IRREGULAR = _words("""is are was were be been am has have had can could will would should must does do
+    did lost kept made took taken gave given built found led got gone went threw thrown chose
+    chosen ran bought understood knew known held fed shrunk shrank seen saw""")
+
+
+def _inflections(base: str) -> set[str]:
+    forms = {base, base + "s", base + "es", base + "ed", base + "d", base + "ing"}
+    if base.endswith("e"):
+        forms |= {base[:-1] + "ing"}
+    if base.endswith("y"):
+        forms |= {base[:-1] + "ies", base[:-1] + "ied"}
+    if re.fullmatch(r"[^aeiou]*[aeiou][^aeiouwy]", base):  # stop -> stopped, cut -> cutting
+        forms |= {base + base[-1] + "ed", base + base[-1] + "ing"}
+    return forms
+
+
+_VERBS = frozenset(f for b in _VERB_BASES for f in _inflections(b)) | frozenset(_IRREGULAR)
+_MARKER = re.compile(r"->|=>|→|=|\b(?:because|since|so|therefore|thus|which|whereas|while|hence)\b",
+                     re.I)
+_RELATIONS = re.compile(
+    r"\b(?:unlike|than|instead|fewer|less|smaller|lower|more|larger|bigger|higher|no|not|without|"
+    r"only|per|each|every|any|anywhere|wherever)\b", re.I)
+_CHUNK_SPLIT = re.compile(r"\s*[,/|]\s*|\s+(?:and|or|&)\s+|\s*\+\s*")
+_HEADER = re.compile(r"^\s*[\w\s-]{1,30}:\s*")
+_WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
+LIST_MIN_CHUNKS = 3
+LIST_BARE_SHARE = 0.75
+
+
+_NEGATED_VERBS = frozenset({"cannot", "dont", "doesnt", "cant", "wont", "isnt", "arent", "didnt"})
+
+
+def _has_verb(words: list[str]) -> bool:
+    for i, w in enumerate(words):
+        lw = w.lower()
+        if lw.endswith("n't") or lw in _NEGATED_VERBS:
+            return True  # doesn't, can't
+        if lw.endswith("ing") and (i > 0 or len(words) == 1):
+            continue  # "weight sharing", "upsampling" are terms; "reducing the batch" an action
+        if lw in _VERBS:
+            return True
+    return False
+
+
+def is_bare_chunk(chunk: str, *, in_list: bool = False) -> bool:
+    """A term with no verb: "translation invariance", "fp16", "skip connections". Alone (a bullet),
+    a relation word makes it a statement ("fewer filters"); inside a list of terms it does not."""
+    words = _WORDS.findall(chunk)
+    if not words or _MARKER.search(chunk) or _has_verb(words):
+        return False
+    if len(words) >= 4 and any(w.lower() in ("the", "a", "an") for w in words[1:]):
+        return False  # "the downsampling kills the resolution": articles inside make a sentence
+    if not in_list and _RELATIONS.search(chunk):
+        return False
+    return len(words) <= 5
+
+
+def is_bare(sentence: str, *, names_subject: bool = False) -> bool:
+    """A sentence (or list item) that only names terms. Naming its subject ("AlexNet: ReLU",
+    "| ResNet | skip connections |") is a statement of what belongs to what."""
+    if names_subject:
+        return False
+    body = _HEADER.sub("", sentence, count=1)  # "Advantages: parameter sharing, ..."
+    chunks = [c for c in _CHUNK_SPLIT.split(body.strip(" .;")) if c.strip()]
+    if not chunks:
+        return False
+    if len(chunks) >= LIST_MIN_CHUNKS:
+        bare = sum(1 for c in chunks if is_bare_chunk(c, in_list=True))
+        return bare >= LIST_BARE_SHARE * len(chunks)
+    return all(is_bare_chunk(c) for c in chunks)
+
+
+def bare_items(sentences: list[str], names_subject: list[bool]) -> list[bool]:
+    """`is_bare` for each sentence of an answer, and list items read together: three or more
+    verbless items in a row ("- no parameters / - less computation / - invariance") are a list
+    of terms even where each alone would pass for a terse statement."""
+    out = [is_bare(s, names_subject=n) for s, n in zip(sentences, names_subject, strict=True)]
+    termlike = [not n and is_bare_chunk(_HEADER.sub("", s, count=1), in_list=True)
+                for s, n in zip(sentences, names_subject, strict=True)]
+    i = 0
+    while i < len(termlike):
+        j = i
+        while j < len(termlike) and termlike[j]:
+            j += 1
+        if j - i >= LIST_MIN_CHUNKS:
+            for k in range(i, j):
+                out[k] = True
+        i = max(j, i + 1)
+    return out
+
+
+@dataclass
+class Span:
+    """A run of a sentence's tokens and the subject it is about (None: no subject named yet)."""
+
+    start: int  # token indices, end exclusive
+    end: int
+    subject: str | None
+    names_subject: bool  # the span itself names its subject
+
+
+_COMPARISON = re.compile(r"\b(?:than|unlike|like|vs\.?|versus|compared\s+(?:to|with)|over|from|"
+                         r"replac\w*|instead\s+of|as\s+in|similar\s+to)\s*\W*$", re.I)
+
+
+def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[Phrase]],
+                  previous: str | None) -> list[Span]:
+    """Split a sentence where it names a new subject (see the module docstring)."""
+    if not subjects or not tokens:
+        return [Span(0, len(tokens), previous, False)]
+    mentions: list[tuple[int, str]] = []
+    for name, aliases in subjects.items():
+        for alias in aliases:
+            k = len(alias.words)
+            for j in range(len(tokens) - k + 1):
+                # exact words only: typo tolerance would read "ResNet" as "SENet"
+                if all(tokens[j + i].word in alts or tokens[j + i].stem in alts
+                       for i, alts in enumerate(alias.words)):
+                    before = sentence[max(0, tokens[j].start - 25):tokens[j].start]
+                    if not _COMPARISON.search(before):
+                        mentions.append((j, name))
+    mentions = sorted(set(mentions))
+    if not mentions:
+        return [Span(0, len(tokens), previous, False)]
+    spans: list[Span] = []
+    first = mentions[0][0]
+    if first > 0:  # "Skip connections were ResNet's innovation": the clause before names it too
+        spans.append(Span(0, first, mentions[0][1], True))
+    for k, (pos, name) in enumerate(mentions):
+        end = mentions[k + 1][0] if k + 1 < len(mentions) else len(tokens)
+        if spans and spans[-1].subject == name and spans[-1].end == pos:
+            spans[-1].end = end
+        else:
+            spans.append(Span(pos, end, name, True))
+    return spans
