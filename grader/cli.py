@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader import cli_doctor
+
 EXIT_OK, EXIT_USAGE, EXIT_NOT_GRADED = 0, 2, 3
 
 
@@ -50,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=None, help="seconds for the whole notebook")
     check.add_argument("--json", action="store_true", help="print the result JSON to stdout")
     add_gradebook_commands(sub)
+    cli_doctor.add_parser(sub)
     return parser
 
 
@@ -227,6 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--memory: {exc}") from None
     notebooks = collect_notebooks(args.paths)
+    cli_doctor.before_run(rubric, notebooks, options)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("-j/--jobs: give a number of parallel submissions of at least 1")
     from grader.batch import duplicate_stems
@@ -437,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in GRADEBOOK_COMMANDS:
         return run_gradebook_command(args)
+    if args.command == "doctor":
+        return cli_doctor.run(args)
     from grader.overrides import OverridesError
     from grader.rubric import RubricError
 

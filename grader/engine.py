@@ -22,6 +22,7 @@ import grader
 from grader.checks.base import Outcome
 from grader.context import GradingContext, GradingOptions
 from grader.execute.record import ExecutionRecord
+from grader.gaps import classify_outcomes
 from grader.notebook import InvalidSubmission, load_notebook
 from grader.plugin import GraderSession
 from grader.results import Diagnostic, ItemResult, QuestionResult, SubmissionResult
@@ -116,6 +117,7 @@ def build_result(ctx: GradingContext, session: GraderSession) -> SubmissionResul
     questions: list[QuestionResult] = []
     diagnostics: list[Diagnostic] = []
     selected = set(session.selected) if session.selected else {i.id for i in rubric.items}
+    gaps = classify_outcomes(ctx, session.outcomes)  # the environment's gaps are never the student's 0
     for q in rubric.questions:
         items: list[ItemResult] = []
         for spec in q.items:
@@ -161,6 +163,7 @@ def build_result(ctx: GradingContext, session: GraderSession) -> SubmissionResul
         grader_version=grader.__version__,
         environment=environment(ctx),
         execution=execution.to_dict() if execution else None,
+        gaps=gaps,
     )
     result.recompute_scores()
     return result
@@ -205,6 +208,8 @@ def item_result(spec, outcome: Outcome) -> ItemResult:
         confidence=outcome.confidence,
         needs_review=outcome.needs_review,
         provisional=outcome.provisional,
+        cause=outcome.cause,
+        fix=outcome.fix,
     )
 
 
