@@ -52,6 +52,7 @@ def csv_text(results: list[SubmissionResult]) -> str:
             "manual_items",
             "needs_review",
             "message",
+            "incomplete",  # items the grading environment kept from being graded (grader/gaps.py)
         ]
     )
     for r in sorted(results, key=lambda r: (r.student or r.submission).lower()):
@@ -68,6 +69,7 @@ def csv_text(results: list[SubmissionResult]) -> str:
                 ";".join(i.id for i in items if i.manual),
                 ";".join(i.id for i in items if i.needs_review),
                 r.message,
+                ";".join(i.id for i in items if i.environment_skipped),
             ]
         )
     return buf.getvalue()

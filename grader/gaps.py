@@ -66,7 +66,7 @@ class Gap:
             "drive": f"the notebook reads '{self.what}' from Google Drive/Colab, which the grader lacks",
             "network": f"the notebook needs the internet ({self.what}), which the grader's sandbox blocks",
             "kernel": f"the grader could not start the notebook's kernel ({self.what})",
-            "grader": f"the grader itself failed ({self.what})",
+            "grader": f"the grader itself failed (an internal error: {self.what})",
         }.get(self.kind, self.what)
 
 

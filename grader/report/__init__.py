@@ -68,6 +68,8 @@ def render_class_report(results: list[SubmissionResult], similarity: list[dict] 
             out.append((f"{n} manual", "manual"))
         if n := sum(i.provisional for i in items):
             out.append((f"{n} provisional", "provisional"))
+        if n := sum(i.environment_skipped for i in items):
+            out.append((f"incomplete: {n} not graded (environment)", "incomplete"))
         return out
 
     return _env.get_template("class.html.j2").render(

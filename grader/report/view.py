@@ -17,7 +17,8 @@ from grader.report.highlight import highlight, phrases_of
 from grader.report.svg import histogram, history_charts
 from grader.results import ItemResult, SubmissionResult
 
-SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells")
+SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells",
+                "notebook_reported")  # the last: grader/gaps.py, shown by _item_environment.html.j2
 ARCH_COLUMNS = ("class", "name", "output_shape", "params", "trainable")
 NUMBER_COLUMNS = ("part", "found", "expected", "unit", "text")
 
