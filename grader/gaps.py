@@ -253,10 +253,49 @@ def _gap_for(question: str, outcome: Outcome, gaps: list[Gap], ctx: GradingConte
             if outcome.resolved_status() == "skipped":
                 return gap
             continue
-        # the gap broke this question: it happened in its cells, or before a cell of it that failed
-        if gap.cell in cells or any(gap.cell is not None and gap.cell <= c for c in failed):
+        # the gap broke this question: it happened in its cells, or a later cell of it failed for
+        # want of a name the gap's cell never got to bind (`sns` after `import seaborn as sns`)
+        if gap.cell in cells:
+            return gap
+        if gap.cell is not None and any(c > gap.cell and _cascades(record.cell(c), ctx, gap.cell)
+                                        for c in failed):
             return gap
     return None
+
+
+_NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+
+
+def _cascades(run, ctx: GradingContext, gap_cell: int) -> bool:
+    if run is None or run.error_name != "NameError":
+        return False
+    match = _NAME_ERROR.search(run.error_value or "")
+    return bool(match) and match.group(1) in bound_names(_cell_source(ctx, gap_cell))
+
+
+def _cell_source(ctx: GradingContext, index: int) -> str:
+    cell = next((c for c in ctx.notebook.cells if c.index == index), None)
+    return cell.source if cell else ""
+
+
+def bound_names(source: str) -> set[str]:
+    """Names a cell binds at top level (imports, assignments, defs); IPython lines ignored."""
+    import ast
+
+    lines = ["" if re.match(r"^\s*[!%]", line) else line for line in source.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return names
 
 
 def _environment_outcome(outcome: Outcome, gap: Gap, ctx: GradingContext, question: str) -> Outcome:
