@@ -178,6 +178,9 @@ def gradescope_results(result: SubmissionResult, *, hidden: str = "points") -> d
     ]
     if result.message:
         summary.append(f"{result.status}: {result.message}")
+    if result.incomplete:  # grader/gaps.py: not the student's 0, to be regraded
+        summary.append(f"incomplete: {result.ungraded_points:g} points not graded because of the grading "
+                       "machine (not your mistake); they will be regraded")
     summary += [
         f"{q.id} {q.title}: {q.score:g} / {q.max_score:g}".replace("  ", " ") for q in result.questions
     ]
@@ -201,6 +204,7 @@ def gradescope_results(result: SubmissionResult, *, hidden: str = "points") -> d
             "max_score": result.max_score,
             "needs_review": [i.id for i in result.items() if i.needs_review],
             "manual": [i.id for i in result.items() if i.manual],
+            "incomplete": [i.id for i in result.items() if i.environment_skipped],
         },
         "tests": tests,
     }
