@@ -216,7 +216,12 @@ def classify_outcomes(ctx: GradingContext, outcomes: dict[str, Outcome]) -> list
     hit: dict[tuple[str, str], dict[str, Any]] = {}
     for spec in ctx.rubric.items:
         outcome = outcomes.get(spec.id)
-        if outcome is None or outcome.cause == "environment":
+        if outcome is None:
+            continue
+        if outcome.cause == "environment":  # a check that knew (Outcome.environment): listed as is
+            known = {"kind": "check", "what": outcome.feedback, "fix": outcome.fix, "cell": None, "items": []}
+            entry = hit.setdefault(("check", outcome.feedback), known)
+            entry["items"].append(spec.id)
             continue
         found = _grader_bug(outcome) if outcome.status == "error" else None
         if found is None and needs_execution(spec.kind) and outcome.resolved_status() != "passed":
