@@ -169,7 +169,9 @@ def execution_gaps(record: ExecutionRecord, *, data_dir: str | None,
                    declared: dict[str, str]) -> list[Gap]:
     """Every environment gap in one execution, in the order they happened."""
     gaps: list[Gap] = []
-    if record.status == "error":
+    # the runner could not start the kernel: a run of its own (a workdir) in which no student cell
+    # ran; a batch worker that stalled or died records no workdir, and may be the notebook's doing
+    if record.status == "error" and record.workdir and not record.cells:
         for p in record.problems:
             if p.kind == "kernel-error":
                 gaps.append(Gap("kernel", p.message, kernel_fix(p.message)))
