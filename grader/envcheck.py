@@ -8,7 +8,6 @@ starts a sandboxed kernel.
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 import re
 import sys
@@ -16,10 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.gaps import PIP_NAMES, declared_packages, importable, module_fix
-
-#: one per line: `!pip ...`, `%matplotlib inline`, and other IPython line syntax
-_IPYTHON_LINE = re.compile(r"^\s*[!%]")
+from grader.gaps import PIP_NAMES, declared_packages, importable, imported_modules, module_fix
 
 
 @dataclass
@@ -152,20 +148,9 @@ def notebook_imports(node: Any) -> set[str]:
     """Top-level modules a notebook's code cells import (IPython `!`/`%` lines ignored)."""
     found: set[str] = set()
     for cell in node.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else source
-        lines = ["" if _IPYTHON_LINE.match(line) else line for line in source.splitlines()]
-        try:
-            tree = ast.parse("\n".join(lines))
-        except SyntaxError:
-            continue
-        for n in ast.walk(tree):
-            if isinstance(n, ast.Import):
-                found |= {a.name.split(".")[0] for a in n.names}
-            elif isinstance(n, ast.ImportFrom) and n.module and not n.level:
-                found.add(n.module.split(".")[0])
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            found |= imported_modules("".join(source) if isinstance(source, list) else source)
     return found
 
 

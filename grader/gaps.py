@@ -127,7 +127,7 @@ def gap_from_error(name: str, value: str, *, cell: int | None, data_dir: str | N
         module = missing.group(1)
         top = module.split(".")[0]
         if importable(top):
-            if top in VERSIONED and module != top:
+            if top in VERSIONED and module != top and not _submodule_typo(module):
                 return Gap("api", module, f"{module} is a Keras 2 / TensorFlow 1 module the installed "
                            f"{top} no longer has and the grader does not adapt: grade these items by hand",
                            cell)
@@ -165,9 +165,29 @@ def gap_from_error(name: str, value: str, *, cell: int | None, data_dir: str | N
     return None
 
 
-def execution_gaps(record: ExecutionRecord, *, data_dir: str | None,
-                   declared: dict[str, str]) -> list[Gap]:
-    """Every environment gap in one execution, in the order they happened."""
+def _submodule_typo(module: str) -> bool:
+    """`keras.layer` for `keras.layers`: one typo from a submodule the package has (found from its
+    folder, without importing it)."""
+    top, *middle, child = module.split(".")
+    try:  # a top-level spec only: find_spec("a.b") would import `a` (TensorFlow) in the grader
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    folders = [Path(f) for f in (spec.submodule_search_locations or [])] if spec else []
+    for part in middle:
+        folders = [f / part for f in folders if (f / part).is_dir()]
+    names: set[str] = set()
+    for folder in folders:
+        names |= {p.stem for p in folder.iterdir() if not p.name.startswith("_")}
+    close = difflib.get_close_matches(child, sorted(names), n=1, cutoff=0.8)
+    return bool(close) and close[0] != child
+
+
+def execution_gaps(record: ExecutionRecord, *, data_dir: str | None, declared: dict[str, str],
+                   sources: dict[int, str] | None = None) -> list[Gap]:
+    """Every environment gap in one execution, in the order they happened. With the notebook's
+    cell `sources`, a missing module counts only if a cell up to the failing one imports it (a
+    `raise ModuleNotFoundError(...)` of the student's own is theirs)."""
     gaps: list[Gap] = []
     # the runner could not start the kernel: a run of its own (a workdir) in which no student cell
     # ran; a batch worker that stalled or died records no workdir, and may be the notebook's doing
@@ -183,6 +203,9 @@ def execution_gaps(record: ExecutionRecord, *, data_dir: str | None,
         if run.status == "error":
             gap = gap_from_error(run.error_name, run.error_value, cell=run.index, data_dir=data_dir,
                                  declared=declared)
+            if gap is not None and gap.kind == "module" and sources is not None:
+                earlier = [imported_modules(src) for i, src in sources.items() if i <= run.index]
+                gap = gap if gap.what in set().union(*earlier) else None
             if gap is not None:
                 gaps.append(gap)
     for entry in record.missing_weights:  # quick profile: random weights stood in, the run went on
@@ -214,7 +237,9 @@ def classify_outcomes(ctx: GradingContext, outcomes: dict[str, Outcome]) -> list
     outcomes, in place, and return the result's gap list ({kind, what, fix, cell, items})."""
     declared = declared_packages(ctx.rubric.environment)
     record = ctx._execution
-    gaps = execution_gaps(record, data_dir=_data_dir(ctx), declared=declared) if record else []
+    sources = {c.index: c.source for c in ctx.notebook.cells if c.cell_type == "code"}
+    gaps = (execution_gaps(record, data_dir=_data_dir(ctx), declared=declared, sources=sources)
+            if record else [])
     hit: dict[tuple[str, str], dict[str, Any]] = {}
     for spec in ctx.rubric.items:
         outcome = outcomes.get(spec.id)
@@ -285,17 +310,37 @@ def _cell_source(ctx: GradingContext, index: int) -> str:
     return cell.source if cell else ""
 
 
-def bound_names(source: str) -> set[str]:
-    """Names a cell binds at top level (imports, assignments, defs); IPython lines ignored."""
+def _parse(source: str):
     import ast
 
     lines = ["" if re.match(r"^\s*[!%]", line) else line for line in source.splitlines()]
     try:
-        tree = ast.parse("\n".join(lines))
+        return ast.parse("\n".join(lines))
     except SyntaxError:
-        return set()
+        return None
+
+
+def imported_modules(source: str) -> set[str]:
+    """Top-level modules a cell imports (`import a.b`, `from a import b`); IPython lines ignored."""
+    import ast
+
+    tree = _parse(source)
+    found: set[str] = set()
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def bound_names(source: str) -> set[str]:
+    """Names a cell binds at top level (imports, assignments, defs); IPython lines ignored."""
+    import ast
+
+    tree = _parse(source)
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if tree is not None else ():
         if isinstance(node, ast.Import | ast.ImportFrom):
             names |= {(a.asname or a.name).split(".")[0] for a in node.names}
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):

@@ -307,3 +307,37 @@ def test_doctor_passes_here_and_names_each_gap_elsewhere(tmp_path, data_dir):
     assert "GAP package: pyfakemod (cannot be imported)" in out and "pip install 'pyfakemod'" in out
     assert "GAP package: numpy" in done.stdout and ">=99 required" in done.stdout
     assert "GAP data: tiny digits (TFDS)" in out and "put tensorflow_datasets/tiny_digits in" in out
+
+
+# ---- where the line falls (no kernel: the engine grades against a given execution record) ------
+
+def test_the_line_between_the_environments_gap_and_the_students_mistake(tmp_path):
+    from grader.execute.record import CellRun, ExecutionRecord
+
+    sources = {
+        1: ("import plotly.express as px\npx.line([1, 2])", "ModuleNotFoundError",
+            "No module named 'plotly'"),
+        3: ("fig = px.bar([1])", "NameError", "name 'px' is not defined"),  # the gap's cascade
+        5: ("import tensorflw as tf", "ModuleNotFoundError", "No module named 'tensorflw'"),  # a typo
+        7: ("raise ModuleNotFoundError(\"No module named 'zzz'\")", "ModuleNotFoundError",
+            "No module named 'zzz'"),  # not an import: the student's own exception
+        9: ("print(y_tset)", "NameError", "name 'y_tset' is not defined"),  # not the gap's name
+        11: ("from keras.layer import Dense", "ModuleNotFoundError", "No module named 'keras.layer'"),
+    }
+    cells = []
+    for n, (index, (src, _, _)) in enumerate(sorted(sources.items()), start=1):
+        cells += [nbformat.v4.new_markdown_cell(f"## Question {n}"), code(src)]
+        assert len(cells) - 1 == index
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "hal.ipynb")
+    record = ExecutionRecord(status="completed", cells=[
+        CellRun(index=i, status="error", error_name=name, error_value=value)
+        for i, (_, name, value) in sources.items()])
+    rubric = load_rubric(write_rubric(tmp_path / "rubric.yaml", [1, 2, 3, 4, 5, 6]))
+    result = grade_submission(tmp_path / "hal.ipynb", rubric, GradingOptions(), execution=record)
+    status = {i.id: (i.status, i.cause) for i in result.items()}
+    assert status == {"q1.runs": ("skipped", "environment"), "q2.runs": ("skipped", "environment"),
+                      **{f"q{n}.runs": ("failed", "") for n in (3, 4, 5, 6)}}
+    [gap] = result.gaps
+    assert gap["kind"] == "module" and gap["what"] == "plotly" and gap["items"] == ["q1.runs", "q2.runs"]
+    assert "pip install 'plotly'" in gap["fix"]
+    assert (result.score, result.max_score) == (0, 8)
