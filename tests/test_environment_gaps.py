@@ -236,15 +236,21 @@ def test_without_a_data_dir_the_items_needing_data_are_skipped_not_failed(tmp_pa
     assert "fred" in (tmp_path / "out" / "index.html").read_text().split('id="environment-gaps"')[1]
 
 
-def test_no_sandbox_warns_on_stderr_naming_what_is_not_enforced(tmp_path):
+def test_run_warns_before_grading_about_no_sandbox_and_modules_not_installed(tmp_path):
+    """Static questions only (no kernel): the warnings come from the checks before grading."""
+    nb = nbformat.read(ROOT / "submissions" / "alice.ipynb", as_version=4)
+    nb.cells.append(code("import timm\nimport seaborn as sns  # installed: no warning"))
+    nbformat.write(nb, tmp_path / "ivy.ipynb")
     bindir = tmp_path / "bin"  # a PATH with python but without bwrap
     bindir.mkdir()
     (bindir / "python3").symlink_to(sys.executable)
-    done = _cli("run", str(ROOT / "submissions" / "alice.ipynb"), "--questions", "q1",
+    done = _cli("run", str(tmp_path / "ivy.ipynb"), "--questions", "q1",
                 "--out", str(tmp_path / "out"), env={"PATH": str(bindir)})
     assert done.returncode == 0, done.stderr
     assert "WITHOUT a sandbox" in done.stderr and "bubblewrap (bwrap) is not installed" in done.stderr
     assert "network isolation" in done.stderr and "filesystem isolation" in done.stderr
+    assert "import timm: not in the rubric's environment, not installed (imported by ivy)" in done.stderr
+    assert "pip install 'timm'" in done.stderr and "seaborn" not in done.stderr
 
 
 @pytest.fixture(scope="module")
