@@ -359,7 +359,8 @@ def class_view(results: list[SubmissionResult]) -> ClassView:
                         "statuses": Counter(),
                     },
                 )
-                t["credits"].append(i.score / i.max_score if i.max_score else 0.0)
+                if not i.environment_skipped:  # not graded (grader/gaps.py): says nothing of difficulty
+                    t["credits"].append(i.score / i.max_score if i.max_score else 0.0)
                 t["statuses"][i.status] += 1
     questions = []
     for qid in sorted(qstats, key=_natural):
@@ -369,7 +370,7 @@ def class_view(results: list[SubmissionResult]) -> ClassView:
     items = []
     for iid in sorted(istats, key=_natural):
         t = istats[iid]
-        credit = sum(t["credits"]) / len(t["credits"])
+        credit = sum(t["credits"]) / len(t["credits"]) if t["credits"] else 0.0
         # difficulty = share of the points the class did NOT get; 1.0 = nobody scored
         items.append(
             {
