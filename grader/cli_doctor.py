@@ -71,9 +71,11 @@ def before_run(rubric, notebooks: list[Path], options) -> None:
                          "private /tmp, so no kernel could start: install the grader outside /tmp (e.g. "
                          "python3 -m venv ~/grader-venv), or set GRADER_SANDBOX=none to run unsandboxed")
     path, why = bwrap_status()
-    if not path:
-        _warn(f"the notebooks run WITHOUT a sandbox ({why}); not enforced: "
-              f"{'; '.join(NOT_ENFORCED_WITHOUT_BWRAP)}")
+    if not path:  # the runner's own wording, through its once-only warning: printed here, up front
+        from grader.execute.runner import _warn_once
+
+        _warn_once(f"the notebook runs WITHOUT a sandbox ({why}); not enforced: "
+                   + "; ".join(NOT_ENFORCED_WITHOUT_BWRAP))
     data_dir = given or default_data_dir()
     for f in envcheck.preflight(rubric, notebooks, data_dir, options.questions):
         who = f" (imported by {', '.join(f.students[:8])}{' ...' if len(f.students) > 8 else ''})" \
