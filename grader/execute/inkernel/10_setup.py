@@ -103,27 +103,33 @@ def _grader_missing(name, origin, kind):
     return exc
 
 
-_GRADER_MOBILENET_NO_TOP = _grader_re.compile(
-    r"(mobilenet_v2_weights_tf_dim_ordering_tf_kernels_)([0-9.]+)_(\d+)_no_top\.h5"
-)
+# No-top weight files Keras names by input size although the convolution weights do not depend
+# on it: (pattern, the same file for another size). MobileNetV2 and MobileNet (v1); the other
+# keras.applications name their no-top file without a size, so each is served by its own name.
+_GRADER_NO_TOP_SIZED = [
+    (_grader_re.compile(r"(mobilenet_v2_weights_tf_dim_ordering_tf_kernels_[0-9.]+)_(\d+)_no_top\.h5"),
+     "{}_{}_no_top.h5"),
+    (_grader_re.compile(r"(mobilenet_[0-9]_[0-9]+)_(\d+)_tf_no_top\.h5"), "{}_{}_tf_no_top.h5"),
+]
 
 
 def _grader_substitute(name):
-    """A no-top MobileNetV2 file for another input size: the convolution weights are the same."""
-    match = _GRADER_MOBILENET_NO_TOP.fullmatch(name or "")
+    """A no-top file of the same model and alpha for another input size: the same weights."""
     root = _grader_config.get("data_dir")
-    if not match or not root:
-        return None
-    for size in (224, 192, 160, 128, 96):
-        other = f"{match.group(1)}{match.group(2)}_{size}_no_top.h5"
-        path = _grader_find_file(other, ("models",))
-        if path and other != name:
-            _grader_setup["substitutions"].append({
-                "requested": name, "used": other,
-                "reason": "no-top weights do not depend on the input size; the grader has the "
-                          f"{size}-pixel file for the same alpha",
-            })
-            return path
+    for pattern, template in _GRADER_NO_TOP_SIZED:
+        match = pattern.fullmatch(name or "")
+        if not match or not root:
+            continue
+        for size in (224, 192, 160, 128, 96):
+            other = template.format(match.group(1), size)
+            path = _grader_find_file(other, ("models",))
+            if path and other != name:
+                _grader_setup["substitutions"].append({
+                    "requested": name, "used": other,
+                    "reason": "no-top weights do not depend on the input size; the grader has the "
+                              f"{size}-pixel file for the same alpha",
+                })
+                return path
     return None
 
 
