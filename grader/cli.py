@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader import cli_locate
+from grader import cli_doctor, cli_locate
 
 EXIT_OK, EXIT_NOT_FULL_CREDIT, EXIT_USAGE, EXIT_NOT_GRADED = 0, 1, 2, 3
 
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     from grader import cli_review
 
     cli_review.add_parser(sub)
+    cli_doctor.add_parser(sub)
     return parser
 
 
@@ -260,6 +261,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--memory: {exc}") from None
     notebooks = collect_notebooks(args.paths)
+    cli_doctor.before_run(rubric, notebooks, options)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("-j/--jobs: give a number of parallel submissions of at least 1")
     from grader.batch import duplicate_stems
@@ -473,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         from grader import cli_review
 
         return cli_review.run(args)
+    if args.command == "doctor":
+        return cli_doctor.run(args)
     from grader.overrides import OverridesError
     from grader.rubric import RubricError
 

@@ -22,6 +22,7 @@ import grader
 from grader.checks.base import Outcome
 from grader.context import GradingContext, GradingOptions
 from grader.execute.record import ExecutionRecord
+from grader.gaps import classify_outcomes
 from grader.locate import location_map
 from grader.notebook import InvalidSubmission, load_notebook
 from grader.plugin import GraderSession
@@ -117,6 +118,7 @@ def build_result(ctx: GradingContext, session: GraderSession) -> SubmissionResul
     questions: list[QuestionResult] = []
     diagnostics: list[Diagnostic] = []
     selected = set(session.selected) if session.selected else {i.id for i in rubric.items}
+    gaps = classify_outcomes(ctx, session.outcomes)  # the environment's gaps are never the student's 0
     for q in rubric.questions:
         items: list[ItemResult] = []
         for spec in q.items:
@@ -163,6 +165,7 @@ def build_result(ctx: GradingContext, session: GraderSession) -> SubmissionResul
         environment=environment(ctx),
         execution=execution.to_dict() if execution else None,
         located=location_map(ctx.answers, [q.id for q in questions]),
+        gaps=gaps,
     )
     result.recompute_scores()
     return result
@@ -207,6 +210,8 @@ def item_result(spec, outcome: Outcome) -> ItemResult:
         confidence=outcome.confidence,
         needs_review=outcome.needs_review,
         provisional=outcome.provisional,
+        cause=outcome.cause,
+        fix=outcome.fix,
     )
 
 

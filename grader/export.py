@@ -89,9 +89,9 @@ def csv_text(results: list[SubmissionResult], roster: dict[str, str] | None = No
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student", "student_id", "submission", "status", "total", "max_score", *qids,
-                     "manual_items", "needs_review", "partial", "message"])
+                     "manual_items", "needs_review", "partial", "message", "incomplete"])
     writer.writerow([POINTS_POSSIBLE, "", "", "", f"{sum(qmax.values()):g}", f"{sum(qmax.values()):g}",
-                     *(f"{qmax[q]:g}" for q in qids), "", "", "", ""])
+                     *(f"{qmax[q]:g}" for q in qids), "", "", "", "", ""])
     for r in sorted(results, key=lambda r: (r.student or r.submission).lower()):
         scores = {q.id: q.score for q in r.questions}
         items = r.items()
@@ -110,6 +110,7 @@ def csv_text(results: list[SubmissionResult], roster: dict[str, str] | None = No
                 ";".join(i.id for i in items if i.needs_review),
                 why if scope != "complete" else "",
                 r.message,
+                ";".join(i.id for i in items if i.environment_skipped),
             ]
         )
     return buf.getvalue()
@@ -218,6 +219,9 @@ def gradescope_results(result: SubmissionResult, *, hidden: str = "points") -> d
     ]
     if result.message:
         summary.append(f"{result.status}: {result.message}")
+    if result.incomplete:  # grader/gaps.py: not the student's 0, to be regraded
+        summary.append(f"incomplete: {result.ungraded_points:g} points not graded because of the grading "
+                       "machine (not your mistake); they will be regraded")
     summary += [
         f"{q.id} {q.title}: {q.score:g} / {q.max_score:g}".replace("  ", " ") for q in result.questions
     ]
@@ -241,6 +245,7 @@ def gradescope_results(result: SubmissionResult, *, hidden: str = "points") -> d
             "max_score": result.max_score,
             "needs_review": [i.id for i in result.items() if i.needs_review],
             "manual": [i.id for i in result.items() if i.manual],
+            "incomplete": [i.id for i in result.items() if i.environment_skipped],
         },
         "tests": tests,
     }

@@ -47,6 +47,15 @@ class ItemResult:
     needs_review: bool = False
     manual: bool = False  # score set by an instructor override
     provisional: bool = False  # depends on a quick-profile training threshold
+    # "environment" when the grading environment, not the student, kept the item from being
+    # graded (grader/environment.py): it is `skipped`, left out of max_score, and `fix` tells
+    # the instructor what to install or where to put which file
+    cause: str = ""
+    fix: str = ""
+
+    @property
+    def environment_skipped(self) -> bool:
+        return self.status == "skipped" and self.cause == "environment" and not self.manual
 
 
 @dataclass
@@ -81,6 +90,12 @@ class SubmissionResult:
     # where each graded question's answer was found: grader.locate.location_map rows
     # {question, found, cells, how, confidence, edition, label, ...}
     located: list[dict[str, Any]] = field(default_factory=list)
+    # Gaps of the grading environment that kept items from being graded (grader/environment.py):
+    # [{"kind", "what", "fix", "items": [...]}]. `incomplete` until every such item is regraded
+    # or graded by hand; `ungraded_points` are the points left out of max_score meanwhile.
+    incomplete: bool = False
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+    ungraded_points: float = 0.0
 
     # ---- derived views -------------------------------------------------------------------
     def items(self) -> list[ItemResult]:
@@ -99,12 +114,19 @@ class SubmissionResult:
         raise KeyError(question_id)
 
     def recompute_scores(self) -> None:
-        """Sum item scores into question and submission totals (after overrides, say)."""
+        """Sum item scores into question and submission totals (after overrides, say).
+
+        Items the grading environment kept from being graded count neither way: the totals are
+        the points earned out of the points that could be graded."""
         for q in self.questions:
-            q.score = round(sum(i.score for i in q.items), 4)
-            q.max_score = round(sum(i.max_score for i in q.items), 4)
+            counted = [i for i in q.items if not i.environment_skipped]
+            q.score = round(sum(i.score for i in counted), 4)
+            q.max_score = round(sum(i.max_score for i in counted), 4)
         self.score = round(sum(q.score for q in self.questions), 4)
         self.max_score = round(sum(q.max_score for q in self.questions), 4)
+        ungraded = [i for i in self.items() if i.environment_skipped]
+        self.ungraded_points = round(sum(i.max_score for i in ungraded), 4)
+        self.incomplete = bool(ungraded)
 
     # ---- JSON ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

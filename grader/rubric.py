@@ -30,6 +30,31 @@ class RubricError(Exception):
 
 ITEM_KINDS_DOC = "numeric, concepts, architecture, accuracy, diagnostic, execution"
 
+# What a course notebook may use (grader/envcheck.py, `grader doctor`): import name -> pip
+# requirement, and the files it may load from the data dir (any one of `files` will do).
+_ENVIRONMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "packages": {"type": "object", "additionalProperties": {"type": "string"}},
+        "data": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "files"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string"},
+                    "files": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    "questions": {"type": "array", "items": {"type": "string"}},
+                    "optional": {"type": "boolean"},
+                    "note": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
 _SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["assignment", "questions"],
@@ -52,6 +77,7 @@ _SCHEMA: dict[str, Any] = {
                 "max_parallel_trainings": {"type": "integer", "minimum": 1},
             },
         },
+        "environment": _ENVIRONMENT_SCHEMA,
         "profiles": {
             "type": "object",
             "additionalProperties": False,
@@ -162,6 +188,7 @@ class Rubric:
     reference: str
     review_threshold: float
     digest: str  # sha256 of the file's bytes: part of the cache key
+    environment: dict[str, Any] = field(default_factory=dict)  # packages and data notebooks may use
 
     @property
     def items(self) -> list[RubricItem]:
@@ -295,6 +322,7 @@ def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool =
         reference=data.get("reference", ""),
         review_threshold=float(data.get("review_threshold", 0.6)),
         digest=digest,
+        environment=dict(data.get("environment") or {}),
     )
     total = data.get("total")
     if total is not None and abs(rubric.total - float(total)) > 1e-6:

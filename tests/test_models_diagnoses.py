@@ -91,6 +91,25 @@ def test_alice_q10_pipeline_fails_on_size_and_augmentation(data_dir, tmp_path_fa
     assert run["items"]["q10.accuracy"]["status"] == "skipped"  # her weight file is not provided
 
 
+def test_alice_missing_weights_are_not_her_zero(data_dir, tmp_path_factory):
+    """Her alpha-1.0 96 px weights are the grading environment's gap (grader/gaps.py): the item is
+    left out of her maximum, her result is incomplete and the class report says so."""
+    from grader.report import render_class_report
+
+    result = graded("alice", data_dir, tmp_path_factory.mktemp("alice"), ["q9", "q10"], "none")["result"]
+    acc = result.item("q10.accuracy")
+    assert (acc.status, acc.cause) == ("skipped", "environment")
+    assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5" in acc.fix
+    assert "weights/" in acc.fix
+    q10 = result.question("q10")
+    assert q10.max_score == sum(i.max_score for i in q10.items) - acc.max_score
+    assert result.incomplete and result.ungraded_points == acc.max_score
+    html = render_class_report([result])
+    gaps = html.split('id="environment-gaps"')[1].split("</section>")[0]
+    assert "1 submission incomplete" in gaps and "alice" in gaps and "q10.accuracy" in gaps
+    assert "Every submission was graded" not in html
+
+
 @pytest.mark.slow
 def test_reference_gets_full_marks_on_models(data_dir, tmp_path_factory):
     """The reference notebook, its datasets and ImageNet weights served from the data dir by the

@@ -45,6 +45,8 @@ class Outcome:
     confidence: float | None = None
     needs_review: bool = False
     provisional: bool = False
+    cause: str = ""  # "environment": the grading environment's gap, never the student's 0
+    fix: str = ""  # for the instructor: what to install, which file to put where
 
     def resolved_status(self) -> str:
         if self.status is not None:
@@ -62,6 +64,12 @@ class Outcome:
     @classmethod
     def skipped(cls, feedback: str, **evidence: Any) -> Outcome:
         return cls(credit=0.0, feedback=feedback, status="skipped", evidence=dict(evidence))
+
+    @classmethod
+    def environment(cls, feedback: str, fix: str, **evidence: Any) -> Outcome:
+        """Not graded because of the grading environment (grader/gaps.py): left out of the max."""
+        return cls(credit=0.0, feedback=feedback, status="skipped", evidence=dict(evidence),
+                   cause="environment", fix=fix)
 
 
 Check = Callable[["RubricItem", "GradingContext"], Outcome]

@@ -50,6 +50,9 @@ class ExecutionRecord:
     substitutions: list[dict[str, Any]] = field(default_factory=list)
     missing_weights: list[dict[str, Any]] = field(default_factory=list)
     data_files: list[str] = field(default_factory=list)  # offline files the notebook loaded
+    # Course-notebook habits the in-kernel setup adapted (Keras 2 spellings, `!pip install`,
+    # Colab drive mounts, TFDS from the data dir: {"kind", "what", "cell"}), shown in the report
+    adaptations: list[dict[str, Any]] = field(default_factory=list)
     # Captured by the in-kernel hooks; shapes documented in grader/execute/inkernel/capture.py
     models: list[dict[str, Any]] = field(default_factory=list)
     fits: list[dict[str, Any]] = field(default_factory=list)

@@ -383,7 +383,7 @@ def _load_setup(record: ExecutionRecord, workdir: Path) -> None:
             getattr(record, key).update({str(k): v for k, v in data[key].items()})
     if isinstance(data.get("device"), str):
         record.device = data["device"]
-    for key in ("substitutions", "missing_weights"):
+    for key in ("substitutions", "missing_weights", "adaptations"):
         if isinstance(data.get(key), list):
             setattr(record, key, [d for d in data[key] if isinstance(d, dict)])
     if isinstance(data.get("data_files"), list):

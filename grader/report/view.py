@@ -17,7 +17,8 @@ from grader.report.highlight import highlight, phrases_of
 from grader.report.svg import histogram, history_charts
 from grader.results import ItemResult, SubmissionResult
 
-SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells", "override")
+SPECIAL_KEYS = ("excerpt", "matches", "numbers", "architecture", "history", "accuracy", "cells", "override",
+                "notebook_reported")  # the last: grader/gaps.py, shown by _item_environment.html.j2
 ARCH_COLUMNS = ("class", "name", "output_shape", "params", "trainable")
 NUMBER_COLUMNS = ("part", "found", "expected", "unit", "text")
 
@@ -374,7 +375,8 @@ def class_view(results: list[SubmissionResult]) -> ClassView:
                         "statuses": Counter(),
                     },
                 )
-                t["credits"].append(i.score / i.max_score if i.max_score else 0.0)
+                if not i.environment_skipped:  # not graded (grader/gaps.py): says nothing of difficulty
+                    t["credits"].append(i.score / i.max_score if i.max_score else 0.0)
                 t["statuses"][i.status] += 1
     questions = []
     for qid in sorted(qstats, key=_natural):
@@ -384,7 +386,7 @@ def class_view(results: list[SubmissionResult]) -> ClassView:
     items = []
     for iid in sorted(istats, key=_natural):
         t = istats[iid]
-        credit = sum(t["credits"]) / len(t["credits"])
+        credit = sum(t["credits"]) / len(t["credits"]) if t["credits"] else 0.0
         # difficulty = share of the points the class did NOT get; 1.0 = nobody scored
         items.append(
             {
@@ -561,7 +563,7 @@ def student_rows(results: list[SubmissionResult], qids: list[str]) -> list[Stude
         rows.append(StudentRow(
             result=r, name=r.student or r.submission, href=report_name(r), cells=cells,
             review=sum(i.needs_review for i in items), manual=sum(i.manual for i in items),
-            provisional=sum(i.provisional for i in items), env_gaps=sum(i.status == "skipped" for i in items),
+            provisional=sum(i.provisional for i in items), env_gaps=sum(i.environment_skipped for i in items),
             partial=why if scope != "complete" else "",
             fraction=r.score / r.max_score if r.max_score and r.status == "graded" else None))
     return rows
