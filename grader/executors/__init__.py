@@ -107,7 +107,8 @@ def _start(kind: str, args: argparse.Namespace, rubric: Rubric, options: Grading
         gpus = config.gpus > 0
         if not options.data_dir and config.data_dir:
             options.data_dir = config.data_dir
-        where = f"{kind} jobs ({config.describe()}; scheduler {cluster.scheduler_address})"
+        where = (f"{kind} jobs ({config.describe()}; scheduler {cluster.scheduler_address}, "
+                 f"dashboard {cluster.dashboard_link})")
     if options.profile == "auto":  # resolved by where the notebooks run, not by this machine
         options.profile = "full" if gpus else "quick"
     gpu_note = f"trainings ask for GPU={gpu_share(k):g} (at most {k} per GPU)" if gpus else "no GPU resource"

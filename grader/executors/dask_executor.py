@@ -30,6 +30,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -270,7 +271,9 @@ def grade_on_worker(job_json: str, expect: dict[str, str], stall_limit_s: float)
     problem = environment_problem(job, expect)
     if problem is not None:
         return json.dumps({"environment_error": problem, "dask_worker": where})
+    started = time.time()
     result = _pool(worker.state.nthreads, stall_limit_s).submit(job).result()
+    where.update(started_at=started, finished_at=time.time())  # when it held the worker (and GPU share)
     result.setdefault("environment", {})["dask_worker"] = where
     return json.dumps(result, default=str)
 

@@ -113,6 +113,8 @@ def cluster_kwargs(config: ClusterConfig) -> dict[str, Any]:
         "job_script_prologue": list(config.setup), "job_extra_directives": directives,
         "worker_extra_args": worker_args, "interface": config.interface,
         "local_directory": config.local_directory, "log_directory": config.log_directory,
+        # several instructors may share a login node: a free port, printed when the batch starts
+        "scheduler_options": {"dashboard_address": ":0"},
     }
     if config.account:
         kwargs["project" if config.system == "sge" else "account"] = config.account
@@ -139,17 +141,23 @@ def make_cluster(config: ClusterConfig) -> Any:
             raise ExecutorError(f"cannot set up the {config.system} cluster: {exc}") from None
 
 
+def jobs_needed(submitted: int, config: ClusterConfig, trainings_per_gpu: int) -> int:
+    """Batch jobs for `submitted` submissions: one per `submissions_per_job` (default: what one
+    job grades at once, its cores, or on GPUs its gpus x K trainings), at most `max_jobs`."""
+    per_job = config.submissions_per_job or (config.gpus * trainings_per_gpu if config.gpus else config.cores)
+    return min(config.max_jobs, math.ceil(submitted / max(1, per_job)))
+
+
 def start_cluster(config: ClusterConfig, *, trainings_per_gpu: int) -> tuple[Any, Any, Callable[[int], None]]:
     """The cluster, a client of it, and `scale(n)`: jobs for n submissions handed out so far."""
     from distributed import Client
 
     cluster = make_cluster(config)
     client = Client(cluster, set_as_default=False)
-    per_job = config.submissions_per_job or (config.gpus * trainings_per_gpu if config.gpus else config.cores)
     asked = {"jobs": 0}
 
     def scale(submitted: int) -> None:
-        jobs = min(config.max_jobs, math.ceil(submitted / max(1, per_job)))
+        jobs = jobs_needed(submitted, config, trainings_per_gpu)
         if jobs > asked["jobs"]:  # grow with the batch; the jobs end with it
             asked["jobs"] = jobs
             cluster.scale(jobs=jobs)
