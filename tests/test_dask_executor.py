@@ -230,3 +230,35 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "student00.json").exists()
     no_address = grader("run", str(nb), "--out", str(tmp_path / "out"), "--executor", "dask")
     assert no_address.returncode == 2 and "--scheduler" in no_address.stderr
+
+
+@pytest.mark.slow
+def test_a_submission_whose_worker_is_lost_twice_is_recorded_error_with_its_static_items(
+        dask_cluster: DaskCluster, tmp_path: Path) -> None:
+    nb = make_notebooks(tmp_path / "subs", 1, hang=True)[0]
+    out = tmp_path / "out"
+    dask_cluster.add_worker("w1")
+    dask_cluster.wait_for_workers()
+    batch = subprocess.Popen([sys.executable, "-m", "grader", "run", str(nb), "--questions", "q1,q2,q9",
+                              "--timeout", "600", "--json", "--out", str(out), "--executor", "dask",
+                              "--scheduler", dask_cluster.address],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for n, name in enumerate(("w1", "w2")):
+        victim = dask_cluster.workers[name]
+        deadline = time.monotonic() + 240
+        while not any("grader.worker" in cmd for _, cmd in children(victim.pid)):
+            assert batch.poll() is None, batch.communicate()
+            assert time.monotonic() < deadline, f"{name} never started grading"
+            time.sleep(0.1)
+        time.sleep(1.0)  # well into the hanging notebook
+        os.kill(victim.pid, signal.SIGKILL)
+        dask_cluster.add_worker(("w2", "w3")[n])  # the next one to lose it; w3 grades the static items
+    stdout, stderr = batch.communicate(timeout=400)
+    assert batch.returncode == 3, stderr
+    result = json.loads(stdout)
+    assert result["status"] == "error"
+    assert "lost 2 times" in result["message"], result["message"]
+    items = {i["id"]: i for q in result["questions"] for i in q["items"]}
+    assert items["q1.concepts"]["status"] != "error" and items["q2.params"]["status"] != "error"
+    assert result["cache_key"] == ""
+    assert run_counts(out) == {nb.name: 1}
