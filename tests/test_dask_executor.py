@@ -262,3 +262,15 @@ def test_a_submission_whose_worker_is_lost_twice_is_recorded_error_with_its_stat
     assert items["q1.concepts"]["status"] != "error" and items["q2.params"]["status"] != "error"
     assert result["cache_key"] == ""
     assert run_counts(out) == {nb.name: 1}
+
+
+def test_the_local_default_never_imports_dask() -> None:
+    """Choosing the executor for a plain `grader run` (and the batch and worker code) loads no Dask."""
+    code = ("import sys; from grader.cli import build_parser; import grader.batch, grader.worker; "
+            "from grader.executors import open_executor; from grader.rubric import load_rubric; "
+            "from grader.cli import grading_options; args = build_parser().parse_args(['run', 'x.ipynb']); "
+            "ex = open_executor(args, load_rubric(), grading_options(args)).__enter__(); "
+            "dask = {'dask', 'distributed', 'dask_jobqueue'}; "
+            "print(ex, sorted({m.split('.')[0] for m in sys.modules} & dask))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.stdout.strip().splitlines()[-1] == "None []", proc.stdout + proc.stderr
