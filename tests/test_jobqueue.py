@@ -6,6 +6,8 @@ To run it for real, see the README's "Grading on a cluster" section.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +107,52 @@ def test_cli_refuses_slurm_without_a_usable_configuration(tmp_path: Path) -> Non
     assert unreadable.returncode == 2 and "nope.yaml: cannot read" in unreadable.stderr
     stray = run("--scheduler", "tcp://127.0.0.1:8786")
     assert stray.returncode == 2 and "need --executor dask" in stray.stderr
+
+
+SBATCH_SHIM = """#!/bin/bash
+# Stand-in for Slurm's sbatch on a machine without Slurm: runs the job script dask-jobqueue
+# generated, as-is, in the background (a one-node allocation here), and prints the job id.
+id=$RANDOM$RANDOM
+cp "$1" "$SHIM_DIR/job-$id.sh"
+setsid bash "$SHIM_DIR/job-$id.sh" > "$SHIM_DIR/job-$id.log" 2>&1 < /dev/null &
+echo "$!" > "$SHIM_DIR/job-$id.pid"
+echo "Submitted batch job $id"
+"""
+SCANCEL_SHIM = """#!/bin/bash
+for id in "$@"; do
+  kill -- -"$(cat "$SHIM_DIR/job-$id.pid")" 2>/dev/null
+  echo "$id" >> "$SHIM_DIR/cancelled"
+done
+"""
+
+
+@pytest.mark.slow
+def test_slurm_path_end_to_end_through_sbatch_and_scancel_shims(tmp_path: Path) -> None:
+    """The whole --executor slurm path with `sbatch`/`scancel` stand-ins that run dask-jobqueue's
+    job script on this machine: jobs submitted as the batch needs them, graded, then cancelled."""
+    from benchmarks.batch import make_notebooks
+
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    for name, text in (("sbatch", SBATCH_SHIM), ("scancel", SCANCEL_SHIM)):
+        (shims / name).write_text(text)
+        (shims / name).chmod(0o755)
+    (tmp_path / "cluster.yaml").write_text(
+        f"queue: debug\ncores: 1\nmemory: 3GB\nwalltime: '00:20:00'\nmax_jobs: 2\n"
+        f"setup:\n  - export PYTHONPATH={ROOT}\n  - cd {tmp_path}\n")
+    subs = make_notebooks(tmp_path / "subs", 3)
+    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}", "SHIM_DIR": str(shims)}
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "grader", "run", str(tmp_path / "subs"),
+                          "--questions", "q1,q9", "--out", str(out), "--executor", "slurm",
+                          "--cluster-config", str(tmp_path / "cluster.yaml")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "(3 graded now, 0 cached)" in run.stdout
+    scripts = sorted(shims.glob("job-*.sh"))
+    assert len(scripts) == 2  # 3 submissions, 1 core per job, at most 2 jobs
+    assert "#SBATCH -p debug" in scripts[0].read_text()
+    cancelled = (shims / "cancelled").read_text().split()
+    assert sorted(cancelled) == sorted(p.name[4:-3] for p in scripts)  # every job cancelled at the end
+    for path in subs:
+        assert json.loads((out / f"{path.stem}.json").read_text())["environment"]["dask_worker"]["address"]
