@@ -127,8 +127,8 @@ def graded_on(out: Path, path: Path) -> str | None:
 
 def test_a_worker_killed_mid_batch_costs_nothing_and_results_match_a_local_run(
         dask_cluster: DaskCluster, tmp_path: Path) -> None:
-    dask_cluster.add_worker("w1")
-    dask_cluster.add_worker("w2")
+    for name in ("w1", "w2", "w3"):  # w1 is killed; the other two finish the batch
+        dask_cluster.add_worker(name)
     subs = make_notebooks(tmp_path / "subs", 8)
     folder = str(tmp_path / "subs")
     local = grader("run", folder, *QUESTIONS, "--out", str(tmp_path / "local"), "-j", "2")
@@ -160,25 +160,26 @@ def test_a_worker_killed_mid_batch_costs_nothing_and_results_match_a_local_run(
     assert "(8 graded now, 0 cached)" in stdout
     assert run_counts(out) == {p.name: 1 for p in subs}  # every submission graded exactly once
     assert outcomes(out, subs) == outcomes(tmp_path / "local", subs)
-    # w1 died during its first job, which the scheduler gave to w2: every result comes from w2.
-    assert {graded_on(out, p) for p in subs} == {addresses["w2"]}
+    # w1 died during its first job, which the scheduler gave to another: no result comes from w1.
+    assert {graded_on(out, p) for p in subs} <= {addresses["w2"], addresses["w3"]}
     for path in subs:
         assert (out / f"{path.stem}.html").stat().st_size > 0
 
 
 def test_a_batch_started_here_finishes_on_the_cluster_and_the_reverse(
         dask_cluster: DaskCluster, tmp_path: Path) -> None:
+    """Static questions only (q1, q2): the cache key does not depend on what a grading runs."""
     dask_cluster.add_worker("w1")
     subs = make_notebooks(tmp_path / "subs", 4)
     folder, out = str(tmp_path / "subs"), tmp_path / "out"
     dask_cluster.wait_for_workers()
-    half = grader("run", *map(str, subs[:2]), *QUESTIONS, "--out", str(out))
+    half = grader("run", *map(str, subs[:2]), "--questions", "q1,q2", "--out", str(out))
     assert half.returncode == 0, half.stderr
-    rest = grader("run", folder, *QUESTIONS, "--out", str(out), "--executor", "dask",
+    rest = grader("run", folder, "--questions", "q1,q2", "--out", str(out), "--executor", "dask",
                   "--scheduler", dask_cluster.address)
     assert rest.returncode == 0, rest.stdout + rest.stderr
     assert "(2 graded now, 2 cached)" in rest.stdout
-    back = grader("run", folder, *QUESTIONS, "--out", str(out))
+    back = grader("run", folder, "--questions", "q1,q2", "--out", str(out))
     assert "(0 graded now, 4 cached)" in back.stdout, back.stdout + back.stderr
     assert run_counts(out) == {p.name: 1 for p in subs}
     assert [graded_on(out, p) is not None for p in subs] == [False, False, True, True]

@@ -109,9 +109,14 @@ def _start(kind: str, args: argparse.Namespace, rubric: Rubric, options: Grading
             options.data_dir = config.data_dir
         where = (f"{kind} jobs ({config.describe()}; scheduler {cluster.scheduler_address}, "
                  f"dashboard {cluster.dashboard_link})")
+    if getattr(args, "jobs", None):
+        print(f"grader: note: -j {args.jobs} does not apply to --executor {kind}: each worker grades as "
+              "many submissions at once as it has threads", file=sys.stderr)
+    share = gpu_share(k) if gpus and args.max_trainings != 0 else None  # 0: no limit, as locally
     if options.profile == "auto":  # resolved by where the notebooks run, not by this machine
         options.profile = "full" if gpus else "quick"
-    gpu_note = f"trainings ask for GPU={gpu_share(k):g} (at most {k} per GPU)" if gpus else "no GPU resource"
+    gpu_note = (f"trainings ask for GPU={share:g} (at most {k} per GPU)" if share
+                else "trainings not limited per GPU" if gpus else "no GPU resource")
     print(f"grader: grading on {where}; {gpu_note}", file=sys.stderr)
     return DaskExecutor(client, rubric=rubric, stall_limit_s=stall_limit(rubric, options),
-                        gpu_resource=gpu_share(k) if gpus else None, cluster=cluster, scale=scale)
+                        gpu_resource=share, cluster=cluster, scale=scale)

@@ -22,6 +22,7 @@ worker is lost is graded again once; if that worker is lost too, the submission 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import json
@@ -246,6 +247,7 @@ def _pool(threads: int, stall_limit_s: float) -> LocalPoolExecutor:
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = LocalPoolExecutor(threads, stall_limit_s=stall_limit_s)
+            atexit.register(_POOL.shutdown)  # its scratch folder goes when the worker ends
         _POOL.stall_limit_s = max(_POOL.stall_limit_s, stall_limit_s)
         return _POOL
 
