@@ -113,9 +113,14 @@ class DaskExecutor:
             self._submitted += 1
             if self._scale is not None:
                 self._scale(self._submitted)
-            task = self.client.submit(grade_on_worker, portable.to_json(), self._expect, self.stall_limit_s,
-                                      key=f"grade-{Path(job.path).stem}-{uuid.uuid4().hex[:8]}",
-                                      pure=False, resources=resources)
+            try:
+                task = self.client.submit(grade_on_worker, portable.to_json(), self._expect,
+                                          self.stall_limit_s, pure=False, resources=resources,
+                                          key=f"grade-{Path(job.path).stem}-{uuid.uuid4().hex[:8]}")
+            except Exception as exc:  # the client is closed: the scheduler went away
+                outer.set_exception(WorkerFailed(f"could not hand the submission to the Dask scheduler "
+                                                 f"({type(exc).__name__}: {exc})"))
+                return outer
             self._running[task] = outer
         task.add_done_callback(lambda t: self._settle(t, job))
         return outer
@@ -132,6 +137,9 @@ class DaskExecutor:
 
     def _result(self, task: Any, job: GradeJob) -> dict[str, Any]:
         if task.status == "cancelled":
+            if self.client.status not in ("running", "connecting"):
+                raise WorkerFailed("the connection to the Dask scheduler was lost before this submission "
+                                   "was graded")
             raise WorkerFailed("the batch was stopped before this submission was graded")
         exc = task.exception()
         if exc is not None:
