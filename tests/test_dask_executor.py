@@ -31,10 +31,10 @@ QUESTIONS = ("--questions", "q1,q9")
 class DaskCluster:
     """`dask scheduler` plus named `dask worker` processes; killed (by pid) at teardown."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, pythonpath: str | None = None) -> None:
         self.folder = folder
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT),
-                                                                                 os.environ.get("PYTHONPATH"))))}
+        path = pythonpath or os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
+        self.env = {**os.environ, "PYTHONPATH": path}
         self.procs: list[subprocess.Popen] = []
         self.workers: dict[str, subprocess.Popen] = {}
         scheduler_file = folder / "scheduler.json"
@@ -212,6 +212,25 @@ def test_trainings_share_a_gpu_resource_at_most_k_at_a_time(dask_cluster: DaskCl
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         assert start >= end - 0.05, spans
     assert json.loads((out / "student00.json").read_text())["profile"] == "full"  # auto on a GPU cluster
+
+
+def test_a_scheduler_without_this_grader_is_a_usage_error(tmp_path: Path) -> None:
+    """The scheduler loads every task: one running another grader (here a bare `grader` package
+    first on its path) could grade nothing, so the batch stops before it starts."""
+    other = tmp_path / "other-env" / "grader"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text('__version__ = "0.0.1"\n')
+    (tmp_path / "dask").mkdir()
+    cluster = DaskCluster(tmp_path / "dask", pythonpath=str(other.parent))
+    try:
+        nb = make_notebooks(tmp_path / "subs", 1)[0]
+        proc = grader("run", str(nb), "--questions", "q1", "--out", str(tmp_path / "out"),
+                      "--executor", "dask", "--scheduler", cluster.address)
+    finally:
+        cluster.stop()
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "the Dask scheduler cannot import this grader" in proc.stderr
+    assert not (tmp_path / "out" / "student00.json").exists()
 
 
 def free_port() -> int:

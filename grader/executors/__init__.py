@@ -117,6 +117,12 @@ def _start(kind: str, args: argparse.Namespace, rubric: Rubric, options: Grading
         options.profile = "full" if gpus else "quick"
     gpu_note = (f"trainings ask for GPU={share:g} (at most {k} per GPU)" if share
                 else "trainings not limited per GPU" if gpus else "no GPU resource")
+    try:
+        executor = DaskExecutor(client, rubric=rubric, stall_limit_s=stall_limit(rubric, options),
+                                gpu_resource=share, cluster=cluster, scale=scale)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
     print(f"grader: grading on {where}; {gpu_note}", file=sys.stderr)
-    return DaskExecutor(client, rubric=rubric, stall_limit_s=stall_limit(rubric, options),
-                        gpu_resource=share, cluster=cluster, scale=scale)
+    return executor

@@ -99,7 +99,11 @@ class DaskExecutor:
         self._submitted = 0
         self._closed = False
         self._expect = {"grader": grader_fingerprint(), "reference": reference_fingerprint(rubric)}
-        self._restore_failures = _set_allowed_failures(client, ALLOWED_FAILURES)
+        try:
+            self._restore_failures = _set_allowed_failures(client, ALLOWED_FAILURES)
+        except ExecutorError:
+            client.close()
+            raise
 
     def submit(self, job: GradeJob) -> Future[dict[str, Any]]:
         outer: Future[dict[str, Any]] = Future()
@@ -210,8 +214,9 @@ def _as_failure(exc: BaseException) -> WorkerFailed:
     if name == "KilledWorker":
         last = getattr(getattr(exc, "last_worker", None), "address", None)
         where = f" (the last was {last})" if last else ""
-        return WorkerFailed(f"the Dask worker grading it was lost {ALLOWED_FAILURES + 1} times{where}: "
-                            "killed, its node gone or past its walltime")
+        times = int(getattr(exc, "allowed_failures", ALLOWED_FAILURES)) + 1
+        return WorkerFailed(f"the Dask worker grading it was lost {times} times{where}: killed, its node "
+                            "gone or past its walltime")
     if isinstance(exc, ModuleNotFoundError | ImportError):
         return WorkerFailed(f"a Dask worker cannot import the grader ({exc}): install this checkout "
                             "there (`pip install -e .` on a shared filesystem) or put it on its PYTHONPATH")
@@ -234,6 +239,11 @@ def _set_allowed_failures(client: Client, value: int) -> Callable[[], None]:
     """Set the scheduler's retry budget for lost workers; returns what puts it back."""
     try:
         previous = client.run_on_scheduler(_put_allowed_failures, value)
+    except ImportError as exc:  # it would fail to load every grading task the same way
+        raise ExecutorError(
+            f"the Dask scheduler cannot import this grader ({exc}). The scheduler loads each task, so "
+            "start `dask scheduler` (like the workers) in an environment where this checkout is "
+            "installed, e.g. `pip install -e '.[cluster]'` on a shared filesystem") from None
     except Exception as exc:  # a scheduler that refuses remote code (distributed.scheduler.pickle)
         print(f"grader: warning: could not set the scheduler's allowed-failures to {value} ({exc}); a "
               "submission whose worker is lost is graded again as often as the scheduler allows "
