@@ -252,7 +252,6 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path: Path) -> None:
     assert no_address.returncode == 2 and "--scheduler" in no_address.stderr
 
 
-@pytest.mark.slow
 def test_a_submission_whose_worker_is_lost_twice_is_recorded_error_with_its_static_items(
         dask_cluster: DaskCluster, tmp_path: Path) -> None:
     nb = make_notebooks(tmp_path / "subs", 1, hang=True)[0]

@@ -126,7 +126,6 @@ done
 """
 
 
-@pytest.mark.slow
 def test_slurm_path_end_to_end_through_sbatch_and_scancel_shims(tmp_path: Path) -> None:
     """The whole --executor slurm path with `sbatch`/`scancel` stand-ins that run dask-jobqueue's
     job script on this machine: jobs submitted as the batch needs them, graded, then cancelled."""
