@@ -1,5 +1,6 @@
 """`grader run --executor slurm|pbs|sge`: the configuration file and the batch job script that
-dask-jobqueue itself generates from it (no Slurm here: the script is checked, not submitted).
+dask-jobqueue itself generates from it. No Slurm here: the scripts are checked, and one test
+submits them through `sbatch`/`scancel` stand-ins that run them on this machine.
 
 To run it for real, see the README's "Grading on a cluster" section.
 """
