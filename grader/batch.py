@@ -5,12 +5,8 @@ Shape:
   checks know nothing about it; a job (`grader.worker.GradeJob`) is plain JSON, so a Dask or
   Slurm executor only has to run `grader.worker.run_job(job)` (or `python -m grader.worker`)
   somewhere and hand back the dict.
-  The futures are only used through done(), result(), exception() and add_done_callback(), so
-  Dask's futures fit as they are, e.g.
-      class DaskExecutor:
-          def __init__(self, client): self.client = client
-          def submit(self, job): return self.client.submit(grader.worker.run_job, job, pure=False)
-          def shutdown(self, *, cancel=False): ...
+  The futures are only used through done(), result(), exception() and add_done_callback().
+  `grader/executors/` holds the cluster ones (`--executor dask|slurm|pbs|sge`), chosen there.
 - `LocalPoolExecutor` runs up to N `python -m grader.worker --serve` processes, one job at a
   time each, replaced after a few jobs. A worker that crashes, stalls or is OOM-killed costs the
   one submission it was grading, never the pool (unlike a multiprocessing pool, which breaks for

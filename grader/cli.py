@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from grader import cli_doctor, cli_locate
+from grader.executors import ExecutorError, add_executor_options, open_executor
 
 EXIT_OK, EXIT_NOT_FULL_CREDIT, EXIT_USAGE, EXIT_NOT_GRADED = 0, 1, 2, 3
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-trainings", type=int, default=None,
                      help="notebooks executing at once (default: the rubric's "
                           "execution.max_parallel_trainings on a GPU, else no limit beyond -j)")
+    add_executor_options(run)
 
     check = sub.add_parser("check", help="self-check a notebook (public items; static ones in seconds)")
     check.add_argument("notebook", metavar="NOTEBOOK", help="your saved .ipynb")
@@ -273,8 +275,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     progress = BatchProgress(enabled=len(notebooks) > 1)
     try:
-        with progress:
+        with progress, open_executor(args, rubric, options) as executor:
             outcome = run_batch(notebooks, rubric, options, out=out, jobs=args.jobs, force=args.force,
+                                executor=executor,
                                 max_trainings=args.max_trainings, submission_key=_manual_grades_key(args),
                                 finish=_manual_grades(args, out, rubric),
                                 on_start=progress.start, on_result=progress.advance)
@@ -487,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "assign":
             return cli_assign.run(args)
-    except (UsageError, RubricError, OverridesError) as exc:
+    except (UsageError, RubricError, OverridesError, ExecutorError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.error(f"unknown command {args.command}")
