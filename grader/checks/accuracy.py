@@ -206,8 +206,9 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
     credit = _tier_credit(value, tiers)
     diagnoses = []
     memo = _memorised(m)
+    if m.get("memorisation"):
+        evidence["memorisation"] = m["memorisation"]
     if memo:
-        evidence["memorisation"] = m.get("memorisation")
         diagnoses.append(Diagnosis("test-set-memorised", memo, m.get("cell"), FIXES["test-set-memorised"]))
         credit = 0.0
     limit = float(item.params.get("mismatch_points", 0.5))
