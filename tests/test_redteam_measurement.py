@@ -81,3 +81,15 @@ def test_attacks_graded_in_one_batch_gain_nothing(root, data_dir, tmp_path):
 
     std = items("standardised_per_image")["q9.accuracy"]
     assert std["score"] == 0 and "input-mismatch" in std["diagnoses"]
+
+
+def test_a_model_file_changed_after_capture_is_not_measured():
+    """The file's own parameter count (read by the evaluator) must equal the captured model's."""
+    from grader.checks.accuracy import _file_differs
+    from grader.checks.models import QuestionCapture
+
+    qc = QuestionCapture(question="q9", cells=[3], capture_dir=None, data_dir=None,
+                         models={0: {"index": 0, "params": 1_306}})
+    assert _file_differs(qc, {"model": 0, "file_model": {"params": 1_306}}) is None
+    swapped = _file_differs(qc, {"model": 0, "file_model": {"params": 7_940_000}})
+    assert swapped and "changed after the grader saved it" in swapped

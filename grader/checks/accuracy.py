@@ -154,6 +154,17 @@ def _memorised(m: dict[str, Any]) -> str | None:
     return None
 
 
+def _file_differs(qc: QuestionCapture, m: dict[str, Any]) -> str | None:
+    """The saved file must be the model the notebook trained: the parameter count read from the
+    file (grader/evaluate.py) equals the one captured when the model ran."""
+    captured = (qc.models.get(m.get("model")) or {}).get("params")
+    in_file = (m.get("file_model") or {}).get("params")
+    if isinstance(captured, int) and captured > 0 and isinstance(in_file, int) and in_file != captured:
+        return (f"the saved model file has {in_file:,} parameters but the model the notebook trained has "
+                f"{captured:,}, so the file was changed after the grader saved it")
+    return None
+
+
 def _tier_credit(value: float, tiers: list[list[float]]) -> float:
     for threshold, credit in sorted(tiers, key=lambda t: -t[0]):
         if value >= threshold:
@@ -193,6 +204,9 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
         return Outcome(0.0, f"The grader could not measure the accuracy of question {answer.number}'s "
                             f"model: {m.get('error')}.{fix}",
                        diagnoses=diagnoses, evidence=evidence, provisional=provisional)
+    changed = _file_differs(qc, m)
+    if changed:
+        return Outcome(0.0, f"Not measured: {changed}.", evidence=evidence, provisional=provisional)
     measured = 100.0 * m["accuracy"]
     acc_evidence.update({"measured": round(measured, 2), "n": m.get("n"), "data": m.get("note"),
                          "keras_evaluate": None if m.get("keras_evaluate") is None
