@@ -47,7 +47,7 @@ MAX_CONFIG_BYTES = 16 << 20
 MAX_MODEL_BYTES = 2 << 30  # uncompressed size of every member of the .keras zip together
 #: training images in the memorisation probe, and the decision rule (see `memorisation`)
 PROBE_N = 5000
-MEMO_MARGIN = 0.02
+MEMO_MARGIN = 0.01
 MEMO_Z = 2.0
 
 
@@ -247,8 +247,8 @@ def _accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
 def memorisation(test_acc: float, n_test: int, probe: dict[str, float], n_probe: int) -> dict[str, Any]:
     """Does the model know the test set better than data it could not have memorised?
 
-    A model trained on the training set scores at least as well on a sample of it as on the
-    test set (measured: within +1.2 points on six honest MNIST models, see the rubric). A model
+    A model trained on the training set scores about as well on a sample of it as on the test
+    set (12 honest MNIST models: -1.0 to +0.6 points, benchmarks/memorisation_probe.py). A model
     that memorised the test images (a lookup table of them, or training on them) scores clearly
     better on the test set than on the training sample, and keeps that advantage on a perturbed
     copy of both (shifted and noisy images nobody has). Flagged when both advantages exceed
@@ -395,6 +395,7 @@ def _copy_regular(src: Path, dest: Path, limit: int = MAX_MODEL_BYTES) -> str | 
 def measure(spec: dict[str, Any], workdir: Path, timeout: float = EVAL_TIMEOUT_S,
             memory: str | int | None = None) -> dict[str, Any]:
     """Run the evaluator on `spec` in a fresh sandbox; never raises for what the model does.
+    (`workdir`, the capture folder, is kept for callers; nothing is written there.)
 
     A result with `environment: True` means the grader's own evaluator could not run (bwrap
     failed, Python or Keras could not start): not the student's fault, so not their zero."""
@@ -405,7 +406,8 @@ def measure(spec: dict[str, Any], workdir: Path, timeout: float = EVAL_TIMEOUT_S
 
     from grader.execute.sandbox import SandboxPlan, parse_memory
 
-    root = Path(tempfile.mkdtemp(prefix="grader-eval-", dir=workdir if workdir.is_dir() else None))
+    del workdir  # the capture folder is the student's: the sandbox's folder lives in the grader's TMPDIR
+    root = Path(tempfile.mkdtemp(prefix="grader-eval-"))
     try:
         data_dir = str(Path(spec["data_dir"]).resolve()) if spec.get("data_dir") else None
         memory = memory if memory is not None else os.environ.get("GRADER_EVAL_MEMORY", EVAL_MEMORY)
