@@ -179,7 +179,13 @@ def labels_of(y: np.ndarray) -> np.ndarray:
 def preprocess(raw: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
     """The student's preprocessing of raw 0..255 pixels as captured: affine map, sample shape
     (a reshape, or a bilinear resize when only the image size differs), dtype."""
-    x = raw.astype(np.float32) * np.float32(spec.get("scale", 1 / 255)) + np.float32(spec.get("offset", 0.0))
+    try:
+        dtype = np.dtype(spec.get("dtype") or "float32")
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "fiu":
+        raise InputMismatch(f"the model was evaluated on data of type {spec.get('dtype')!r}, not numbers")
+    x = raw.astype(np.float64) * float(spec.get("scale", 1 / 255)) + float(spec.get("offset", 0.0))
     shape = [int(s) for s in spec.get("sample_shape") or []]
     if shape and math.prod(shape) == math.prod(x.shape[1:]):
         x = x.reshape((len(x), *shape))
@@ -192,7 +198,7 @@ def preprocess(raw: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
         import tensorflow as tf
 
         x = np.concatenate([tf.image.resize(x[i:i + 500], shape[:2]).numpy() for i in range(0, len(x), 500)])
-    return x.astype(spec.get("dtype") or "float32")
+    return x.astype(dtype)
 
 
 class InputMismatch(Exception):
