@@ -230,12 +230,21 @@ def grading_options(args: argparse.Namespace):
 
 
 def collect_notebooks(paths: list[str]) -> list[Path]:
-    """Expand folders into the notebooks they hold (sorted); every path must exist."""
+    """Expand folders into the notebooks they hold (sorted); every path must exist. A link in a
+    folder that leads out of it or to another notebook in it is refused, with a warning."""
+    from grader.inputs import refuse_link
+    from grader.terminal import plain
+
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix == ".ipynb")
+            for p in sorted(p for p in path.iterdir() if p.is_file() and p.suffix == ".ipynb"):
+                why = refuse_link(p, path)
+                if why:
+                    print(f"grader: warning: not grading {plain(p)}: {plain(why)}", file=sys.stderr)
+                else:
+                    found.append(p)
         elif path.exists():
             found.append(path)
         else:
@@ -273,6 +282,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"{', '.join(map(str, clash[0]))} would overwrite each other's results in "
                          f"{args.out}; rename one, or grade each folder with its own --out")
     out = Path(args.out)
+    import sqlite3
+
+    from grader.inputs import check_writable, write_failure
+
+    problem = check_writable(out, "--out")
+    if problem:
+        raise UsageError(problem)
     progress = BatchProgress(enabled=len(notebooks) > 1)
     try:
         with progress, open_executor(args, rubric, options) as executor:
@@ -283,6 +299,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 on_start=progress.start, on_result=progress.advance)
     except BatchBusy as exc:
         raise UsageError(str(exc)) from None
+    except (OSError, sqlite3.OperationalError) as exc:  # a full or read-only --out: what was
+        raise UsageError(write_failure(exc, out, "--out")) from None  # saved before stays intact
     if args.json:  # JSON Lines: one compact object per submission
         import json
 
@@ -380,10 +398,12 @@ class BatchProgress:
             self.task = self.bar.add_task("", total=total - cached)
 
     def advance(self, result, cached: bool) -> None:
+        from grader.terminal import markup_safe
+
         self.done += 1
         if not self.enabled or cached:
             return
-        line = (f"{result.submission}: {result.status} {result.score:g}/{result.max_score:g} "
+        line = (f"{markup_safe(result.submission)}: {result.status} {result.score:g}/{result.max_score:g} "
                 f"({result.duration_s:.1f} s)")
         if self.bar is not None:
             self.bar.update(self.task, advance=1, description=line)
@@ -396,6 +416,7 @@ def print_batch_summary(outcome, out: Path) -> None:
     from rich.console import Console
 
     from grader.report.terminal import batch_table
+    from grader.terminal import markup_safe
 
     console = Console(highlight=False, width=80)
     table, heading = batch_table(outcome.results)
@@ -405,8 +426,8 @@ def print_batch_summary(outcome, out: Path) -> None:
                   f"cached) in {outcome.duration_s:.1f} s")
     if outcome.similarity:
         console.print(f"{len(outcome.similarity)} group(s) of similar answers: see the class report")
-    console.print(f"class report: {out / 'index.html'}\ngradebook: {out / 'gradebook.sqlite'}",
-                  soft_wrap=True)
+    console.print(f"class report: {markup_safe(out / 'index.html')}\ngradebook: "
+                  f"{markup_safe(out / 'gradebook.sqlite')}", soft_wrap=True)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -436,8 +457,10 @@ def print_summary(result, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from grader.terminal import markup_safe
+
     console = Console(stderr=False, highlight=False)
-    table = Table(title=f"{result.submission}: {result.score:g} / {result.max_score:g} "
+    table = Table(title=f"{markup_safe(result.submission)}: {result.score:g} / {result.max_score:g} "
                         f"({result.status}, profile {result.profile})")
     table.add_column("question")
     table.add_column("score", justify="right")
@@ -447,9 +470,10 @@ def print_summary(result, out: Path) -> None:
         table.add_row(f"{q.id} {q.title}", f"{q.score:g} / {q.max_score:g}", marks)
     console.print(table)
     if result.message:
-        console.print(f"[bold]{result.status}[/bold]: {result.message}")
+        console.print(f"[bold]{result.status}[/bold]: {markup_safe(result.message)}")
     stem = Path(result.submission).stem
-    console.print(f"report: {out / (stem + '.html')}  result: {out / (stem + '.json')}")
+    console.print(f"report: {markup_safe(out / (stem + '.html'))}  "
+                  f"result: {markup_safe(out / (stem + '.json'))}")
 
 
 GRADEBOOK_COMMANDS = {"export": cmd_export, "report": cmd_report, "override": cmd_override}
@@ -491,7 +515,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "assign":
             return cli_assign.run(args)
     except (UsageError, RubricError, OverridesError, ExecutorError) as exc:
-        print(f"grader: error: {exc}", file=sys.stderr)
+        from grader.terminal import plain
+
+        print(f"grader: error: {plain(exc)}", file=sys.stderr)
         return EXIT_USAGE
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE

@@ -34,7 +34,15 @@ MIN_SHARED_OUTPUT_LINES = 2
 EXCERPT_CHARS = 240
 
 # A printed line that carries measurements: several numbers with a decimal part or a unit.
-_MEASURED = re.compile(r"\d+\.\d{3,}|\d+(?:ms|s|us)/step|\d+s\b")
+# Each alternative starts only where a run of digits starts (the look-behind), so a line of
+# 60,000 digits costs one pass instead of one backtracking scan per digit (quadratic).
+_MEASURED = re.compile(r"(?<![\d.])\d+\.\d{3,}|(?<!\d)\d+(?:ms|s|us)/step|(?<!\d)\d+s\b")
+
+#: bounds on what one student's entry may cost: longer text is cut before comparing (Indel
+#: similarity is quadratic in length), longer output lines are not training-log lines
+MAX_ENTRY_CHARS = 20_000
+MAX_OUTPUT_CHARS = 200_000
+MAX_LINE_CHARS = 1_000
 
 
 def normalise_text(text: str) -> str:
@@ -55,7 +63,9 @@ def normalise_code(code: str) -> str:
 def measured_lines(output: str) -> set[str]:
     """Output lines with measurements (losses, timings) that two independent runs would not share."""
     found: set[str] = set()
-    for raw in re.split(r"[\r\n]+", output):
+    for raw in re.split(r"[\r\n]+", output[:MAX_OUTPUT_CHARS]):
+        if len(raw) > MAX_LINE_CHARS:
+            continue
         line = re.sub(r"\s+", " ", raw.replace("\x08", "")).strip()
         line = re.sub(r"\[=*>?\.*\]", "", line)  # the progress bar itself carries no information
         if len(line) >= 20 and len(_MEASURED.findall(line)) >= 2:
@@ -94,7 +104,7 @@ def similar_groups(
     students = [s for s, t in entries.items() if len(t) >= min_chars]
     if len(students) < 2:
         return []
-    texts = [entries[s] for s in students]
+    texts = [entries[s][:MAX_ENTRY_CHARS] for s in students]
     matrix = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=threshold * 100, workers=1)
     groups = _Groups()
     link: dict[tuple[int, int], float] = {}
@@ -167,14 +177,14 @@ def find_similar(answers_by_student: dict[str, dict[str, Any]],
             answer = answers.get(q)
             if answer is None:
                 continue
-            norm = normalise_text(answer.text)
+            norm = normalise_text(answer.text[:MAX_ENTRY_CHARS * 2])
             if norm and not (prompts.get(q) and fuzz.partial_ratio(norm, prompts[q]) >= 90
                              and len(norm) < 1.3 * len(prompts[q])):
                 texts[student], originals[student] = norm, answer.text
             if answer.code.strip():
-                codes[student] = normalise_code(answer.code)
+                codes[student] = normalise_code(answer.code[:MAX_ENTRY_CHARS * 2])
             if answer.outputs_text.strip():
-                outputs[student] = answer.outputs_text
+                outputs[student] = answer.outputs_text[:MAX_OUTPUT_CHARS]
         found += similar_groups(texts, kind="text", question=q, threshold=TEXT_THRESHOLD,
                                 min_chars=MIN_TEXT_CHARS, originals=originals)
         found += similar_groups(codes, kind="code", question=q, threshold=CODE_THRESHOLD,

@@ -131,15 +131,21 @@ def test_trained_model_is_saved_for_outside_evaluation(captured):
 
 
 def test_measured_accuracy_equals_kernel_evaluate(captured, data_dir):
-    """The outside evaluator, on the same model and rebuilt data, agrees with Keras in the kernel."""
+    """The outside evaluator, on the same model and the official test set rebuilt with the
+    captured preprocessing, agrees with Keras (its own evaluate in the evaluator exactly; the
+    kernel's evaluate on the notebook's 2,000-image slice of that test set closely)."""
     from grader.evaluate import measure
 
     ev = captured.evaluates[0]
     fp = ev["x"]["fingerprint"]
     saved = next(s for s in captured.saved_models if s["model"] == ev["model"])
     cap = Path(captured.workdir) / ".grader"
-    spec = {"model": str(cap / saved["file"]), "npz": str(cap / ev["keep"]["file"])}
+    spec = {"model": str(cap / saved["file"]), "data_dir": str(data_dir), "dataset": "mnist",
+            "scale": (fp["vmax"] - fp["vmin"]) / 255.0, "offset": fp["vmin"], "sample_shape": [28, 28, 1],
+            "expect": {"min": fp["vmin"], "max": fp["vmax"], "mean": ev["x"]["mean"], "exact": False}}
     result = measure(spec, cap)
     assert result["ok"], result
-    assert abs(result["accuracy"] - ev["metrics"]["accuracy"]) <= 0.001
+    assert result["n"] == 10000
+    assert abs(result["accuracy"] - result["keras_evaluate"]) <= 0.001
+    assert abs(result["accuracy"] - ev["metrics"]["accuracy"]) <= 0.05
     assert fp["vmax"] == 1.0 and sys.executable

@@ -27,8 +27,12 @@ EXPECTED = {
     # alice asks for MobileNetV2 alpha 1.0 at 96 px, whose weights are not provided: in the quick
     # profile the grader's setup builds it with random weights and records the missing file
     "alice": (["q9", "q10"], {"input-size-mismatch", "augmented-eval-data"}, "none", False),
+    # red team (tests/notebooks/redteam, more in tests/test_redteam_measurement.py)
+    "dense_memorises_testset": (["q9"], {"test-set-memorised"}, "path", True),
+    "standardised_per_image": (["q9"], {"input-mismatch"}, "path", True),
 }
 
+REDTEAM = ROOT / "tests" / "notebooks" / "redteam"
 _RESULTS: dict[str, dict] = {}
 
 
@@ -37,6 +41,8 @@ def _source(name: str) -> Path:
         return ROOT / "submissions" / "alice.ipynb"
     if name == "reference":
         return ROOT / "reference" / "assignment06.ipynb"
+    if (REDTEAM / f"{name}.ipynb").exists():
+        return REDTEAM / f"{name}.ipynb"
     return NOTEBOOKS / f"{name}.ipynb"
 
 

@@ -274,16 +274,16 @@ def test_class_report_sections(every, tmp_path):
     # histogram: one bar per bin, labelled counts add up to the graded submissions
     counts = [int(c) for c in re.findall(r'<rect class="hbar"[^>]*><title>[^<]*: (\d+)</title>', page)]
     assert len(counts) == 10 and sum(counts) == len(graded)
-    # every student links to the report file grader.output writes
+    # every student links to the report file grader.output writes (always a relative file link)
     for r in every:
-        assert f'<a href="{Path(r.submission).stem}.html">{r.student}</a>' in page
+        assert f'<a href="./{Path(r.submission).stem}.html">{r.student}</a>' in page
     # not graded, with status and message
     section = page.split('id="not-graded"')[1].split("</section>")[0]
     for r in every:
         assert (r.student in section) == (r.status != "graded")
     # diagnoses with their students; per-question means; item difficulty; similarity groups
     diag = page.split('id="diagnoses"')[1].split("</section>")[0]
-    assert "batch-not-multiplied" in diag and '<a href="bob.html">bob</a>' in diag
+    assert "batch-not-multiplied" in diag and '<a href="./bob.html">bob</a>' in diag
     assert re.search(r"<td>q2 · Parameters and memory of a CNN</td><td class=\"num\">", page)
     assert re.search(r"<td>q9.methodology <span class=\"badge b-hidden\">hidden</span></td>", page)
     sim = page.split('id="similarity"')[1].split("</section>")[0]

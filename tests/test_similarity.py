@@ -174,3 +174,24 @@ def test_batch_writes_similarity_into_class_report(tmp_path: Path) -> None:
     assert sorted(p.stem for p in out.glob("*.json")) == sorted(p.stem for p in subs.glob("*.ipynb"))
     assert any(g["kind"] == "text" and set(g["students"]) >= {"orig", "copy1"} for g in groups)
     assert "group(s) of similar answers" in proc.stdout
+
+
+def test_huge_digit_lines_and_answers_are_bounded(tmp_path: Path) -> None:
+    """Red team: a 60,000-digit output line (and a megabyte answer) used to hang the batch's
+    similarity step in a quadratic regex. It must finish (the alarm turns a hang into a failure)
+    and still group the two students who share a real training log."""
+    import signal
+
+    digits = "7" * 60_000
+    log = TRAINING_LOG + digits + "\n" + digits + ".1234 5s\n"
+    huge = ORIGINAL[1] + " " + "9" * 1_000_000
+    paths = [_notebook(tmp_path / f"s{n}.ipynb", {1: huge}, ORIGINAL_CODE, log) for n in range(2)]
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("similarity hung")))
+    signal.alarm(60)  # generous: linear time is well under a second; the old regex took minutes
+    try:
+        assert measured_lines(digits + ".12345 " + digits + "s") == set()  # no log line that long
+        groups = find_similar_notebooks(paths, load_rubric())
+    finally:
+        signal.alarm(0)
+    assert any(g["kind"] == "output" and set(g["students"]) == {"s0", "s1"} for g in groups)
+    assert any(g["kind"] == "text" and g["question"] == "q1" for g in groups)

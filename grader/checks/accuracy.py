@@ -1,12 +1,17 @@
 """Kind `accuracy`: the grader measures the student's trained model itself.
 
 The model the question trained (saved by the kernel) is evaluated outside the kernel
-(grader/evaluate.py, a subprocess) on the official test set, rebuilt from the data directory
-with the student's own preprocessing as captured; when the student evaluated on their own
-held-out split (question 10), on that split as the kernel kept it. The printed figure is shown
+(grader/evaluate.py, a sandboxed subprocess) always on the official test set with the official
+labels, rebuilt from the data directory with the student's own preprocessing as captured
+(checked against the captured statistics: inputs the grader cannot rebuild are
+`input-mismatch`, no credit). A split the student made themselves is shown in the evidence,
+never scored: its images and labels are the student's to choose. The printed figure is shown
 beside the measured one; a gap above `mismatch_points` is `reported-accuracy-mismatch` and
-earns no accuracy credit. Credit comes in tiers from the rubric, one list per profile; quick
-tiers are provisional (training was capped).
+earns no accuracy credit. A model trained on the test images, or one that knows them far
+better than training images and perturbed copies of both (grader/evaluate.py
+`memorisation`), is `test-set-memorised` and earns no accuracy credit. A failure of the
+grader's own evaluator or data is `skipped`, not zero. Credit comes in tiers from the rubric,
+one list per profile; quick tiers are provisional (training was capped).
 
 Params: dataset (mnist | cifar10), metric (accuracy | worst_class), mismatch_points,
 tiers: {full: [[min_accuracy, credit], ...], quick: [...]}
@@ -20,6 +25,7 @@ from typing import Any
 from grader.checks.base import Diagnosis, Outcome, register
 from grader.checks.models import FIXES, QuestionCapture, printed_in_cells, question_capture
 from grader.context import GradingContext
+from grader.fingerprint import OFFICIAL
 from grader.plugin import require_answer
 from grader.rubric import RubricItem
 
@@ -44,27 +50,59 @@ def _measure(qc: QuestionCapture, dataset: str) -> dict[str, Any]:
     if saved is None or qc.capture_dir is None:
         return {"ok": False, "error": "the model never finished a training run, so there is no trained "
                                       "model to measure", "model": model["index"]}
+    if not qc.data_dir or not (Path(qc.data_dir) / OFFICIAL[dataset]).exists():
+        return {"ok": False, "environment": True, "model": model["index"],
+                "error": f"the grader's copy of the official {dataset} test set ({OFFICIAL[dataset]}) is "
+                         "not in the data directory"}
+    source, exact, own = _preprocessing(qc, call, dataset)
+    if source is None:
+        return {"ok": False, "error": "the test data could not be identified: evaluate the final model "
+                                      "with model.evaluate(x_test, y_test)", "model": model["index"]}
     spec: dict[str, Any] = {"model": str(qc.capture_dir / Path(saved["file"]).name)}
-    x = (call or {}).get("x")
-    if call is not None and qc.is_official(x, "test", dataset):
-        spec.update(_official_spec(qc, x, dataset))
-    elif call is not None and (call.get("keep") or {}).get("file"):
-        spec["npz"] = str(qc.capture_dir / Path(call["keep"]["file"]).name)
-        spec["note"] = (f"the student's own test split as evaluated in cell {call.get('cell')} "
-                        f"({call['keep']['n']} of {call['keep']['of']} images)")
-    else:
-        train = next((f.get("x") for f in reversed(qc.fits) if qc.is_official(f.get("x"), "train", dataset)),
-                     None)
-        if call is not None or train is None or not qc.data_dir:
-            return {"ok": False, "error": "the test data could not be identified: evaluate the final model "
-                                          "with model.evaluate(x_test, y_test)", "model": model["index"]}
-        spec.update(_official_spec(qc, train, dataset))  # training preprocessing applied to the test set
+    spec.update(_official_spec(qc, source, dataset, exact))
+    spec["probe_n"] = PROBE_N.get(dataset, 5000)
     result = measure(spec, qc.capture_dir)
     result.update({"model": model["index"], "cell": call.get("cell") if call else None,
-                   "note": spec.get("note", f"official {dataset} test set")})
+                   "note": f"official {dataset} test set"})
+    if own:
+        result["own_split"] = own
     if call is not None and call.get("metrics"):
         result["student_evaluate"] = call["metrics"]
+    result["test_in_training"] = _test_share_in_training(qc, model, dataset)
     return result
+
+
+def _preprocessing(qc: QuestionCapture, call: dict[str, Any] | None, dataset: str):
+    """(data description whose preprocessing rebuilds the inputs, whether it WAS the official
+    test set, the student's own split for the evidence). The student's own split is never
+    measured: its images and labels are the student's to choose (flipped images labelled with
+    the model's own predictions score 100%)."""
+    x = (call or {}).get("x")
+    if call is not None and qc.is_official(x, "test", dataset):
+        return x, True, None
+    own = None
+    if call is not None and (x or {}).get("fingerprint"):
+        keep = call.get("keep") or {}
+        own = {"cell": call.get("cell"), "n": (x or {}).get("n"), "of": keep.get("of"),
+               "official_overlap": qc.ident(x), "metrics": call.get("metrics")}
+        return x, False, own
+    train = next((f.get("x") for f in reversed(qc.fits) if qc.is_official(f.get("x"), "train", dataset)),
+                 None)
+    if call is not None and (x or {}).get("kind") not in (None, "array", "image-data-generator"):
+        train = None  # a pipeline the grader cannot replay (tf.data, a Sequence, a directory)
+    return train, False, own
+
+
+def _test_share_in_training(qc: QuestionCapture, model: dict[str, Any], dataset: str) -> float:
+    """The share of the official test images among the data the model was fitted on."""
+    from grader.fingerprint import official_hashes, overlap
+
+    test = official_hashes(qc.data_dir, dataset, "test")
+    share = 0.0
+    for fit in qc.fits:
+        if qc.model_of(fit) is model or (qc.model_of(fit) or {}).get("index") == model.get("index"):
+            share = max(share, overlap(test, qc.hashes(fit.get("x"))))
+    return round(share, 4)
 
 
 def _target(qc: QuestionCapture, dataset: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -78,15 +116,53 @@ def _target(qc: QuestionCapture, dataset: str) -> tuple[dict[str, Any] | None, d
     return None, qc.final_model()
 
 
-def _official_spec(qc: QuestionCapture, desc: dict[str, Any], dataset: str) -> dict[str, Any]:
+def _official_spec(qc: QuestionCapture, desc: dict[str, Any], dataset: str, exact: bool) -> dict[str, Any]:
     """Rebuild the student's preprocessed test inputs from the official files: the captured
-    array's min/max map raw pixels 0..255 affinely (a generator's rescale on top)."""
+    array's min/max map raw pixels 0..255 affinely (a generator's rescale on top). `expect`:
+    the statistics the rebuilt inputs must have (exactly when the capture was the official
+    test set itself, the mean roughly when it was other data preprocessed the same way)."""
     fp = desc["fingerprint"]
     rescale = (desc.get("generator") or {}).get("rescale")
     rescale = float(rescale) if isinstance(rescale, (int, float)) and rescale else 1.0
+    mean = desc.get("mean")
+    expect = {"min": fp["vmin"] * rescale, "max": fp["vmax"] * rescale,
+              "mean": None if mean is None else float(mean) * rescale, "exact": exact}
     return {"data_dir": qc.data_dir, "dataset": dataset, "split": "test",
             "scale": (fp["vmax"] - fp["vmin"]) / 255.0 * rescale, "offset": fp["vmin"] * rescale,
-            "sample_shape": desc["shape"][1:], "dtype": desc.get("dtype") or "float32"}
+            "sample_shape": desc["shape"][1:], "dtype": desc.get("dtype") or "float32",
+            "expect": expect}
+
+
+#: images per probe set of the memorisation check (grader/evaluate.py `memorisation`): fewer for
+#: CIFAR-10, whose transfer models are slow to run on a CPU (its memorisers stand out by far more)
+PROBE_N = {"mnist": 5000, "cifar10": 2000}
+#: a model fitted on at least this share of the official test images has seen the test set
+TEST_IN_TRAINING = 0.5
+
+
+def _memorised(m: dict[str, Any]) -> str | None:
+    """Why the measured figure says nothing about generalisation, or None: the model was fitted
+    on the test images, or knows them far better than data it could not have memorised."""
+    share = float(m.get("test_in_training") or 0.0)
+    if share >= TEST_IN_TRAINING:
+        return f"the model was trained on {share:.0%} of the official test images"
+    memo = m.get("memorisation") or {}
+    if memo.get("memorised"):
+        return (f"the model scores {100 * memo['advantage']:.1f} points higher on the test set than on "
+                f"training images, and {100 * memo['advantage_perturbed']:.1f} points higher on shifted, "
+                "noisy copies of both, so it has memorised the test images rather than learnt the digits")
+    return None
+
+
+def _file_differs(qc: QuestionCapture, m: dict[str, Any]) -> str | None:
+    """The saved file must be the model the notebook trained: the parameter count read from the
+    file (grader/evaluate.py) equals the one captured when the model ran."""
+    captured = (qc.models.get(m.get("model")) or {}).get("params")
+    in_file = (m.get("file_model") or {}).get("params")
+    if isinstance(captured, int) and captured > 0 and isinstance(in_file, int) and in_file != captured:
+        return (f"the saved model file has {in_file:,} parameters but the model the notebook trained has "
+                f"{captured:,}, so the file was changed after the grader saved it")
+    return None
 
 
 def _tier_credit(value: float, tiers: list[list[float]]) -> float:
@@ -114,9 +190,23 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
     acc_evidence: dict[str, Any] = {"printed": printed, "measured": None, "keras_evaluate": None,
                                     "cell": printed_cell}
     evidence: dict[str, Any] = {"accuracy": acc_evidence, "cells": qc.cells, "profile": profile}
+    if m.get("own_split"):
+        acc_evidence["own_split"] = m["own_split"]
+    if m.get("environment"):  # the grader's own evaluator or data failed: not the student's zero
+        return Outcome.skipped(f"Not measured: {m.get('error')}. This is a problem of the grading "
+                               "machine, not of your notebook.", **evidence)
     if not m.get("ok"):
+        diagnoses = []
+        if m.get("status") == "input-mismatch":
+            diagnoses.append(Diagnosis("input-mismatch", str(m.get("error")), m.get("cell"),
+                                       FIXES["input-mismatch"]))
+        fix = " " + FIXES["input-mismatch"] if diagnoses else ""
         return Outcome(0.0, f"The grader could not measure the accuracy of question {answer.number}'s "
-                            f"model: {m.get('error')}.", evidence=evidence, provisional=provisional)
+                            f"model: {m.get('error')}.{fix}",
+                       diagnoses=diagnoses, evidence=evidence, provisional=provisional)
+    changed = _file_differs(qc, m)
+    if changed:
+        return Outcome(0.0, f"Not measured: {changed}.", evidence=evidence, provisional=provisional)
     measured = 100.0 * m["accuracy"]
     acc_evidence.update({"measured": round(measured, 2), "n": m.get("n"), "data": m.get("note"),
                          "per_class": [None if a is None else round(a, 4) for a in m.get("per_class") or []],
@@ -130,6 +220,12 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
     tiers = (item.params.get("tiers") or {}).get(profile) or (item.params.get("tiers") or {}).get("full", [])
     credit = _tier_credit(value, tiers)
     diagnoses = []
+    memo = _memorised(m)
+    if m.get("memorisation"):
+        evidence["memorisation"] = m["memorisation"]
+    if memo:
+        diagnoses.append(Diagnosis("test-set-memorised", memo, m.get("cell"), FIXES["test-set-memorised"]))
+        credit = 0.0
     limit = float(item.params.get("mismatch_points", 0.5))
     if metric == "accuracy" and printed is not None and abs(printed - measured) > limit:
         diagnoses.append(Diagnosis(
@@ -140,13 +236,19 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
     label = "worst-class accuracy" if metric == "worst_class" else "accuracy"
     feedback = (f"Measured {label}: {value * 100:.2f}% on {m.get('note')} ({m.get('n')} images)"
                 + (f"; printed: {printed:.2f}%" if printed is not None else "") + ". ")
-    if diagnoses:
+    if memo:
+        feedback += f"No accuracy credit: {memo}. " + FIXES["test-set-memorised"]
+    elif diagnoses:
         feedback += f"The printed figure differs from the measured one by more than {limit:g} points: " \
                     "no accuracy credit. " + FIXES["reported-accuracy-mismatch"]
     elif credit < 1.0:
         top = max((t[0] for t in tiers), default=None)
         if top is not None:
             feedback += f"Full credit from {top * 100:.1f}%. " + str(item.params.get("hint", ""))
+    if m.get("own_split"):
+        own = m["own_split"]
+        feedback += (f" Your own test split (evaluated in cell {own.get('cell')}) is shown in the evidence "
+                     "but not scored: accuracy is always measured on the official test set.")
     if provisional:
         feedback += " (Quick profile: training was capped, so this result is provisional.)"
     return Outcome(credit, feedback.strip(), diagnoses=diagnoses, evidence=evidence, provisional=provisional)

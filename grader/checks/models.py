@@ -60,6 +60,13 @@ FIXES = {
     "not-from-scratch": (
         "Question 9 asks for a CNN trained from scratch: build your own layers and do not load "
         "pretrained weights (weights=None)."),
+    "test-set-memorised": (
+        "Train only on the training data and never copy test images or labels into the model; the "
+        "grader measures on the official test set and on copies of it no one has seen."),
+    "input-mismatch": (
+        "Preprocess the test images with one global scaling (e.g. x / 255.0, or a Rescaling layer "
+        "inside the model) and evaluate on the official test set, so the grader can rebuild the "
+        "inputs your model was evaluated on."),
     "reported-accuracy-mismatch": (
         "Print the accuracy that model.evaluate returns on the test set, after the final training, "
         "and rerun the whole notebook so the printed figure matches the model you hand in."),

@@ -19,7 +19,8 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.globals.update(number_ok=view.number_ok, report_name=view.report_name)
+_env.globals.update(number_ok=view.number_ok, report_name=view.report_name,
+                    report_href=view.report_href)
 _env.globals["located_flags"] = locate_flags
 
 

@@ -332,6 +332,15 @@ def report_name(result: SubmissionResult) -> str:
     return f"{result_stem(result)}.html"
 
 
+def report_href(result: SubmissionResult) -> str:
+    """A link to that report that is always a relative file link: every character outside
+    [A-Za-z0-9_.-~] percent-encoded and a leading "./", so a file named `javascript:x.ipynb`
+    links to `./javascript%3Ax.html`, never runs a script or leaves the folder."""
+    from urllib.parse import quote
+
+    return "./" + quote(report_name(result), safe="")
+
+
 @dataclass
 class ClassView:
     count: int
@@ -405,7 +414,7 @@ def class_view(results: list[SubmissionResult]) -> ClassView:
             )
             e["questions"].add(d.question)
             if r.student not in [s["name"] for s in e["students"]]:
-                e["students"].append({"name": r.student or r.submission, "href": report_name(r)})
+                e["students"].append({"name": r.student or r.submission, "href": report_href(r)})
     diagnoses = sorted(by_code.values(), key=lambda e: (-len(e["students"]), e["code"]))
     for e in diagnoses:
         e["questions"] = ", ".join(sorted(e["questions"], key=_natural))
@@ -561,7 +570,7 @@ def student_rows(results: list[SubmissionResult], qids: list[str]) -> list[Stude
         scope, why = run_scope(r)
         items = r.items()
         rows.append(StudentRow(
-            result=r, name=r.student or r.submission, href=report_name(r), cells=cells,
+            result=r, name=r.student or r.submission, href=report_href(r), cells=cells,
             review=sum(i.needs_review for i in items), manual=sum(i.manual for i in items),
             provisional=sum(i.provisional for i in items), env_gaps=sum(i.environment_skipped for i in items),
             partial=why if scope != "complete" else "",

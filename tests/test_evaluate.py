@@ -1,0 +1,182 @@
+"""The out-of-kernel evaluator (grader/evaluate.py) against hostile model files: parameter counts
+read from the config without building, absurd configs refused, memorisation probed, links and
+FIFOs refused, and the evaluator itself sandboxed with its own limits (a failure to start it is
+the grader's environment, not the student's zero). Small Keras models are built in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import evaluate
+from grader.evaluate import (
+    InputMismatch,
+    check_inputs,
+    config_params,
+    inspect_model_file,
+    measure,
+    measure_in_process,
+)
+
+MNIST_SPEC = {"dataset": "mnist", "scale": 1 / 255, "offset": 0.0, "sample_shape": [28, 28, 1],
+              "dtype": "float32"}
+
+
+@pytest.fixture(scope="module")
+def keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    return keras
+
+
+@pytest.fixture(scope="module")
+def mnist(data_dir):
+    data = np.load(data_dir / "mnist.npz")
+    return {k: data[k] for k in data}
+
+
+def _config(path: Path) -> dict:
+    with zipfile.ZipFile(path) as z:
+        return json.loads(z.read("config.json"))
+
+
+def test_parameter_count_from_the_config_equals_keras(keras, tmp_path):
+    from keras import layers
+
+    seq = keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(8, 3, activation="relu"),
+                            layers.BatchNormalization(), layers.DepthwiseConv2D(3),
+                            layers.SeparableConv2D(4, 3),
+                            layers.MaxPooling2D(), layers.Flatten(), layers.Dense(32), layers.Dense(10)])
+    inputs = keras.Input((32, 32, 3))
+    inner = keras.Sequential([keras.Input((32, 32, 3)), layers.Conv2D(4, 3, use_bias=False)], name="base")
+    x = layers.GlobalAveragePooling2D()(inner(inputs))
+    x = layers.LayerNormalization()(x)
+    functional = keras.Model(inputs, layers.Dense(10)(x))
+    rnn = keras.Sequential([keras.Input((5,), dtype="int32"), layers.Embedding(50, 8), layers.LSTM(6),
+                            layers.Dense(3)])
+    for model in (seq, functional, rnn):
+        path = tmp_path / f"{model.name}.keras"
+        model.save(path)
+        assert config_params(_config(path)) == model.count_params(), model.name
+
+
+def _huge_config_file(path: Path) -> Path:
+    cfg = {"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, 784]}},
+        {"class_name": "Dense", "config": {"name": "d", "units": 400_000},
+         "build_config": {"input_shape": [None, 784]}}]}}
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(cfg))
+        z.writestr("metadata.json", "{}")
+    return path
+
+
+def test_huge_config_is_refused_without_loading(data_dir, tmp_path):
+    """Red team: a 1 KB config declaring 314M parameters once took the evaluator to 4.6 GB."""
+    path = _huge_config_file(tmp_path / "huge.keras")
+    assert path.stat().st_size < 2000
+    facts = inspect_model_file(str(path))
+    assert not facts["ok"] and facts["status"] == "model-too-large"
+    assert facts["declared_params"] == 784 * 400_000 + 400_000
+    started = time.monotonic()
+    result = measure(dict(MNIST_SPEC, model=str(path), data_dir=str(data_dir)), tmp_path)
+    assert result["status"] == "model-too-large" and "314,000,000 parameters" in result["error"]
+    assert time.monotonic() - started < 120  # refused before Keras is even imported
+
+
+def test_links_and_fifos_are_not_followed(data_dir, tmp_path):
+    target = _huge_config_file(tmp_path / "elsewhere.keras")
+    link = tmp_path / "model_0.keras"
+    link.symlink_to(target)
+    fifo = tmp_path / "model_1.keras"
+    os.mkfifo(fifo)
+    for path in (link, fifo):
+        result = measure(dict(MNIST_SPEC, model=str(path), data_dir=str(data_dir)), tmp_path)
+        assert not result["ok"] and result["status"] == "model-unreadable", result
+
+
+def _lookup_model(keras, images: np.ndarray, labels: np.ndarray):
+    """A memoriser from standard layers: cosine nearest neighbour over the test images."""
+    from keras import layers
+
+    flat = images.reshape(len(images), -1).astype("float32")
+    flat /= np.linalg.norm(flat, axis=1, keepdims=True)
+    model = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.UnitNormalization(),
+                              layers.Dense(len(flat), use_bias=False), layers.Rescaling(200.0),
+                              layers.Softmax(), layers.Dense(10, use_bias=False)])
+    model.layers[2].set_weights([flat.T])
+    model.layers[5].set_weights([np.eye(10, dtype="float32")[labels]])
+    return model
+
+
+def test_memoriser_is_flagged_and_honest_cnn_is_not(keras, mnist, data_dir, tmp_path):
+    """Red team: a Dense layer holding the test images scores 100 % on the test set. The probe
+    flags it (sandboxed evaluator); an honest small CNN trained briefly is not flagged."""
+    from keras import layers
+
+    x_test = (mnist["x_test"] / 255.0)[..., None]
+    memo_path = tmp_path / "memo.keras"
+    _lookup_model(keras, x_test, mnist["y_test"]).save(memo_path)
+    memo = measure(dict(MNIST_SPEC, model=str(memo_path), data_dir=str(data_dir)), tmp_path)
+    assert memo["ok"], memo
+    assert memo["accuracy"] == 1.0 and memo["memorisation"]["memorised"] is True
+    assert memo["file_model"]["params"] == memo["file_model"]["declared_params"] == 784 * 10_000 + 10 * 10_000
+    assert memo["evaluator_sandbox"] in ("bubblewrap", "process")
+
+    keras.utils.set_random_seed(3)
+    cnn = keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(8, 3, activation="relu"),
+                            layers.MaxPooling2D(), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    cnn.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    cnn.fit((mnist["x_train"][:6400] / 255.0)[..., None], mnist["y_train"][:6400], epochs=1, verbose=0)
+    honest_path = tmp_path / "honest.keras"
+    cnn.save(honest_path)
+    honest = measure_in_process(dict(MNIST_SPEC, model=str(honest_path), data_dir=str(data_dir),
+                                     probe_n=2000))
+    assert honest["ok"] and honest["accuracy"] > 0.8
+    assert honest["memorisation"]["memorised"] is False
+    assert abs(honest["memorisation"]["advantage"]) < 0.02
+
+
+def test_inputs_that_do_not_match_the_capture_are_a_status():
+    x = np.linspace(0, 1, 1000, dtype="float32").reshape(10, 100)
+    check_inputs(x, {"min": 0.0, "max": 1.0, "mean": 0.5, "exact": True})
+    with pytest.raises(InputMismatch, match="mean"):  # per-image standardised: mean 0 after all
+        check_inputs(x, {"min": 0.0, "max": 1.0, "mean": 0.0, "exact": False})
+    with pytest.raises(InputMismatch, match="range"):
+        check_inputs(x, {"min": -1.0, "max": 1.0, "mean": 0.5, "exact": True})
+
+
+def test_evaluator_that_cannot_start_is_an_environment_problem(data_dir, tmp_path, monkeypatch):
+    """Too little memory to import Keras, or no interpreter: the grader's failure, said so."""
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w") as z:  # a tiny valid config: inspection passes
+        z.writestr("config.json", json.dumps({"class_name": "Sequential", "config": {"layers": []}}))
+    spec = dict(MNIST_SPEC, model=str(path), data_dir=str(data_dir))
+    # the evaluator's own memory cap applies (RLIMIT_DATA): 64 MiB is not enough for Python + numpy
+    result = measure(spec, tmp_path, memory="64M")
+    assert not result["ok"] and result.get("environment") is True, result
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    result = measure(spec, tmp_path)
+    assert not result["ok"] and result.get("environment") is True, result
+
+
+def test_time_limit_ends_the_evaluator(data_dir, tmp_path):
+    path = tmp_path / "m.keras"
+    path.write_bytes(b"not a zip")
+    result = measure(dict(MNIST_SPEC, model=str(path), data_dir=str(data_dir)), tmp_path, timeout=0.01)
+    assert not result["ok"] and result["status"] in ("timeout", "model-unreadable")
+
+
+def test_script_needs_nothing_from_the_grader_package():
+    """It runs in the sandbox as `python -c <source>`, where the repository is hidden."""
+    source = Path(evaluate.__file__).read_text()
+    top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert all("grader" not in line for line in top_level), top_level

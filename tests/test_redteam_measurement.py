@@ -1,0 +1,95 @@
+"""Red team, measurement side (issue 14 part B): notebooks that try to earn Q9 accuracy credit
+without an honestly trained model (tests/notebooks/redteam, written by its build.py), graded in
+real kernels with real TensorFlow next to an honest small CNN.
+
+Expected outcomes:
+- own_flipped_testset (untrained, "tested" on mirrored test digits labelled with its own
+  predictions, Keras says 100 %): measured on the official test set with the official labels,
+  about 10 %, no credit; its own split is shown, not scored;
+- dense_memorises_testset (a Dense layer holding the test images): `test-set-memorised`, no credit;
+- huge_config_model_file (replaces the saved model by a 1 KB config declaring 314M parameters):
+  refused before loading, no credit, the batch goes on;
+- standardised_per_image (inputs the grader cannot rebuild): `input-mismatch`, no credit;
+- honest_small_cnn: keeps its accuracy credit, no diagnosis.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from models_support import by_id, offline_variant
+
+from grader.context import GradingOptions
+from grader.engine import grade_submission
+
+REDTEAM = Path(__file__).resolve().parent / "notebooks" / "redteam"
+
+
+def test_own_flipped_test_set_earns_nothing(data_dir, tmp_path):
+    nb = offline_variant(REDTEAM / "own_flipped_testset.ipynb", tmp_path / "own_flipped_testset.ipynb",
+                         data_dir)
+    result = grade_submission(nb, options=GradingOptions(profile="quick", data_dir=str(data_dir),
+                                                         questions=["q9"]))
+    items = by_id(result)
+    acc = items["q9.accuracy"]
+    assert acc["score"] == 0, acc["feedback"]
+    ev = acc["evidence"]["accuracy"]
+    assert ev["printed"] == pytest.approx(100.0)  # what Keras said on the student's own split
+    assert ev["measured"] < 25 and ev["n"] == 10000 and "official mnist test set" in ev["data"]
+    assert ev["own_split"]["cell"] is not None and ev["own_split"]["n"] == 10000
+    assert "not scored" in acc["feedback"]
+    assert items["q9.worst_class"]["score"] == 0
+
+
+@pytest.mark.slow
+def test_attacks_graded_in_one_batch_gain_nothing(root, data_dir, tmp_path):
+    subs = tmp_path / "subs"
+    for name in ("honest_small_cnn", "own_flipped_testset", "dense_memorises_testset",
+                 "huge_config_model_file", "standardised_per_image"):
+        offline_variant(REDTEAM / f"{name}.ipynb", subs / f"{name}.ipynb", data_dir)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "grader", "run", str(subs), "--out", str(out), "--questions",
+                           "q9", "--data-dir", str(data_dir), "-j", "2"], cwd=root, capture_output=True,
+                          text=True, timeout=3600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    def items(name: str) -> dict:
+        data = json.loads((out / f"{name}.json").read_text())
+        assert data["status"] == "graded", data["message"]
+        return {i["id"]: i for q in data["questions"] for i in q["items"]}
+
+    honest = items("honest_small_cnn")
+    assert honest["q9.accuracy"]["score"] >= 0.5 * honest["q9.accuracy"]["max_score"]
+    assert not honest["q9.accuracy"]["diagnoses"]
+    assert honest["q9.accuracy"]["evidence"]["accuracy"]["measured"] > 75
+
+    memo = items("dense_memorises_testset")
+    assert memo["q9.accuracy"]["score"] == 0 and "test-set-memorised" in memo["q9.accuracy"]["diagnoses"]
+    assert memo["q9.accuracy"]["evidence"]["memorisation"]["memorised"] is True
+    assert memo["q9.worst_class"]["score"] == 0
+
+    assert items("own_flipped_testset")["q9.accuracy"]["score"] == 0
+
+    huge = items("huge_config_model_file")["q9.accuracy"]
+    assert huge["score"] == 0
+    # refused by the evaluator (or, once part A records the file's hash, as a changed file)
+    assert "parameters" in huge["feedback"] or "changed" in huge["feedback"], huge["feedback"]
+
+    std = items("standardised_per_image")["q9.accuracy"]
+    assert std["score"] == 0 and "input-mismatch" in std["diagnoses"]
+
+
+def test_a_model_file_changed_after_capture_is_not_measured():
+    """The file's own parameter count (read by the evaluator) must equal the captured model's."""
+    from grader.checks.accuracy import _file_differs
+    from grader.checks.models import QuestionCapture
+
+    qc = QuestionCapture(question="q9", cells=[3], capture_dir=None, data_dir=None,
+                         models={0: {"index": 0, "params": 1_306}})
+    assert _file_differs(qc, {"model": 0, "file_model": {"params": 1_306}}) is None
+    swapped = _file_differs(qc, {"model": 0, "file_model": {"params": 7_940_000}})
+    assert swapped and "changed after the grader saved it" in swapped
