@@ -243,7 +243,7 @@ def _execute(node: Any, options: ExecutionOptions, roots: list[Path]) -> Executi
                             )
                         )
                         break
-                    run = _run_cell(client, cell, index, options, record, nonce)
+                    run = _run_cell(client, cell, index, options, record, nonce, plan)
                     record.cells.append(run)
                     watch.after_cell(index, trusted_cell=run.status in ("ok", "error"))
                     if run.status in ("timeout", "kernel-died"):
@@ -306,8 +306,11 @@ def _run_prelude(client: NotebookClient, source: str, record: ExecutionRecord) -
                                                 f"{name}: {value}"))
 
 
-def _death_reason(client: NotebookClient, options: ExecutionOptions) -> str:
+def _death_reason(client: NotebookClient, options: ExecutionOptions, plan: SandboxPlan | None = None) -> str:
     """Plain words for how the kernel process ended, from its exit status where we have it."""
+    if plan is not None and plan.cgroup is not None and plan.cgroup.limit and plan.cgroup.oom_killed():
+        return (f"it was killed by the memory limit of {format_bytes(plan.cgroup.limit)} for the whole run "
+                "(all its processes, shared memory and files in /tmp and /dev/shm count)")
     code = None
     try:
         process = client.km.provisioner.process  # type: ignore[union-attr]
@@ -328,7 +331,7 @@ def _death_reason(client: NotebookClient, options: ExecutionOptions) -> str:
 
 def _run_cell(
     client: _CappedClient, cell: Any, index: int, options: ExecutionOptions, record: ExecutionRecord,
-    nonce: str = "",
+    nonce: str = "", plan: SandboxPlan | None = None,
 ) -> CellRun:
     t0 = time.monotonic()
     run = CellRun(index=index, status="ok")
@@ -351,7 +354,7 @@ def _run_cell(
         record.problems.append(
             ExecutionProblem(
                 "kernel-died",
-                f"the kernel died while running cell {index}: {_death_reason(client, options)}; "
+                f"the kernel died while running cell {index}: {_death_reason(client, options, plan)}; "
                 "later cells did not run",
                 index,
             )
@@ -480,14 +483,18 @@ def _check_budget(record: ExecutionRecord, options: ExecutionOptions) -> None:
             for fit in record.fits:
                 if fit.get("cell") == note.get("cell") and isinstance(fit.get("model"), int):
                     lifted.add(fit["model"])
+    steps_note: dict[int, str] = {}
     for entry in record.saved_models:
         model, steps = entry.get("model"), entry.get("optimizer_steps")
         if isinstance(model, int) and isinstance(steps, int) and max_steps and steps > allowed.get(model, 0):
             lifted.add(model)
+            steps_note[model] = (f": its optimizer took {steps} steps, the fits the grader saw allow "
+                                 f"{allowed.get(model, 0)}")
     for entry in record.saved_models:
         if entry.get("model") in lifted and entry.get("status") == "ok":
-            message = (f"model {entry['model']} trained past the quick profile's budget "
-                       f"({max_epochs} epochs of at most {max_steps} steps per fit)")
+            message = (f"model {entry['model']} was trained past the quick profile's budget (at most "
+                       f"{max_epochs or 'all'} epoch(s) of {max_steps or 'all'} steps per fit)"
+                       + steps_note.get(entry["model"], ""))
             entry["status"], entry["error"] = "tampered", message
             record.tampered.append({"kind": "budget", "file": entry.get("file"), "cell": entry.get("cell"),
                                     "message": message})

@@ -386,11 +386,12 @@ def _grader_make_budget(profile, caps, seed):
 
     caps = types.MappingProxyType(dict(caps or {}))
     seed = int(seed)
+    apply_caps = _grader_apply_caps  # bound now, like the caps
 
     def apply(kw, call):
         if profile != "quick" or not caps:
             return None
-        return _grader_apply_caps(kw, caps, seed)
+        return apply_caps(kw, caps, seed)
 
     return apply, caps
 
@@ -488,7 +489,13 @@ def _grader_call_recorded(record, original, model, kw):
     return result
 
 
-def _grader_install_keras(keras):
+def _grader_installer(install, apply_budget, caps):
+    """The keras hook with the budget bound now, at start-up: replacing the module-level names
+    later (reachable through a hook's __globals__) changes nothing for the fits."""
+    return lambda keras: install(keras, apply_budget, caps)
+
+
+def _grader_install_keras(keras, apply_budget, caps):
     Model = keras.Model
     if getattr(Model, "_grader_patched", False):
         return
@@ -521,7 +528,7 @@ def _grader_install_keras(keras):
             record["epochs"] = kw.get("epochs", 1)
             record["batch_size"] = kw.get("batch_size")
             record["steps_per_epoch"] = kw.get("steps_per_epoch")
-            record["budget"] = _grader_apply_budget(kw, "fit")
+            record["budget"] = apply_budget(kw, "fit")
         except Exception as exc:
             _grader_note_error("fit", exc)
         _grader_capture["fits"].append(record)
@@ -535,7 +542,7 @@ def _grader_install_keras(keras):
         record["history"] = _grader_history(history)
         if counter is not None:
             record["ran"] = {"epochs": counter.epochs, "max_batches": max(counter.batches or [0])}
-            caps, ran = _grader_caps, record["ran"]
+            ran = record["ran"]
             over = (caps.get("max_epochs") and counter.epochs > caps["max_epochs"]) or (
                 caps.get("max_steps_per_epoch") and ran["max_batches"] > caps["max_steps_per_epoch"])
             if _grader_config.get("profile") == "quick" and over:
@@ -692,7 +699,7 @@ def _grader_finalize():
 _grader_apply_budget, _grader_caps = _grader_make_budget(
     _grader_config.get("profile"), _grader_config.get("budget"), _grader_config.get("seed", 42))
 _grader_capture["budget"] = {"profile": _grader_config.get("profile"), "caps": dict(_grader_caps)}
-_grader_after_import("keras", _grader_install_keras)  # the setup file's one import hook
+_grader_after_import("keras", _grader_installer(_grader_install_keras, _grader_apply_budget, _grader_caps))
 with _grader_contextlib.suppress(Exception):
     get_ipython().events.register("pre_run_cell", _grader_pre_cell)  # noqa: F821
     get_ipython().events.register("post_run_cell", _grader_post_cell)  # noqa: F821
