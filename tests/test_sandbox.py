@@ -110,3 +110,23 @@ def test_a_protected_folder_inside_site_packages_is_hidden(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["0", "True"], done.stderr
     assert len(list(hidden.iterdir())) > 0
+
+
+@pytest.mark.skipif(sandbox.bwrap_status()[0] is None, reason="bubblewrap unavailable here")
+@pytest.mark.parametrize("cgroup", ["none", "auto"])
+def test_the_record_says_whether_shared_memory_is_capped(cgroup, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_CGROUP", cgroup)
+    plan = sandbox.SandboxPlan(root=tmp_path / "run", memory_bytes=1024**3)
+    try:
+        summary = plan.summary()
+    finally:
+        plan.cleanup()
+    assert any("RLIMIT_NPROC" in e for e in summary["enforced"])
+    assert any(e.startswith("seccomp") for e in summary["enforced"]) or summary["not_enforced"]
+    if plan.cgroup is None:
+        assert any("shared memory" in n for n in summary["not_enforced"]), summary
+        assert "no memory cgroup" in plan.warning()
+    else:
+        assert any("cgroup" in e and "shared memory" in e for e in summary["enforced"])
+        assert summary["cgroup_bytes"] > 1024**3 and plan.warning() is None
+        assert not plan.cgroup.path.exists()  # removed by cleanup

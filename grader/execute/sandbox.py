@@ -245,7 +245,10 @@ class SandboxPlan:
         return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
 
     def wrap(self, argv: list[str]) -> list[str]:
-        """The kernel command, run under the limits wrapper and, where possible, in bwrap."""
+        """The kernel command, run under the limits wrapper and, where possible, in bwrap. Call it
+        once the files the command needs are in place (it hands the run's folders to the run's
+        uid), and `cleanup()` once the command has ended."""
+        self.prepare()
         inner = [sys.executable, "-c", _LIMITS_WRAPPER, str(self.memory_bytes or 0),
                  str(self.max_procs if self.bwrap else 0), str(self.uid), *argv]
         if not self.bwrap:
@@ -364,6 +367,9 @@ class SandboxPlan:
 
     def warning(self) -> str | None:
         if self.bwrap:
+            if self.memory_bytes and self.cgroup is None:
+                return (f"no memory cgroup for the kernel ({self.why_not_cgroup}): the memory cap counts "
+                        "each process's private memory only, not shared memory or several processes")
             return None
         return ("the notebook runs WITHOUT a sandbox (" + self.why_not_bwrap + "); not enforced: "
                 + "; ".join(NOT_ENFORCED_WITHOUT_BWRAP))
@@ -398,10 +404,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
-        if not self.plan:
-            return cmd
-        self.plan.prepare()
-        return self.plan.wrap(cmd)
+        return self.plan.wrap(cmd) if self.plan else cmd
 
 
 def make_kernel_manager(plan: SandboxPlan, kernel_name: str = "python3") -> SandboxedKernelManager:
