@@ -9,6 +9,7 @@ run returns, and that the capture folder holds only plain files afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -129,7 +130,11 @@ def test_hostile_notebook_ends_with_expected_status(name, root, data_dir, server
         out = record.cell(int(cell)).output_text
         assert not any(t in out for t in texts), f"{detail}\n{out}"
     if expect.get("no_tagged_processes"):
-        assert _tagged_processes(tag) == [], "a process the notebook started outlived the run"
+        left = _tagged_processes(tag)
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
+        assert left == [], "a process the notebook started outlived the run"
     for file, status in expect.get("saved_status", {}).items():
         saved = {s["file"]: s["status"] for s in record.saved_models}
         assert saved.get(file) == status, (file, record.saved_models, record.tampered)
@@ -157,3 +162,51 @@ def test_hostile_notebook_ends_with_expected_status(name, root, data_dir, server
         size = beat.stat().st_size
         time.sleep(1.0)
         assert beat.stat().st_size == size, "a process the notebook started outlived the kernel"
+
+
+KILLED_GRADER = """
+import sys, nbformat
+from grader.execute.runner import ExecutionOptions, execute_notebook
+daemon = ("import os, subprocess, sys, time\\n"
+          "if os.fork() == 0:\\n"
+          "    os.setsid()\\n"
+          "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)', '{tag}'],\\n"
+          "                     start_new_session=True)\\n"
+          "    time.sleep(3600)\\n"
+          "print('started', flush=True)\\n"
+          "time.sleep(3600)")
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(daemon)])
+execute_notebook(nb, ExecutionOptions(data_dir=sys.argv[1], cell_timeout=600, timeout=600))
+"""
+
+
+@needs_bwrap
+def test_nothing_outlives_a_grader_killed_mid_run(root, data_dir):
+    """SIGKILL the grader itself while the notebook's setsid daemons run: bwrap dies with its
+    parent, its pid namespace goes with it, and so does every process the notebook started."""
+    import subprocess
+    import sys
+
+    tag = f"-grader-killed-{os.getpid()}-{time.monotonic_ns()}"
+    # the script goes in on stdin: the tag must be in no command line but the notebook's daemon's
+    grader = subprocess.Popen([sys.executable, "-", str(data_dir)], cwd=root, stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    grader.stdin.write(KILLED_GRADER.replace("{tag}", tag).encode())
+    grader.stdin.close()
+    try:
+        deadline = time.monotonic() + 120
+        while not _tagged_processes(tag) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _tagged_processes(tag), "the notebook's daemon never started"
+    finally:
+        grader.kill()
+        grader.wait()
+    for _ in range(40):
+        if not _tagged_processes(tag):
+            break
+        time.sleep(0.25)
+    left = _tagged_processes(tag)
+    for pid in left:  # do not leave them running when the test fails
+        with contextlib.suppress(OSError):
+            os.kill(pid, 9)
+    assert left == [], "a process the notebook started outlived the killed grader"

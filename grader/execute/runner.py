@@ -161,30 +161,36 @@ def _warn_once(message: str) -> None:
 def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
     """Execute a copy of the notebook node; never raises for anything the notebook does, and
     removes the run's folder when it raises for anything else."""
-    roots: list[Path] = []
+    made: list[SandboxPlan] = []
     try:
-        return _execute(node, options, roots)
+        return _execute(node, options, made)
     except BaseException:
-        for root in roots:
-            shutil.rmtree(root, ignore_errors=True)
+        for plan in made:
+            plan.cleanup()
+            shutil.rmtree(plan.root, ignore_errors=True)
         raise
 
 
-def _execute(node: Any, options: ExecutionOptions, roots: list[Path]) -> ExecutionRecord:
+def _execute(node: Any, options: ExecutionOptions, made: list[SandboxPlan]) -> ExecutionRecord:
     started = time.monotonic()
     data_dir = options.data_dir or default_data_dir()
     given = str(Path(data_dir).expanduser().absolute()) if data_dir else None
     if data_dir:
         data_dir = str(Path(data_dir).expanduser().resolve())
     options.data_dir = data_dir
-    roots.append(Path(tempfile.mkdtemp(prefix="grader-run-")))
-    plan = SandboxPlan(
-        root=roots[0],
-        data_dir=data_dir,
-        data_dir_alias=given if given != data_dir else None,
-        memory_bytes=parse_memory(options.memory),
-        seed=options.seed,
-    )
+    root = Path(tempfile.mkdtemp(prefix="grader-run-"))
+    try:
+        plan = SandboxPlan(
+            root=root,
+            data_dir=data_dir,
+            data_dir_alias=given if given != data_dir else None,
+            memory_bytes=parse_memory(options.memory),
+            seed=options.seed,
+        )
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    made.append(plan)
     workdir = plan.workdir
     (workdir / ".grader").mkdir()
     nonce = secrets.token_hex(8)

@@ -692,10 +692,6 @@ def _grader_post_cell(*_args):
     _grader_write_capture()
 
 
-def _grader_finalize():
-    _grader_post_cell()
-
-
 _grader_apply_budget, _grader_caps = _grader_make_budget(
     _grader_config.get("profile"), _grader_config.get("budget"), _grader_config.get("seed", 42))
 _grader_capture["budget"] = {"profile": _grader_config.get("profile"), "caps": dict(_grader_caps)}
