@@ -7,15 +7,15 @@ simply prefixed with it. The kernel talks to nbclient over jupyter_client's `ipc
 (unix sockets in a directory bound into the sandbox) because `--unshare-net` leaves the kernel
 no route to the grader's loopback interface.
 
-Inside the sandbox the kernel sees: the system directories and the Python installation
-read-only, the data directory read-only, and read-write only its working directory (the
-submission and the rubric's files), a private HOME and /tmp inside the run's folder, and the
-socket directory. rubrics/, reference/, the gradebook and other submissions are simply absent.
-Every process the notebook starts lives in the sandbox's pid namespace, so all of them die
-with it. Memory is capped with RLIMIT_DATA (private writable memory, per process) set by a tiny
-wrapper before the kernel starts: RLIMIT_AS would count the large address-space reservations
-TensorFlow makes (about 2.8 GB of virtual memory for a trivial model on CPU, far more with
-CUDA) and so fail long before real memory runs out.
+Inside the sandbox the kernel sees: the system directories and the Python installation read-
+only, the data directory read-only, and read-write only its working directory (the submission
+and the rubric's files), a private HOME inside the run's folder, a size-limited tmpfs /tmp, and
+the socket directory. rubrics/, reference/, the gradebook and other submissions are simply
+absent. Every process the notebook starts lives in the sandbox's pid namespace, so all of them
+die with it. Memory is capped with RLIMIT_DATA (private writable memory, per process) set by a
+tiny wrapper before the kernel starts: RLIMIT_AS would count the large address-space
+reservations TensorFlow makes (about 2.8 GB of virtual memory for a trivial model on CPU, far
+more with CUDA) and so fail long before real memory runs out.
 
 The kernel never runs as root, also when the grader does: a grader running as root starts bwrap
 without a user namespace (one would map the sandbox user back onto root, and root-only files
@@ -365,8 +365,19 @@ class SandboxPlan:
                 "tmpfs use is bounded by the sizes above")
         return {"method": "bubblewrap", "enforced": enforced, "not_enforced": not_enforced, **limits}
 
+    def unreadable_data_dir(self) -> bool:
+        """A root grader runs the kernel as an unprivileged uid, which reads only what others may."""
+        if self.uid < 0 or not self.data_dir:
+            return False
+        with contextlib.suppress(OSError):
+            return (os.stat(self.data_dir).st_mode & 0o005) != 0o005
+        return False
+
     def warning(self) -> str | None:
         if self.bwrap:
+            if self.unreadable_data_dir():
+                return (f"the data directory {self.data_dir} is not readable by other users, and the "
+                        "notebook runs as an unprivileged user: run `chmod -R o+rX` on it")
             if self.memory_bytes and self.cgroup is None:
                 return (f"no memory cgroup for the kernel ({self.why_not_cgroup}): the memory cap counts "
                         "each process's private memory only, not shared memory or several processes")
