@@ -7,15 +7,15 @@ simply prefixed with it. The kernel talks to nbclient over jupyter_client's `ipc
 (unix sockets in a directory bound into the sandbox) because `--unshare-net` leaves the kernel
 no route to the grader's loopback interface.
 
-Inside the sandbox the kernel sees: the system directories and the Python installation read-
-only, the data directory read-only, and read-write only its working directory (the submission
-and the rubric's files), a private HOME inside the run's folder, a size-limited tmpfs /tmp, and
-the socket directory. rubrics/, reference/, the gradebook and other submissions are simply
-absent. Every process the notebook starts lives in the sandbox's pid namespace, so all of them
-die with it. Memory is capped with RLIMIT_DATA (private writable memory, per process) set by a
-tiny wrapper before the kernel starts: RLIMIT_AS would count the large address-space
-reservations TensorFlow makes (about 2.8 GB of virtual memory for a trivial model on CPU, far
-more with CUDA) and so fail long before real memory runs out.
+Inside the sandbox the kernel sees: the system directories and the Python installation
+read-only, the data directory read-only, and read-write only its working directory (the
+submission and the rubric's files), a private HOME inside the run's folder, a size-limited
+tmpfs /tmp, and the socket directory. rubrics/, reference/, the gradebook and other submissions
+are simply absent. Every process the notebook starts lives in the sandbox's pid namespace, so
+all of them die with it. Memory is capped with RLIMIT_DATA (private writable memory, per
+process) set by a tiny wrapper before the kernel starts: RLIMIT_AS would count the large
+address-space reservations TensorFlow makes (about 2.8 GB of virtual memory for a trivial model
+on CPU, far more with CUDA) and so fail long before real memory runs out.
 
 The kernel never runs as root, also when the grader does: a grader running as root starts bwrap
 without a user namespace (one would map the sandbox user back onto root, and root-only files
