@@ -36,6 +36,7 @@ class MemoryCgroup:
         parent, version, why = _own_memory_cgroup()
         if parent is None:
             return None, why
+        _sweep_stale(parent)
         child = parent / f"grader-{uuid.uuid4().hex[:12]}"
         try:
             child.mkdir()
@@ -81,7 +82,7 @@ class MemoryCgroup:
 
     def remove(self) -> None:
         self.kill_all()
-        for _ in range(40):
+        for _ in range(200):  # a large kernel killed on a busy machine takes seconds to exit
             try:
                 self.path.rmdir()
                 return
@@ -99,6 +100,19 @@ class MemoryCgroup:
                 if key in ("oom_kill", "oom") and int(value) > 0:
                     return True
         return False
+
+
+STALE_S = 600  # an empty grader cgroup this old is a leftover (a grader killed with SIGKILL)
+
+
+def _sweep_stale(parent: Path) -> None:
+    """Remove empty grader cgroups left by graders that could not clean up. A fresh one of a
+    concurrent run is never touched: it is younger than STALE_S and gets its process at once."""
+    now = time.time()
+    for old in parent.glob("grader-*"):
+        with contextlib.suppress(OSError, ValueError):
+            if now - old.stat().st_mtime > STALE_S and not (old / "cgroup.procs").read_text().strip():
+                old.rmdir()
 
 
 def _own_memory_cgroup() -> tuple[Path | None, int, str]:
