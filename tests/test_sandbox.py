@@ -130,3 +130,21 @@ def test_the_record_says_whether_shared_memory_is_capped(cgroup, tmp_path, monke
         assert any("cgroup" in e and "shared memory" in e for e in summary["enforced"])
         assert summary["cgroup_bytes"] > 1024**3 and plan.warning() is None
         assert not plan.cgroup.path.exists()  # removed by cleanup
+
+
+@pytest.mark.skipif(sandbox.bwrap_status()[0] is None, reason="bubblewrap unavailable here")
+def test_an_older_bwrap_without_sized_tmpfs_still_gives_a_writable_tmp_and_shm(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(sandbox, "bwrap_options", lambda: frozenset({"--seccomp"}))  # as bwrap 0.6
+    plan = sandbox.SandboxPlan(root=tmp_path / "run")
+    script = ("import os; open('/tmp/a', 'w').write('1'); open('/dev/shm/b', 'w').write('1'); "
+              "print('ok', os.getuid() != 0)")
+    try:
+        done = subprocess.run(plan.wrap([sys.executable, "-c", script]), capture_output=True, text=True,
+                              timeout=60)
+    finally:
+        plan.cleanup()
+    assert done.stdout.split() == ["ok", "True"], done.stderr[-500:]
+    assert any("older than 0.8" in n for n in plan.summary()["not_enforced"])

@@ -137,6 +137,27 @@ def bwrap_status() -> tuple[str | None, str]:
     return path, ""
 
 
+@functools.lru_cache(maxsize=1)
+def bwrap_options() -> frozenset[str]:
+    """The newer options this bwrap knows (--size and --perms on a tmpfs: 0.8; --disable-userns:
+    0.8); older ones (Ubuntu 22.04 has 0.6) get the same sandbox without them, and the record
+    says what that leaves out."""
+    path = bwrap_status()[0]
+    if not path:
+        return frozenset()
+    try:
+        text = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    known = {opt for opt in ("--size", "--perms", "--disable-userns", "--seccomp") if opt in text}
+    with contextlib.suppress(ValueError):  # --perms before --tmpfs came with --size in 0.8.0
+        version = tuple(int(x) for x in re.findall(r"\d+", subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=20).stdout)[:2])
+        if version < (0, 8):
+            known -= {"--size", "--perms"}
+    return frozenset(known)
+
+
 @dataclass
 class SandboxPlan:
     """The folders of one run and the limits its kernel gets."""
@@ -209,7 +230,7 @@ class SandboxPlan:
         the run's folders to the run's uid, so the kernel can write there and nowhere else."""
         if self.uid < 0:
             return
-        for top in (self.workdir, self.home, self.ipc):
+        for top in (self.workdir, self.home, self.ipc, self.tmp):
             for folder, dirs, files in os.walk(top):
                 for name in [*dirs, *files]:
                     os.chown(os.path.join(folder, name), self.uid, self.uid, follow_symlinks=False)
@@ -253,6 +274,7 @@ class SandboxPlan:
                  str(self.max_procs if self.bwrap else 0), str(self.uid), *argv]
         if not self.bwrap:
             return inner
+        opts = bwrap_options()
         cmd = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
                # ipykernel exits when its parent looks like init, and in the pid namespace the
@@ -262,7 +284,9 @@ class SandboxPlan:
             cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
             cmd += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-                    "--disable-userns", "--cap-drop", "ALL"]
+                    "--cap-drop", "ALL"]
+            if "--disable-userns" in opts:  # seccomp blocks new user namespaces anyway
+                cmd += ["--disable-userns"]
         if self.seccomp_file:
             cmd += ["--seccomp", "@SECCOMP_FD@"]
         for d in _SYSTEM_DIRS:
@@ -273,11 +297,17 @@ class SandboxPlan:
         cmd += ["--ro-bind-try", "/sys", "/sys", "--dev", "/dev", "--proc", "/proc"]
         for dev in self.gpu_devices():  # untested here: no GPU on the build machine
             cmd += ["--dev-bind", dev, dev]
-        cmd += ["--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
-                "--remount-ro", "/dev"]
+        if self.sized_tmpfs():
+            cmd += ["--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+        else:  # an old bwrap: a folder on disk, never an unsized tmpfs
+            cmd += ["--bind", str(self.shm_dir()), "/dev/shm"]
+        cmd += ["--remount-ro", "/dev"]
         cmd += self._masks([*_SYSTEM_DIRS, *self._python_dirs(), "/sys"])
-        cmd += ["--perms", "1777", "--size", str(self.tmp_bytes()), "--tmpfs", "/tmp"]
-        made = {"/tmp"}  # folders made before the /tmp tmpfs are hidden by it
+        if self.sized_tmpfs():
+            cmd += ["--perms", "1777", "--size", str(self.tmp_bytes()), "--tmpfs", "/tmp"]
+        else:  # on disk in the run's folder, as before
+            cmd += ["--bind", str(self.tmp), "/tmp"]
+        made = {"/tmp"} if self.sized_tmpfs() else set()  # folders made before the /tmp tmpfs are hidden
         if self.data_dir and Path(self.data_dir).is_dir():  # the runner passes a resolved path
             cmd += [*self._parents(self.data_dir, made), "--ro-bind", self.data_dir, self.data_dir]
             if self.data_dir_alias:
@@ -290,6 +320,16 @@ class SandboxPlan:
                  str(self.seccomp_file or "")]
         return outer + cmd + inner
 
+    def shm_dir(self) -> Path:
+        folder = self.root / "shm"
+        folder.mkdir(exist_ok=True)
+        if self.uid >= 0:
+            os.chown(folder, self.uid, self.uid)
+        return folder
+
+    def sized_tmpfs(self) -> bool:
+        return {"--size", "--perms"} <= bwrap_options()
+
     @staticmethod
     def _parents(target: str, made: set[str]) -> list[str]:
         """--dir 0755 for each folder above a mount point that bwrap would otherwise create 0700
@@ -300,7 +340,7 @@ class SandboxPlan:
             if p == "/" or p in made or any(_inside(p, d) for d in _SYSTEM_DIRS):
                 continue
             made.add(p)
-            out += ["--perms", "0755", "--dir", p]
+            out += (["--perms", "0755"] if "--perms" in bwrap_options() else []) + ["--dir", p]
         return out
 
     def _masks(self, bound: list[str]) -> list[str]:
@@ -343,9 +383,13 @@ class SandboxPlan:
                      if self.uid >= 0 else f"user namespace, uid {SANDBOX_UID} inside"),
                     "root-only system files unreadable",
                     f"at most {self.max_procs} processes and threads (RLIMIT_NPROC)",
-                    f"/dev read-only; /dev/shm tmpfs {format_bytes(SHM_BYTES)}; "
-                    f"/tmp tmpfs {format_bytes(self.tmp_bytes())}"]
+                    (f"/dev read-only; /dev/shm tmpfs {format_bytes(SHM_BYTES)}; "
+                     f"/tmp tmpfs {format_bytes(self.tmp_bytes())}" if self.sized_tmpfs()
+                     else "/dev read-only")]
         not_enforced = list(no_cap)
+        if not self.sized_tmpfs():
+            not_enforced.append("size-limited /tmp and /dev/shm (this bwrap is older than 0.8: both "
+                                "are folders on disk in the run's folder)")
         if self.seccomp_file:
             enforced.append(f"seccomp ({self.seccomp_how}): EPERM for {', '.join(self.seccomp_blocked)}")
         else:
