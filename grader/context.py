@@ -40,6 +40,9 @@ class GradingContext:
     options: GradingOptions
     _execution: ExecutionRecord | None = field(default=None, repr=False)
     cache: dict[str, Any] = field(default_factory=dict)  # shared by checks (reference values...)
+    # An execution that raised: every later item gets the same error, the notebook is not run
+    # again once per item.
+    _execution_error: BaseException | None = field(default=None, repr=False)
 
     def answer(self, question_id: str) -> Answer | None:
         return self.answers.get(question_id)
@@ -51,9 +54,15 @@ class GradingContext:
     @property
     def execution(self) -> ExecutionRecord:
         if self._execution is None:
+            if self._execution_error is not None:
+                raise self._execution_error
             from grader.execute import execute_submission
 
-            self._execution = execute_submission(self.notebook, self.rubric, self.options)
+            try:
+                self._execution = execute_submission(self.notebook, self.rubric, self.options)
+            except Exception as exc:
+                self._execution_error = exc
+                raise
         return self._execution
 
     def reference(self, name: str, params: dict[str, Any]) -> dict[str, Any]:

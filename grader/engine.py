@@ -268,8 +268,10 @@ class PlainPytestRun:
         self.write = write
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        result = build_result(self.session.ctx, self.session)
-        remove_run_folder(self.session.ctx)  # as grade_submission does once the result is built
+        try:
+            result = build_result(self.session.ctx, self.session)
+        finally:
+            remove_run_folder(self.session.ctx)  # as grade_submission does, on every path
         terminalreporter.write_sep("=", f"grader: {result.submission}")
         for q in result.questions:
             terminalreporter.write_line(f"{q.id:>4}  {q.score:6.2f} / {q.max_score:g}")

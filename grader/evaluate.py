@@ -414,6 +414,7 @@ def measure(spec: dict[str, Any], workdir: Path, timeout: float = EVAL_TIMEOUT_S
 
     del workdir  # the capture folder is the student's: the sandbox's folder lives in the grader's TMPDIR
     root = Path(tempfile.mkdtemp(prefix="grader-eval-"))
+    plan = None
     try:
         data_dir = str(Path(spec["data_dir"]).resolve()) if spec.get("data_dir") else None
         memory = memory if memory is not None else os.environ.get("GRADER_EVAL_MEMORY", EVAL_MEMORY)
@@ -443,6 +444,8 @@ def measure(spec: dict[str, Any], workdir: Path, timeout: float = EVAL_TIMEOUT_S
             return {"ok": False, "status": "timeout",
                     "error": f"measuring the model took longer than {timeout:g} s"}
     finally:
+        if plan is not None:
+            plan.cleanup()  # the run's memory cgroup, where the machine offers one
         shutil.rmtree(root, ignore_errors=True)
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
     ready = any('"stage": "ready"' in line for line in lines)

@@ -110,3 +110,41 @@ def test_a_protected_folder_inside_site_packages_is_hidden(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["0", "True"], done.stderr
     assert len(list(hidden.iterdir())) > 0
+
+
+@pytest.mark.skipif(sandbox.bwrap_status()[0] is None, reason="bubblewrap unavailable here")
+@pytest.mark.parametrize("cgroup", ["none", "auto"])
+def test_the_record_says_whether_shared_memory_is_capped(cgroup, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_CGROUP", cgroup)
+    plan = sandbox.SandboxPlan(root=tmp_path / "run", memory_bytes=1024**3)
+    try:
+        summary = plan.summary()
+    finally:
+        plan.cleanup()
+    assert any("RLIMIT_NPROC" in e for e in summary["enforced"])
+    assert any(e.startswith("seccomp") for e in summary["enforced"]) or summary["not_enforced"]
+    if plan.cgroup is None:
+        assert any("shared memory" in n for n in summary["not_enforced"]), summary
+        assert "no memory cgroup" in plan.warning()
+    else:
+        assert any("cgroup" in e and "shared memory" in e for e in summary["enforced"])
+        assert summary["cgroup_bytes"] > 1024**3 and plan.warning() is None
+        assert not plan.cgroup.path.exists()  # removed by cleanup
+
+
+@pytest.mark.skipif(sandbox.bwrap_status()[0] is None, reason="bubblewrap unavailable here")
+def test_an_older_bwrap_without_sized_tmpfs_still_gives_a_writable_tmp_and_shm(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(sandbox, "bwrap_options", lambda: frozenset({"--seccomp"}))  # as bwrap 0.6
+    plan = sandbox.SandboxPlan(root=tmp_path / "run")
+    script = ("import os; open('/tmp/a', 'w').write('1'); open('/dev/shm/b', 'w').write('1'); "
+              "print('ok', os.getuid() != 0)")
+    try:
+        done = subprocess.run(plan.wrap([sys.executable, "-c", script]), capture_output=True, text=True,
+                              timeout=60)
+    finally:
+        plan.cleanup()
+    assert done.stdout.split() == ["ok", "True"], done.stderr[-500:]
+    assert any("older than 0.8" in n for n in plan.summary()["not_enforced"])

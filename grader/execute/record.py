@@ -60,6 +60,18 @@ class ExecutionRecord:
     predicts: list[dict[str, Any]] = field(default_factory=list)
     saved_models: list[dict[str, Any]] = field(default_factory=list)
     workdir: str = ""  # where the run's files (saved models, capture data) are kept
+    # Grader-side evidence (grader/execute/integrity.py), never written by the kernel: each model
+    # file the capture saved, hashed between cells ({"sha256", "size", "cell"}), and what was
+    # found tampered with ({"kind", "file", "cell", "message"}; kinds: model-file, budget,
+    # capture). A saved model that fails the check has status "tampered" and is not measured.
+    model_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tampered: list[dict[str, Any]] = field(default_factory=list)
+
+    def model_file_trusted(self, name: str) -> bool:
+        """Whether the grader saw `name` saved by its capture and unchanged since."""
+        known = self.model_files.get(name)
+        return bool(known) and not known.get("unverified") and not any(
+            t.get("file") == name for t in self.tampered)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -25,13 +26,18 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from grader.execute.integrity import CaptureWatch
 from grader.execute.record import CellRun, ExecutionProblem, ExecutionRecord
+from grader.execute.safefile import read_regular
 from grader.execute.sandbox import SandboxPlan, format_bytes, kill_group, make_kernel_manager, parse_memory
 from grader.notebook import cell_output
 
 INKERNEL_DIR = Path(__file__).parent / "inkernel"
 CAPTURE_FILE = ".grader/capture.json"
 SETUP_FILE = ".grader/setup.json"
+CAPTURE_LIMIT = 64 * 1024**2  # bytes of capture.json the grader reads at most
+SETUP_LIMIT = 8 * 1024**2
+LIST_LIMIT = 5000  # entries kept per capture list
 SETUP_TIMEOUT = 180.0  # seconds for the grader's own in-kernel setup (TensorFlow import on a busy CPU)
 _warned: set[str] = set()
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours in Keras messages and tracebacks
@@ -55,7 +61,20 @@ def inkernel_sources() -> list[tuple[str, str]]:
     return [(p.name, p.read_text(encoding="utf-8")) for p in sorted(INKERNEL_DIR.glob("*.py"))]
 
 
-def _prelude(options: ExecutionOptions, workdir: Path) -> str:
+# The in-kernel modules run in a private module namespace, not the notebook's globals: the
+# capture state, config and budget are not reachable by name from the student's code.
+_BOOT = """def _grader_boot(config, sources):
+    import types
+    ns = types.ModuleType("grader_private").__dict__
+    ns.update(_grader_config=config, get_ipython=get_ipython)
+    for name, source in sources:
+        exec(compile(source, "grader/execute/inkernel/" + name, "exec"), ns)
+_grader_boot({config!r}, {sources!r})
+del _grader_boot
+"""
+
+
+def _prelude(options: ExecutionOptions, workdir: Path, nonce: str = "") -> str:
     config = {
         "seed": options.seed,
         "profile": options.profile,
@@ -65,10 +84,14 @@ def _prelude(options: ExecutionOptions, workdir: Path) -> str:
         "capture_dir": str(workdir / ".grader"),
         "setup_file": str(workdir / SETUP_FILE),
         "output_limit": options.output_limit,
+        "nonce": nonce,
     }
-    parts = [f"_grader_config = {config!r}\n"]  # a Python literal (JSON null is not)
-    parts += [f"# --- grader/execute/inkernel/{name}\n{src}" for name, src in inkernel_sources()]
-    return "\n".join(parts)
+    return _BOOT.format(config=config, sources=inkernel_sources())  # Python literals (JSON null is not)
+
+
+def _cell_marker(index: int, nonce: str) -> str:
+    """The hidden cell that tells the in-kernel capture which notebook cell runs next."""
+    return f"# grader: cell {index} {nonce}"
 
 
 def default_data_dir() -> str | None:
@@ -136,27 +159,47 @@ def _warn_once(message: str) -> None:
 
 
 def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
-    """Execute a copy of the notebook node; never raises for anything the notebook does."""
+    """Execute a copy of the notebook node; never raises for anything the notebook does, and
+    removes the run's folder when it raises for anything else."""
+    made: list[SandboxPlan] = []
+    try:
+        return _execute(node, options, made)
+    except BaseException:
+        for plan in made:
+            plan.cleanup()
+            shutil.rmtree(plan.root, ignore_errors=True)
+        raise
+
+
+def _execute(node: Any, options: ExecutionOptions, made: list[SandboxPlan]) -> ExecutionRecord:
     started = time.monotonic()
     data_dir = options.data_dir or default_data_dir()
     given = str(Path(data_dir).expanduser().absolute()) if data_dir else None
     if data_dir:
         data_dir = str(Path(data_dir).expanduser().resolve())
     options.data_dir = data_dir
-    plan = SandboxPlan(
-        root=Path(tempfile.mkdtemp(prefix="grader-run-")),
-        data_dir=data_dir,
-        data_dir_alias=given if given != data_dir else None,
-        memory_bytes=parse_memory(options.memory),
-        seed=options.seed,
-    )
+    root = Path(tempfile.mkdtemp(prefix="grader-run-"))
+    try:
+        plan = SandboxPlan(
+            root=root,
+            data_dir=data_dir,
+            data_dir_alias=given if given != data_dir else None,
+            memory_bytes=parse_memory(options.memory),
+            seed=options.seed,
+        )
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    made.append(plan)
     workdir = plan.workdir
     (workdir / ".grader").mkdir()
+    nonce = secrets.token_hex(8)
     for extra in options.extra_files:
         shutil.copy(extra, workdir)
     nb = nbformat.from_dict(json.loads(json.dumps(node)))
     nbformat.write(nb, workdir / "submission.ipynb")
     record = ExecutionRecord(status="completed", profile=options.profile, workdir=str(workdir))
+    watch = CaptureWatch(workdir, record, CAPTURE_FILE)
     record.sandbox = plan.summary()
     record.sandbox.update(cell_timeout_s=options.cell_timeout, timeout_s=options.timeout,
                           output_limit_chars=options.output_limit)
@@ -190,7 +233,7 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
         try:
             with client.setup_kernel(cwd=str(workdir), env=plan.env(), stdout=kernel_log, stderr=kernel_log):
                 pgid = getattr(client.km.provisioner, "pgid", None)
-                _run_prelude(client, _prelude(options, workdir), record)
+                _run_prelude(client, _prelude(options, workdir, nonce), record)
                 deadline = min(deadline, time.monotonic() + options.timeout)
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code":
@@ -206,12 +249,13 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
                             )
                         )
                         break
-                    run = _run_cell(client, cell, index, options, record)
+                    run = _run_cell(client, cell, index, options, record, nonce, plan)
                     record.cells.append(run)
+                    watch.after_cell(index, trusted_cell=run.status in ("ok", "error"))
                     if run.status in ("timeout", "kernel-died"):
                         break
-                if record.status == "completed":
-                    _run_hidden(client, "_grader_finalize() if '_grader_finalize' in globals() else None")
+                if record.status == "completed":  # the post-cell hook saves what is left
+                    _run_hidden(client, _cell_marker(record.cells[-1].index if record.cells else -1, nonce))
         except DeadKernelError:
             record.status = "kernel-died"
             if not any(p.kind == "kernel-died" for p in record.problems):
@@ -224,6 +268,7 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
             record.problems.append(ExecutionProblem("kernel-error", f"the kernel failed: {first_line}"))
         finally:
             kill_group(pgid)
+            plan.cleanup()  # the cgroup's last processes (a fork that escaped the process group)
     if record.status == "error":  # the grader's failure: say what the kernel process said
         log_lines = (plan.root / "kernel.log").read_text(errors="replace").strip().splitlines()
         if log_lines:
@@ -232,6 +277,9 @@ def execute_notebook(node: Any, options: ExecutionOptions) -> ExecutionRecord:
         shutil.rmtree(scratch, ignore_errors=True)
     _load_capture(record, workdir)
     _load_setup(record, workdir)
+    # the kernel and all its processes are gone: nothing can change the capture folder any more
+    watch.finish(record.cells[-1].index if record.cells else -1)
+    _check_budget(record, options)
     record.duration_s = round(time.monotonic() - started, 3)
     return record
 
@@ -264,8 +312,11 @@ def _run_prelude(client: NotebookClient, source: str, record: ExecutionRecord) -
                                                 f"{name}: {value}"))
 
 
-def _death_reason(client: NotebookClient, options: ExecutionOptions) -> str:
+def _death_reason(client: NotebookClient, options: ExecutionOptions, plan: SandboxPlan | None = None) -> str:
     """Plain words for how the kernel process ended, from its exit status where we have it."""
+    if plan is not None and plan.cgroup is not None and plan.cgroup.limit and plan.cgroup.oom_killed():
+        return (f"it was killed by the memory limit of {format_bytes(plan.cgroup.limit)} for the whole run "
+                "(all its processes, shared memory and files in /tmp and /dev/shm count)")
     code = None
     try:
         process = client.km.provisioner.process  # type: ignore[union-attr]
@@ -285,12 +336,13 @@ def _death_reason(client: NotebookClient, options: ExecutionOptions) -> str:
 
 
 def _run_cell(
-    client: _CappedClient, cell: Any, index: int, options: ExecutionOptions, record: ExecutionRecord
+    client: _CappedClient, cell: Any, index: int, options: ExecutionOptions, record: ExecutionRecord,
+    nonce: str = "", plan: SandboxPlan | None = None,
 ) -> CellRun:
     t0 = time.monotonic()
     run = CellRun(index=index, status="ok")
     try:
-        _run_hidden(client, f"_grader_cell = {index}")  # the capture hooks record the cell
+        _run_hidden(client, _cell_marker(index, nonce))  # the capture hooks record the cell
         client.execute_cell(cell, index)
     except CellTimeoutError:
         run.status = "timeout"
@@ -308,7 +360,7 @@ def _run_cell(
         record.problems.append(
             ExecutionProblem(
                 "kernel-died",
-                f"the kernel died while running cell {index}: {_death_reason(client, options)}; "
+                f"the kernel died while running cell {index}: {_death_reason(client, options, plan)}; "
                 "later cells did not run",
                 index,
             )
@@ -350,41 +402,124 @@ def _cell_output(cell: Any) -> tuple[str, list[tuple[str, str]]]:
     return _ANSI.sub("", text), [(name, _ANSI.sub("", value)) for name, value in errors]
 
 
-def _load_capture(record: ExecutionRecord, workdir: Path) -> None:
-    path = workdir / CAPTURE_FILE
+def _read_json(record: ExecutionRecord, workdir: Path, relative: str, limit: int) -> dict[str, Any] | None:
+    """A JSON object the kernel wrote, read as untrusted data: a regular file (no link, FIFO or
+    device), at most `limit` bytes. A refusal is a problem in the record, never a hang."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_regular(workdir, relative, limit))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        record.problems.append(ExecutionProblem(
+            "capture-rejected", f"the grader did not read {relative}: {exc}; what the notebook's "
+            "capture recorded (models, fits, saved models) is not used"))
+        record.tampered.append({"kind": "capture", "file": relative, "cell": None, "message": str(exc)})
+        return None
+    except (ValueError, RecursionError):
+        record.problems.append(ExecutionProblem(
+            "capture-rejected", f"{relative} is not valid JSON (written by the notebook's kernel, "
+            "perhaps cut short by a crash); what it recorded is not used"))
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _int_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _valid_entry(entry: Any) -> bool:
+    """The fields every capture list entry shares, with the types the checks rely on."""
+    return (isinstance(entry, dict) and _int_or_none(entry.get("cell"))
+            and _int_or_none(entry.get("model")) and _int_or_none(entry.get("index"))
+            and isinstance(entry.get("status", ""), str) and isinstance(entry.get("file", ""), str))
+
+
+def _load_capture(record: ExecutionRecord, workdir: Path) -> None:
+    data = _read_json(record, workdir, CAPTURE_FILE, CAPTURE_LIMIT)
+    if data is None:
         return
-    if not isinstance(data, dict):
-        return
+    dropped = 0
     for key in ("models", "fits", "evaluates", "predicts", "saved_models"):
         value = data.get(key)
         if isinstance(value, list):
-            setattr(record, key, value)
-    for key in ("seeds", "versions", "budget"):
+            kept = [e for e in value[:LIST_LIMIT] if _valid_entry(e)]
+            dropped += len(value) - len(kept)
+            setattr(record, key, kept)
+    for key in ("seeds", "versions"):
         value = data.get(key)
         if isinstance(value, dict):
             setattr(record, key, value)
+    if isinstance(data.get("budget"), dict):
+        record.budget = dict(data["budget"])
     if isinstance(data.get("device"), str):
-        record.device = data["device"]
+        record.device = data["device"][:200]
+    if dropped:
+        record.problems.append(ExecutionProblem(
+            "capture-rejected", f"{dropped} entries of the capture file were malformed or over the "
+            f"{LIST_LIMIT:,}-entry limit and were dropped"))
+    for note in data.get("tampered") or []:
+        if isinstance(note, dict) and note.get("kind") == "budget":
+            record.tampered.append({"kind": "budget", "file": None, "cell": note.get("cell"),
+                                    "message": f"a fit ran {note.get('ran')} past the quick "
+                                    f"profile's caps {note.get('caps')}"})
+
+
+def _check_budget(record: ExecutionRecord, options: ExecutionOptions) -> None:
+    """The quick profile's caps as the grader set them, never as the kernel reports them: a fit
+    whose history is longer than max_epochs, or a saved model whose optimizer took more steps
+    than its fits were allowed, ran with a lifted budget; its model is not measured."""
+    record.budget["caps"] = dict(options.budget or {})  # the grader's own copy
+    record.budget["profile"] = options.profile
+    caps = options.budget or {}
+    if options.profile != "quick" or not caps:
+        return
+    max_epochs, max_steps = caps.get("max_epochs"), caps.get("max_steps_per_epoch")
+    allowed: dict[int, int] = {}
+    lifted: set[int] = set()
+    for fit in record.fits:
+        model = fit.get("model")
+        history = fit.get("history") if isinstance(fit.get("history"), dict) else {}
+        epochs = max((len(v) for v in history.values() if isinstance(v, list)), default=0)
+        if max_epochs and epochs > max_epochs and isinstance(model, int):
+            lifted.add(model)
+        if isinstance(model, int) and max_steps:
+            allowed[model] = allowed.get(model, 0) + int(max_epochs or epochs or 1) * int(max_steps)
+    for note in record.tampered:
+        if note.get("kind") == "budget":
+            for fit in record.fits:
+                if fit.get("cell") == note.get("cell") and isinstance(fit.get("model"), int):
+                    lifted.add(fit["model"])
+    steps_note: dict[int, str] = {}
+    for entry in record.saved_models:
+        model, steps = entry.get("model"), entry.get("optimizer_steps")
+        if isinstance(model, int) and isinstance(steps, int) and max_steps and steps > allowed.get(model, 0):
+            lifted.add(model)
+            steps_note[model] = (f": its optimizer took {steps} steps, the fits the grader saw allow "
+                                 f"{allowed.get(model, 0)}")
+    for entry in record.saved_models:
+        if entry.get("model") in lifted and entry.get("status") == "ok":
+            message = (f"model {entry['model']} was trained past the quick profile's budget (at most "
+                       f"{max_epochs or 'all'} epoch(s) of {max_steps or 'all'} steps per fit)"
+                       + steps_note.get(entry["model"], ""))
+            entry["status"], entry["error"] = "tampered", message
+            record.tampered.append({"kind": "budget", "file": entry.get("file"), "cell": entry.get("cell"),
+                                    "message": message})
+            record.problems.append(ExecutionProblem("capture-tampered", message + "; it is not measured",
+                                                    entry.get("cell")))
 
 
 def _load_setup(record: ExecutionRecord, workdir: Path) -> None:
     """Seeds, versions, device and data substitutions written by inkernel/10_setup.py."""
-    try:
-        data = json.loads((workdir / SETUP_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if not isinstance(data, dict):
+    data = _read_json(record, workdir, SETUP_FILE, SETUP_LIMIT)
+    if data is None:
         return
     for key in ("seeds", "versions"):
         if isinstance(data.get(key), dict):
             getattr(record, key).update({str(k): v for k, v in data[key].items()})
     if isinstance(data.get("device"), str):
-        record.device = data["device"]
+        record.device = data["device"][:200]
     for key in ("substitutions", "missing_weights", "adaptations"):
         if isinstance(data.get(key), list):
-            setattr(record, key, [d for d in data[key] if isinstance(d, dict)])
+            setattr(record, key, [d for d in data[key][:LIST_LIMIT] if isinstance(d, dict)])
     if isinstance(data.get("data_files"), list):
-        record.data_files = [str(f) for f in data["data_files"]]
+        record.data_files = [str(f)[:1000] for f in data["data_files"][:LIST_LIMIT]]

@@ -12,7 +12,11 @@
 # imported (directly or through tensorflow.keras), so notebooks without Keras pay nothing.
 # The capture file is rewritten after every call, so a later crash keeps what was captured.
 # Per-sample fingerprints: grader/fingerprint.py has the same function (a test keeps them equal).
-# All names start with _grader_ to stay out of the student's way.
+# This code runs in a private module namespace (runner.py `_prelude`), not in the notebook's
+# globals: nothing here is reachable by name from the student's code. The budget caps are frozen
+# in a closure when this file runs, and a callback counts the epochs and batches each fit really
+# ran, so a lifted cap shows up in the capture; the runner checks those counts against its own
+# copy of the caps and treats the capture as untrusted data throughout.
 #
 # Capture file (capture_dir/capture.json), read by grader/execute/runner.py into ExecutionRecord:
 #   models[i]: {index, cell, class, name, input_shape, output_shape, params, trainable_params,
@@ -35,19 +39,29 @@ import sys as _grader_sys
 
 _grader_capture = {
     "models": [], "fits": [], "evaluates": [], "predicts": [], "saved_models": [],
-    "load_weights": [], "budget": {}, "capture_errors": [],
+    "load_weights": [], "budget": {}, "capture_errors": [], "tampered": [],
 }
 _grader_model_index = {}  # id(model) -> index into models
 _grader_model_refs = {}  # id(model) -> model (keeps ids stable while we refer to them)
 _grader_dirty = set()  # model indices fitted since their last save
 _grader_fp_cache = {}  # (id(array), shape) -> fingerprint file
 _grader_weight_sources = {}  # id(model) -> weight file loaded into it
-_grader_cell = -1
+_grader_cell = -1  # set by the runner's marker cell (`# grader: cell N NONCE`), see _grader_pre_cell
 _grader_depth = [0]  # >0 while inside a hooked call: Keras' own evaluate inside fit is not the student's
 
 
 def _grader_now_cell():
-    return globals().get("_grader_cell", -1)
+    return _grader_cell
+
+
+def _grader_pre_cell(info=None):
+    """The runner announces each student cell with a hidden marker cell carrying a nonce."""
+    global _grader_cell
+    raw = (getattr(info, "raw_cell", "") or "").strip()
+    prefix = "# grader: cell "
+    if raw.startswith(prefix) and raw.endswith(" " + str(_grader_config.get("nonce"))):
+        with _grader_contextlib.suppress(ValueError):
+            _grader_cell = int(raw[len(prefix):].split()[0])
 
 
 def _grader_write_capture():
@@ -366,11 +380,24 @@ def _grader_model_entry(model, cell=None):
 
 # ---- training budget ------------------------------------------------------------------------
 
-def _grader_apply_budget(kw, call):
+def _grader_make_budget(profile, caps, seed):
+    """The quick profile's caps, frozen now (before any student cell) in a closure."""
+    import types
+
+    caps = types.MappingProxyType(dict(caps or {}))
+    seed = int(seed)
+    apply_caps = _grader_apply_caps  # bound now, like the caps
+
+    def apply(kw, call):
+        if profile != "quick" or not caps:
+            return None
+        return apply_caps(kw, caps, seed)
+
+    return apply, caps
+
+
+def _grader_apply_caps(kw, budget, seed):
     """Quick profile: cap epochs and the samples/steps of one epoch. Returns what was applied."""
-    budget = _grader_config.get("budget") or {}
-    if _grader_config.get("profile") != "quick" or not budget:
-        return None
     import numpy as np
 
     applied = {}
@@ -387,7 +414,7 @@ def _grader_apply_budget(kw, call):
             limit = int(steps) * int(batch)
             n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
             if n > limit:
-                rng = np.random.default_rng(int(_grader_config.get("seed", 42)))
+                rng = np.random.default_rng(seed)
                 pick = np.sort(rng.choice(n, size=limit, replace=False))
                 for name in ("x", "y", "sample_weight"):
                     v = kw.get(name)
@@ -414,7 +441,7 @@ def _grader_apply_budget(kw, call):
         if isinstance(vd, (tuple, list)) and vd and _grader_is_array(vd[0]):
             n = len(vd[0])
             if n > vmax:
-                rng = np.random.default_rng(int(_grader_config.get("seed", 42)) + 1)
+                rng = np.random.default_rng(seed + 1)
                 pick = np.sort(rng.choice(n, size=int(vmax), replace=False))
                 kw["validation_data"] = tuple(np.asarray(v)[pick] for v in vd)
                 applied["validation_samples"] = [n, int(vmax)]
@@ -462,7 +489,13 @@ def _grader_call_recorded(record, original, model, kw):
     return result
 
 
-def _grader_install_keras(keras):
+def _grader_installer(install, apply_budget, caps):
+    """The keras hook with the budget bound now, at start-up: replacing the module-level names
+    later (reachable through a hook's __globals__) changes nothing for the fits."""
+    return lambda keras: install(keras, apply_budget, caps)
+
+
+def _grader_install_keras(keras, apply_budget, caps):
     Model = keras.Model
     if getattr(Model, "_grader_patched", False):
         return
@@ -495,13 +528,26 @@ def _grader_install_keras(keras):
             record["epochs"] = kw.get("epochs", 1)
             record["batch_size"] = kw.get("batch_size")
             record["steps_per_epoch"] = kw.get("steps_per_epoch")
-            record["budget"] = _grader_apply_budget(kw, "fit")
+            record["budget"] = apply_budget(kw, "fit")
         except Exception as exc:
             _grader_note_error("fit", exc)
         _grader_capture["fits"].append(record)
         _grader_write_capture()
+        counter = _grader_counter(keras)
+        if counter is not None:
+            cbs = kw.get("callbacks")
+            cbs = list(cbs) if isinstance(cbs, (list, tuple)) else [cbs] if cbs else []
+            kw["callbacks"] = [*cbs, counter]
         history = _grader_call_recorded(record, original_fit, self, kw)
         record["history"] = _grader_history(history)
+        if counter is not None:
+            record["ran"] = {"epochs": counter.epochs, "max_batches": max(counter.batches or [0])}
+            ran = record["ran"]
+            over = (caps.get("max_epochs") and counter.epochs > caps["max_epochs"]) or (
+                caps.get("max_steps_per_epoch") and ran["max_batches"] > caps["max_steps_per_epoch"])
+            if _grader_config.get("profile") == "quick" and over:
+                _grader_capture["tampered"].append({"kind": "budget", "cell": record["cell"],
+                                                    "ran": record["ran"], "caps": dict(caps)})
         if "model" in record:
             _grader_dirty.add(record["model"])
         _grader_write_capture()
@@ -549,6 +595,32 @@ def _grader_install_keras(keras):
     Model._grader_patched = True
 
 
+def _grader_counter(keras):
+    """A callback counting the epochs and batches a fit really ran."""
+    try:
+        class _Count(keras.callbacks.Callback):
+            epochs = 0
+
+            def __init__(self):
+                super().__init__()
+                self.batches = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.batches.append(0)
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.epochs += 1
+
+            def on_train_batch_end(self, batch, logs=None):
+                if self.batches:
+                    self.batches[-1] += 1
+
+        return _Count()
+    except Exception as exc:
+        _grader_note_error("counter", exc)
+        return None
+
+
 def _grader_keep_data(kind, x, y):
     """Keep (a capped sample of) the data given to evaluate(), so the grader can measure on the
     student's own held-out split when it is not the official test set."""
@@ -589,6 +661,8 @@ def _grader_save_models():
         try:
             model.save(_grader_os.path.join(_grader_config["capture_dir"], name))
             entry["status"] = "ok"
+            with _grader_contextlib.suppress(Exception):
+                entry["optimizer_steps"] = int(model.optimizer.iterations.numpy())
         except Exception as exc:
             entry["status"] = "error"
             entry["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
@@ -602,7 +676,7 @@ def _grader_scan_models():
     keras = _grader_sys.modules.get("keras")
     if keras is None or not hasattr(keras, "Model"):
         return
-    for value in list(globals().values()):
+    for value in list(get_ipython().user_ns.values()):  # noqa: F821
         if isinstance(value, keras.Model) and id(value) not in _grader_model_index:
             _grader_model_entry(value)
 
@@ -618,13 +692,11 @@ def _grader_post_cell(*_args):
     _grader_write_capture()
 
 
-def _grader_finalize():
-    _grader_post_cell()
-
-
-_grader_capture["budget"] = {"profile": _grader_config.get("profile"),
-                             "caps": _grader_config.get("budget") or {}}
-_grader_after_import("keras", _grader_install_keras)  # the setup file's one import hook
+_grader_apply_budget, _grader_caps = _grader_make_budget(
+    _grader_config.get("profile"), _grader_config.get("budget"), _grader_config.get("seed", 42))
+_grader_capture["budget"] = {"profile": _grader_config.get("profile"), "caps": dict(_grader_caps)}
+_grader_after_import("keras", _grader_installer(_grader_install_keras, _grader_apply_budget, _grader_caps))
 with _grader_contextlib.suppress(Exception):
+    get_ipython().events.register("pre_run_cell", _grader_pre_cell)  # noqa: F821
     get_ipython().events.register("post_run_cell", _grader_post_cell)  # noqa: F821
 _grader_write_capture()

@@ -4,7 +4,12 @@ editing a case; tests/test_sandbox_hostile.py runs every notebook here.
 
 Placeholders the test fills in before running: {REPO} (repository root), {PORT} (a server the
 test runs on 127.0.0.1), {DATA} (the offline data directory), {MARK} (a host path that must
-not come to exist).
+not come to exist), {TAG} (a token in the command line of processes that must be gone once the
+run returns).
+
+The attack cases below `good` try to get out of the sandbox or forge what the grader reads; each
+bounds its own loops, and runs under generous limits (`ATTACK_LIMITS`) so a loaded machine
+cannot turn a contained attack into a timeout.
 """
 
 from __future__ import annotations
@@ -14,6 +19,153 @@ from pathlib import Path
 import nbformat
 
 HERE = Path(__file__).parent
+
+ATTACK_LIMITS = {"cell_timeout": 90, "timeout": 400}
+
+PTRACE_AND_PRIVILEGES = r"""import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+def outcome(r):
+    return "ok" if r != -1 else errno.errorcode.get(ctypes.get_errno(), "?")
+L = ctypes.c_long
+print("ptrace attach init:", outcome(libc.ptrace(L(16), L(1), None, None)))
+print("ptrace seize parent:", outcome(libc.ptrace(L(0x4206), L(os.getppid()), None, None)))
+print("ptrace traceme:", outcome(libc.ptrace(L(0), L(0), None, None)))
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+buf = ctypes.create_string_buffer(8)
+here, there = iovec(ctypes.cast(buf, ctypes.c_void_p), 8), iovec(0x400000, 8)
+r = libc.process_vm_readv(1, ctypes.byref(here), 1, ctypes.byref(there), 1, 0)
+print("process_vm_readv init:", outcome(r))
+print("unshare user namespace:", outcome(libc.unshare(0x10000000)))
+print("mount tmpfs:", outcome(libc.mount(b"none", b"/tmp", b"tmpfs", 0, None)))
+print("uid", os.getuid(), "euid", os.geteuid())"""
+
+ROOT_ONLY_FILES = r"""for path in ("/etc/shadow", "/etc/gshadow", "/proc/1/environ", "/proc/1/mem"):
+    try:
+        with open(path, "rb") as fh:
+            fh.read(16)
+        print(path, "READ")
+    except (PermissionError, FileNotFoundError, OSError) as exc:
+        print(path, "refused:", type(exc).__name__)"""
+
+FORK_2000 = r"""import os, time
+kids, refused = [], 0
+for _ in range(2000):
+    try:
+        pid = os.fork()
+    except OSError:
+        refused += 1
+        if refused >= 20:
+            break
+        continue
+    if pid == 0:
+        time.sleep(20)
+        os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.kill(pid, 9)
+for pid in kids:
+    os.waitpid(pid, 0)
+print("forks", len(kids), "refused", refused)
+print("process limit held" if len(kids) < 2000 and refused else "NO PROCESS LIMIT")"""
+
+TMPFS_FILL = r"""import errno, os
+def fill(path, most_mb=3000):
+    written, why = 0, "no limit"
+    chunk = b"x" * (1 << 20)
+    try:
+        with open(path, "wb") as fh:
+            while written < most_mb:
+                fh.write(chunk)
+                fh.flush()
+                written += 1
+    except OSError as exc:
+        why = errno.errorcode.get(exc.errno, str(exc.errno))
+    if os.path.exists(path):
+        os.remove(path)
+    return written, why
+for where in ("/dev/shm/fill", "/tmp/fill", "/dev/fill"):
+    mb, why = fill(where)
+    print(where, "stopped:", why, "after", mb, "MB")"""
+
+OUTLIVE = r"""import os, subprocess, sys, time
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)", "{TAG}"],
+                     start_new_session=True)
+    while True:
+        time.sleep(1)
+os.waitpid(pid, 0)
+subprocess.Popen(["sh", "-c", "trap '' HUP TERM; while :; do sleep 1; done", "{TAG}"])
+time.sleep(1)
+print("daemons started")"""
+
+SHM_MAP = r"""import mmap
+m = mmap.mmap(-1, 3 * 1024**3)  # MAP_SHARED | MAP_ANONYMOUS: not private memory, RLIMIT_DATA misses it
+for offset in range(0, len(m), 4096):
+    m[offset] = 1
+print("filled 3 GiB of shared memory")"""
+
+CAPTURE_LINKS = r"""import os
+os.remove(".grader/capture.json") if os.path.exists(".grader/capture.json") else None
+os.symlink("/dev/zero", ".grader/capture.json")
+os.symlink("/dev/zero", ".grader/setup.json.tmp")
+os.replace(".grader/setup.json.tmp", ".grader/setup.json")
+os.mkfifo(".grader/fp_0.npy")
+os.mkfifo(".grader/model_0.keras")
+print("capture replaced")"""
+
+TAMPER_SETUP = r"""import keras, numpy as np, os, shutil
+(x, y), (xt, yt) = keras.datasets.mnist.load_data()
+x, xt = x[:4000].reshape(-1, 784) / 255.0, xt.reshape(-1, 784) / 255.0
+y = y[:4000]
+def small():
+    m = keras.Sequential([keras.Input((784,)), keras.layers.Dense(16, activation="relu"),
+                          keras.layers.Dense(10, activation="softmax")])
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m
+for name in ("_grader_capture", "_grader_config", "_grader_apply_budget"):
+    try:
+        eval(name)
+        print(name, "VISIBLE")
+    except NameError:
+        print(name, "hidden")
+print("grader names in globals:", sorted(k for k in globals() if k.startswith("_grader")))"""
+
+TAMPER_LIFT = r"""honest = small()
+private = keras.Model.fit.__globals__  # what an introspecting student can reach
+private["_grader_apply_budget"] = lambda kw, call: None
+try:
+    private["_grader_caps"]["max_epochs"] = 100
+except TypeError:
+    print("caps are read-only")
+private["_grader_config"]["budget"] = {}
+h = honest.fit(x, y, epochs=4, batch_size=32, verbose=0)
+print("epochs run:", len(h.history["loss"]))
+honest.evaluate(xt, yt, verbose=0)"""
+
+TAMPER_BYPASS = r"""bypassed = small()
+original_fit = next(c.cell_contents for c in keras.Model.fit.__closure__
+                    if getattr(c.cell_contents, "__name__", "") == "fit")
+original_fit(bypassed, x, y, epochs=2, batch_size=32, verbose=0)  # not through the grader's hook
+bypassed.evaluate(xt, yt, verbose=0)
+print("trained around the hook")"""
+
+TAMPER_SWAP = r"""swapped = small()
+swapped.fit(x, y, epochs=1, batch_size=32, verbose=0)
+swapped.evaluate(xt, yt, verbose=0)
+linked = small()
+linked.fit(x, y, epochs=1, batch_size=32, verbose=0)
+linked.evaluate(xt, yt, verbose=0)
+print("saved", sorted(f for f in os.listdir(".grader") if f.endswith(".keras")))"""
+
+TAMPER_AFTER = r"""shutil.copy(".grader/model_1.keras", ".grader/model_2.keras")  # the better-trained model
+os.remove(".grader/model_3.keras")
+os.symlink("/dev/zero", ".grader/model_3.keras")
+print("files swapped")"""
 
 CASES: dict[str, tuple[list[str], dict]] = {
     "system_exit": (
@@ -30,7 +182,7 @@ CASES: dict[str, tuple[list[str], dict]] = {
     ),
     "infinite_loop": (
         ["print('start')", "while True:\n    pass", "print('never')"],
-        {"status": "timeout", "problems": [["cell-timeout", 1]], "not_run": [2]},
+        {"status": "timeout", "problems": [["cell-timeout", 1]], "not_run": [2], "limits": {"cell_timeout": 8}},
     ),
     "exit_builtin": (  # IPython's exit() only asks the front end to close: the kernel goes on
         ["print('start')", "exit()", "quit()", "print('still running')"],
@@ -140,6 +292,46 @@ CASES: dict[str, tuple[list[str], dict]] = {
          "print(round(float(np.mean([1.0, 3.0])), 1))"],
         {"status": "completed", "problems": [],
          "outputs": {"0": "(60000, 28, 28) (10000, 28, 28) 980", "1": "real evaluate", "2": "2.0"}},
+    ),
+    "escape_the_sandbox": (  # several attacks in one cheap kernel (no TensorFlow)
+        [PTRACE_AND_PRIVILEGES, ROOT_ONLY_FILES, FORK_2000, TMPFS_FILL, OUTLIVE, "print('still running')"],
+        {"status": "completed", "problems": [], "limits": ATTACK_LIMITS,
+         "outputs": {"0": "ptrace attach init: EPERM", "1": "/etc/shadow refused", "2": "process limit held",
+                     "3": "/dev/shm/fill stopped: ENOSPC", "4": "daemons started", "5": "still running"},
+         "outputs_all": {"0": ["ptrace seize parent: EPERM", "ptrace traceme: EPERM",
+                               "process_vm_readv init: EPERM", "unshare user namespace: EPERM",
+                               "mount tmpfs: EPERM"],
+                         "1": ["/proc/1/environ refused", "/proc/1/mem refused"],
+                         "3": ["/tmp/fill stopped: ENOSPC", "/dev/fill stopped: EROFS"]},
+         "outputs_none": {"0": ["uid 0 "], "1": ["READ"]},
+         "no_tagged_processes": True},
+    ),
+    "shared_memory_fill": (  # 3 GiB of MAP_SHARED memory under --memory 1G: the cgroup kills it
+        [SHM_MAP, "print('never')"],
+        {"status": "kernel-died", "problems": [["kernel-died", 0]], "not_run": [1], "limits": ATTACK_LIMITS,
+         "needs_cgroup": True, "message": "memory limit"},
+    ),
+    "capture_links_and_fifos": (  # capture.json -> /dev/zero, setup.json -> /dev/zero, FIFOs
+        [CAPTURE_LINKS, "print('still running')"],
+        {"status": "completed", "limits": ATTACK_LIMITS,
+         "problems": [["capture-tampered", 0], ["capture-rejected", None], ["capture-rejected", None],
+                      ["capture-file-removed", None], ["capture-file-removed", None],
+                      ["capture-file-removed", None]],
+         "outputs": {"1": "still running"}, "message": "symbolic link",
+         "capture_dir_plain": True},
+    ),
+    "capture_state_and_model_files": (  # one TensorFlow kernel: four ways to forge what is measured
+        [TAMPER_SETUP, TAMPER_LIFT, TAMPER_BYPASS, TAMPER_SWAP, TAMPER_AFTER],
+        {"status": "completed", "limits": {**ATTACK_LIMITS, "budget": {"max_epochs": 1,
+                                                                      "max_steps_per_epoch": 50}},
+         "problems": [["capture-tampered", 4], ["capture-tampered", 4], ["capture-tampered", 2]],
+         "outputs": {"0": "grader names in globals: []", "1": "epochs run: 1", "2": "trained around the hook",
+                     "4": "files swapped"},
+         "outputs_all": {"0": ["_grader_capture hidden", "_grader_config hidden",
+                               "_grader_apply_budget hidden"], "1": ["caps are read-only"]},
+         "saved_status": {"model_0.keras": "ok", "model_1.keras": "tampered", "model_2.keras": "tampered",
+                          "model_3.keras": "tampered"},
+         "capture_dir_plain": True},
     ),
 }
 
