@@ -24,18 +24,18 @@ _GRADER_INSTALL_LINE = _grader_adapt_re.compile(
     r"^(\s*)[!%]{1,2}\s*(?:sudo\s+)?(?:python3?\s+-m\s+)?(pip3?|conda|mamba|apt-get|apt)\b.*\binstall\b.*$")
 
 
-def _grader_skip_install(line):
-    _grader_adapt("install", f"skipped `{line.strip()}`: the grader runs offline; packages come from "
-                  "the assignment environment")
-    print(f"[grader] skipped `{line.strip()}` (offline: packages come from the assignment environment)")
-
-
 def _grader_install_transform(lines):
+    """Each install line becomes a print saying it was skipped. The adaptation is recorded here,
+    as the cell is transformed: the in-kernel code lives in a private namespace (runner._BOOT), so
+    the rewritten line may name nothing of ours."""
     out = []
     for line in lines:
         match = _GRADER_INSTALL_LINE.match(line.rstrip("\n"))
         if match:
-            out.append(f"{match.group(1)}_grader_skip_install({line.strip()!r})\n")
+            _grader_adapt("install", f"skipped `{line.strip()}`: the grader runs offline; packages come "
+                          "from the assignment environment")
+            note = f"[grader] skipped `{line.strip()}` (offline: packages come from the assignment environment)"
+            out.append(f"{match.group(1)}print({note!r})\n")
         else:
             out.append(line)
     return out
