@@ -322,8 +322,10 @@ CASES: dict[str, tuple[list[str], dict]] = {
     ),
     "capture_state_and_model_files": (  # one TensorFlow kernel: four ways to forge what is measured
         [TAMPER_SETUP, TAMPER_LIFT, TAMPER_BYPASS, TAMPER_SWAP, TAMPER_AFTER],
-        {"status": "completed", "limits": {**ATTACK_LIMITS, "budget": {"max_epochs": 1,
-                                                                      "max_steps_per_epoch": 50}},
+        # 2G: four TensorFlow models in one kernel brush the 1G data limit (an abort in native
+        # code, about one run in two); this notebook tests the capture, not the memory cap
+        {"status": "completed", "limits": {**ATTACK_LIMITS, "memory": "2G",
+                                           "budget": {"max_epochs": 1, "max_steps_per_epoch": 50}},
          "problems": [["capture-tampered", 4], ["capture-tampered", 4], ["capture-tampered", 2]],
          "outputs": {"0": "grader names in globals: []", "1": "epochs run: 1", "2": "trained around the hook",
                      "4": "files swapped"},
