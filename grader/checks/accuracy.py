@@ -25,7 +25,6 @@ from typing import Any
 from grader.checks.base import Diagnosis, Outcome, register
 from grader.checks.models import FIXES, QuestionCapture, printed_in_cells, question_capture
 from grader.context import GradingContext
-from grader.fingerprint import OFFICIAL
 from grader.plugin import require_answer
 from grader.rubric import RubricItem
 
@@ -50,6 +49,9 @@ def _measure(qc: QuestionCapture, dataset: str) -> dict[str, Any]:
     if saved is None or qc.capture_dir is None:
         return {"ok": False, "error": "the model never finished a training run, so there is no trained "
                                       "model to measure", "model": model["index"]}
+    from grader.fingerprint import OFFICIAL  # here, not at the top: it imports NumPy, which the
+    # static questions (and the student's self-check) never need
+
     if not qc.data_dir or not (Path(qc.data_dir) / OFFICIAL[dataset]).exists():
         return {"ok": False, "environment": True, "model": model["index"],
                 "error": f"the grader's copy of the official {dataset} test set ({OFFICIAL[dataset]}) is "
