@@ -46,7 +46,8 @@ def test_hostile_file_names_and_links(root: Path, tmp_path: Path, hostile_class:
     assert proc.returncode == 0, text
     # the terminal gets no escape sequence, and rich markup in a name is shown, not applied
     assert "\x1b" not in text and "\x07" not in text
-    assert "[bold red]eve[blink]x" in proc.stdout
+    # (the summary table cuts names at 20 characters, after the escape sequences are removed)
+    assert "[bold red]eve[blink]" in proc.stdout
     # links: refused with the reason; the student's own link into a subfolder is graded
     assert "not grading" in proc.stderr and "mallory.ipynb" in proc.stderr
     assert "another student's notebook" in proc.stderr and "alice.ipynb" in proc.stderr

@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 
 from grader.results import SubmissionResult
-from grader.terminal import markup_safe
+from grader.terminal import markup_safe, plain
 
 WIDTH = 80
 
@@ -32,7 +32,7 @@ def _flags(r: SubmissionResult) -> str:
 def batch_table(results: list[SubmissionResult], width: int = WIDTH) -> tuple[Table, str]:
     """(table, heading line): the heading names the profile(s) and totals of the flags."""
     # escaped: a file name is the student's text (no escape sequences, no rich markup)
-    names = [markup_safe((Path(r.submission).stem or r.student)[:20]) for r in results]
+    names = [markup_safe(plain(Path(r.submission).stem or r.student)[:20]) for r in results]
     qids: list[str] = []
     for r in results:
         qids += [q.id for q in r.questions if q.id not in qids]

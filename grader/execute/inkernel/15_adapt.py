@@ -34,7 +34,8 @@ def _grader_install_transform(lines):
         if match:
             _grader_adapt("install", f"skipped `{line.strip()}`: the grader runs offline; packages come "
                           "from the assignment environment")
-            note = f"[grader] skipped `{line.strip()}` (offline: packages come from the assignment environment)"
+            note = (f"[grader] skipped `{line.strip()}` (offline: packages come from the assignment "
+                    "environment)")
             out.append(f"{match.group(1)}print({note!r})\n")
         else:
             out.append(line)
