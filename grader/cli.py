@@ -272,7 +272,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--memory: {exc}") from None
     notebooks = collect_notebooks(args.paths)
-    cli_doctor.before_run(rubric, notebooks, options)
+    cli_doctor.before_run(rubric, notebooks, options, remote=getattr(args, "executor", "local") != "local")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("-j/--jobs: give a number of parallel submissions of at least 1")
     from grader.batch import duplicate_stems

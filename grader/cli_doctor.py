@@ -51,16 +51,22 @@ def run(args: argparse.Namespace) -> int:
     return 1 if gaps else 0
 
 
-def before_run(rubric, notebooks: list[Path], options) -> None:
+def before_run(rubric, notebooks: list[Path], options, *, remote: bool = False) -> None:
     """Configuration mistakes caught before grading: a data dir that does not exist, a Python the
     sandbox would hide (usage errors); a missing sandbox or data dir and the modules the notebooks
-    import that are not installed (warnings on stderr, each with its fix)."""
+    import that are not installed (warnings on stderr, each with its fix).
+
+    `remote`: the submissions are graded on cluster workers (`--executor dask|slurm|...`), where
+    the data dir, the Python and the sandbox are the workers' own: each worker checks them and a
+    gap there is an `environment` result naming the worker and the path (grader/executors/)."""
     from grader import envcheck
     from grader.cli import UsageError
     from grader.execute.runner import default_data_dir
     from grader.execute.sandbox import NOT_ENFORCED_WITHOUT_BWRAP, bwrap_status
 
     given = options.resolved_data_dir()
+    if remote:
+        return
     if given and not Path(given).expanduser().is_dir():
         source = "--data-dir" if options.data_dir else "GRADER_DATA_DIR"
         raise UsageError(f"{source} {given}: no such folder; give the folder holding the datasets and "
