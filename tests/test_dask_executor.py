@@ -218,8 +218,13 @@ def test_a_scheduler_without_this_grader_is_a_usage_error(tmp_path: Path) -> Non
     """The scheduler loads every task: one running another grader (here a bare `grader` package
     first on its path) could grade nothing, so the batch stops before it starts."""
     other = tmp_path / "other-env" / "grader"
-    other.mkdir(parents=True)
+    (other / "executors").mkdir(parents=True)
     (other / "__init__.py").write_text('__version__ = "0.0.1"\n')
+    # An older grader without cluster support. Its `executors` fails to import on purpose: with an
+    # editable install of this checkout, setuptools' finder would otherwise serve the missing
+    # submodules from here, and the scheduler would (wrongly) import this grader after all.
+    (other / "executors" / "__init__.py").write_text(
+        'raise ImportError("grader 0.0.1 has no cluster executors")\n')
     (tmp_path / "dask").mkdir()
     cluster = DaskCluster(tmp_path / "dask", pythonpath=str(other.parent))
     try:
