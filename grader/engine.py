@@ -73,7 +73,20 @@ def grade_submission(
             remove_run_folder(ctx)
     result.started_at = stamp
     result.duration_s = round(time.monotonic() - started, 3)
+    result.environment["timings"] = _timings(ctx, result.duration_s)
     return result
+
+
+def _timings(ctx: GradingContext, total: float) -> dict[str, float]:
+    """Where the grading time went (benchmarks/grading_overhead.py): the notebook's execution
+    (its cells' own time inside it), the sandboxed evaluator, and the checks (the rest)."""
+    record = ctx._execution
+    execution = float(getattr(record, "duration_s", 0.0) or 0.0)
+    cells = sum(float(c.duration_s or 0.0) for c in getattr(record, "cells", []) or [])
+    evaluation = float(ctx.cache.get("timings:evaluation_s", 0.0))
+    return {"execution_s": round(execution, 3), "cells_s": round(cells, 3),
+            "evaluation_s": round(evaluation, 3),
+            "checks_s": round(max(total - execution - evaluation, 0.0), 3)}
 
 
 def run_pytest_session(session: GraderSession) -> int:

@@ -19,6 +19,7 @@ tiers: {full: [[min_accuracy, credit], ...], quick: [...]}
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,10 @@ def measurement(ctx: GradingContext, question: str, dataset: str) -> dict[str, A
     if key in ctx.cache:
         return ctx.cache[key]
     qc = question_capture(ctx, question)
+    started = time.monotonic()
     ctx.cache[key] = result = _measure(qc, dataset)
+    spent = time.monotonic() - started
+    ctx.cache["timings:evaluation_s"] = ctx.cache.get("timings:evaluation_s", 0.0) + spent
     return result
 
 
