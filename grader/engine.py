@@ -15,6 +15,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,10 +66,14 @@ def grade_submission(
     ctx = GradingContext(rubric=rubric, notebook=notebook, answers=rubric.locate_answers(notebook),
                          options=options, _execution=execution)
     session = session_factory(ctx)
+    from grader.checks.accuracy import close_early, start_evaluator_early
+
     try:
+        start_evaluator_early(ctx)  # its Keras import overlaps the notebook's run
         run_pytest_session(session)
         result = build_result(ctx, session)
     finally:
+        close_early(ctx)
         if execution is None:  # a run this call started: its scratch folder is no longer needed
             remove_run_folder(ctx)
     result.started_at = stamp
@@ -77,7 +82,7 @@ def grade_submission(
     return result
 
 
-def _timings(ctx: GradingContext, total: float) -> dict[str, float]:
+def _timings(ctx: GradingContext, total: float) -> dict[str, Any]:
     """Where the grading time went (benchmarks/grading_overhead.py): the notebook's execution
     (its cells' own time inside it), the sandboxed evaluator, and the checks (the rest)."""
     record = ctx._execution
@@ -86,7 +91,8 @@ def _timings(ctx: GradingContext, total: float) -> dict[str, float]:
     evaluation = float(ctx.cache.get("timings:evaluation_s", 0.0))
     return {"execution_s": round(execution, 3), "cells_s": round(cells, 3),
             "evaluation_s": round(evaluation, 3),
-            "checks_s": round(max(total - execution - evaluation, 0.0), 3)}
+            "checks_s": round(max(total - execution - evaluation, 0.0), 3),
+            "evaluator": dict(ctx.cache.get("timings:evaluator", {}))}
 
 
 def run_pytest_session(session: GraderSession) -> int:

@@ -300,6 +300,7 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     if not facts["ok"]:  # refused before Keras is even imported
         return facts
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    clock = [time.monotonic()]
     import keras
 
     arrays = _official(spec["data_dir"], spec["dataset"])
@@ -317,6 +318,7 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "status": "model-unloadable",
                 "error": "the saved model could not be loaded safely: "
                          f"{type(exc).__name__}: {str(exc)[:300]}"}
+    clock.append(time.monotonic())
     try:
         probs = np.asarray(model.predict(x, batch_size=256, verbose=0))
     except Exception as exc:
@@ -336,6 +338,7 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
                            "file_model": {"params": int(model.count_params()),
                                           "declared_params": facts["declared_params"],
                                           "layers": [type(layer).__name__ for layer in model.layers][:200]}}
+    clock.append(time.monotonic())
     if spec.get("probe", True):
         n = min(int(spec.get("probe_n") or PROBE_N), len(arrays["x_train"]), len(y))
         rng = np.random.default_rng(20240607)
@@ -347,7 +350,11 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
                  "test_perturbed": _accuracy(model, preprocess(perturb(xte, 1), spec), y[te]),
                  "train_perturbed": _accuracy(model, preprocess(perturb(xtr, 2), spec), ytr)}
         out["memorisation"] = memorisation(out["accuracy"], len(y), probe, n)
+    clock.append(time.monotonic())
     out["keras_evaluate"] = _keras_evaluate(model, probs, y, spec["model"])
+    clock.append(time.monotonic())
+    names = ("load_s", "predict_s", "probe_s", "keras_evaluate_s")  # where the evaluator's time went
+    out["timings"] = {name: round(clock[i + 1] - clock[i], 3) for i, name in enumerate(names)}
     return out
 
 
@@ -456,9 +463,10 @@ def measure(spec: dict[str, Any], workdir: Path, timeout: float = EVAL_TIMEOUT_S
 
 
 def measure_many(specs: list[dict[str, Any]], timeout: float = EVAL_TIMEOUT_S,
-                 memory: str | int | None = None) -> list[dict[str, Any]]:
+                 memory: str | int | None = None, early: Evaluator | None = None) -> list[dict[str, Any]]:
     """Measure every spec (one per saved model) in one sandboxed evaluator process, so Keras is
     imported and each official data set loaded once per submission; results in spec order.
+    `early`: an evaluator started beforehand (`Evaluator.start`), used for the first process.
 
     Each model's result is what measuring it alone gives: one that times out, crashes the
     process or runs out of memory while not the first of its process is measured again as the
@@ -466,7 +474,14 @@ def measure_many(specs: list[dict[str, Any]], timeout: float = EVAL_TIMEOUT_S,
     results: dict[int, dict[str, Any]] = {}
     pending = list(range(len(specs)))
     while pending:
-        got, failure = _run_batch([specs[i] for i in pending], timeout, memory)
+        batch = [specs[i] for i in pending]
+        evaluator = early if early is not None and early.usable(batch, memory) else None
+        if early is not None and evaluator is None:
+            early.close()
+        early = None
+        if evaluator is None:
+            evaluator = Evaluator.start(_data_dir(batch), memory)
+        got, failure = evaluator.run(batch, timeout)
         for offset, result in got.items():
             results[pending[offset]] = result
         done = set(got)
@@ -480,55 +495,115 @@ def measure_many(specs: list[dict[str, Any]], timeout: float = EVAL_TIMEOUT_S,
             done.discard(offset)
             del results[pending[offset]]
         pending = [p for offset, p in enumerate(pending) if offset not in done]
+    if early is not None:
+        early.close()
     for result in results.values():
         result.pop("memory_error", None)
     return [results[i] for i in range(len(specs))]
 
 
-def _run_batch(specs: list[dict[str, Any]], timeout: float, memory: str | int | None
-               ) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
-    """One sandboxed evaluator process over `specs`: ({offset: result}, the failure that ended
-    it early or None). Results stop at the first model that timed out or crashed the process."""
-    import queue
-    import shutil
-    import signal
-    import subprocess
-    import tempfile
-    import threading
+def _data_dir(specs: list[dict[str, Any]]) -> str | None:
+    data_dirs = {str(Path(s["data_dir"]).resolve()) for s in specs if s.get("data_dir")}
+    if len(data_dirs) > 1:
+        raise ValueError("one evaluator process reads one data directory")
+    return next(iter(data_dirs), None)
 
-    from grader.execute.sandbox import SandboxPlan, parse_memory
 
-    root = Path(tempfile.mkdtemp(prefix="grader-eval-"))
-    plan = None
-    results: dict[int, dict[str, Any]] = {}
-    try:
-        data_dirs = {str(Path(s["data_dir"]).resolve()) for s in specs if s.get("data_dir")}
-        if len(data_dirs) > 1:
-            raise ValueError("one evaluator process reads one data directory")
-        data_dir = next(iter(data_dirs), None)
-        memory = memory if memory is not None else os.environ.get("GRADER_EVAL_MEMORY", EVAL_MEMORY)
-        plan = SandboxPlan(root=root, data_dir=data_dir, memory_bytes=parse_memory(memory))
+class Evaluator:
+    """One sandboxed evaluator process (bubblewrap, no network, its memory cap) for one batch.
+
+    `start` launches it at once: it imports Keras and waits for its batch on stdin, so that a
+    caller can start it while the notebook still runs (the import costs ~6 s). It sees only
+    its own folder, where the models are copied when the batch comes; the time limit counts
+    from then, per model. Used once, then closed."""
+
+    def __init__(self) -> None:
+        self.root: Path | None = None
+        self.plan: Any = None
+        self.proc: Any = None
+        self.memory: str | int | None = None
+        self.data_dir: str | None = None
+        self.error: dict[str, Any] | None = None
+        self.sandbox: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, data_dir: str | None, memory: str | int | None = None) -> Evaluator:
+        import subprocess
+        import tempfile
+
+        from grader.execute.sandbox import SandboxPlan, parse_memory
+
+        self = cls()
+        self.data_dir = str(Path(data_dir).resolve()) if data_dir else None
+        self.memory = memory
+        self.root = Path(tempfile.mkdtemp(prefix="grader-eval-"))
+        try:
+            limit = memory if memory is not None else os.environ.get("GRADER_EVAL_MEMORY", EVAL_MEMORY)
+            self.plan = SandboxPlan(root=self.root, data_dir=self.data_dir, memory_bytes=parse_memory(limit))
+            source = Path(__file__).read_text(encoding="utf-8")
+            argv = self.plan.wrap([sys.executable, "-c", source, "--wait"])
+            env = dict(self.plan.env(), TF_CPP_MIN_LOG_LEVEL="3")
+            self.sandbox = self.plan.summary()
+            try:
+                self.proc = subprocess.Popen(argv, cwd=self.plan.workdir, env=env, stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                             start_new_session=True)
+            except OSError as exc:
+                self.error = {"ok": False, "environment": True,
+                              "error": f"the grader's evaluator could not start ({exc.strerror}: {argv[0]})"}
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def usable(self, specs: list[dict[str, Any]], memory: str | int | None) -> bool:
+        """Started for this batch's data directory and memory cap, and not used yet."""
+        return self.root is not None and self.memory == memory and self.data_dir == _data_dir(specs)
+
+    def close(self) -> None:
+        import shutil
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        if self.plan is not None:
+            self.plan.cleanup()  # the run's memory cgroup, where the machine offers one
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+        self.plan = self.root = None
+
+    def run(self, specs: list[dict[str, Any]], timeout: float
+            ) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
+        """Measure `specs`: ({offset: result}, the failure that ended the process early or None).
+        Results stop at the first model that timed out or crashed the process."""
+        try:
+            return self._run(specs, timeout)
+        finally:
+            self.close()
+
+    def _run(self, specs: list[dict[str, Any]], timeout: float
+             ) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
+        import queue
+        import signal
+        import threading
+
+        results: dict[int, dict[str, Any]] = {}
         inner: list[tuple[int, dict[str, Any]]] = []
         for offset, spec in enumerate(specs):
-            model = plan.workdir / f"model-{offset}.keras"
+            model = self.plan.workdir / f"model-{offset}.keras"
             why = _copy_regular(Path(spec["model"]), model)
             if why:
                 results[offset] = {"ok": False, "status": "model-unreadable", "error": why}
             else:
-                inner.append((offset, dict(spec, model=str(model), data_dir=data_dir)))
+                inner.append((offset, dict(spec, model=str(model), data_dir=self.data_dir)))
         if not inner:
             return results, None
-        (plan.workdir / "spec.json").write_text(json.dumps({"batch": [s for _, s in inner]}))
-        source = Path(__file__).read_text(encoding="utf-8")
-        argv = plan.wrap([sys.executable, "-c", source, str(plan.workdir / "spec.json")])
-        env = dict(plan.env(), TF_CPP_MIN_LOG_LEVEL="3")
-        sandbox = plan.summary()
-        try:
-            proc = subprocess.Popen(argv, cwd=plan.workdir, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
-        except OSError as exc:
-            return results, {"ok": False, "environment": True,
-                             "error": f"the grader's evaluator could not start ({exc.strerror}: {argv[0]})"}
+        if self.error is not None:
+            return results, self.error
+        proc = self.proc
+        (self.plan.workdir / "spec.json").write_text(json.dumps({"batch": [s for _, s in inner]}))
         lines: queue.Queue[str | None] = queue.Queue()
         stderr_tail: list[str] = []
 
@@ -546,6 +621,9 @@ def _run_batch(specs: list[dict[str, Any]], timeout: float, memory: str | int | 
                    threading.Thread(target=read_stderr, daemon=True)]
         for reader in readers:
             reader.start()
+        with contextlib.suppress(OSError):  # a process that already died says why below
+            proc.stdin.write(str(self.plan.workdir / "spec.json") + "\n")
+            proc.stdin.close()
         ready, last_other, timed_out = False, "", False
         deadline = time.monotonic() + timeout
         while True:
@@ -567,10 +645,12 @@ def _run_batch(specs: list[dict[str, Any]], timeout: float, memory: str | int | 
                 ready = True
             elif isinstance(message.get("index"), int) and 0 <= message["index"] < len(inner):
                 result = dict(message.get("result") or {})
-                result["evaluator_sandbox"] = sandbox.get("method")
+                result["evaluator_sandbox"] = self.sandbox.get("method")
                 results[inner[message["index"]][0]] = result
                 deadline = time.monotonic() + timeout  # the next model has its own time
-        if timed_out:
+            if len(results) == len(specs):
+                break  # every model measured: no need to wait for TensorFlow's slow exit
+        if timed_out or len(results) == len(specs):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -591,10 +671,6 @@ def _run_batch(specs: list[dict[str, Any]], timeout: float, memory: str | int | 
         return results, {"ok": False, "status": "model-too-large" if killed else "evaluator-crashed",
                          "error": f"the evaluator failed while measuring the model (exit {proc.returncode}): "
                                   f"{tail[0][:300]}"}
-    finally:
-        if plan is not None:
-            plan.cleanup()  # the run's memory cgroup, where the machine offers one
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -604,6 +680,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m grader.evaluate SPEC.json", file=sys.stderr)
         return 2
+    if args[0] == "--wait":  # started early: import Keras now, then read the spec's path
+        with contextlib.suppress(Exception):  # a failure shows again, classified, when measuring
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+            import keras  # noqa: F401
+        args = [sys.stdin.readline().strip()]
     spec = json.loads(Path(args[0]).read_text())
     if "batch" not in spec:
         print(json.dumps(_measure_guarded(spec)))
@@ -611,7 +692,8 @@ def main(argv: list[str] | None = None) -> int:
     for index, one in enumerate(spec["batch"]):
         result = _measure_guarded(one)
         print(json.dumps({"index": index, "result": result}), flush=True)
-        _free("keras" in sys.modules)
+        if index + 1 < len(spec["batch"]):
+            _free("keras" in sys.modules)
     return 0
 
 

@@ -248,13 +248,13 @@ def test_a_model_that_ends_the_process_late_is_measured_alone(data_dir, tmp_path
     from grader import evaluate as ev
 
     calls = []
-    real = ev._run_batch
+    real = ev.Evaluator.run
 
-    def spy(specs, timeout, memory):
+    def spy(self, specs, timeout):
         calls.append([Path(s["model"]).name for s in specs])
-        return real(specs, timeout, memory)
+        return real(self, specs, timeout)
 
-    monkeypatch.setattr(ev, "_run_batch", spy)
+    monkeypatch.setattr(ev.Evaluator, "run", spy)
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip")
     specs = [dict(MNIST_SPEC, model=str(bad), data_dir=str(data_dir)) for _ in range(3)]
@@ -263,3 +263,24 @@ def test_a_model_that_ends_the_process_late_is_measured_alone(data_dir, tmp_path
     assert calls[0] == ["bad.keras"] * 3
     if all(r["status"] == "timeout" for r in results):
         assert [len(c) for c in calls] == [3, 2, 1]
+
+
+def test_an_evaluator_started_early_measures_like_a_fresh_one(keras, data_dir, tmp_path):
+    """Evaluator.start (Keras imported while the notebook runs): same figures as a fresh
+    process, same sandbox; one started for another data directory is closed, not used."""
+    from grader.evaluate import Evaluator, measure_many
+
+    keras.utils.set_random_seed(21)
+    path = tmp_path / "m.keras"
+    _small_cnn(keras, "sparse_categorical_crossentropy", ["accuracy"]).save(path)
+    spec = dict(MNIST_SPEC, model=str(path), data_dir=str(data_dir), probe_n=500)
+    early = Evaluator.start(str(data_dir))
+    [warm] = measure_many([spec], early=early)
+    assert early.root is None  # used once, then closed
+    fresh = measure(spec, tmp_path)
+    assert warm["ok"] and warm["evaluator_sandbox"] == fresh["evaluator_sandbox"]
+    for key in ("accuracy", "per_class", "keras_evaluate", "memorisation", "file_model"):
+        assert warm[key] == fresh[key], key
+    elsewhere = Evaluator.start(str(tmp_path))
+    [other] = measure_many([spec], early=elsewhere)
+    assert elsewhere.root is None and other["accuracy"] == fresh["accuracy"]

@@ -44,7 +44,7 @@ def measurement(ctx: GradingContext, question: str, dataset: str) -> dict[str, A
     return ctx.cache[key]
 
 
-def _wanted(ctx: GradingContext) -> set[tuple[str, str]]:
+def _wanted(ctx: GradingContext, check_weights: bool = True) -> set[tuple[str, str]]:
     """(question, dataset) of every accuracy item this run grades and would measure."""
     from grader.checks.diagnostics import _missing_weights
 
@@ -55,7 +55,7 @@ def _wanted(ctx: GradingContext) -> set[tuple[str, str]]:
             continue
         if ctx.answer(item.question) is None or f"models:measure:{item.question}" in ctx.cache:
             continue
-        if item.params.get("needs_pretrained") and _missing_weights(ctx):
+        if check_weights and item.params.get("needs_pretrained") and _missing_weights(ctx):
             continue  # the item is skipped before it measures anything
         wanted.add((item.question, item.params.get("dataset", "mnist")))
     return wanted
@@ -77,11 +77,37 @@ def _measure_all(ctx: GradingContext, wanted: set[tuple[str, str]]) -> None:
             planned.append((key, spec, meta, qc, dataset))
     if not planned:
         return
-    results = measure_many([spec for _, spec, _, _, _ in planned])
+    results = measure_many([spec for _, spec, _, _, _ in planned], early=ctx.cache.pop(EARLY_KEY, None))
     for (key, _, meta, qc, dataset), result in zip(planned, results, strict=True):
         result.update(meta)
+        if result.get("timings"):  # the evaluator's own split, for benchmarks/grading_overhead.py
+            ctx.cache.setdefault("timings:evaluator", {})[key.rsplit(":", 1)[-1]] = result["timings"]
         result["test_in_training"] = _test_share_in_training(qc, _target(qc, dataset)[1], dataset)
         ctx.cache[key] = result
+
+
+#: ctx.cache key of the evaluator started before the notebook runs (`start_evaluator_early`)
+EARLY_KEY = "evaluator:early"
+
+
+def start_evaluator_early(ctx: GradingContext) -> None:
+    """Start the sandboxed evaluator now, so its Keras import overlaps the notebook's run, when
+    this run will likely measure a model: an accuracy item is graded and the notebook trains
+    (calls fit). Costs nothing to the grade: an evaluator not used is closed (`close_early`)."""
+    from grader.evaluate import Evaluator
+    from grader.execute.runner import default_data_dir
+
+    if EARLY_KEY in ctx.cache or not _wanted(ctx, check_weights=False):
+        return
+    if not any(".fit(" in cell.source for cell in ctx.notebook.cells if cell.cell_type == "code"):
+        return
+    ctx.cache[EARLY_KEY] = Evaluator.start(ctx.options.data_dir or default_data_dir())
+
+
+def close_early(ctx: GradingContext) -> None:
+    early = ctx.cache.pop(EARLY_KEY, None)
+    if early is not None:
+        early.close()
 
 
 def _plan(qc: QuestionCapture, dataset: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
