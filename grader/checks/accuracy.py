@@ -38,7 +38,7 @@ def measurement(ctx: GradingContext, question: str, dataset: str) -> dict[str, A
     key = f"models:measure:{question}"
     if key not in ctx.cache:
         started = time.monotonic()
-        _measure_all(ctx, {(question, dataset)} | _wanted(ctx))
+        _measure_all(ctx, (question, dataset), _wanted(ctx) - {(question, dataset)})
         spent = time.monotonic() - started
         ctx.cache["timings:evaluation_s"] = ctx.cache.get("timings:evaluation_s", 0.0) + spent
     return ctx.cache[key]
@@ -55,22 +55,32 @@ def _wanted(ctx: GradingContext, check_weights: bool = True) -> set[tuple[str, s
             continue
         if ctx.answer(item.question) is None or f"models:measure:{item.question}" in ctx.cache:
             continue
-        if check_weights and item.params.get("needs_pretrained") and _missing_weights(ctx):
-            continue  # the item is skipped before it measures anything
+        try:
+            if check_weights and item.params.get("needs_pretrained") and _missing_weights(ctx):
+                continue  # the item is skipped before it measures anything
+        except Exception:  # that item meets it itself when it runs
+            continue
         wanted.add((item.question, item.params.get("dataset", "mnist")))
     return wanted
 
 
-def _measure_all(ctx: GradingContext, wanted: set[tuple[str, str]]) -> None:
+def _measure_all(ctx: GradingContext, asked: tuple[str, str], others: set[tuple[str, str]]) -> None:
+    """Measure `asked` and, in the same evaluator process, the `others` this run will ask for.
+    Anything that goes wrong preparing one of the others is left for its own item to meet."""
     from grader.evaluate import measure_many
 
     planned: list[tuple[str, dict[str, Any], dict[str, Any], QuestionCapture, str]] = []
-    for question, dataset in sorted(wanted):
+    for question, dataset in [asked, *sorted(others)]:
         key = f"models:measure:{question}"
         if key in ctx.cache:
             continue
-        qc = question_capture(ctx, question)
-        spec, meta = _plan(qc, dataset)
+        try:
+            qc = question_capture(ctx, question)
+            spec, meta = _plan(qc, dataset)
+        except Exception:
+            if (question, dataset) == asked:
+                raise
+            continue
         if spec is None:
             ctx.cache[key] = meta
         else:
@@ -80,9 +90,14 @@ def _measure_all(ctx: GradingContext, wanted: set[tuple[str, str]]) -> None:
     results = measure_many([spec for _, spec, _, _, _ in planned], early=ctx.cache.pop(EARLY_KEY, None))
     for (key, _, meta, qc, dataset), result in zip(planned, results, strict=True):
         result.update(meta)
+        try:
+            result["test_in_training"] = _test_share_in_training(qc, _target(qc, dataset)[1], dataset)
+        except Exception:
+            if key != f"models:measure:{asked[0]}":
+                continue  # its own item measures it again and meets the error there
+            raise
         if result.get("timings"):  # the evaluator's own split, for benchmarks/grading_overhead.py
             ctx.cache.setdefault("timings:evaluator", {})[key.rsplit(":", 1)[-1]] = result["timings"]
-        result["test_in_training"] = _test_share_in_training(qc, _target(qc, dataset)[1], dataset)
         ctx.cache[key] = result
 
 
