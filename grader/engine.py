@@ -15,6 +15,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,15 +66,33 @@ def grade_submission(
     ctx = GradingContext(rubric=rubric, notebook=notebook, answers=rubric.locate_answers(notebook),
                          options=options, _execution=execution)
     session = session_factory(ctx)
+    from grader.checks.accuracy import close_early, start_evaluator_early
+
     try:
+        start_evaluator_early(ctx)  # its Keras import overlaps the notebook's run
         run_pytest_session(session)
         result = build_result(ctx, session)
     finally:
+        close_early(ctx)
         if execution is None:  # a run this call started: its scratch folder is no longer needed
             remove_run_folder(ctx)
     result.started_at = stamp
     result.duration_s = round(time.monotonic() - started, 3)
+    result.environment["timings"] = _timings(ctx, result.duration_s)
     return result
+
+
+def _timings(ctx: GradingContext, total: float) -> dict[str, Any]:
+    """Where the grading time went (benchmarks/grading_overhead.py): the notebook's execution
+    (its cells' own time inside it), the sandboxed evaluator, and the checks (the rest)."""
+    record = ctx._execution
+    execution = float(getattr(record, "duration_s", 0.0) or 0.0)
+    cells = sum(float(c.duration_s or 0.0) for c in getattr(record, "cells", []) or [])
+    evaluation = float(ctx.cache.get("timings:evaluation_s", 0.0))
+    return {"execution_s": round(execution, 3), "cells_s": round(cells, 3),
+            "evaluation_s": round(evaluation, 3),
+            "checks_s": round(max(total - execution - evaluation, 0.0), 3),
+            "evaluator": dict(ctx.cache.get("timings:evaluator", {}))}
 
 
 def run_pytest_session(session: GraderSession) -> int:

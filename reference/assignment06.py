@@ -25,9 +25,13 @@ from reference import (
 REFERENCE_DIR_ENV = "GRADER_REFERENCE_DIR"
 #: What the Q9/Q10 values are for every params a check asks with (input shapes, each base
 #: family's input range), computed from reference/models.py by `python -m reference.assignment06
-#: --update-cache`, so that a student's install (no models.py) still self-checks Q9 and Q10.
+#: --update-cache`, so that a student's install (no models.py) still self-checks Q9 and Q10, and
+#: so that grading never imports TensorFlow to read a constant off a reference model (5-6 s per
+#: process, issue 18). The cache records the SHA-256 of the models.py it was computed from
+#: (SOURCE_KEY); where models.py is present and differs, values are computed afresh.
 #: tests/test_released_values.py proves it equals what models.py computes.
 RELEASED_VALUES = Path(__file__).with_name("released_values.json")
+SOURCE_KEY = "_models_sha256"
 
 
 class ReferenceUnavailable(RuntimeError):
@@ -59,15 +63,35 @@ def _key(params: dict[str, Any]) -> str:
     return json.dumps(params or {}, sort_keys=True)
 
 
+def _released() -> dict[str, Any]:
+    if not RELEASED_VALUES.is_file():
+        return {}
+    return json.loads(RELEASED_VALUES.read_text(encoding="utf-8"))
+
+
+def _models_sha256() -> str | None:
+    """SHA-256 of the models.py that would be imported (the source tree's, or GRADER_REFERENCE_DIR's)."""
+    import hashlib
+
+    here = Path(__file__).with_name("models.py")
+    folder = os.environ.get(REFERENCE_DIR_ENV)
+    path = here if here.is_file() else Path(folder or "") / "models.py"
+    if not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _value(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """`models.<name>(params)`; without models.py (a wheel), the released value for these params."""
+    """The released value for these params when it was computed from this models.py (or there is
+    no models.py: a wheel); else `models.<name>(params)`, which imports TensorFlow."""
+    released = _released()
+    value = released.get(name, {}).get(_key(params))
+    source = _models_sha256()
+    if value is not None and (source is None or released.get(SOURCE_KEY) == source):
+        return value
     try:
         models = _models()
     except ReferenceUnavailable:
-        released = {}
-        if RELEASED_VALUES.is_file():
-            released = json.loads(RELEASED_VALUES.read_text(encoding="utf-8"))
-        value = released.get(name, {}).get(_key(params))
         if value is None:
             raise
         return value
@@ -81,8 +105,9 @@ def released_params() -> dict[str, list[dict[str, Any]]]:
 
 
 def update_released_values() -> Path:
-    values = {name: {_key(p): getattr(_models(), name)(p) for p in params}
-              for name, params in released_params().items()}
+    values: dict[str, Any] = {name: {_key(p): getattr(_models(), name)(p) for p in params}
+                              for name, params in released_params().items()}
+    values[SOURCE_KEY] = _models_sha256()
     RELEASED_VALUES.write_text(json.dumps(values, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return RELEASED_VALUES
 

@@ -180,3 +180,107 @@ def test_script_needs_nothing_from_the_grader_package():
     source = Path(evaluate.__file__).read_text()
     top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert all("grader" not in line for line in top_level), top_level
+
+
+def _small_cnn(keras, loss: str, metrics: list[str], activation: str = "softmax"):
+    from keras import layers
+
+    model = keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(4, 3, activation="relu"),
+                              layers.MaxPooling2D(4), layers.Flatten(),
+                              layers.Dense(10, activation=activation)])
+    model.compile(optimizer="adam", loss=loss, metrics=metrics)
+    return model
+
+
+def test_keras_evaluate_figure_from_the_predictions_equals_keras_evaluate(keras, mnist, data_dir, tmp_path):
+    """The evaluator predicts once and derives Keras's own figure from those predictions; it must
+    be what `model.evaluate` says, for sparse labels, one-hot labels, top-k and no accuracy metric."""
+    x, y = (mnist["x_test"] / 255.0)[..., None].astype("float32"), mnist["y_test"].astype("int64")
+    xs, ys = (mnist["x_train"][:2000] / 255.0)[..., None], mnist["y_train"][:2000]
+    cases = [("sparse_categorical_crossentropy", ["accuracy"], ys, y),
+             ("categorical_crossentropy", ["accuracy"], np.eye(10)[ys], np.eye(10)[y]),
+             ("sparse_categorical_crossentropy", ["sparse_top_k_categorical_accuracy"], ys, y),
+             ("sparse_categorical_crossentropy", [], ys, None)]
+    for n, (loss, metrics, train_labels, test_labels) in enumerate(cases):
+        keras.utils.set_random_seed(n)
+        model = _small_cnn(keras, loss, metrics)
+        model.fit(xs, train_labels, epochs=1, batch_size=64, verbose=0)
+        path = tmp_path / f"m{n}.keras"
+        model.save(path)
+        got = measure_in_process(dict(MNIST_SPEC, model=str(path), data_dir=str(data_dir), probe=False))
+        assert got["ok"], got
+        if test_labels is None:
+            assert got["keras_evaluate"] is None
+            continue
+        want = keras.saving.load_model(path).evaluate(x, test_labels, batch_size=256, verbose=0,
+                                                      return_dict=True)
+        want_acc = next(v for k, v in want.items() if "acc" in k)
+        assert round(100 * got["keras_evaluate"], 2) == round(100 * want_acc, 2), (loss, metrics, got, want)
+
+
+def test_one_process_measures_every_model_as_measuring_each_alone_would(keras, data_dir, tmp_path):
+    """measure_many: the models of a submission in one sandboxed evaluator, each result equal to
+    its own `measure`; an unreadable file and a refused one in the same batch stay theirs."""
+    from grader.evaluate import measure_many
+
+    paths = []
+    for n in range(2):
+        keras.utils.set_random_seed(10 + n)
+        model = _small_cnn(keras, "sparse_categorical_crossentropy", ["accuracy"])
+        paths.append(tmp_path / f"good{n}.keras")
+        model.save(paths[-1])
+    huge = _huge_config_file(tmp_path / "huge.keras")
+    specs = [dict(MNIST_SPEC, model=str(p), data_dir=str(data_dir), probe_n=500)
+             for p in (paths[0], tmp_path / "missing.keras", huge, paths[1])]
+    together = measure_many(specs)
+    assert [r.get("ok") for r in together] == [True, False, False, True], together
+    assert together[1]["status"] == "model-unreadable" and together[2]["status"] == "model-too-large"
+    for spec, got in zip((specs[0], specs[3]), (together[0], together[3]), strict=True):
+        alone = measure(spec, tmp_path)
+        for key in ("accuracy", "per_class", "keras_evaluate", "memorisation", "file_model"):
+            assert got[key] == alone[key], key
+    assert together[0]["accuracy"] != together[3]["accuracy"]  # two different models, not one twice
+
+
+def test_a_model_that_ends_the_process_late_is_measured_alone(data_dir, tmp_path, monkeypatch):
+    """A model that times out first in its process gets the timeout; the models after it are
+    measured in a fresh process each (never given a timeout that was another model's)."""
+    from grader import evaluate as ev
+
+    calls = []
+    real = ev.Evaluator.run
+
+    def spy(self, specs, timeout):
+        calls.append([Path(s["model"]).name for s in specs])
+        return real(self, specs, timeout)
+
+    monkeypatch.setattr(ev.Evaluator, "run", spy)
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip")
+    specs = [dict(MNIST_SPEC, model=str(bad), data_dir=str(data_dir)) for _ in range(3)]
+    results = ev.measure_many(specs, timeout=0.01)
+    assert all(not r["ok"] and r["status"] in ("timeout", "model-unreadable") for r in results), results
+    assert calls[0] == ["bad.keras"] * 3
+    if all(r["status"] == "timeout" for r in results):
+        assert [len(c) for c in calls] == [3, 2, 1]
+
+
+def test_an_evaluator_started_early_measures_like_a_fresh_one(keras, data_dir, tmp_path):
+    """Evaluator.start (Keras imported while the notebook runs): same figures as a fresh
+    process, same sandbox; one started for another data directory is closed, not used."""
+    from grader.evaluate import Evaluator, measure_many
+
+    keras.utils.set_random_seed(21)
+    path = tmp_path / "m.keras"
+    _small_cnn(keras, "sparse_categorical_crossentropy", ["accuracy"]).save(path)
+    spec = dict(MNIST_SPEC, model=str(path), data_dir=str(data_dir), probe_n=500)
+    early = Evaluator.start(str(data_dir))
+    [warm] = measure_many([spec], early=early)
+    assert early.root is None  # used once, then closed
+    fresh = measure(spec, tmp_path)
+    assert warm["ok"] and warm["evaluator_sandbox"] == fresh["evaluator_sandbox"]
+    for key in ("accuracy", "per_class", "keras_evaluate", "memorisation", "file_model"):
+        assert warm[key] == fresh[key], key
+    elsewhere = Evaluator.start(str(tmp_path))
+    [other] = measure_many([spec], early=elsewhere)
+    assert elsewhere.root is None and other["accuracy"] == fresh["accuracy"]

@@ -19,6 +19,8 @@ tiers: {full: [[min_accuracy, credit], ...], quick: [...]}
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,48 +32,133 @@ from grader.rubric import RubricItem
 
 
 def measurement(ctx: GradingContext, question: str, dataset: str) -> dict[str, Any]:
-    """Measure the question's final model once per question (cached): {ok, accuracy, ...}."""
+    """The question's final model, measured (cached): {ok, accuracy, ...}. The first call
+    measures every model the submission's accuracy items need in one sandboxed evaluator
+    process (grader/evaluate.py `measure_many`), so Keras is imported once per submission."""
     key = f"models:measure:{question}"
-    if key in ctx.cache:
-        return ctx.cache[key]
-    qc = question_capture(ctx, question)
-    ctx.cache[key] = result = _measure(qc, dataset)
-    return result
+    if key not in ctx.cache:
+        started = time.monotonic()
+        _measure_all(ctx, (question, dataset), _wanted(ctx) - {(question, dataset)})
+        spent = time.monotonic() - started
+        ctx.cache["timings:evaluation_s"] = ctx.cache.get("timings:evaluation_s", 0.0) + spent
+    return ctx.cache[key]
 
 
-def _measure(qc: QuestionCapture, dataset: str) -> dict[str, Any]:
-    from grader.evaluate import measure
+def _wanted(ctx: GradingContext, check_weights: bool = True) -> set[tuple[str, str]]:
+    """(question, dataset) of every accuracy item this run grades and would measure."""
+    from grader.checks.diagnostics import _missing_weights
 
+    only = set(ctx.options.questions or [])
+    wanted = set()
+    for item in ctx.rubric.items:
+        if item.kind != "accuracy" or (only and item.question not in only):
+            continue
+        if ctx.answer(item.question) is None or f"models:measure:{item.question}" in ctx.cache:
+            continue
+        try:
+            if check_weights and item.params.get("needs_pretrained") and _missing_weights(ctx):
+                continue  # the item is skipped before it measures anything
+        except Exception:  # that item meets it itself when it runs
+            continue
+        wanted.add((item.question, item.params.get("dataset", "mnist")))
+    return wanted
+
+
+def _measure_all(ctx: GradingContext, asked: tuple[str, str], others: set[tuple[str, str]]) -> None:
+    """Measure `asked` and, in the same evaluator process, the `others` this run will ask for.
+    Anything that goes wrong preparing one of the others is left for its own item to meet."""
+    from grader.evaluate import measure_many
+
+    planned: list[tuple[str, dict[str, Any], dict[str, Any], QuestionCapture, str]] = []
+    for question, dataset in [asked, *sorted(others)]:
+        key = f"models:measure:{question}"
+        if key in ctx.cache:
+            continue
+        try:
+            qc = question_capture(ctx, question)
+            spec, meta = _plan(qc, dataset)
+        except Exception:
+            if (question, dataset) == asked:
+                raise
+            continue
+        if spec is None:
+            ctx.cache[key] = meta
+        else:
+            planned.append((key, spec, meta, qc, dataset))
+    if not planned:
+        return
+    results = measure_many([spec for _, spec, _, _, _ in planned], early=ctx.cache.pop(EARLY_KEY, None))
+    for (key, _, meta, qc, dataset), result in zip(planned, results, strict=True):
+        result.update(meta)
+        try:
+            result["test_in_training"] = _test_share_in_training(qc, _target(qc, dataset)[1], dataset)
+        except Exception:
+            if key != f"models:measure:{asked[0]}":
+                continue  # its own item measures it again and meets the error there
+            raise
+        if result.get("timings"):  # the evaluator's own split, for benchmarks/grading_overhead.py
+            ctx.cache.setdefault("timings:evaluator", {})[key.rsplit(":", 1)[-1]] = result["timings"]
+        ctx.cache[key] = result
+
+
+#: ctx.cache key of the evaluator started before the notebook runs (`start_evaluator_early`)
+EARLY_KEY = "evaluator:early"
+
+
+def start_evaluator_early(ctx: GradingContext) -> None:
+    """Start the sandboxed evaluator now, so its Keras import overlaps the notebook's run, when
+    this run will likely measure a model: an accuracy item is graded and the notebook trains
+    (calls fit). Costs nothing to the grade: an evaluator not used is closed (`close_early`)."""
+    from grader.evaluate import Evaluator
+    from grader.execute.runner import default_data_dir
+
+    if os.environ.get("GRADER_EARLY_EVALUATOR") == "0":  # off, to measure what starting early saves
+        return
+    if EARLY_KEY in ctx.cache or not _wanted(ctx, check_weights=False):
+        return
+    if not any(".fit(" in cell.source for cell in ctx.notebook.cells if cell.cell_type == "code"):
+        return
+    ctx.cache[EARLY_KEY] = Evaluator.start(ctx.options.data_dir or default_data_dir())
+
+
+def close_early(ctx: GradingContext) -> None:
+    early = ctx.cache.pop(EARLY_KEY, None)
+    if early is not None:
+        early.close()
+
+
+def _plan(qc: QuestionCapture, dataset: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(the evaluator's spec, what the result gets besides the measurement), or (None, the
+    result) when there is nothing the grader can measure."""
     call, model = _target(qc, dataset)
     if model is None:
-        return {"ok": False, "error": "no trained model was captured in this question's cells"}
+        return None, {"ok": False, "error": "no trained model was captured in this question's cells"}
     saved = qc.saved.get(model["index"])
     if saved is None or qc.capture_dir is None:
-        return {"ok": False, "error": "the model never finished a training run, so there is no trained "
-                                      "model to measure", "model": model["index"]}
+        return None, {"ok": False, "error": "the model never finished a training run, so there is no "
+                                            "trained model to measure", "model": model["index"]}
     from grader.fingerprint import OFFICIAL  # here, not at the top: it imports NumPy, which the
     # static questions (and the student's self-check) never need
 
     if not qc.data_dir or not (Path(qc.data_dir) / OFFICIAL[dataset]).exists():
-        return {"ok": False, "environment": True, "model": model["index"],
-                "error": f"the grader's copy of the official {dataset} test set ({OFFICIAL[dataset]}) is "
-                         "not in the data directory"}
+        return None, {"ok": False, "environment": True, "model": model["index"],
+                      "error": f"the grader's copy of the official {dataset} test set ({OFFICIAL[dataset]}) "
+                               "is not in the data directory"}
     source, exact, own = _preprocessing(qc, call, dataset)
     if source is None:
-        return {"ok": False, "error": "the test data could not be identified: evaluate the final model "
-                                      "with model.evaluate(x_test, y_test)", "model": model["index"]}
+        return None, {"ok": False, "error": "the test data could not be identified: evaluate the final "
+                                            "model with model.evaluate(x_test, y_test)",
+                      "model": model["index"]}
     spec: dict[str, Any] = {"model": str(qc.capture_dir / Path(saved["file"]).name)}
     spec.update(_official_spec(qc, source, dataset, exact))
     spec["probe_n"] = PROBE_N.get(dataset, 5000)
-    result = measure(spec, qc.capture_dir)
-    result.update({"model": model["index"], "cell": call.get("cell") if call else None,
-                   "note": f"official {dataset} test set"})
+    meta: dict[str, Any] = {"model": model["index"], "cell": call.get("cell") if call else None,
+                            "note": f"official {dataset} test set"}
     if own:
-        result["own_split"] = own
+        meta["own_split"] = own
     if call is not None and call.get("metrics"):
-        result["student_evaluate"] = call["metrics"]
-    result["test_in_training"] = _test_share_in_training(qc, model, dataset)
-    return result
+        meta["student_evaluate"] = call["metrics"]
+    return spec, meta
 
 
 def _preprocessing(qc: QuestionCapture, call: dict[str, Any] | None, dataset: str):
