@@ -291,12 +291,26 @@ def environment_rows(result: SubmissionResult) -> list[tuple[str, str]]:
         ("grader", result.grader_version),
         ("rubric", Path(result.rubric).name if result.rubric else ""),
     ]
-    seen = {k for k, _ in rows}
+    seen = {k for k, _ in rows} | {"timings"}
     rows += [(k, short(v)) for k, v in sorted(result.environment.items()) if k not in seen]
+    timings = result.environment.get("timings")
+    if isinstance(timings, dict):
+        rows.append(("grading time", timing_words(timings)))
     execution = result.execution or {}
     if execution.get("duration_s") is not None:
         rows.append(("execution", f"{execution.get('status', '')} in {execution['duration_s']:.1f} s"))
     return [(k, v) for k, v in rows if v not in ("", None)]
+
+
+def timing_words(timings: dict[str, Any]) -> str:
+    """Where a grading's time went (engine.py `environment.timings`), in words, never raw JSON."""
+    parts = []
+    for key, label in (("execution_s", "running the notebook"), ("cells_s", "its cells"),
+                       ("evaluation_s", "measuring the models"), ("checks_s", "checks")):
+        value = timings.get(key)
+        if isinstance(value, int | float) and value > 0:
+            parts.append(f"{label} {value:.1f} s")
+    return ", ".join(parts)
 
 
 def similarity_groups(groups: list[dict] | None) -> list[dict[str, Any]]:
