@@ -336,8 +336,9 @@ def run_batch(
 ) -> BatchOutcome:
     """Grade `notebooks` into `out` (results, reports, gradebook, class report). See module doc.
 
-    `submission_key(path)` adds per-submission inputs to its cache key (its manual grades, say);
-    `finish(result)` is applied to each fresh result before it is saved (applying those grades).
+    `submission_key(path)` adds per-submission inputs to its cache key; `finish(result)` is applied
+    to each fresh result before it is saved and to each cached one (the manual grades: editing them
+    never reruns a notebook).
     """
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
@@ -357,8 +358,11 @@ def run_batch(
             on_start(len(notebooks), len(results))
         for path in notebooks:  # cached first: instant progress, and lost files are rewritten
             if path in results:
-                _ensure_outputs(book.current_for_path(path, overrides=False) or results[path], out,
-                                options.student_mode)
+                # manual grades are not part of the cache key: an edited overrides file is applied
+                # to the saved grading, never a reason to run the notebook again
+                results[path] = _refinished(book, results[path], finish)
+                current = book.current_for_path(path, overrides=False) or results[path]
+                _ensure_outputs(_refinished(book, current, finish), out, options.student_mode)
                 if on_result:
                     on_result(results[path], True)
         graded = _grade_all(todo, rubric, options, keys, out=out, book=book, jobs=jobs,
@@ -367,7 +371,8 @@ def run_batch(
         results.update(graded)
         ordered = [results[p] for p in notebooks]
         similarity = _similarity(notebooks, rubric, keys, out)
-        current = [book.current_for_path(p, overrides=False) or results[p] for p in notebooks]
+        current = [_refinished(book, book.current_for_path(p, overrides=False) or results[p], finish)
+                   for p in notebooks]
         _write_class_report(current, similarity, out)
     return BatchOutcome(results=ordered, graded=len(graded), cached=len(notebooks) - len(todo),
                         similarity=similarity, duration_s=round(time.monotonic() - started, 3))
@@ -515,6 +520,18 @@ def _saved_result(book: Gradebook, path: Path, key: str) -> SubmissionResult | N
     if row is None or not row[0] or row[0] != key:
         return None
     return SubmissionResult.from_dict(json.loads(row[1]))
+
+
+def _refinished(book: Gradebook, result: SubmissionResult,
+                finish: Callable[[SubmissionResult], SubmissionResult] | None) -> SubmissionResult:
+    """A saved grading with today's manual grades (`finish`) applied; recorded in the gradebook
+    as a new run when they changed it, so that every export agrees."""
+    if finish is None:
+        return result
+    finished = finish(result)
+    if finished.to_dict() != result.to_dict():
+        book.record(finished)
+    return finished
 
 
 def _ensure_outputs(result: SubmissionResult, out: Path, student_mode: bool) -> None:

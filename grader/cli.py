@@ -294,7 +294,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with progress, open_executor(args, rubric, options) as executor:
             outcome = run_batch(notebooks, rubric, options, out=out, jobs=args.jobs, force=args.force,
                                 executor=executor,
-                                max_trainings=args.max_trainings, submission_key=_manual_grades_key(args),
+                                max_trainings=args.max_trainings,
                                 finish=_manual_grades(args, out, rubric),
                                 on_start=progress.start, on_result=progress.advance)
     except BatchBusy as exc:
@@ -311,36 +311,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print_batch_summary(outcome, out)
     return EXIT_OK if all(r.status == "graded" for r in outcome.results) else EXIT_NOT_GRADED
-
-
-def _overrides_file(args: argparse.Namespace) -> Path | None:
-    """The manual-grades file (`--overrides FILE`, else OUT/overrides.yaml), when there is one."""
-    path = Path(args.overrides) if getattr(args, "overrides", None) else Path(args.out) / "overrides.yaml"
-    return path if path.is_file() else None
-
-
-def _manual_grades_key(args: argparse.Namespace):
-    """Per submission, its own entries of the overrides file go into its cache key: editing
-    alice's manual grade re-finishes alice alone, not the class."""
-    path = _overrides_file(args)
-    if path is None:
-        return None
-    import json
-
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        data = {"unreadable": path.read_bytes().hex()} if path.exists() else {}
-    if not isinstance(data, dict):
-        data = {"malformed": str(data)}
-
-    def key(notebook: Path) -> str:
-        mine = {k: data[k] for k in (notebook.stem, notebook.name) if k in data}
-        return json.dumps(mine, sort_keys=True, default=str) if mine else ""
-
-    return key
 
 
 def _manual_grades(args: argparse.Namespace, out: Path, rubric):

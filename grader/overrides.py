@@ -250,8 +250,27 @@ def apply_loaded(result: SubmissionResult, overrides: dict[str, dict[str, Overri
             raise OverridesError(f"{path}: {override.submission}.{item_id}.points: {override.points:g} "
                                  f"is more than the item's {item.max_score:g} points")
         _apply(item, override, path)
+    for item in result.items():  # an entry removed from this file since: the automatic grade again
+        if item.manual and item.id not in entries and _from_file(item, path):
+            _unapply(item)
     result.recompute_scores()
     return result
+
+
+def _from_file(item: ItemResult, path: Path) -> bool:
+    override = item.evidence.get("override")
+    return isinstance(override, dict) and override.get("file") == str(path)
+
+
+def _unapply(item: ItemResult) -> None:
+    """Put back what the grader decided before this item was graded by hand."""
+    previous = item.evidence["override"]
+    item.score = previous["automatic_score"]
+    item.status = previous["automatic_status"]
+    item.feedback = previous["automatic_feedback"]
+    item.needs_review = bool(previous.get("automatic_needs_review", False))
+    item.manual = False
+    item.evidence = {k: v for k, v in item.evidence.items() if k != "override"}
 
 
 def _apply(item: ItemResult, override: Override, path: Path) -> None:

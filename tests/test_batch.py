@@ -302,12 +302,24 @@ def test_results_do_not_depend_on_the_parallelism(tmp_path: Path) -> None:
     assert len(seen[0]) == 3 and all(len(items) == 4 for items in seen[0])
 
 
-def test_editing_one_students_manual_grade_regrades_that_student_alone(tmp_path: Path) -> None:
-    subs = make_notebooks(tmp_path / "subs", 3)
+def test_editing_a_manual_grade_applies_it_without_grading_again(tmp_path: Path) -> None:
+    """Manual grades are not in the cache key: an edited overrides file is applied to the saved
+    grading (no notebook is run again), and removing an entry brings the automatic grade back."""
+    make_notebooks(tmp_path / "subs", 3)
     out = tmp_path / "out"
     folder = str(tmp_path / "subs")
     assert grader("run", folder, "--questions", "q2", "--out", str(out)).returncode == 0
+    automatic = json.loads((out / "student01.json").read_text())
     (out / "overrides.yaml").write_text("student01:\n  q2.params: {points: 5, comment: checked by hand}\n")
     again = grader("run", folder, "--questions", "q2", "--out", str(out))
-    assert "(1 graded now, 2 cached)" in again.stdout, again.stdout + again.stderr
-    assert run_counts(out) == {subs[0].name: 1, subs[1].name: 2, subs[2].name: 1}
+    assert "(0 graded now, 3 cached)" in again.stdout, again.stdout + again.stderr
+    manual = json.loads((out / "student01.json").read_text())
+    item = next(i for q in manual["questions"] for i in q["items"] if i["id"] == "q2.params")
+    assert item["manual"] and item["score"] == 5
+    assert "checked by hand" in (out / "student01.html").read_text()
+    (out / "overrides.yaml").write_text("{}\n")
+    back = grader("run", folder, "--questions", "q2", "--out", str(out))
+    assert "(0 graded now, 3 cached)" in back.stdout, back.stdout + back.stderr
+    restored = json.loads((out / "student01.json").read_text())
+    assert restored["score"] == automatic["score"]
+    assert not any(i["manual"] for q in restored["questions"] for i in q["items"])
