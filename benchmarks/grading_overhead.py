@@ -130,14 +130,7 @@ def run_plain(path: Path, data_dir: str, budget: dict) -> dict:
 
 def run_graded(paths: list[Path], out: Path, data_dir: str, jobs: int = 1) -> dict:
     """`grader run` as a fresh process; wall time and each result's timings."""
-    cmd = [sys.executable, "-m", "grader", "run", *map(str, paths), "--data-dir", data_dir, "--out", str(out),
-           "--profile", "quick", "--force", "-j", str(jobs)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t0
-    if proc.returncode not in (0, 3):
-        raise RuntimeError(f"grader run failed ({proc.returncode}): {proc.stderr[-800:]}")
+    wall = _grader_run([str(p) for p in paths], out, data_dir, jobs)
     results = {}
     for p in paths:
         data = json.loads((out / f"{p.stem}.json").read_text(encoding="utf-8"))
@@ -211,7 +204,12 @@ def bench_batch(names: list[str], count: int, folder: Path, data_dir: str, plain
 
 
 def _run_folder(folder: Path, paths: list[Path], out: Path, data_dir: str, jobs: int) -> dict:
-    cmd = [sys.executable, "-m", "grader", "run", str(folder), "--data-dir", data_dir, "--out", str(out),
+    return {"wall_s": _grader_run([str(folder)], out, data_dir, jobs)}
+
+
+def _grader_run(targets: list[str], out: Path, data_dir: str, jobs: int) -> float:
+    """Wall seconds of one `grader run` (quick profile, forced) as a fresh process."""
+    cmd = [sys.executable, "-m", "grader", "run", *targets, "--data-dir", data_dir, "--out", str(out),
            "--profile", "quick", "--force", "-j", str(jobs)]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.perf_counter()
@@ -219,7 +217,7 @@ def _run_folder(folder: Path, paths: list[Path], out: Path, data_dir: str, jobs:
     wall = time.perf_counter() - t0
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"grader run failed ({proc.returncode}): {proc.stderr[-800:]}")
-    return {"wall_s": wall}
+    return wall
 
 
 def main(argv: list[str] | None = None) -> int:
