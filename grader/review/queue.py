@@ -1,11 +1,13 @@
 """What needs a person: every item of the class's current grades that the grader could not settle.
 
-An item is in the queue when it is flagged `needs review` (an unsure free-text judgement), is
-`missing` although the notebook seems to hold an answer for it (the locator gave cells or an
-excerpt), was `skipped` because of the grader's environment (missing weights, data: never the
-student's zero), or shows a large gap between the accuracy the notebook printed and the one the
-grader measured. A queued item is done once an instructor set its grade (it is `manual`).
-The queue is ordered by question, then student, so a TA grades one question across the class.
+An item is in the queue when it is flagged `needs review` (an unsure free-text judgement); is
+`missing` although the notebook may hold an answer for it (the locator gave cells or an excerpt,
+or could not find the question at all: the class report's "not found, check by hand"); belongs
+to a question the locator placed with low confidence; was `skipped` because of the grader's
+environment (missing weights, data: never the student's zero); or shows a large gap between the
+accuracy the notebook printed and the one the grader measured. A queued item is done once an
+instructor set its grade (it is `manual`). The queue is ordered by question, then student, so a
+TA grades one question across the class.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from grader.locate.answer import LOW_CONFIDENCE
 from grader.results import ItemResult, SubmissionResult
 
 GAP_POINTS = 2.0  # printed vs measured accuracy, in percentage points, worth a person's look
@@ -20,7 +23,8 @@ ANSWER_HINTS = ("excerpt", "candidates", "nearest", "cells")
 
 REASON_WORDS = {
     "needs-review": "the grader is unsure of its judgement",
-    "not-located": "no answer was located, but the notebook seems to hold one",
+    "not-located": "no answer was located: check by hand whether the notebook holds one",
+    "unsure-location": "the answer was found with low confidence: check the grader read the right cells",
     "environment": "skipped: the grader's environment lacked something (not the student's fault)",
     "accuracy-gap": "the printed accuracy differs from the measured one",
 }
@@ -60,8 +64,9 @@ def accuracy_gap_points(item: ItemResult) -> float | None:
     return round(printed - measured, 2)
 
 
-def reasons_for(item: ItemResult) -> list[str]:
-    """Why `item` needs a person (empty: it does not). A manual item keeps the reasons it had."""
+def reasons_for(item: ItemResult, location: dict | None = None) -> list[str]:
+    """Why `item` needs a person (empty: it does not). A manual item keeps the reasons it had.
+    `location` is its question's row of `result.located` (grader.locate.location_map)."""
     ev = item.evidence if isinstance(item.evidence, dict) else {}
     auto = ev.get("override") if item.manual else None
     needs_review = item.needs_review or bool(isinstance(auto, dict) and auto.get("automatic_needs_review"))
@@ -69,8 +74,11 @@ def reasons_for(item: ItemResult) -> list[str]:
     out = []
     if needs_review:
         out.append("needs-review")
-    if status == "missing" and any(ev.get(k) for k in ANSWER_HINTS):
+    not_found = location is not None and not location.get("found")
+    if status == "missing" and (not_found or any(ev.get(k) for k in ANSWER_HINTS)):
         out.append("not-located")
+    if location is not None and location.get("found") and (location.get("confidence") or 0) < LOW_CONFIDENCE:
+        out.append("unsure-location")
     if status == "skipped":
         out.append("environment")
     gap = accuracy_gap_points(item)
@@ -84,9 +92,10 @@ def build_queue(results: list[SubmissionResult]) -> list[QueueItem]:
     queue = []
     for r in results:
         student = r.student or r.submission
+        where = {row.get("question"): row for row in r.located or []}
         for q in r.questions:
             for item in q.items:
-                reasons = reasons_for(item)
+                reasons = reasons_for(item, where.get(q.id))
                 if not reasons:
                     continue
                 ov = item.evidence.get("override") if item.manual and isinstance(item.evidence, dict) else {}
