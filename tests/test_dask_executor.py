@@ -298,3 +298,32 @@ def test_the_local_default_never_imports_dask() -> None:
             "print(ex, sorted({m.split('.')[0] for m in sys.modules} & dask))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.stdout.strip().splitlines()[-1] == "None []", proc.stdout + proc.stderr
+
+
+def test_a_scheduler_without_workers_says_so_waits_and_then_grades(dask_cluster: DaskCluster,
+                                                                  tmp_path: Path) -> None:
+    """No worker: the run says it is waiting and gives up with a usage error after --worker-wait;
+    a worker that joins while it waits gets the submission."""
+    nb = make_notebooks(tmp_path / "subs", 1)[0]
+    proc = grader("run", str(nb), "--out", str(tmp_path / "none"), "--executor", "dask",
+                  "--scheduler", dask_cluster.address, "--worker-wait", "3")
+    assert proc.returncode == 2, proc.stderr
+    assert "has no workers yet; waiting up to 3 s" in proc.stderr
+    assert "none joined within 3 s" in proc.stderr and "dask worker" in proc.stderr
+    assert not (tmp_path / "none" / f"{nb.stem}.json").exists()
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+    waiting = subprocess.Popen([sys.executable, "-m", "grader", "run", str(nb), "--out", str(tmp_path / "later"),
+                                "--executor", "dask", "--scheduler", dask_cluster.address,
+                                "--worker-wait", "300"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        first = waiting.stderr.readline()
+        assert "has no workers yet" in first, first
+        dask_cluster.add_worker("late")
+        _, rest = waiting.communicate(timeout=300)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+    assert waiting.returncode in (0, 1), first + rest  # graded (1: the notebook lost points)
+    assert json.loads((tmp_path / "later" / f"{nb.stem}.json").read_text())["status"] == "graded"

@@ -36,6 +36,9 @@ def add_executor_options(p: argparse.ArgumentParser) -> None:
                         "(--scheduler); slurm|pbs|sge: Dask workers started as batch jobs (--cluster-config)")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="--executor dask: the scheduler, tcp://HOST:PORT or its scheduler JSON file")
+    g.add_argument("--worker-wait", type=float, default=120.0, metavar="SECONDS",
+                   help="--executor dask: how long to wait for a first worker when the scheduler has "
+                        "none (default 120)")
     g.add_argument("--cluster-config", default=None, metavar="FILE",
                    help="--executor slurm|pbs|sge: queue, cores, memory, GPUs, walltime, setup lines "
                         "(YAML; see cluster.example.yaml)")
@@ -80,7 +83,13 @@ def open_executor(args: argparse.Namespace, rubric: Rubric,
 
 def _start(kind: str, args: argparse.Namespace, rubric: Rubric, options: GradingOptions) -> Any:
     from grader.batch import stall_limit
-    from grader.executors.dask_executor import DaskExecutor, connect, gpu_share, gpu_workers
+    from grader.executors.dask_executor import (
+        DaskExecutor,
+        connect,
+        gpu_share,
+        gpu_workers,
+        wait_for_a_worker,
+    )
 
     k = trainings_per_gpu(rubric, args.max_trainings)
     cluster = scale = None
@@ -92,8 +101,9 @@ def _start(kind: str, args: argparse.Namespace, rubric: Rubric, options: Grading
             raise ExecutorError("--executor dask needs --scheduler tcp://HOST:PORT (the address "
                                 "`dask scheduler` prints) or the path of its scheduler file")
         client = connect(args.scheduler)
-        gpus = gpu_workers(client) > 0
         where = f"the Dask scheduler at {args.scheduler}"
+        wait_for_a_worker(client, where, getattr(args, "worker_wait", 120.0))
+        gpus = gpu_workers(client) > 0
     else:
         from grader.executors.jobqueue import load_cluster_config, start_cluster
 

@@ -68,6 +68,23 @@ def connect(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> Client:
             "this machine may reach it; or grade here without --executor") from None
 
 
+def wait_for_a_worker(client: Client, where: str, timeout_s: float) -> None:
+    """Return once the scheduler has a worker; say so while waiting (a scheduler with none would
+    otherwise hold every submission without a word), and give up after `timeout_s`."""
+    if client.scheduler_info(n_workers=-1).get("workers"):
+        return
+    print(f"grader: {where} has no workers yet; waiting up to {timeout_s:g} s for one "
+          "(start one with `dask worker ADDRESS`)", file=sys.stderr)
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except TimeoutError:
+        client.close()
+        raise ExecutorError(
+            f"{where} has no workers: none joined within {timeout_s:g} s. Start workers with "
+            "`dask worker ADDRESS` in an environment with this grader, or wait longer with "
+            "--worker-wait SECONDS") from None
+
+
 def gpu_workers(client: Client) -> int:
     """Workers that advertise a `GPU` resource (started with `--resources GPU=1`)."""
     workers = client.scheduler_info(n_workers=-1).get("workers", {})
