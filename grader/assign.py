@@ -26,13 +26,13 @@ from typing import Any
 import nbformat
 import yaml
 
+from grader import student_rubric
 from grader.rubric import Rubric
 
 STUDENT_RUBRIC = Path("grader-selfcheck") / "rubric.yaml"
 ANSWER_PLACEHOLDER = "_Write your answer here._"
 CODE_PLACEHOLDER = "# YOUR CODE HERE"
 STARTER_TAGS = {"starter", "student"}
-NEUTRAL_CORRECTION = "This claim is not right: check it against the course material."
 _HEADING = re.compile(r"^\s*#{1,6}\s*(?:question|exercise|q)\s*(\d{1,2})\b", re.IGNORECASE)
 _SOLUTION = re.compile(r"^[ \t]*#+[ \t]*BEGIN SOLUTION.*?^[ \t]*#+[ \t]*END SOLUTION[^\n]*\n?",
                        re.MULTILINE | re.DOTALL)
@@ -143,34 +143,12 @@ def _heading_text(source: str) -> str:
 
 def student_rubric_data(rubric: Rubric) -> dict[str, Any]:
     """The rubric as the self-check needs it: public items only, no answer wording where hidden."""
-    data = yaml.safe_load(rubric.path.read_text(encoding="utf-8"))
-    data.pop("total", None)  # the public items' points no longer add up to it
-    questions = []
-    for q in data["questions"]:
-        items = [dict(i) for i in q["items"] if i.get("visibility", "public") == "public"]
-        for item in items:
-            if item.get("reveal", "hint") != "answer":
-                item["params"] = _without_answer_wording(item.get("params") or {})
-        if items:
-            questions.append({**q, "items": items})
-    data["questions"] = questions
-    return data
-
-
-def _without_answer_wording(params: dict[str, Any]) -> dict[str, Any]:
-    params = dict(params)
-    if isinstance(params.get("concepts"), list):
-        params["concepts"] = [{k: v for k, v in c.items() if k != "hint"} for c in params["concepts"]]
-    if isinstance(params.get("misconceptions"), list):
-        params["misconceptions"] = [{**m, "correction": NEUTRAL_CORRECTION} for m in params["misconceptions"]]
-    params.pop("hint", None)
-    return params
+    return student_rubric.student_rubric_data(yaml.safe_load(rubric.path.read_text(encoding="utf-8")))
 
 
 def student_rubric_text(rubric: Rubric) -> str:
-    head = (f"# Self-check rubric for {rubric.assignment}, written by `grader assign`: public items "
-            "only. Do not edit.\n")
-    return head + yaml.safe_dump(student_rubric_data(rubric), sort_keys=False, allow_unicode=True, width=100)
+    return student_rubric.student_rubric_text(rubric.path.read_text(encoding="utf-8"),
+                                              written_by="`grader assign`")
 
 
 def _student_readme(name: str) -> str:

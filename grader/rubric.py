@@ -8,6 +8,7 @@ offending key, which is what an instructor editing YAML needs); rules a schema c
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,9 @@ if TYPE_CHECKING:
     from grader.notebook import Answer, Notebook
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RUBRIC = REPO_ROOT / "rubrics" / "assignment06.yaml"
+# GRADER_RUBRIC names the rubric used without --rubric: a wheel install ships only the student
+# rubric (setup.py), so an instructor grading from one (or tox) points it at the full rubric.
+DEFAULT_RUBRIC = Path(os.environ.get("GRADER_RUBRIC") or REPO_ROOT / "rubrics" / "assignment06.yaml")
 
 
 class RubricError(Exception):

@@ -72,6 +72,29 @@ def test_the_wheel_ships_the_rubric_and_q2_cache_but_no_solutions(installed) -> 
     assert not [n for n in names if n.endswith(".ipynb")]
 
 
+def test_the_wheel_rubric_is_the_student_rubric_without_the_answer_key(installed) -> None:
+    """Hidden items, concept hints and misconception corrections (the reference's wording) stay in
+    the source tree; the wheel's rubric is what `grader assign` gives students."""
+    import yaml
+
+    full = yaml.safe_load((ROOT / "rubrics" / "assignment06.yaml").read_text(encoding="utf-8"))
+    text = zipfile.ZipFile(installed["wheel"]).read("rubrics/assignment06.yaml").decode()
+    shipped = yaml.safe_load(text)
+    items = [i for q in shipped["questions"] for i in q["items"]]
+    hidden = [i["id"] for q in full["questions"] for i in q["items"] if i.get("visibility") == "hidden"]
+    assert hidden and not set(hidden) & {i["id"] for i in items}
+    assert "written by the wheel build" in text.splitlines()[0]
+    for item in items:
+        params = item.get("params") or {}
+        if item.get("reveal", "hint") != "answer":
+            assert not any("hint" in c for c in params.get("concepts") or []), item["id"]
+            assert all(m["correction"].startswith("This claim is not right")
+                       for m in params.get("misconceptions") or []), item["id"]
+    full_corrections = [m["correction"] for q in full["questions"] for i in q["items"]
+                        for m in (i.get("params") or {}).get("misconceptions") or []]
+    assert full_corrections and not [c for c in full_corrections if c in text]
+
+
 def test_grader_check_static_from_the_wheel_is_fast_and_tensorflow_free(installed) -> None:
     venv, work = installed["venv"], installed["work"]
     started = time.perf_counter()
