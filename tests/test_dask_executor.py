@@ -312,11 +312,12 @@ def test_a_scheduler_without_workers_says_so_waits_and_then_grades(dask_cluster:
     assert "none joined within 3 s" in proc.stderr and "dask worker" in proc.stderr
     assert not (tmp_path / "none" / f"{nb.stem}.json").exists()
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
-    waiting = subprocess.Popen([sys.executable, "-m", "grader", "run", str(nb), "--out", str(tmp_path / "later"),
-                                "--executor", "dask", "--scheduler", dask_cluster.address,
-                                "--worker-wait", "300"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
+    env = {**os.environ, "PYTHONPATH": path}
+    waiting = subprocess.Popen([sys.executable, "-m", "grader", "run", str(nb), "--out",
+                                str(tmp_path / "later"), "--executor", "dask", "--scheduler",
+                                dask_cluster.address, "--worker-wait", "300"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = waiting.stderr.readline()
         assert "has no workers yet" in first, first

@@ -51,3 +51,17 @@ def test_print_cells_stay_code_unless_they_print_labelled_answers(rubric, tmp_pa
     assert answers["q9"].code_cells == [2]
     assert answers["q5"].cells == [0] and answers["q5"].code_cells == []
     assert "inhibit" in answers["q5"].text
+
+
+def test_roman_numerals_need_a_label_or_a_delimiter() -> None:
+    """A numeral after a label or before a delimiter numbers a question; the pronoun "I" does not."""
+    from grader.locate.segment import line_marker
+
+    assert line_marker("## Question IV: Why pooling?", first_line=True)[:2] == (4, "heading")
+    assert line_marker("### vii) fully convolutional", first_line=True)[:2] == (7, "heading")
+    assert line_marker("**Exercise ix.** MNIST", first_line=True)[:2] == (9, "bold")
+    assert line_marker("Question X", first_line=False)[:2] == (10, "label")
+    for pronoun in ("**I** think the pooling layer is cheaper", "## I think CNNs are better",
+                    "I think pooling has no weights."):
+        found = line_marker(pronoun, first_line=False)
+        assert found is None or found[0] is None, pronoun

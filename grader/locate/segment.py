@@ -61,7 +61,8 @@ _NUM_HEAD = re.compile(
 _TIMES = re.compile(r"^\s*[x×*/+]\s*\d")
 _NUMBERED = re.compile(r"^(?P<indent>\s*)\(?(?P<n>\d{1,2})\s*[.)](?!\d)\s*(?P<rest>.*)$")
 _LABELLED = re.compile(rf"^\s*(?P<all>{_LABEL}\s*\.?\s*[-–]?\s*(?:no\.?|#)?\s*"
-                       r"(?:\d{1,2}(?!\d)|(?:one|two|three|four|five|six|seven|eight|nine|ten)\b).*)$", re.I)
+                       r"(?:\d{1,2}(?!\d)|(?:one|two|three|four|five|six|seven|eight|nine|ten)\b"
+                       r"|(?:xii|xi|x|ix|viii|vii|vi|v|iv|iii|ii|i)(?=\s*(?:[.):\-–—]|$))).*)$", re.I)
 _HEADING = re.compile(r"^\s{0,3}(?P<hashes>#{1,6})(?P<inner>.*)$")
 _BOLD_START = re.compile(r"^\s*(?:\*\*|__)")
 _ANS = re.compile(r"(?:^|\s)(?:\*\*|__)?(?:ans(?:wer)?|sol(?:ution)?|response)\s*(?:\*\*|__)?\s*[:\-–=>]+\s*",
@@ -179,11 +180,25 @@ def notebook_units(nb: Notebook) -> list[Unit]:
 _WORDS = {w: i for i, w in enumerate(["one", "two", "three", "four", "five", "six", "seven", "eight",
                                        "nine", "ten"], 1)}
 _WORD_NUMBER = re.compile(rf"^({_LABEL}\s*)({'|'.join(_WORDS)})\b", re.I)
+_ROMANS = {r: i for i, r in enumerate(
+    ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"], 1)}
+_ROMAN = "|".join(sorted(_ROMANS, key=len, reverse=True))
+# "Question IV", "Exercise ix:" (a label, then a delimiter or the line's end) and "IV." / "VII)" /
+# "IV -" (a delimiter needed) at the start of a heading or bold label: "**I** think" stays a pronoun
+_ROMAN_NUMBER = re.compile(rf"^(?:((?:{_LABEL})\s*\.?\s*)({_ROMAN})(?=\s*(?:[.):\-–—]|$))"
+                           rf"|()({_ROMAN})(?=\s*[.):\-–—]))", re.I)
+
+
+def _arabic(inner: str) -> str:
+    """'Question Three' / 'Question IV:' / 'VII.' -> 'Question 3' / 'Question 4:' / '7.'."""
+    inner = _WORD_NUMBER.sub(lambda m: m.group(1) + str(_WORDS[m.group(2).lower()]), inner)
+    return _ROMAN_NUMBER.sub(lambda m: (m.group(1) or "") + str(_ROMANS[(m.group(2) or m.group(4)).lower()]),
+                             inner)
 
 
 def _numbered_head(inner: str) -> tuple[int | None, str, bool]:
     """'Question 3: What ...' / '3. What' / '6.' / 'Question Three' -> (3, 'What ...', delimited)."""
-    inner = _WORD_NUMBER.sub(lambda m: m.group(1) + str(_WORDS[m.group(2).lower()]), inner.strip())
+    inner = _arabic(inner.strip())
     m = _NUM_HEAD.match(inner)
     if not m or _TIMES.match(m.group("rest") or ""):
         return None, inner, True

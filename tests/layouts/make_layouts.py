@@ -427,6 +427,15 @@ def layouts() -> list[Layout]:
         cells.append(md(f"## Q{n}. {P[f'q{n}']}\n{ANS[f'q{n}']}", f"q{n}"))
     add(Layout("q10_heading_forgotten", "Q10 code directly after Q9 code, no heading",
                [*cells, md("## Q9. MNIST", "q9"), *code_q9("q9"), *code_q10("q10")]))
+
+    # Roman numerals: "## Question IV:", "### VII.", "**Exercise ix)**"
+    roman = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
+    heads = {1: "## Question I:", 2: "## Question II:", 3: "### III.", 4: "### IV -", 5: "**Exercise v)**",
+             6: "### VI.", 7: "### VII)", 8: "## Question viii"}
+    cells = [md(f"{heads[n]} {P[f'q{n}'] if n % 2 else ''}\n\n{ANS[f'q{n}']}", f"q{n}") for n in range(1, 9)]
+    add(Layout("roman_numerals", "Roman numerals after a label or at a heading's start",
+               [md("# Homework VI: CNNs (Chapter XIV)"), *cells, md(f"## Exercise {roman[8]}. MNIST", "q9"),
+                *code_q9("q9"), md(f"## {roman[9]}. transfer learning", "q10"), *code_q10("q10")]))
     return out
 
 
