@@ -12,6 +12,7 @@ to the next start; code cells no marker claims are assigned by what they do (ass
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -147,8 +148,24 @@ def locate(nb: Notebook, specs: list[QuestionSpec]) -> dict[str, Answer]:
         if answer is not None:
             answer.edition = edition
             answers[start.question] = answer
+    _share_joint_answers(starts, answers, numbering, by_id)
     assign_by_content(nb, units, answers, specs, edition)
     return {s.id: answers[s.id] for s in specs if s.id in answers}
+
+
+def _share_joint_answers(starts: list[Start], answers: dict[str, Answer], numbering: dict[int, str],
+                         by_id: dict[str, QuestionSpec]) -> None:
+    """One block under "Questions 1 and 2" (or "Q3-Q5") answers each question it names that has
+    no answer of its own; each check then reads the part it grades from the whole block."""
+    for start in starts:
+        first = answers.get(start.question)
+        if first is None or start.marker is None:
+            continue
+        for n in start.marker.also:
+            q = numbering.get(n)
+            if q in by_id and q not in answers:
+                answers[q] = dataclasses.replace(first, question=q, number=by_id[q].number,
+                                                 confidence=round(min(first.confidence, 0.8), 2))
 
 
 def _score(m: Marker, targets: list[Target]) -> tuple[str | None, float, float]:

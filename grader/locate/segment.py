@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from grader.locate.visible import visible_markdown
@@ -50,6 +50,7 @@ class Marker:
     run: int = 1  # numbered items: how many numbered lines in a row this one is part of
     run_first: int | None = None  # and the number that run starts with
     level: int | None = None  # markdown heading level (1 for "#"), headings only
+    also: list[int] = field(default_factory=list)  # "Questions 1 and 2", "Q3-Q5": the other numbers
 
 
 _LABEL = (r"(?:q(?:uestion|ues|n|u)?s?|ans(?:wer)?|ex(?:ercise|\.)?|exc|problem|prob|task|aufgabe|frage"
@@ -243,6 +244,24 @@ def line_marker(text: str, *, first_line: bool, comment: bool = False) -> tuple 
     return None
 
 
+_Q = rf"(?:{_LABEL}\s*\.?\s*)?"
+_JOINT = re.compile(rf"^{_Q}(?P<n>\d{{1,2}})(?P<list>(?:\s*(?:,|&|\+|/|\band\b)\s*{_Q}\d{{1,2}}(?!\d))+)"
+                    rf"|^{_Q}(?P<a>\d{{1,2}})(?:\s*(?:[-–]|\bto\b)\s*{_LABEL}\s*\.?\s*|[-–]|\s+to\s+)"
+                    r"(?P<b>\d{1,2})(?!\d)", re.I)
+
+
+def joint_numbers(text: str) -> list[int]:
+    """The other questions a label answers together: "Questions 1 and 2" -> [2], "Q3-Q5" -> [4, 5]."""
+    inner = strip_bold(re.sub(r"^\s{0,3}#{1,6}\s*|^\s*#+\s*", "", text))
+    m = _JOINT.match(_arabic(inner))
+    if not m:
+        return []
+    if m.group("list"):
+        return [int(n) for n in re.findall(r"\d{1,2}", m.group("list"))]
+    a, b = int(m.group("a")), int(m.group("b"))
+    return list(range(a + 1, b + 1)) if 0 < b - a <= 5 else []
+
+
 _CODE_LABEL = re.compile(
     rf"^\s*#+\s*(?:\*\*|__)?\s*(?:{_LABEL}\s*\.?\s*\d{{1,2}}\b|\d{{1,2}}\b|[A-Za-z])", re.I)
 
@@ -259,7 +278,8 @@ def find_markers(units: list[Unit]) -> list[Marker]:
                 inner = re.sub(r"^\s*#+\s*", "", line)
                 number, rest, delimited = _numbered_head(strip_bold(inner))
                 if number is not None:
-                    markers.append(Marker(i, unit.cell, number, "comment", rest, delimited=delimited))
+                    markers.append(Marker(i, unit.cell, number, "comment", rest, delimited=delimited,
+                                          also=joint_numbers(line)))
                 elif number is None and len(re.findall(r"[A-Za-z]{3,}", inner)) >= 2:
                     markers.append(Marker(i, unit.cell, None, "comment", strip_bold(inner)))
             continue
@@ -275,6 +295,8 @@ def find_markers(units: list[Unit]) -> list[Marker]:
         heading = _HEADING.match(unit.text) if unit.kind == "prose" else None
         if heading and style in ("heading", "title"):
             marker.level = len(heading.group("hashes"))
+        if number is not None and style in ("heading", "bold", "label"):
+            marker.also = joint_numbers(unit.text)
         if not title and not answer:
             marker.title, marker.title_unit = _next_line(units, i)
         markers.append(marker)

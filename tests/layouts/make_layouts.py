@@ -436,6 +436,13 @@ def layouts() -> list[Layout]:
     add(Layout("roman_numerals", "Roman numerals after a label or at a heading's start",
                [md("# Homework VI: CNNs (Chapter XIV)"), *cells, md(f"## Exercise {roman[8]}. MNIST", "q9"),
                 *code_q9("q9"), md(f"## {roman[9]}. transfer learning", "q10"), *code_q10("q10")]))
+
+    # several questions under one label: "## Questions 1 and 2", "**Q3-Q5**", "Q6 & Q7:"
+    joint = [md(f"## Questions 1 and 2\n\n{ANS['q1']}\n\n{ANS['q2']}", "q1", "q2"),
+             md(f"**Q3-Q5**\n\n{ANS['q3']}\n\npooling: {ANS['q4']}\n\nLRN: {ANS['q5']}", "q3", "q4", "q5"),
+             md(f"Q6 & Q7: {ANS['q6']}\n\n{ANS['q7']}", "q6", "q7"), md(f"## Q8\n{ANS['q8']}", "q8")]
+    add(Layout("joint_questions", "several questions answered in one block under one label",
+               [*joint, md("## Q9", "q9"), *code_q9("q9"), md("## Q10", "q10"), *code_q10("q10")]))
     return out
 
 
