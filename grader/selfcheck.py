@@ -164,9 +164,13 @@ def render(report: SelfCheck, console: Any = None) -> None:
         console.print(f"[yellow]Running your notebook:[/] {escape(r.message)}")
     if report.fix_next:
         console.print("[bold]Fix next:[/]")
+        steps = Table.grid(padding=(0, 1))  # a grid: wrapped advice stays indented under its item
+        steps.add_column(justify="right", no_wrap=True)
+        steps.add_column(overflow="fold")
         for n, fix in enumerate(report.fix_next, 1):
-            console.print(f"  {n}. [bold]{fix['item']}[/] ({fix['points_lost']:g} points): "
-                          f"{escape(fix['advice'])}")
+            steps.add_row(f"  {n}.", f"[bold]{escape(fix['item'])}[/] ({fix['points_lost']:g} points): "
+                                     f"{escape(fix['advice'])}")
+        console.print(steps)
     else:
         console.print("[green]Every public item checked here passes.[/]")
     if any(level != "answer" for level in report.reveal.values()):

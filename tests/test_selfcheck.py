@@ -175,3 +175,20 @@ def test_check_inside_a_graded_run_does_nothing(tmp_path: Path) -> None:
     printed = "".join(c["output_text"] for c in result["execution"]["cells"])
     assert "does nothing while the grader runs this notebook" in printed
     assert "CHECKED None" in printed
+
+
+def test_fix_next_advice_wraps_under_its_item_at_80_columns() -> None:
+    """A student's terminal is often 80 columns: wrapped advice keeps its indent (readable list)."""
+    from rich.console import Console
+
+    from grader.selfcheck import check_notebook, render
+
+    console = Console(width=80, record=True, highlight=False, color_system=None)
+    render(check_notebook(str(ALICE), ["q2"]), console)
+    lines = console.export_text().splitlines()
+    start = lines.index("Fix next:")
+    steps = [line for line in lines[start + 1:] if line.strip()][:4]
+    assert steps[0].startswith("  1. q2.")
+    assert all(len(line) <= 80 for line in lines)
+    continuation = next(line for line in steps[1:] if not line.lstrip()[:2].rstrip(".").isdigit())
+    assert continuation.startswith("     ") and continuation.strip(), steps
