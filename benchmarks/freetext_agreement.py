@@ -30,6 +30,7 @@ LABELS = DATA / "freetext_labels.yaml"
 SETS = {
     "realistic in-sample": DATA / "freetext_realistic.yaml",
     "realistic held-out": DATA / "freetext_realistic_holdout.yaml",
+    "realistic blind": DATA / "freetext_blind.yaml",
     "rubric-worded in-sample": DATA / "freetext_labels.yaml",
     "rubric-worded held-out": DATA / "freetext_holdout.yaml",
 }

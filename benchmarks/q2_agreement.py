@@ -26,7 +26,8 @@ from grader.checks.parammath import PARTS, grade_answer  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
-SETS = {"in-sample": DATA / "q2_realistic.yaml", "held-out": DATA / "q2_realistic_holdout.yaml"}
+SETS = {"in-sample": DATA / "q2_realistic.yaml", "held-out": DATA / "q2_realistic_holdout.yaml",
+        "blind": DATA / "q2_blind.yaml"}
 
 
 def _norm(s: str | None) -> str | None:
