@@ -196,7 +196,8 @@ _OPS = {
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
 }
-_EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?!=))")
+#: "=>" and "==>" mean "so", not "equals": "3.6 MB of weights => 14.1 MB" is no formula.
+_EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?![=>]))")
 _TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
 
 

@@ -12,10 +12,21 @@ from grader.textnumbers import Equation, Quantity, Segment, find_equations, find
 
 PARTS = ("params", "ram_prediction", "ram_batch")
 
-_BATCH_CUE = r"batch|training|\btrain(?!able)|backprop|\b{n}\s+(?:images|instances|samples|pictures|inputs)"
+#: Batch and prediction cues, also in the words of the other languages students write in
+#: (Spanish lote/entrenamiento, French lot/entraînement, German Stapel/Training).
+_BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|entrenamiento|entra[iî]nement|\bstapel|"
+              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder)|"
+              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
 _PREDICTION_CUE = re.compile(
-    r"predict|single|inference|for\s+(?:one|1|a)\s+(?:image|instance|input|sample)", re.I
+    r"predict|pr[eé]dic|vorhersage|inferen[cz]|single|einzel|seule?\b|\bsol[ao]\b|"
+    r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
+    r"\bone\s+(?:image|instance|input|sample|picture)\b|"
+    r"\b(?:una|une|un|ein(?:em|es|e)?)\s+(?:imagen|image|instancia|bild|instanz)", re.I
 )
+#: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
+_PER_ONE = re.compile(r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
+_NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
+                 128: "hundred and twenty-eight"}
 _PARAMS_CUE = re.compile(r"param|parám|weights?\b|bias|gewicht", re.I)
 _RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer", re.I)
 _MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
@@ -186,7 +197,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
     """Read every number, formula and sentence of an answer and pick the answer to each part."""
     text = with_units(text)
     segs = segments(text)
-    batch_cue = re.compile(_BATCH_CUE.format(n=batch_size), re.I)
+    batch_cue = re.compile(_BATCH_CUE.format(n=batch_size, word=_NUMBER_WORDS.get(batch_size, "_")), re.I)
     quantities = find_quantities(text)
     equations = find_equations(text)
     previous: list[str] = []
@@ -334,7 +345,7 @@ def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size:
     if q.is_memory:
         # "12.6 MB for a single prediction", "565.6 MB (batch of 50)": a cue right after the
         # amount, in the same clause, names it; otherwise the last cue before it does
-        tight = _tight_cue_after(after, batch_cue)
+        tight = _tight_cue_after(after, batch_cue, batch_before=bool(batch_cue.search(local)))
         if tight:
             return tight
         if batch_cue.search(local) or _PREDICTION_CUE.search(local):
@@ -354,14 +365,18 @@ def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size:
     return None
 
 
-def _tight_cue_after(after: str, batch_cue: re.Pattern[str]) -> str | None:
+def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bool = False) -> str | None:
     cues = [(m.start(), "ram_batch") for m in batch_cue.finditer(after)]
     cues += [(m.start(), "ram_prediction") for m in _PREDICTION_CUE.finditer(after)]
+    per = _PER_ONE.match(after)
+    if per and not cues and not batch_before:
+        return "ram_prediction"  # "RAM: 7.2 MB per image." (a sentence with no batch in it)
     if not cues:
         return None
     start, part = min(cues)
     between = after[:start]
-    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then)\b", between):
+    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero)\b",
+                               between, re.I):
         return None
     return part
 
@@ -490,6 +505,7 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         and (reading.part_of.get(i) in (part, "ram") or part == "params")
         and (q.value >= 1000 if part == "params" else True)
         and not _in_parentheses(reading, q)
+        and not _other_part_by_size(q, pick.quantity, reading.part_of.get(i), part)
     ]
     group: list[Quantity] = []
     for (_, a), (_, b) in zip(same, same[1:], strict=False):
@@ -502,6 +518,18 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         return []
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
+
+
+def _other_part_by_size(q: Quantity, pick: Quantity, q_part: str | None, part: str) -> bool:
+    """'12.6MB; 565.6MB (batch)': an amount no sentence names that is a tenth of the batch figure
+    (or ten times the prediction figure) answers the other RAM part, in the question's order."""
+    if q_part != "ram" or not q.is_memory or not pick.is_memory:
+        return False
+    if part == "ram_batch":
+        return q.value * 10 <= pick.value
+    if part == "ram_prediction":
+        return q.value >= 10 * pick.value
+    return False
 
 
 def _chain_ends(reading: Reading, idx: list[int]) -> list[int]:
