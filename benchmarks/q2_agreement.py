@@ -27,6 +27,7 @@ from grader.rubric import load_rubric  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 SETS = {"in-sample": DATA / "q2_realistic.yaml", "held-out": DATA / "q2_realistic_holdout.yaml"}
+SETS["dev2"] = DATA / "q2_dev2.yaml"  # second development set (issue 13, round 2)
 
 
 def _norm(s: str | None) -> str | None:

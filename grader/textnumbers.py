@@ -39,10 +39,10 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"kibibytes?|KiB|kiB", "KiB"),
     (r"mebibytes?|MiB", "MiB"),
     (r"gibibytes?|GiB", "GiB"),
-    (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb", "kB"),
-    (r"mega[- ]?bytes?|Mbytes?|MBytes?|MB|Mb|mb", "MB"),
-    (r"giga[- ]?bytes?|Gbytes?|GBytes?|GB|Gb|gb", "GB"),
-    (r"bytes?|B", "B"),
+    (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko", "kB"),
+    (r"mega[- ]?bytes?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo", "MB"),
+    (r"giga[- ]?bytes?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go", "GB"),
+    (r"bytes?|B|octets?", "B"),
 ]
 _MULTIPLIER_WORDS: list[tuple[str, float]] = [
     (r"thousand|k|K", 1e3),
@@ -275,6 +275,11 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
             continue
         if tok[0] == "op" and tok[1] not in "()":
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if tok[1] in "+×*" and nxt is not None and nxt[0] == "word":
+                # "10.52 MB + weights 3.6 MB": a word or two naming the next term
+                k = next((j for j in range(i + 1, min(i + 4, len(tokens))) if tokens[j][0] != "word"), None)
+                if k is not None and tokens[k][0] == "num":
+                    nxt = tokens[k]
             if nxt is None or not (nxt[0] == "num" or nxt[1] == "("):
                 continue
         if tok[1] == ")" and out and out[-1][1] == "(" and out[-1][0] == "op":

@@ -107,11 +107,78 @@ def test_realistic_in_sample_parts_exact():
 
 
 def test_realistic_held_out_parts_never_over_credited():
-    # Issue 13's bar is 95% exact on the held-out parts; measured 90.5% (38 of 42), so this floor
-    # guards against regressions only. No held-out part gets more credit than its label.
+    # Issue 13's bar is 95% exact on the held-out parts (measured 100% after round 2; 90.5% before).
+    # No held-out part gets more credit than its label.
     s = summary(evaluate(DATA / "q2_realistic_holdout.yaml"))
-    assert s["exact"] >= 0.90, s
+    assert s["exact"] >= 0.95, s
     assert s["over_credit"] == 0, s
+
+
+def test_second_development_set_parts_exact_and_conflicts_flagged():
+    # q2_dev2.yaml: 89.3% exact on its first run (labelled before the reader saw it), 100% after
+    s = summary(evaluate(DATA / "q2_dev2.yaml"))
+    assert s["exact"] >= 0.95, s
+    assert s["over_credit"] == 0, s
+    assert s["flag_hit"] == s["flag_wanted"], s
+
+
+@pytest.mark.parametrize(("text", "part", "value"), [
+    ("It has 903,400 parameters, needs 14.1 MB for one image and 565.6 MB for fifty.", "ram_batch",
+     "565.6 MB"),
+    ("903,400 params; 12.6MB; 565.6MB (batch)", "ram_batch", "565.6MB"),
+    ("903,400 params; 12.6MB; 565.6MB (batch)", "ram_prediction", "12.6MB"),
+    ("Feature maps of one image: 6 MB + 3 MB + 1.52 MB = 10.52 MB, plus the parameters 3.6 MB => 14.1 MB",
+     "ram_prediction", "14.1 MB"),
+    ("One image: feature maps 10.52 MB + weights 3.6 MB = 14.1 MB.", "ram_prediction", "14.1 MB"),
+    ("Para una predicción se necesitan 12,6 MB y para un lote de 50 imágenes unos 565,6 MB.",
+     "ram_prediction", "12,6 MB"),
+    ("Pour une seule prédiction il faut environ 14,1 Mo, et pour un lot de 50 images 565,6 Mo.",
+     "ram_batch", "565,6 Mo"),
+    ("Memory (MB): prediction 12.61, batch 565.61", "ram_prediction", "12.61 MB"),
+    ("Weights: 0.9034M floats\nTotal floats for one image = 3.5334M", "params", "0.9034M"),
+])
+def test_which_part_a_number_answers_comes_from_the_whole_answer(text, part, value):
+    o = grade(text)[part]
+    assert o.credit == 1 and found(o) == value, (found(o), o.feedback)
+
+
+def test_a_table_is_read_cell_by_cell_under_its_column_names():
+    out = grade("| layer | params | memory (KB) |\n|---|---|---|\n| conv1 | 2,800 | 6,000 |\n"
+                "| conv2 | 180,200 | 3,000 |\n| conv3 | 720,400 | 1,520 |\n| total | 903,400 | 10,520 |")
+    assert out["params"].credit == 1 and found(out["params"]) == "903,400"
+
+
+def test_code_dividing_bytes_by_a_million_is_in_megabytes():
+    out = grade("", code="total = 2800 + 180200 + 720400\nmem = (1.5e6 + 0.75e6 + 0.38e6 + total) * 4 / 1e6\n"
+                     "print(mem, 'MB')")
+    assert out["ram_prediction"].credit == 1 and found(out["ram_prediction"]).endswith("MB")
+
+
+@pytest.mark.parametrize(("text", "part"), [
+    ("903,400 parameters.\nRAM for one prediction: somewhere between 3.6 MB and 14.1 MB.", "ram_prediction"),
+    ("| params | 903,400 |\n| RAM predict | 7.2 MB |\n\nThe CNN needs 14.1 MB for a single prediction.",
+     "ram_prediction"),
+    ("| params | 903,400 |\n| RAM predict | 14.1 MB |\n\nThe CNN needs 7.2 MB for a single prediction.",
+     "ram_prediction"),
+    ("Total params: 903,400\nRAM one prediction: 12.6 MB\n\nSummary: the network has 902,700 parameters "
+     "in total.", "params"),
+])
+def test_a_range_or_two_different_statements_for_one_part_earn_nothing_and_are_flagged(text, part):
+    o = grade(text)[part]
+    assert o.credit == 0 and o.needs_review, o.feedback
+    assert "conflicting-values" in [d.code for d in o.diagnoses]
+
+
+@pytest.mark.parametrize("text", [
+    "Memory of the feature maps for one image: 10.52 MB.\nTotal RAM for one prediction: 14.1 MB.",
+    "Params 903,400. For one prediction the RAM is 12.6 MB at least; if we keep all layers, one prediction "
+    "needs 14.1 MB.",
+    "Params: 903,400. One prediction: 14.1 MB.\nIn float16 one prediction would need 7.1 MB.",
+    "One image: 6 MB + 3 MB = 9 MB of maps\nRAM for one prediction: 9 MB + 3.6 MB = 12.6 MB",
+])
+def test_working_steps_asides_and_two_accepted_conventions_are_no_conflict(text):
+    o = grade(text)["ram_prediction"]
+    assert o.credit == 1 and not o.needs_review, o.feedback
 
 
 def test_feedback_quotes_the_figures_the_student_meant():

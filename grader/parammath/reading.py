@@ -24,7 +24,8 @@ _PREDICTION_CUE = re.compile(
     r"\b(?:una|une|un|ein(?:em|es|e)?)\s+(?:imagen|image|instancia|bild|instanz)", re.I
 )
 #: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
-_PER_ONE = re.compile(r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
+_PER_ONE = re.compile(
+    r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
 _NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
                  128: "hundred and twenty-eight"}
 _PARAMS_CUE = re.compile(r"param|parám|weights?\b|bias|gewicht", re.I)
@@ -70,6 +71,10 @@ class Reading:
     negated: set[int] = field(default_factory=set)  # "NOT 903,400": a value the student rejects
     #: part -> several different values offered for it ("902,700? 903,400?"): none is the answer
     conflicts: dict[str, list[Quantity]] = field(default_factory=dict)
+    #: part -> other values stated as the answer to it in other sentences ("| RAM predict | 14.1
+    #: MB |" and later "needs 7.2 MB for a single prediction"); the verdict decides if they conflict
+    restated: dict[str, list[Pick]] = field(default_factory=dict)
+    batch_cue: re.Pattern[str] | None = None
 
     def equations_in(self, part: str) -> list[Equation]:
         """Equations whose result sits in a sentence about `part` ('' for sentences about none)."""
@@ -136,10 +141,29 @@ def _code_arithmetic(code: str) -> list[str]:
         env[name] = value
         label = name.replace("_", " ")
         unit = ""
-        if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)|bytes", name, re.I):
+        if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)|bytes|(?:^|_)mb$", name, re.I):
             unit = " MB" if re.search(r"mb$|_mb_", name, re.I) else " bytes"
+            scaled = _scaled_unit(node.value)
+            if scaled and unit == " bytes":
+                unit = f" {scaled}"  # "mem = (...) * 4 / 1e6": the student's figure is in MB
         lines.append(f"{label} = {value:.10g}{unit}.")
     return lines
+
+
+_DIVISORS = {1e3: "kB", 1e6: "MB", 1e9: "GB", 2.0**10: "KiB", 2.0**20: "MiB", 2.0**30: "GiB"}
+
+
+def _scaled_unit(node: ast.AST) -> str | None:
+    """The unit a byte count is turned into by a last division: `... / 1e6` -> MB, `/ 2**20` or
+    `/ 1024 / 1024` -> MiB."""
+    divisor = 1.0
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        d = _eval_node(node.right, {})
+        if d is None:
+            break
+        divisor *= d
+        node = node.left
+    return _DIVISORS.get(divisor)
 
 
 def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
@@ -168,7 +192,8 @@ _UNIT_NAMES = r"KiB|MiB|GiB|kB|KB|MB|GB|bytes"
 _ASSIGNMENT = re.compile(rf"^(\s*)([A-Za-z_]\w*)\s*=\s*([\d.,]+)\s*(?:#\s*({_UNIT_NAMES})\b.*)?$")
 _BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
 _HEADER_UNIT = re.compile(rf"[(\[]\s*(?:in\s+)?({_UNIT_NAMES})\s*[)\]]")
-_BARE_NUMBER = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?![\d.,]|\s*(?:{_UNIT_NAMES}|[kKMG]i?B)\b)")
+_BARE_NUMBER = re.compile(
+    rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?!\d|[.,]\d|\s*(?:{_UNIT_NAMES}|[kKMG]i?B|[KMG]o)\b)")
 
 
 def with_units(text: str) -> str:
@@ -176,6 +201,7 @@ def with_units(text: str) -> str:
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
+    text = _tables_as_sentences(text)
     # "~12.6MB" opening a line means "about", not "≈" continuing the line above
     text = re.sub(r"(?m)^(\s*(?:[-*•]\s*)?)[~≈]\s*(?=\d)", r"\1about ", text)
     out = []
@@ -191,6 +217,46 @@ def with_units(text: str) -> str:
             line = _BARE_NUMBER.sub(lambda n, u=unit: f"{n.group(1)} {u}", rest)
         out.append(line)
     return "\n".join(out)
+
+
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+_GENERIC_HEADER = re.compile(r"\s*(?:values?|answers?|results?|numbers?|amounts?|quantity|quantities|parts?|"
+                             r"items?|what|questions?|q|#|)\s*", re.I)
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _tables_as_sentences(text: str) -> str:
+    """A markdown table with a header row is read row by row with each cell under its column's
+    name: '| conv1 | 2,800 | 6,000 |' under '| layer | params | memory (KB) |' ->
+    'layer conv1, params 2,800, memory 6,000 KB'. A column's unit applies to its cells only."""
+    lines = text.split("\n")
+    header: list[str] | None = None
+    for k, line in enumerate(lines):
+        if k and _TABLE_SEPARATOR.match(line) and "|" in lines[k - 1]:
+            header = _cells(lines[k - 1])
+            continue
+        if header is None or "|" not in line:
+            header = None if "|" not in line else header
+            continue
+        out = []
+        for col, (name, cell) in enumerate(zip(header, _cells(line), strict=False)):
+            if not cell:
+                continue
+            unit = _HEADER_UNIT.search(name)
+            if unit:
+                name = (name[: unit.start()] + name[unit.end() :]).strip()
+                cell = _BARE_NUMBER.sub(rf"\1 {unit.group(1)}", cell)
+            if _GENERIC_HEADER.fullmatch(name) or (col == 0 and not re.match(r"[\d~≈.]", cell)):
+                name = ""  # "| value |", or the row's own label in the first column
+            out.append(f"{name} {cell}".strip())
+        label = out[0] + ": " if out and len(out) > 1 and not re.match(r"[\d~≈.]", out[0]) else ""
+        lines[k] = label + ", ".join(out[1:] if label else out) + "."
+    return "\n".join(lines)
 
 
 def read_answer(text: str, batch_size: int) -> Reading:
@@ -246,6 +312,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         part_of=part_of,
         operands=operands,
         negated=negated,
+        batch_cue=batch_cue,
     )
     _pick(reading)
     return reading
@@ -281,6 +348,11 @@ def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_o
     totals = [i for i, seg in counts if _TOTAL_CUE.search(seg.text)]
     for i in totals or [i for i, _ in counts]:
         part_of[i] = "params"
+
+
+def _segment_text(reading: Reading, q: Quantity) -> str:
+    seg = _segment_of(reading.segments, q.start)
+    return seg.text if seg else ""
 
 
 def _in_parentheses(reading: Reading, q: Quantity) -> bool:
@@ -334,6 +406,8 @@ def _is_param_size(q: Quantity, seg: Segment) -> bool:
     return any(abs(v - c * b) <= 0.06 * c * b for c in counts for b in (2, 4, 8) for v, _ in q.readings())
 
 
+#: "Weights: 0.9034M floats", "parameters = 903,400 values": the count of parameters in floats.
+_WEIGHTS_AS_FLOATS = re.compile(r"(?:weights|param(?:eter)?s)\s*(?:[:=]|is|are)?\s*[~≈]?\s*$", re.I)
 _BATCH_SIZE_BEFORE = re.compile(r"(?:batch(?:[\s_-]*size)?|mini-?batch)\s*(?:of|=|:|is)?\s*$", re.I)
 
 
@@ -358,7 +432,7 @@ def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size:
         if "params" in seg.labels and not _MEMORY_CUE.search(seg.text) and _is_param_size(q, seg):
             return None  # "Total params: 903,400 (3.45 MB)": a size stated, not a RAM answer
         return "ram"
-    if _NOT_A_COUNT_OF_PARAMS.match(after):
+    if _NOT_A_COUNT_OF_PARAMS.match(after) and not _WEIGHTS_AS_FLOATS.search(local):
         return None  # "100 feature maps", "50 images", "32-bit floats"
     if "params" in seg.labels or _PARAMS_CUE.match(after.strip()):
         return "params"
@@ -413,6 +487,9 @@ def _pick(reading: Reading) -> None:
         outside = [i for i in idx if not _in_parentheses(reading, reading.quantities[i])
                    or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
         idx = outside or idx
+        # "(it would be 6.3 MB with float16)": an aside about another setting is not the answer
+        plain = [i for i in idx if not _ASIDE.search(_segment_text(reading, reading.quantities[i]))]
+        idx = plain or idx
         cued = []
         for i in idx:
             q = reading.quantities[i]
@@ -470,6 +547,65 @@ def _pick(reading: Reading) -> None:
         if p:
             p.why = "the last amount of memory written (no sentence names the batch)"
         reading.picks["ram_batch"] = p
+    for part in PARTS:
+        pick = reading.picks.get(part)
+        if pick is not None and pick.cued:
+            reading.restated[part] = _restatements(reading, pick, part, candidates(part))
+
+
+#: Words that make an amount a component or an aside, not the answer: "feature maps: 10.52 MB",
+#: "without the biases: 902,700", "in float16 it would be 6.3 MB".
+_COMPONENT = re.compile(
+    r"feature|activation|output|weights|param|input|image\s+itself|bias|kernel|layer|without|"
+    r"excluding|w/o|forgot|wrong|mistake|instead|float16|fp16|half|16[- ]?bit|would|if\b|first\s+got",
+    re.I)
+_PARAMS_ASIDE = re.compile(
+    r"without|excluding|w/o|no\s+bias|forgot|wrong|mistake|instead|would|\bif\b|layer|conv|first\s+got|"
+    r"trainable|weights\s+only", re.I)
+#: A value for another setting than the question's: "in float16 it would be 6.3 MB".
+_ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\bif\s+we\b", re.I)
+_LABEL_ONLY = re.compile(r"\W*[\w\s()/-]{0,40}[:=]\s*(?:about|approx\.?|ca\.?|~|≈)?\s*$", re.I)
+
+
+def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> list[Pick]:
+    """Other values that a sentence of their own states as the answer to `part`: the last amount
+    of a sentence that asks for RAM (or a 'total'), about nothing but the part itself."""
+    out: list[Pick] = []
+    cue = _TOTAL_CUE if part == "params" else re.compile(_MEMORY_CUE.pattern + "|" + _TOTAL_CUE.pattern, re.I)
+    for i in idx:
+        q = reading.quantities[i]
+        seg = _segment_of(reading.segments, q.start)
+        if seg is None or seg is pick.segment or i in reading.negated or _in_parentheses(reading, q):
+            continue
+        if part == "params" and q.value < 10000:
+            continue
+        later = [r for r in reading.quantities if seg.start <= r.start < seg.end and r.start > q.start
+                 and r.is_memory == q.is_memory]
+        own = {"params": _PARAMS_CUE, "ram_prediction": _PREDICTION_CUE,
+               "ram_batch": reading.batch_cue}.get(part)
+        if own is None or not own.search(seg.text):
+            continue  # the sentence itself names the part (not a label carried from the line above)
+        local = reading.text[seg.start : q.start]
+        stated = cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
+        aside = (_PARAMS_ASIDE.search(seg.text) if part == "params"
+                 else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text))
+        if later or not stated or aside:
+            continue
+        same = 0.02 if q.is_memory else 0.0  # counts are exact; amounts are rounded as written
+        if any(abs(q.value - v) <= same * max(q.value, v) + q.precision for v, _ in pick.quantity.readings()):
+            continue
+        out.append(Pick(quantity=q, segment=seg, why="another value stated for this part"))
+    return out
+
+
+def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
+    """The words around an amount within its clause: from the last number, comma or 'and' before
+    it to the next one after it."""
+    before = reading.text[seg.start : q.start]
+    cut = max((m.end() for m in re.finditer(r"\d|[,;]|\band\b", before)), default=0)
+    after = reading.text[q.end : seg.end]
+    stop = re.search(r"\d|[,;]|\band\b", after)
+    return before[cut:] + " " + (after[: stop.start()] if stop else after)
 
 
 
@@ -510,7 +646,11 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
     group: list[Quantity] = []
     for (_, a), (_, b) in zip(same, same[1:], strict=False):
         between = reading.text[a.end : b.start]
-        if _ALTERNATIVES.fullmatch(between) and "=" not in between:
+        before = reading.text[max(seg.start, a.start - 20) : a.start]
+        # "between 3.6 MB and 14.1 MB": a range is no single answer
+        ranged = bool(re.fullmatch(r"\s*(?:and|to|-|–)\s*", between) and re.search(
+            r"\b(?:between|from|range\s+of|ranges?\s+from)\s*$", before, re.I))
+        if ranged or (_ALTERNATIVES.fullmatch(between) and "=" not in between):
             for q in (a, b):
                 if all(q is not g for g in group):
                     group.append(q)
