@@ -33,6 +33,7 @@ SETS = {
     "rubric-worded in-sample": DATA / "freetext_labels.yaml",
     "rubric-worded held-out": DATA / "freetext_holdout.yaml",
 }
+SETS["dev2"] = DATA / "freetext_dev2.yaml"  # second development set (issue 13, round 2)
 
 
 @dataclass

@@ -67,6 +67,7 @@ class Token:
 def normalise(text: str) -> str:
     """Lower case, with "×" as "x" and "1 x 1" as "1x1"; keeps the length (offsets stay valid)."""
     text = text.lower().replace("×", "x").replace("’", "'").replace("`", "'")
+    text = re.sub(r"\b([23])[- ]d\b", r"\1d ", text)  # "2-D", "2 D" -> "2d" (same length)
     return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
                   lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
 
@@ -281,9 +282,13 @@ def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
         t = tokens[start - k]
         if k == 3 and t.word not in _VERB_NEGATIONS:
             continue
-        if is_negation(t.word) and not re.search(r"[,;:]", sentence[t.end:tokens[start].start]):
+        if is_negation(t.word) and not _NEW_CLAUSE.search(sentence[t.end:tokens[start].start]):
             return True
     return False
+
+
+#: Where a negation's reach ends: "no weights, so it is cheaper" negates the weights only.
+_NEW_CLAUSE = re.compile(r"[,;:]|\b(?:so|because|since|but|which|thus|hence|therefore|while)\b", re.I)
 
 
 _VERB_NEGATIONS = frozenset({"not", "never", "cannot"})
