@@ -190,3 +190,19 @@ def test_feedback_quotes_the_figures_the_student_meant():
                   "720,400\nTotal = 831,400")["params"]
     assert "Your total number of parameters: 831,400" in wrong.feedback, wrong.feedback
     assert "= 180,200, not 108,200" in wrong.feedback
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("", "# total params = 903,400\n# RAM one image ~ 12.6 MB\n# RAM batch of 50 ~ 565.6 MB\nx = 1"),
+    ("total_params = 903_400\nram_single_mb = 12.61\nram_batch_mb = 565.61", ""),
+    ("903,400\n12.6\n565.6", ""),
+    ("Params = 903.4K, RAM(1) = 12.6M, RAM(50) = 565.6M", ""),
+    ("O total de parâmetros é 903.400. Para uma previsão são necessários 12,6 MB e para o treinamento "
+     "com um lote de 50 imagens 565,6 MB.", ""),
+    ("Ek image ke liye 12.6 MB chahiye aur 50 images ke batch ke liye 565.6 MB. Total parameters 903,400 "
+     "hain.", ""),
+])
+def test_comments_variable_names_bare_lines_and_other_languages_answer_every_part(text, code):
+    out = grade(text, code)
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1], {
+        p: found(o) for p, o in out.items()}

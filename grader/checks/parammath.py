@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.checks.base import Outcome, register
+from grader.locate.assign import comment_text
 from grader.parammath.feedback import DEFAULT_PARTIAL, DEFAULT_TOLERANCE, grade_part
 from grader.parammath.reading import PARTS, answer_text, read_answer
 from grader.plugin import require_answer
@@ -74,9 +75,17 @@ def grade_answer(
 
 @dataclass
 class _TextAnswer:
+    """An answer given as text (and a code cell's source), read as the locator reads a notebook:
+    the code's full-line comments are part of the prose."""
+
     text: str
     code: str = ""
     outputs_text: str = ""
+
+    def __post_init__(self) -> None:
+        comments = comment_text(self.code) if self.code else ""
+        if comments:
+            self.text = f"{self.text}\n{comments}" if self.text.strip() else comments
 
 
 @register("param-math")

@@ -15,20 +15,22 @@ PARTS = ("params", "ram_prediction", "ram_batch")
 #: Batch and prediction cues, also in the words of the other languages students write in
 #: (Spanish lote/entrenamiento, French lot/entraînement, German Stapel/Training).
 _BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|entrenamiento|entra[iî]nement|\bstapel|"
+              r"treinamento|treino|addestramento|allenamento|\(\s*{n}\s*\)|"
               r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder)|"
               r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
 _PREDICTION_CUE = re.compile(
     r"predict|pr[eé]dic|vorhersage|inferen[cz]|single|einzel|seule?\b|\bsol[ao]\b|"
     r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
     r"\bone\s+(?:image|instance|input|sample|picture)\b|"
-    r"\b(?:una|une|un|ein(?:em|es|e)?)\s+(?:imagen|image|instancia|bild|instanz)", re.I
+    r"\b(?:una|une|un|uma|ein(?:em|es|e)?|ek)\s+(?:imagen|image|immagine|imagem|instancia|bild|instanz|photo)|"
+    r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)", re.I
 )
 #: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
 _PER_ONE = re.compile(
     r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
 _NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
                  128: "hundred and twenty-eight"}
-_PARAMS_CUE = re.compile(r"param|parám|weights?\b|bias|gewicht", re.I)
+_PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso", re.I)
 _RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer", re.I)
 _MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
 _TOTAL_CUE = re.compile(
@@ -105,7 +107,7 @@ def answer_text(answer: Any, prompt: str) -> str:
         parts.append("\n\n".join(code_lines))
     if getattr(answer, "outputs_text", ""):
         parts.append(answer.outputs_text)
-    text = "\n".join(p for p in parts if p.strip())
+    text = "\n\n".join(p.strip("\n") for p in parts if p.strip())  # prose, code, outputs: paragraphs apart
     norm_prompt = _norm(prompt)
     if not norm_prompt:
         return text
@@ -190,6 +192,11 @@ def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
 
 _UNIT_NAMES = r"KiB|MiB|GiB|kB|KB|MB|GB|bytes"
 _ASSIGNMENT = re.compile(rf"^(\s*)([A-Za-z_]\w*)\s*=\s*([\d.,]+)\s*(?:#\s*({_UNIT_NAMES})\b.*)?$")
+#: "ram_single_mb = 12.61": the unit a variable's name ends with
+_NAME_UNIT_RE = re.compile(r"_(mb|mib|gb|gib|kb|kib|bytes)$", re.I)
+_MEMORY_M = re.compile(
+    r"(?i)(\b(?:ram|memory|mem)\b[^\n,;]{0,12}?[=:]\s*[~≈]?\s*\d+(?:[.,]\d+)?)\s*([MGK])(?![A-Za-z])")
+_NAME_UNIT = {"mb": "MB", "mib": "MiB", "gb": "GB", "gib": "GiB", "kb": "kB", "kib": "KiB", "bytes": "bytes"}
 _BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
 _HEADER_UNIT = re.compile(rf"[(\[]\s*(?:in\s+)?({_UNIT_NAMES})\s*[)\]]")
 _BARE_NUMBER = re.compile(
@@ -202,14 +209,18 @@ def with_units(text: str) -> str:
     '| Predict | 13.48 MiB |'."""
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)
+    text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping
+    # "RAM(1) = 12.6M", "memory: 565.6M": in a sentence about memory, M is megabytes
+    text = _MEMORY_M.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}B", text)
     # "~12.6MB" opening a line means "about", not "≈" continuing the line above
     text = re.sub(r"(?m)^(\s*(?:[-*•]\s*)?)[~≈]\s*(?=\d)", r"\1about ", text)
     out = []
     for line in text.split("\n"):
         m = _ASSIGNMENT.match(line)
         if m and ("_" in m.group(2) or m.group(4)):
-            line = f"{m.group(1)}{m.group(2).replace('_', ' ')}: {m.group(3)}" + (
-                f" {m.group(4)}" if m.group(4) else "")
+            named = _NAME_UNIT_RE.search(m.group(2))
+            unit = m.group(4) or (_NAME_UNIT[named.group(1).lower()] if named else "")
+            line = f"{m.group(1)}{m.group(2).replace('_', ' ')}: {m.group(3)}" + (f" {unit}" if unit else "")
         h = _HEADER_UNIT.search(line)
         if h:
             unit = h.group(1)
@@ -259,16 +270,39 @@ def _tables_as_sentences(text: str) -> str:
     return "\n".join(lines)
 
 
+_BARE_LINE = re.compile(r"^\s*(?:(?:[-*•]|\(?[a-c1-3][.):])\s*)?[~≈]?\s*(\d[\d,. ]*\d|\d)\s*$")
+
+
+def _bare_lines_in_mb(text: str) -> str:
+    """'903,400 / 12.6 / 565.6' on three lines and no unit anywhere: the answers in the question's
+    order, the two amounts of memory in megabytes (the unit the question's scale implies)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if len(lines) != 3 or not all(_BARE_LINE.match(ln) for ln in lines):
+        return text
+    out, k = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            k += 1
+            if k > 1:
+                line = f"{line.rstrip()} MB"
+        out.append(line)
+    return "\n".join(out)
+
+
 def read_answer(text: str, batch_size: int) -> Reading:
     """Read every number, formula and sentence of an answer and pick the answer to each part."""
-    text = with_units(text)
+    text = _bare_lines_in_mb(with_units(text))
     segs = segments(text)
     batch_cue = re.compile(_BATCH_CUE.format(n=batch_size, word=_NUMBER_WORDS.get(batch_size, "_")), re.I)
     quantities = find_quantities(text)
     equations = find_equations(text)
     previous: list[str] = []
     part_cue: str | None = None  # the last of batch / prediction named so far
+    last_end = 0
     for seg in segs:
+        if "\n\n" in text[last_end : seg.start] and not seg.labels:
+            previous = []  # a paragraph break ends what a line goes on about
+        last_end = seg.end
         has_batch = bool(batch_cue.search(seg.text))
         has_pred = bool(_PREDICTION_CUE.search(seg.text))
         has_ram = bool(_MEMORY_CUE.search(seg.text) or re.search(r"\bbytes?\b|[KMG]i?B\b", seg.text))
@@ -335,7 +369,8 @@ def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_o
     or more that is not a step of a formula, before any amount of memory, answers it."""
     if "params" in part_of.values():
         return
-    first_memory = min((q.start for q in quantities if q.is_memory), default=len(text))
+    # "float32 = 4 bytes" is the size of one value, not an amount of memory answering a part
+    first_memory = min((q.start for q in quantities if q.is_memory and q.value > 8), default=len(text))
     counts = []
     for i, q in enumerate(quantities):
         if q.is_memory or i in operands or i in negated or q.value < 1000 or q.start > first_memory:
@@ -449,8 +484,8 @@ def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bo
         return None
     start, part = min(cues)
     between = after[:start]
-    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero)\b",
-                               between, re.I):
+    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
+                               r"lekin|ma|mas)\b", between, re.I):
         return None
     return part
 
