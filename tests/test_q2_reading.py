@@ -206,3 +206,17 @@ def test_comments_variable_names_bare_lines_and_other_languages_answer_every_par
     out = grade(text, code)
     assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1], {
         p: found(o) for p, o in out.items()}
+
+
+def test_two_accepted_conventions_offered_together_are_one_right_answer():
+    o = grade("903,400 parameters. Prediction: 12.6 MB or 14.1 MB (depending whether you keep all layers). "
+              "Batch: 565.6 MB.")["ram_prediction"]
+    assert o.credit == 1 and not o.needs_review
+
+
+def test_a_sentence_naming_only_the_parameters_memory_does_not_make_its_counts_the_total():
+    out = grade("Conv1: 3*3*3*100 + 100 = 2800\nConv2: 3*3*100*200 + 200 = 180200\nConv3: 3*3*200*400 + 400 = "
+                "720400\nSum: 903400\nFloats in one forward pass: 1.5M + 0.75M + 0.38M = 2.63M -> 10.52 MB, "
+                "+ 3.61 MB params = 14.13 MB\nFor the batch: 50 * (10.52 + 0.72) + 3.61 = 565.6 MB")
+    assert found(out["params"]) == "903400" and out["params"].credit == 1
+    assert found(out["ram_prediction"]) == "14.13 MB" and out["ram_prediction"].credit == 1

@@ -57,6 +57,11 @@ def grade_part(
     """The outcome of one part for an answer already read: credit, feedback, diagnoses, evidence."""
     if part not in PARTS:
         raise ValueError(f"params.part must be one of {', '.join(PARTS)}, got {part!r}")
+    if part != "params" and reading.conflicts.get(part) and _all_accepted(reading, part, ref, tolerance):
+        # "12.6 MB or 14.1 MB (depending on whether every layer is kept)": two accepted
+        # conventions offered together are one right answer, not a shotgun
+        reading = replace(reading, picks={**reading.picks, part: reading.withheld[part]},
+                          conflicts={k: v for k, v in reading.conflicts.items() if k != part})
     pick = reading.picks.get(part)
     what = _WHAT[part]
     expected = _expected_text(part, ref)
@@ -147,6 +152,17 @@ def grade_part(
         confidence=confidence,
         needs_review=confidence < 0.6 and verdict.credit < 1.0,
     )
+
+
+def _all_accepted(reading: Reading, part: str, ref: dict[str, Any], tolerance: float) -> bool:
+    base = reading.withheld.get(part)
+    if base is None:
+        return False
+    for q in reading.conflicts[part]:
+        alt = replace(reading, picks={**reading.picks, part: replace(base, quantity=q)})
+        if grade_ram(part, alt, ref, DEFAULT_PARTIAL, tolerance).credit < 1.0:
+            return False
+    return True
 
 
 def _conflicting_restatements(reading: Reading, part: str, ref: dict[str, Any], verdict: Verdict,

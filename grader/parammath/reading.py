@@ -21,7 +21,7 @@ _BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|entrenamiento|e
 _PREDICTION_CUE = re.compile(
     r"predict|pr[eé]dic|vorhersage|inferen[cz]|single|einzel|seule?\b|\bsol[ao]\b|"
     r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
-    r"\bone\s+(?:image|instance|input|sample|picture)\b|"
+    r"\bone\s+(?:image|instance|input|sample|picture|forward\s+pass)\b|"
     r"\b(?:una|une|un|uma|ein(?:em|es|e)?|ek)\s+(?:imagen|image|immagine|imagem|instancia|bild|instanz|photo)|"
     r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)", re.I
 )
@@ -77,6 +77,8 @@ class Reading:
     #: MB |" and later "needs 7.2 MB for a single prediction"); the verdict decides if they conflict
     restated: dict[str, list[Pick]] = field(default_factory=dict)
     batch_cue: re.Pattern[str] | None = None
+    #: part -> the value that would have been picked had it no rivals
+    withheld: dict[str, Pick] = field(default_factory=dict)
 
     def equations_in(self, part: str) -> list[Equation]:
         """Equations whose result sits in a sentence about `part` ('' for sentences about none)."""
@@ -306,7 +308,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         has_batch = bool(batch_cue.search(seg.text))
         has_pred = bool(_PREDICTION_CUE.search(seg.text))
         has_ram = bool(_MEMORY_CUE.search(seg.text) or re.search(r"\bbytes?\b|[KMG]i?B\b", seg.text))
-        if _PARAMS_CUE.search(seg.text):
+        if _PARAMS_CUE.search(seg.text) and not _params_only_as_memory(seg.text):
             seg.labels.append("params")
         if has_batch:
             seg.labels.append("ram_batch")
@@ -355,6 +357,19 @@ def read_answer(text: str, batch_size: int) -> Reading:
 _NEGATED_BEFORE = re.compile(
     r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
     r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
+
+
+_AMOUNT = r"\d[\d.,]*\s*(?:[kKMG]i?B|bytes?|megabytes?)"
+
+
+def _params_only_as_memory(text: str) -> bool:
+    """'... = 10.52 MB, + 3.61 MB params = 14.13 MB': every mention of the parameters names their
+    memory, so the sentence's plain counts (floats, values) are not the parameter count."""
+    cues = list(_PARAMS_CUE.finditer(text))
+    return bool(cues) and all(
+        re.search(rf"{_AMOUNT}\s*(?:of\s+(?:the\s+)?)?$", text[max(0, m.start() - 25) : m.start()])
+        or re.match(rf"\w*\s*(?:[:=(]\s*|take\s+|use\s+)?{_AMOUNT}", text[m.end() : m.end() + 25])
+        for m in cues)
 
 
 def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
@@ -428,7 +443,7 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
             return True
     elif before_m and (before_m.group(1) != "x" or re.search(r"[\d)]\s*x\s*$", before)):
         return True
-    after_m = re.match(r"\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
+    after_m = re.match(r"\s*,?\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
     return bool(after_m)
 
 
@@ -560,6 +575,7 @@ def _pick(reading: Reading) -> None:
         rivals = _rivals(reading, pick, part)
         if rivals:
             reading.conflicts[part] = rivals
+            reading.withheld[part] = pick
             return None
         return pick
 
