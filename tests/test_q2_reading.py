@@ -216,7 +216,8 @@ def test_two_accepted_conventions_offered_together_are_one_right_answer():
 
 def test_a_sentence_naming_only_the_parameters_memory_does_not_make_its_counts_the_total():
     out = grade("Conv1: 3*3*3*100 + 100 = 2800\nConv2: 3*3*100*200 + 200 = 180200\n"
-                "Conv3: 3*3*200*400 + 400 = 720400\nSum: 903400\nFloats in one forward pass: 1.5M + 0.75M + 0.38M = 2.63M -> 10.52 MB, "
+                "Conv3: 3*3*200*400 + 400 = 720400\nSum: 903400\n"
+                "Floats in one forward pass: 1.5M + 0.75M + 0.38M = 2.63M -> 10.52 MB, "
                 "+ 3.61 MB params = 14.13 MB\nFor the batch: 50 * (10.52 + 0.72) + 3.61 = 565.6 MB")
     assert found(out["params"]) == "903400" and out["params"].credit == 1
     assert found(out["ram_prediction"]) == "14.13 MB" and out["ram_prediction"].credit == 1
