@@ -228,8 +228,10 @@ def find_phrase(phrase: Phrase, tokens: list[Token], sentence: str, *, slack: in
         if phrase.negated and _crosses_clause(tokens, sentence, start, end):
             continue  # "cannot take any size, the input size is fixed" is not "not fixed input size"
         if guard_negation and not phrase.negated and (
-                _negated_before(tokens, sentence, start) or _rejected_after(tokens, sentence, end)):
-            continue
+                _negated_before(tokens, sentence, start) or _rejected_after(tokens, sentence, end)
+                or any(is_negation(tokens[j].word) for j in range(start, end + 1) if j not in positions)
+                or _BREAK_INSIDE.search(sentence[tokens[start].end:tokens[end].start])):
+            continue  # "the image size does not help, so I would reduce ...": two clauses, not one
         key = (score, -(end - start))
         if best_match is None or key > (best_match[0], -(best_match[2] - best_match[1])):
             best_match = (score, start, end, positions)
@@ -287,6 +289,8 @@ def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
     return False
 
 
+#: A break no phrase's words reach across: a new clause that says something else.
+_BREAK_INSIDE = re.compile(r"[;]|\b(?:but|whereas|while|although|however)\b", re.I)
 #: Where a negation's reach ends: "no weights, so it is cheaper" negates the weights only.
 _NEW_CLAUSE = re.compile(r"[,;:]|\b(?:so|because|since|but|which|thus|hence|therefore|while)\b", re.I)
 
