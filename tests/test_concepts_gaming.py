@@ -189,5 +189,5 @@ def test_words_on_both_sides_of_a_negation_are_no_match():
 def test_a_misconception_is_asserted_even_when_a_later_clause_has_a_negation():
     g = grade("q4", "Max pooling works as an activation function, like ReLU, so you don't need one.")
     assert "pooling-is-activation" in {m["misconception"] for m in g.misconceptions}
-    g = grade("q4", "Max pooling is not an activation function; it just keeps the maximum and has no weights.")
+    g = grade("q4", "Max pooling is not an activation function; it keeps the maximum and has no weights.")
     assert "pooling-is-activation" not in {m["misconception"] for m in g.misconceptions}
