@@ -221,3 +221,15 @@ def test_a_sentence_naming_only_the_parameters_memory_does_not_make_its_counts_t
                 "+ 3.61 MB params = 14.13 MB\nFor the batch: 50 * (10.52 + 0.72) + 3.61 = 565.6 MB")
     assert found(out["params"]) == "903400" and out["params"].credit == 1
     assert found(out["ram_prediction"]) == "14.13 MB" and out["ram_prediction"].credit == 1
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("The network has 903,400 trainable parameters. For a prediction we need at least about 12.6 MB. During "
+     "training with mini-batches of 50 instances, about 565.6 MB; in practice more, e.g. 1 GB, because of "
+     "the optimizer state.", ""),
+    ("", "params = 903400  # total\nram_pred = 12.6  # MB\nram_batch = 565.6  # MB"),
+])
+def test_an_aside_is_not_the_answer_and_a_comment_names_the_unit(text, code):
+    out = grade(text, code)
+    assert found(out["ram_batch"]).startswith("565.6") and out["ram_batch"].credit == 1
+    assert out["ram_prediction"].credit == 1

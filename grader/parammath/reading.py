@@ -133,6 +133,7 @@ def _code_arithmetic(code: str) -> list[str]:
         return []
     env: dict[str, float] = {}
     lines = []
+    source = code.splitlines()
     for node in tree.body:
         if not (
             isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
@@ -150,10 +151,14 @@ def _code_arithmetic(code: str) -> list[str]:
             scaled = _scaled_unit(node.value)
             if scaled and unit == " bytes":
                 unit = f" {scaled}"  # "mem = (...) * 4 / 1e6": the student's figure is in MB
+        said = _COMMENT_UNIT.search(source[node.lineno - 1]) if node.lineno <= len(source) else None
+        if said:
+            unit = f" {said.group(1)}"  # "ram_pred = 12.6  # MB": the comment names the unit
         lines.append(f"{label} = {value:.10g}{unit}.")
     return lines
 
 
+_COMMENT_UNIT = re.compile(r"#\s*(?:in\s+)?(KiB|MiB|GiB|kB|KB|MB|GB|bytes)\b")
 _DIVISORS = {1e3: "kB", 1e6: "MB", 1e9: "GB", 2.0**10: "KiB", 2.0**20: "MiB", 2.0**30: "GiB"}
 
 
@@ -400,9 +405,18 @@ def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_o
         part_of[i] = "params"
 
 
-def _segment_text(reading: Reading, q: Quantity) -> str:
+def _around(reading: Reading, q: Quantity) -> str:
+    """The words that qualify an amount: from the number before it (in its sentence) up to it, and
+    after it up to the next punctuation: '(it would be 6.3 MB with float16)', 'in practice more,
+    e.g. 1 GB'."""
     seg = _segment_of(reading.segments, q.start)
-    return seg.text if seg else ""
+    if seg is None:
+        return ""
+    before = [r.end for r in reading.quantities if seg.start <= r.end <= q.start and r is not q]
+    after = reading.text[q.end : seg.end]
+    stop = re.search(r"[,;(]|\d", after)
+    tail = after[: stop.start()] if stop else after
+    return reading.text[max(before, default=seg.start) : q.start] + " " + tail
 
 
 def _in_parentheses(reading: Reading, q: Quantity) -> bool:
@@ -538,7 +552,7 @@ def _pick(reading: Reading) -> None:
                    or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
         idx = outside or idx
         # "(it would be 6.3 MB with float16)": an aside about another setting is not the answer
-        plain = [i for i in idx if not _ASIDE.search(_segment_text(reading, reading.quantities[i]))]
+        plain = [i for i in idx if not _ASIDE.search(_around(reading, reading.quantities[i]))]
         idx = plain or idx
         cued = []
         for i in idx:
@@ -614,7 +628,8 @@ _PARAMS_ASIDE = re.compile(
     r"without|excluding|w/o|no\s+bias|forgot|wrong|mistake|instead|would|\bif\b|layer|conv|first\s+got|"
     r"trainable|weights\s+only", re.I)
 #: A value for another setting than the question's: "in float16 it would be 6.3 MB".
-_ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\bif\s+we\b", re.I)
+_ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\bif\s+we\b|in\s+practice|"
+                    r"\be\.g\.|for\s+example|realistically|optimi[sz]er", re.I)
 _LABEL_ONLY = re.compile(r"\W*[\w\s()/-]{0,40}[:=]\s*(?:about|approx\.?|ca\.?|~|≈)?\s*$", re.I)
 
 
