@@ -34,6 +34,8 @@ def found(outcome) -> str | None:
 @pytest.mark.parametrize("text", [
     "The total number of parameters is NOT 903,400.",
     "It is not 903,400 parameters.",
+    "Total params: 903,400 is not right.",
+    "903,400 parameters is what the book says but I get 902,700 parameters.",
 ])
 def test_a_negated_value_earns_nothing(text):
     o = grade(text)["params"]

@@ -377,9 +377,18 @@ def _params_only_as_memory(text: str) -> bool:
         for m in cues)
 
 
+#: After a value: the student rejects it or gives it as someone else's ("903,400 is wrong",
+#: "903,400 parameters is what the book says but I get ...").
+_NEGATED_AFTER = re.compile(
+    r"^\s*(?:(?:parameters?|params|weights|[KMG]i?B|bytes)\s+)?(?:\(\s*)?(?:is|are|would\s+be|seems)?\s*"
+    r"(?:not\s+(?:right|correct|true|the\s+answer)|incorrect|wrong|a\s+mistake|"
+    r"what\s+(?:the\s+)?(?:book|author|solution|others?|internet|chatgpt)\s+(?:says|gives|gets))\b", re.I)
+
+
 def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
-    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB'."""
-    return bool(_NEGATED_BEFORE.search(text[seg.start : q.start]))
+    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB', '903,400 is wrong'."""
+    return bool(_NEGATED_BEFORE.search(text[seg.start : q.start])
+                or _NEGATED_AFTER.match(text[q.end : seg.end]))
 
 
 def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
