@@ -35,12 +35,16 @@ def found(outcome) -> str | None:
     "The total number of parameters is NOT 903,400.",
     "It is not 903,400 parameters.",
     "Total params: 903,400 is not right.",
-    "903,400 parameters is what the book says but I get 902,700 parameters.",
 ])
 def test_a_negated_value_earns_nothing(text):
     o = grade(text)["params"]
     assert o.credit == 0 and found(o) is None
     assert "903,400" in o.evidence["rejected_by_student"]
+
+
+def test_a_value_given_as_someone_elses_is_not_the_students():
+    o = grade("903,400 parameters is what the book says but I get 902,700 parameters.")["params"]
+    assert o.credit == 0 and found(o) == "902,700"
 
 
 def test_the_value_kept_after_a_rejected_one_is_graded():
