@@ -333,7 +333,8 @@ def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
 _DENIAL = re.compile(
     r"\b(?:not|isn'?t|is\s+never)\s+true\b|\bis\s+(?:a\s+)?(?:myth|false|wrong|incorrect)\b|"
     r"\b(?:myth|misconception|wrong|false|incorrect|mistake)\s+(?:that|to\s+(?:say|think|believe))\b|"
-    r"\b(?:some\s+people|people|many|students?)\s+(?:wrongly\s+)?(?:think|believe|claim|say)\b|"
+    r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might)\s+"
+    r"(?:wrongly\s+|often\s+|sometimes\s+)?(?:think|believe|claim|say|suggest|recommend|propose)\b|"
     r"\bnot\s+the\s+case\b|\bcontrary\s+to\b",
     re.I,
 )

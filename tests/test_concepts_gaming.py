@@ -191,3 +191,18 @@ def test_a_misconception_is_asserted_even_when_a_later_clause_has_a_negation():
     assert "pooling-is-activation" in {m["misconception"] for m in g.misconceptions}
     g = grade("q4", "Max pooling is not an activation function; it keeps the maximum and has no weights.")
     assert "pooling-is-activation" not in {m["misconception"] for m in g.misconceptions}
+
+
+def test_a_name_in_parentheses_does_not_take_over_the_sentence():
+    g = grade("q6", "AlexNet was not the first CNN (LeNet-5 was), but it was much deeper and used ReLU.")
+    assert {"alexnet-depth", "alexnet-tricks"} <= concepts(g)
+
+
+@pytest.mark.parametrize(("question", "text", "misconception"), [
+    ("q3", "Some suggest increasing the batch size, but that makes it worse.", "larger-batch-for-memory"),
+    ("q4", "People often say pooling reduces the number of parameters, but it has none.",
+     "pooling-reduces-params"),
+])
+def test_a_misconception_reported_as_what_others_say_is_not_asserted(question, text, misconception):
+    g = grade(question, text)
+    assert misconception not in {m["misconception"] for m in g.misconceptions}
