@@ -1,4 +1,4 @@
-"""Agreement of the Q2 number reader and verdict with TA labels (tests/data/q2_realistic*.yaml).
+"""Agreement of the Q2 number reader and verdict with TA labels (tests/data/q2_realistic*.yaml, q2_dev2.yaml).
 
     python benchmarks/q2_agreement.py [--labels FILE ...] [-v]
 
