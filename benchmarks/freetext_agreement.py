@@ -4,9 +4,10 @@
 
 For each labelled set (by default: the realistic in-sample and held-out sets of issue 13, the
 older rubric-worded sets, then the second development set freetext_dev2.yaml) it prints:
-exact-point agreement, within-1-point share, the share flagged needs-review, the share of auto-graded (not flagged) answers within 1 point, the share
-"within 1 point or flagged" (the issue's bar), mean absolute error, and the answers that state
-a listed misconception yet got full credit. -v lists every answer more than a point off.
+exact-point agreement, within-1-point share, the share flagged needs-review, the share of
+auto-graded (not flagged) answers within 1 point, the share "within 1 point or flagged" (the
+issue's bar), mean absolute error, and the answers that state a listed misconception yet got
+full credit. -v lists every answer more than a point off.
 """
 
 from __future__ import annotations
