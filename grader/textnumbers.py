@@ -367,12 +367,18 @@ class Equation:
         }
 
 
+PRECISION_CAP = 0.1
+
+
 def agrees(true_value: float, q: Quantity, *, rel: float = 0.0) -> bool:
     """Does `q` (as written, to its precision, MB read as MiB too) equal `true_value`?"""
     for value, _unit in q.readings():
         step = q.precision * (value / q.value) if q.value and value != q.value and q.unit else q.precision
         if q.alternatives and value in q.alternatives:
             step = 0.5
+        # "about 1 GB" is not 565.6 MB, nor "~1M" 903,400: a figure written with one digit agrees
+        # to its precision only while that is within 10% ("~0.9M", "about 13 MB" still do)
+        step = min(step, max(0.5, PRECISION_CAP * abs(true_value)))
         if abs(value - true_value) <= max(step, rel * abs(true_value)) + 1e-9:
             return True
     return False

@@ -239,3 +239,10 @@ def test_an_aside_is_not_the_answer_and_a_comment_names_the_unit(text, code):
     out = grade(text, code)
     assert found(out["ram_batch"]).startswith("565.6") and out["ram_batch"].credit == 1
     assert out["ram_prediction"].credit == 1
+
+
+def test_a_one_digit_figure_agrees_only_within_ten_percent():
+    out = grade("Params ~1M. One prediction about 13 MB; the batch about 1 GB.")
+    assert out["params"].credit == 0 and out["ram_batch"].credit == 0
+    assert out["ram_prediction"].credit == 1  # 13 MB is within 10% of 12.6 MB / 13.48 MiB
+    assert grade("~0.9M params, about 0.6 GB for training on the batch.")["params"].credit == 1
