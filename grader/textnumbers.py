@@ -456,7 +456,10 @@ class Segment:
     labels: list[str] = field(default_factory=list)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(*\-•#]|$)")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(*\-•#]|$)|(?<=[A-Za-z)][.!?])\s+(?=\d)")
+#: "ca. 12,6 MB", "approx. 14 MB": a period that ends an abbreviation, not a sentence
+_ABBREVIATION = re.compile(
+    r"\b(?:ca|approx|appr|circa|e\.g|i\.e|resp|vs|etc|no|nr|bzw|z\.b|env|aprox)\.$", re.I)
 
 
 def segments(text: str) -> list[Segment]:
@@ -494,7 +497,10 @@ def segments(text: str) -> list[Segment]:
     for start, end in blocks:
         chunk = text[start:end]
         cut = 0
-        for m in [*_SENTENCE_END.finditer(chunk), None]:
+        ends = [m for m in _SENTENCE_END.finditer(chunk)
+                if not (m.end() < len(chunk) and chunk[m.end()].isdigit()
+                        and _ABBREVIATION.search(chunk[: m.start()]))]
+        for m in [*ends, None]:
             stop = m.start() if m else len(chunk)
             piece = chunk[cut:stop]
             if piece.strip():
