@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.checks.base import Outcome, register
-from grader.locate.assign import comment_text
 from grader.parammath.feedback import DEFAULT_PARTIAL, DEFAULT_TOLERANCE, grade_part
 from grader.parammath.reading import PARTS, answer_text, read_answer
 from grader.plugin import require_answer
@@ -84,6 +83,8 @@ class _TextAnswer:
     outputs_text: str = ""
 
     def __post_init__(self) -> None:
+        from grader.locate.assign import comment_text  # the locator's own reading; lazy: it loads rapidfuzz
+
         comments = comment_text(self.code) if self.code else ""
         if comments:
             self.text = f"{self.text}\n{comments}" if self.text.strip() else comments
