@@ -118,7 +118,8 @@ _ASSIGNMENT = re.compile(rf"^(\s*)([A-Za-z_]\w*)\s*=\s*([\d.,]+)\s*(?:#\s*({_UNI
 #: "ram_single_mb = 12.61": the unit a variable's name ends with
 _NAME_UNIT_RE = re.compile(r"_(mb|mib|gb|gib|kb|kib|bytes)$", re.I)
 _MEMORY_M = re.compile(
-    r"(?i)(\b(?:ram|memory|mem)\b[^\n,;]{0,12}?[=:]\s*[~≈]?\s*\d+(?:[.,]\d+)?)\s*([MGK])(?![A-Za-z])")
+    r"(?i)(\b(?:ram|memory|mem)\b[^\n,;]{0,12}?[=:]\s*[~≈]?\s*\d+(?:[.,]\d+)?)\s*([MGK])(?![A-Za-z])"
+    r"(?!\s*(?:param|weight|float|value|number|neuron|connection))")  # "903.4K params" stays a count
 _NAME_UNIT = {"mb": "MB", "mib": "MiB", "gb": "GB", "gib": "GiB", "kb": "kB", "kib": "KiB", "bytes": "bytes"}
 _BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
 _HEADER_UNIT = re.compile(rf"[(\[]\s*(?:in\s+)?({_UNIT_NAMES})\s*[)\]]")
