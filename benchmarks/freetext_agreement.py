@@ -2,11 +2,12 @@
 
     python benchmarks/freetext_agreement.py [--labels FILE ...] [--rubric FILE] [-v]
 
-For each labelled set (by default: the realistic in-sample and held-out sets of issue 13, then
-the older rubric-worded sets) it prints: exact-point agreement, within-1-point share, the share
-flagged needs-review, the share of auto-graded (not flagged) answers within 1 point, the share
-"within 1 point or flagged" (the issue's bar), mean absolute error, and the answers that state
-a listed misconception yet got full credit. -v lists every answer more than a point off.
+For each labelled set (by default: the realistic in-sample and held-out sets of issue 13, the
+older rubric-worded sets, then the second development set freetext_dev2.yaml) it prints:
+exact-point agreement, within-1-point share, the share flagged needs-review, the share of
+auto-graded (not flagged) answers within 1 point, the share "within 1 point or flagged" (the
+issue's bar), mean absolute error, and the answers that state a listed misconception yet got
+full credit. -v lists every answer more than a point off.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ SETS = {
     "rubric-worded in-sample": DATA / "freetext_labels.yaml",
     "rubric-worded held-out": DATA / "freetext_holdout.yaml",
 }
+SETS["dev2"] = DATA / "freetext_dev2.yaml"  # second development set (issue 13, round 2)
 
 
 @dataclass

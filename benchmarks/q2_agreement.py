@@ -1,4 +1,4 @@
-"""Agreement of the Q2 number reader and verdict with TA labels (tests/data/q2_realistic*.yaml).
+"""Agreement of the Q2 number reader and verdict with TA labels (tests/data/q2_realistic*.yaml, q2_dev2.yaml).
 
     python benchmarks/q2_agreement.py [--labels FILE ...] [-v]
 
@@ -27,7 +27,8 @@ from grader.rubric import load_rubric  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 SETS = {"in-sample": DATA / "q2_realistic.yaml", "held-out": DATA / "q2_realistic_holdout.yaml",
-        "blind": DATA / "q2_blind.yaml"}
+        "dev2": DATA / "q2_dev2.yaml",  # second development set (issue 13, round 2)
+        "blind": DATA / "q2_blind.yaml"}  # written by another engineer, never tuned on
 
 
 def _norm(s: str | None) -> str | None:

@@ -67,6 +67,7 @@ class Token:
 def normalise(text: str) -> str:
     """Lower case, with "×" as "x" and "1 x 1" as "1x1"; keeps the length (offsets stay valid)."""
     text = text.lower().replace("×", "x").replace("’", "'").replace("`", "'")
+    text = re.sub(r"\b([23])[- ]d\b", r"\1d ", text)  # "2-D", "2 D" -> "2d" (same length)
     return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
                   lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
 
@@ -227,8 +228,10 @@ def find_phrase(phrase: Phrase, tokens: list[Token], sentence: str, *, slack: in
         if phrase.negated and _crosses_clause(tokens, sentence, start, end):
             continue  # "cannot take any size, the input size is fixed" is not "not fixed input size"
         if guard_negation and not phrase.negated and (
-                _negated_before(tokens, sentence, start) or _rejected_after(tokens, sentence, end)):
-            continue
+                _negated_before(tokens, sentence, start) or _rejected_after(tokens, sentence, end)
+                or any(is_negation(tokens[j].word) for j in range(start, end + 1) if j not in positions)
+                or _BREAK_INSIDE.search(sentence[tokens[start].end:tokens[end].start])):
+            continue  # "the image size does not help, so I would reduce ...": two clauses, not one
         key = (score, -(end - start))
         if best_match is None or key > (best_match[0], -(best_match[2] - best_match[1])):
             best_match = (score, start, end, positions)
@@ -281,9 +284,15 @@ def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
         t = tokens[start - k]
         if k == 3 and t.word not in _VERB_NEGATIONS:
             continue
-        if is_negation(t.word) and not re.search(r"[,;:]", sentence[t.end:tokens[start].start]):
+        if is_negation(t.word) and not _NEW_CLAUSE.search(sentence[t.end:tokens[start].start]):
             return True
     return False
+
+
+#: A break no phrase's words reach across: a new clause that says something else.
+_BREAK_INSIDE = re.compile(r"[;]|\b(?:but|whereas|while|although|however)\b", re.I)
+#: Where a negation's reach ends: "no weights, so it is cheaper" negates the weights only.
+_NEW_CLAUSE = re.compile(r"[,;:]|\b(?:so|because|since|but|which|thus|hence|therefore|while)\b", re.I)
 
 
 _VERB_NEGATIONS = frozenset({"not", "never", "cannot"})
@@ -324,7 +333,8 @@ def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
 _DENIAL = re.compile(
     r"\b(?:not|isn'?t|is\s+never)\s+true\b|\bis\s+(?:a\s+)?(?:myth|false|wrong|incorrect)\b|"
     r"\b(?:myth|misconception|wrong|false|incorrect|mistake)\s+(?:that|to\s+(?:say|think|believe))\b|"
-    r"\b(?:some\s+people|people|many|students?)\s+(?:wrongly\s+)?(?:think|believe|claim|say)\b|"
+    r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might)\s+"
+    r"(?:wrongly\s+|often\s+|sometimes\s+)?(?:think|believe|claim|say|suggest|recommend|propose)\b|"
     r"\bnot\s+the\s+case\b|\bcontrary\s+to\b",
     re.I,
 )

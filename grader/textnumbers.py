@@ -39,10 +39,10 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"kibibytes?|KiB|kiB", "KiB"),
     (r"mebibytes?|MiB", "MiB"),
     (r"gibibytes?|GiB", "GiB"),
-    (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb", "kB"),
-    (r"mega[- ]?bytes?|Mbytes?|MBytes?|MB|Mb|mb", "MB"),
-    (r"giga[- ]?bytes?|Gbytes?|GBytes?|GB|Gb|gb", "GB"),
-    (r"bytes?|B", "B"),
+    (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko", "kB"),
+    (r"mega[- ]?bytes?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo", "MB"),
+    (r"giga[- ]?bytes?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go", "GB"),
+    (r"bytes?|B|octets?", "B"),
 ]
 _MULTIPLIER_WORDS: list[tuple[str, float]] = [
     (r"thousand|k|K", 1e3),
@@ -196,7 +196,8 @@ _OPS = {
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
 }
-_EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?!=))")
+#: "=>" and "==>" mean "so", not "equals": "3.6 MB of weights => 14.1 MB" is no formula.
+_EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?![=>]))")
 _TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
 
 
@@ -274,6 +275,11 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
             continue
         if tok[0] == "op" and tok[1] not in "()":
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if tok[1] in "+×*" and nxt is not None and nxt[0] == "word":
+                # "10.52 MB + weights 3.6 MB": a word or two naming the next term
+                k = next((j for j in range(i + 1, min(i + 4, len(tokens))) if tokens[j][0] != "word"), None)
+                if k is not None and tokens[k][0] == "num":
+                    nxt = tokens[k]
             if nxt is None or not (nxt[0] == "num" or nxt[1] == "("):
                 continue
         if tok[1] == ")" and out and out[-1][1] == "(" and out[-1][0] == "op":
@@ -361,12 +367,18 @@ class Equation:
         }
 
 
+PRECISION_CAP = 0.1
+
+
 def agrees(true_value: float, q: Quantity, *, rel: float = 0.0) -> bool:
     """Does `q` (as written, to its precision, MB read as MiB too) equal `true_value`?"""
     for value, _unit in q.readings():
         step = q.precision * (value / q.value) if q.value and value != q.value and q.unit else q.precision
         if q.alternatives and value in q.alternatives:
             step = 0.5
+        # "about 1 GB" is not 565.6 MB, nor "~1M" 903,400: a figure written with one digit agrees
+        # to its precision only while that is within 10% ("~0.9M", "about 13 MB" still do)
+        step = min(step, max(0.5, PRECISION_CAP * abs(true_value)))
         if abs(value - true_value) <= max(step, rel * abs(true_value)) + 1e-9:
             return True
     return False
@@ -444,7 +456,10 @@ class Segment:
     labels: list[str] = field(default_factory=list)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(*\-•#]|$)")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(*\-•#]|$)|(?<=[A-Za-z)][.!?])\s+(?=\d)")
+#: "ca. 12,6 MB", "approx. 14 MB": a period that ends an abbreviation, not a sentence
+_ABBREVIATION = re.compile(
+    r"\b(?:ca|approx|appr|circa|e\.g|i\.e|resp|vs|etc|no|nr|bzw|z\.b|env|aprox)\.$", re.I)
 
 
 def segments(text: str) -> list[Segment]:
@@ -482,7 +497,10 @@ def segments(text: str) -> list[Segment]:
     for start, end in blocks:
         chunk = text[start:end]
         cut = 0
-        for m in [*_SENTENCE_END.finditer(chunk), None]:
+        ends = [m for m in _SENTENCE_END.finditer(chunk)
+                if not (m.end() < len(chunk) and chunk[m.end()].isdigit()
+                        and _ABBREVIATION.search(chunk[: m.start()]))]
+        for m in [*ends, None]:
             stop = m.start() if m else len(chunk)
             piece = chunk[cut:stop]
             if piece.strip():

@@ -159,6 +159,9 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
                 if all(tokens[j + i].word in alts or tokens[j + i].stem in alts
                        for i, alts in enumerate(alias.words)):
                     before = sentence[max(0, tokens[j].start - 25):tokens[j].start]
+                    opened = sentence[:tokens[j].start]
+                    if opened.count("(") > opened.count(")"):
+                        continue  # "(LeNet-5 was)": an aside; the sentence goes on about its subject
                     if not _COMPARISON.search(before):
                         mentions.append((j, name))
     mentions = sorted(set(mentions))

@@ -170,3 +170,39 @@ def test_an_answer_in_another_language_is_flagged_never_silently_low(text, langu
 ])
 def test_short_or_non_native_english_stays_english(text):
     assert guess_language(text).english
+
+
+# ---- where a negation or a misconception's excuse reaches (round 2) --------------------------
+
+def test_a_negation_ends_with_its_clause():
+    g = grade("q4", "Pooling has no weights so it is computationally cheaper.")
+    assert {"no-weights", "cheaper"} <= concepts(g)
+
+
+def test_words_on_both_sides_of_a_negation_are_no_match():
+    g = grade("q3", "Reducing the image size does not help here, so I would reduce the batch size and use "
+                    "mixed precision.")
+    assert "downsample" not in concepts(g)
+    assert {"smaller-batch", "lower-precision"} <= concepts(g)
+
+
+def test_a_misconception_is_asserted_even_when_a_later_clause_has_a_negation():
+    g = grade("q4", "Max pooling works as an activation function, like ReLU, so you don't need one.")
+    assert "pooling-is-activation" in {m["misconception"] for m in g.misconceptions}
+    g = grade("q4", "Max pooling is not an activation function; it keeps the maximum and has no weights.")
+    assert "pooling-is-activation" not in {m["misconception"] for m in g.misconceptions}
+
+
+def test_a_name_in_parentheses_does_not_take_over_the_sentence():
+    g = grade("q6", "AlexNet was not the first CNN (LeNet-5 was), but it was much deeper and used ReLU.")
+    assert {"alexnet-depth", "alexnet-tricks"} <= concepts(g)
+
+
+@pytest.mark.parametrize(("question", "text", "misconception"), [
+    ("q3", "Some suggest increasing the batch size, but that makes it worse.", "larger-batch-for-memory"),
+    ("q4", "People often say pooling reduces the number of parameters, but it has none.",
+     "pooling-reduces-params"),
+])
+def test_a_misconception_reported_as_what_others_say_is_not_asserted(question, text, misconception):
+    g = grade(question, text)
+    assert misconception not in {m["misconception"] for m in g.misconceptions}

@@ -34,11 +34,17 @@ def found(outcome) -> str | None:
 @pytest.mark.parametrize("text", [
     "The total number of parameters is NOT 903,400.",
     "It is not 903,400 parameters.",
+    "Total params: 903,400 is not right.",
 ])
 def test_a_negated_value_earns_nothing(text):
     o = grade(text)["params"]
     assert o.credit == 0 and found(o) is None
     assert "903,400" in o.evidence["rejected_by_student"]
+
+
+def test_a_value_given_as_someone_elses_is_not_the_students():
+    o = grade("903,400 parameters is what the book says but I get 902,700 parameters.")["params"]
+    assert o.credit == 0 and found(o) == "902,700"
 
 
 def test_the_value_kept_after_a_rejected_one_is_graded():
@@ -107,11 +113,78 @@ def test_realistic_in_sample_parts_exact():
 
 
 def test_realistic_held_out_parts_never_over_credited():
-    # Issue 13's bar is 95% exact on the held-out parts; measured 90.5% (38 of 42), so this floor
-    # guards against regressions only. No held-out part gets more credit than its label.
+    # Issue 13's bar is 95% exact on the held-out parts (measured 100% after round 2; 90.5% before).
+    # No held-out part gets more credit than its label.
     s = summary(evaluate(DATA / "q2_realistic_holdout.yaml"))
-    assert s["exact"] >= 0.90, s
+    assert s["exact"] >= 0.95, s
     assert s["over_credit"] == 0, s
+
+
+def test_second_development_set_parts_exact_and_conflicts_flagged():
+    # q2_dev2.yaml: 89.3% exact on its first run (labelled before the reader saw it), 100% after
+    s = summary(evaluate(DATA / "q2_dev2.yaml"))
+    assert s["exact"] >= 0.95, s
+    assert s["over_credit"] == 0, s
+    assert s["flag_hit"] == s["flag_wanted"], s
+
+
+@pytest.mark.parametrize(("text", "part", "value"), [
+    ("It has 903,400 parameters, needs 14.1 MB for one image and 565.6 MB for fifty.", "ram_batch",
+     "565.6 MB"),
+    ("903,400 params; 12.6MB; 565.6MB (batch)", "ram_batch", "565.6MB"),
+    ("903,400 params; 12.6MB; 565.6MB (batch)", "ram_prediction", "12.6MB"),
+    ("Feature maps of one image: 6 MB + 3 MB + 1.52 MB = 10.52 MB, plus the parameters 3.6 MB => 14.1 MB",
+     "ram_prediction", "14.1 MB"),
+    ("One image: feature maps 10.52 MB + weights 3.6 MB = 14.1 MB.", "ram_prediction", "14.1 MB"),
+    ("Para una predicción se necesitan 12,6 MB y para un lote de 50 imágenes unos 565,6 MB.",
+     "ram_prediction", "12,6 MB"),
+    ("Pour une seule prédiction il faut environ 14,1 Mo, et pour un lot de 50 images 565,6 Mo.",
+     "ram_batch", "565,6 Mo"),
+    ("Memory (MB): prediction 12.61, batch 565.61", "ram_prediction", "12.61 MB"),
+    ("Weights: 0.9034M floats\nTotal floats for one image = 3.5334M", "params", "0.9034M"),
+])
+def test_which_part_a_number_answers_comes_from_the_whole_answer(text, part, value):
+    o = grade(text)[part]
+    assert o.credit == 1 and found(o) == value, (found(o), o.feedback)
+
+
+def test_a_table_is_read_cell_by_cell_under_its_column_names():
+    out = grade("| layer | params | memory (KB) |\n|---|---|---|\n| conv1 | 2,800 | 6,000 |\n"
+                "| conv2 | 180,200 | 3,000 |\n| conv3 | 720,400 | 1,520 |\n| total | 903,400 | 10,520 |")
+    assert out["params"].credit == 1 and found(out["params"]) == "903,400"
+
+
+def test_code_dividing_bytes_by_a_million_is_in_megabytes():
+    out = grade("", code="total = 2800 + 180200 + 720400\nmem = (1.5e6 + 0.75e6 + 0.38e6 + total) * 4 / 1e6\n"
+                     "print(mem, 'MB')")
+    assert out["ram_prediction"].credit == 1 and found(out["ram_prediction"]).endswith("MB")
+
+
+@pytest.mark.parametrize(("text", "part"), [
+    ("903,400 parameters.\nRAM for one prediction: somewhere between 3.6 MB and 14.1 MB.", "ram_prediction"),
+    ("| params | 903,400 |\n| RAM predict | 7.2 MB |\n\nThe CNN needs 14.1 MB for a single prediction.",
+     "ram_prediction"),
+    ("| params | 903,400 |\n| RAM predict | 14.1 MB |\n\nThe CNN needs 7.2 MB for a single prediction.",
+     "ram_prediction"),
+    ("Total params: 903,400\nRAM one prediction: 12.6 MB\n\nSummary: the network has 902,700 parameters "
+     "in total.", "params"),
+])
+def test_a_range_or_two_different_statements_for_one_part_earn_nothing_and_are_flagged(text, part):
+    o = grade(text)[part]
+    assert o.credit == 0 and o.needs_review, o.feedback
+    assert "conflicting-values" in [d.code for d in o.diagnoses]
+
+
+@pytest.mark.parametrize("text", [
+    "Memory of the feature maps for one image: 10.52 MB.\nTotal RAM for one prediction: 14.1 MB.",
+    "Params 903,400. For one prediction the RAM is 12.6 MB at least; if we keep all layers, one prediction "
+    "needs 14.1 MB.",
+    "Params: 903,400. One prediction: 14.1 MB.\nIn float16 one prediction would need 7.1 MB.",
+    "One image: 6 MB + 3 MB = 9 MB of maps\nRAM for one prediction: 9 MB + 3.6 MB = 12.6 MB",
+])
+def test_working_steps_asides_and_two_accepted_conventions_are_no_conflict(text):
+    o = grade(text)["ram_prediction"]
+    assert o.credit == 1 and not o.needs_review, o.feedback
 
 
 def test_feedback_quotes_the_figures_the_student_meant():
@@ -123,3 +196,53 @@ def test_feedback_quotes_the_figures_the_student_meant():
                   "720,400\nTotal = 831,400")["params"]
     assert "Your total number of parameters: 831,400" in wrong.feedback, wrong.feedback
     assert "= 180,200, not 108,200" in wrong.feedback
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("", "# total params = 903,400\n# RAM one image ~ 12.6 MB\n# RAM batch of 50 ~ 565.6 MB\nx = 1"),
+    ("total_params = 903_400\nram_single_mb = 12.61\nram_batch_mb = 565.61", ""),
+    ("903,400\n12.6\n565.6", ""),
+    ("Params = 903.4K, RAM(1) = 12.6M, RAM(50) = 565.6M", ""),
+    ("O total de parâmetros é 903.400. Para uma previsão são necessários 12,6 MB e para o treinamento "
+     "com um lote de 50 imagens 565,6 MB.", ""),
+    ("Ek image ke liye 12.6 MB chahiye aur 50 images ke batch ke liye 565.6 MB. Total parameters 903,400 "
+     "hain.", ""),
+])
+def test_comments_variable_names_bare_lines_and_other_languages_answer_every_part(text, code):
+    out = grade(text, code)
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1], {
+        p: found(o) for p, o in out.items()}
+
+
+def test_two_accepted_conventions_offered_together_are_one_right_answer():
+    o = grade("903,400 parameters. Prediction: 12.6 MB or 14.1 MB (depending whether you keep all layers). "
+              "Batch: 565.6 MB.")["ram_prediction"]
+    assert o.credit == 1 and not o.needs_review
+
+
+def test_a_sentence_naming_only_the_parameters_memory_does_not_make_its_counts_the_total():
+    out = grade("Conv1: 3*3*3*100 + 100 = 2800\nConv2: 3*3*100*200 + 200 = 180200\n"
+                "Conv3: 3*3*200*400 + 400 = 720400\nSum: 903400\n"
+                "Floats in one forward pass: 1.5M + 0.75M + 0.38M = 2.63M -> 10.52 MB, "
+                "+ 3.61 MB params = 14.13 MB\nFor the batch: 50 * (10.52 + 0.72) + 3.61 = 565.6 MB")
+    assert found(out["params"]) == "903400" and out["params"].credit == 1
+    assert found(out["ram_prediction"]) == "14.13 MB" and out["ram_prediction"].credit == 1
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("The network has 903,400 trainable parameters. For a prediction we need at least about 12.6 MB. During "
+     "training with mini-batches of 50 instances, about 565.6 MB; in practice more, e.g. 1 GB, because of "
+     "the optimizer state.", ""),
+    ("", "params = 903400  # total\nram_pred = 12.6  # MB\nram_batch = 565.6  # MB"),
+])
+def test_an_aside_is_not_the_answer_and_a_comment_names_the_unit(text, code):
+    out = grade(text, code)
+    assert found(out["ram_batch"]).startswith("565.6") and out["ram_batch"].credit == 1
+    assert out["ram_prediction"].credit == 1
+
+
+def test_a_one_digit_figure_agrees_only_within_ten_percent():
+    out = grade("Params ~1M. One prediction about 13 MB; the batch about 1 GB.")
+    assert out["params"].credit == 0 and out["ram_batch"].credit == 0
+    assert out["ram_prediction"].credit == 1  # 13 MB is within 10% of 12.6 MB / 13.48 MiB
+    assert grade("~0.9M params, about 0.6 GB for training on the batch.")["params"].credit == 1

@@ -469,7 +469,16 @@ def _excused(mc: Misconception, s: _Sentence, start: int, end: int) -> bool:
     """An `unless` phrase near the match ("no parameters, unlike ...") cancels it."""
     lo, hi = max(0, start - 6), min(len(s.tokens), end + 7)
     window = s.tokens[lo:hi]
-    return any(find_phrase(u, window, s.text, guard_negation=False) for u in mc.unless)
+    # a negation excuses only within the claim's own clause: "max pooling works as an activation
+    # function, so you don't need one" still asserts it
+    clause_end = next((k for k in range(end + 1, hi)
+                       if _CLAUSE_BREAK.search(s.text[s.tokens[k - 1].end:s.tokens[k].start])), hi)
+    near = s.tokens[lo:clause_end]
+    return any(find_phrase(u, near if u.negated else window, s.text, guard_negation=False)
+               for u in mc.unless)
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:so|but|and|then)\b", re.I)
 
 
 #: Confidence penalties, calibrated on the labelled sets (benchmarks/freetext_agreement.py; the

@@ -1,8 +1,9 @@
 """Q2-style parameter and memory math, graded like a careful TA (check kind `param-math`).
 
-The work is done in four stages, one module each under grader/parammath/ (reading the numbers,
-the accepted conventions, the verdict, the feedback); this module is the check that puts them
-together for a notebook answer, and the text-only helpers `grade_text` / `grade_answer`.
+The work is done in stages, one module each under grader/parammath/ (the answer's layout as
+sentences with units, reading the numbers, the accepted conventions, the verdict, the feedback);
+this module is the check that puts them together for a notebook answer, and the text-only
+helpers `grade_text` / `grade_answer`.
 
 Three items share one reading of the answer (`params.part`: params | ram_prediction |
 ram_batch). The expected values come from `reference: conv_net_memory`, which builds the
@@ -74,9 +75,19 @@ def grade_answer(
 
 @dataclass
 class _TextAnswer:
+    """An answer given as text (and a code cell's source), read as the locator reads a notebook:
+    the code's full-line comments are part of the prose."""
+
     text: str
     code: str = ""
     outputs_text: str = ""
+
+    def __post_init__(self) -> None:
+        from grader.locate.assign import comment_text  # the locator's own reading; lazy: it loads rapidfuzz
+
+        comments = comment_text(self.code) if self.code else ""
+        if comments:
+            self.text = f"{self.text}\n{comments}" if self.text.strip() else comments
 
 
 @register("param-math")

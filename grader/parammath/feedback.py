@@ -4,6 +4,7 @@ the evidence shown with it; puts stages 1-3 together for one part (`grade_part`)
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from grader.checks.base import Diagnosis, Outcome
@@ -56,6 +57,11 @@ def grade_part(
     """The outcome of one part for an answer already read: credit, feedback, diagnoses, evidence."""
     if part not in PARTS:
         raise ValueError(f"params.part must be one of {', '.join(PARTS)}, got {part!r}")
+    if part != "params" and reading.conflicts.get(part) and _all_accepted(reading, part, ref, tolerance):
+        # "12.6 MB or 14.1 MB (depending on whether every layer is kept)": two accepted
+        # conventions offered together are one right answer, not a shotgun
+        reading = replace(reading, picks={**reading.picks, part: reading.withheld[part]},
+                          conflicts={k: v for k, v in reading.conflicts.items() if k != part})
     pick = reading.picks.get(part)
     what = _WHAT[part]
     expected = _expected_text(part, ref)
@@ -64,6 +70,10 @@ def grade_part(
     else:
         verdict = grade_ram(part, reading, ref, partial, tolerance)
     rivals = reading.conflicts.get(part, [])
+    if pick is not None and not rivals:
+        rivals = _conflicting_restatements(reading, part, ref, verdict, partial, tolerance)
+        if rivals:
+            pick = None
     if pick is None and rivals:
         listed = ", ".join(q.raw for q in rivals)
         note = f"Several different values are given for the {what}: {listed}."
@@ -104,14 +114,14 @@ def grade_part(
         d.cell = cell
     numbers = []
     for p in PARTS:
-        pk = reading.picks.get(p)
+        pk = pick if p == part else reading.picks.get(p)
         if p != part and pk is None and not reading.conflicts.get(p):
             continue
         numbers.append(
             {
                 "part": p,
                 "found": pk.quantity.raw if pk else None,
-                "conflicting": [q.raw for q in reading.conflicts.get(p, [])],
+                "conflicting": [q.raw for q in (rivals if p == part else reading.conflicts.get(p, []))],
                 "expected": _expected_short(p, ref),
                 "value": pk.quantity.value if pk else None,
                 "unit": "parameters"
@@ -142,6 +152,35 @@ def grade_part(
         confidence=confidence,
         needs_review=confidence < 0.6 and verdict.credit < 1.0,
     )
+
+
+def _all_accepted(reading: Reading, part: str, ref: dict[str, Any], tolerance: float) -> bool:
+    base = reading.withheld.get(part)
+    if base is None:
+        return False
+    for q in reading.conflicts[part]:
+        alt = replace(reading, picks={**reading.picks, part: replace(base, quantity=q)})
+        if grade_ram(part, alt, ref, DEFAULT_PARTIAL, tolerance).credit < 1.0:
+            return False
+    return True
+
+
+def _conflicting_restatements(reading: Reading, part: str, ref: dict[str, Any], verdict: Verdict,
+                              partial: float, tolerance: float) -> list:
+    """The values other sentences state for `part` that would be graded differently from the one
+    picked: two answers to one part, so neither is the answer (a human decides)."""
+    pick = reading.picks.get(part)
+    others = reading.restated.get(part, [])
+    if pick is None or not others:
+        return []
+    differing = []
+    for other in others:
+        alt = replace(reading, picks={**reading.picks, part: other})
+        v = (grade_params(alt, ref, partial) if part == "params"
+             else grade_ram(part, alt, ref, partial, tolerance))
+        if abs(v.credit - verdict.credit) > 1e-9:
+            differing.append(other.quantity)
+    return [pick.quantity, *differing] if differing else []
 
 
 def _reference_evidence(part: str, ref: dict[str, Any]) -> dict[str, Any]:

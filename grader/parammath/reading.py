@@ -3,20 +3,35 @@ that answers each part (params, ram_prediction, ram_batch), saying why."""
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
+from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
+
+__all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
 from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
 
 PARTS = ("params", "ram_prediction", "ram_batch")
 
-_BATCH_CUE = r"batch|training|\btrain(?!able)|backprop|\b{n}\s+(?:images|instances|samples|pictures|inputs)"
+#: Batch and prediction cues, also in the words of the other languages students write in
+#: (Spanish lote/entrenamiento, French lot/entraînement, German Stapel/Training).
+_BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|entrenamiento|entra[iî]nement|\bstapel|"
+              r"treinamento|treino|addestramento|allenamento|\(\s*{n}\s*\)|"
+              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder)|"
+              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
 _PREDICTION_CUE = re.compile(
-    r"predict|single|inference|for\s+(?:one|1|a)\s+(?:image|instance|input|sample)", re.I
+    r"predict|pr[eé]dic|vorhersage|inferen[cz]|single|einzel|seule?\b|\bsol[ao]\b|"
+    r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
+    r"\bone\s+(?:image|instance|input|sample|picture|forward\s+pass)\b|"
+    r"\b(?:una|une|un|uma|ein(?:em|es|e)?|ek)\s+(?:imagen|image|immagine|imagem|instancia|bild|instanz|photo)|"
+    r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)", re.I
 )
-_PARAMS_CUE = re.compile(r"param|parám|weights?\b|bias|gewicht", re.I)
+#: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
+_PER_ONE = re.compile(
+    r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
+_NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
+                 128: "hundred and twenty-eight"}
+_PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso", re.I)
 _RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer", re.I)
 _MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
 _TOTAL_CUE = re.compile(
@@ -59,6 +74,12 @@ class Reading:
     negated: set[int] = field(default_factory=set)  # "NOT 903,400": a value the student rejects
     #: part -> several different values offered for it ("902,700? 903,400?"): none is the answer
     conflicts: dict[str, list[Quantity]] = field(default_factory=dict)
+    #: part -> other values stated as the answer to it in other sentences ("| RAM predict | 14.1
+    #: MB |" and later "needs 7.2 MB for a single prediction"); the verdict decides if they conflict
+    restated: dict[str, list[Pick]] = field(default_factory=dict)
+    batch_cue: re.Pattern[str] | None = None
+    #: part -> the value that would have been picked had it no rivals
+    withheld: dict[str, Pick] = field(default_factory=dict)
 
     def equations_in(self, part: str) -> list[Equation]:
         """Equations whose result sits in a sentence about `part` ('' for sentences about none)."""
@@ -76,126 +97,24 @@ class Reading:
         return None
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\W+", " ", text).strip().lower()
-
-
-def answer_text(answer: Any, prompt: str) -> str:
-    """The answer's prose and code comments, plus simple arithmetic in its code and its outputs;
-    sentences copied from the question's prompt are left out."""
-    parts = [answer.text or ""]
-    code_lines = _code_arithmetic(answer.code or "")
-    if code_lines:
-        parts.append("\n\n".join(code_lines))
-    if getattr(answer, "outputs_text", ""):
-        parts.append(answer.outputs_text)
-    text = "\n".join(p for p in parts if p.strip())
-    norm_prompt = _norm(prompt)
-    if not norm_prompt:
-        return text
-    kept = [text[:0]]
-    pos = 0
-    for seg in segments(text):
-        n = _norm(seg.text)
-        if len(n) >= 20 and n in norm_prompt:
-            kept.append(text[pos : seg.start])
-            pos = seg.end
-    kept.append(text[pos:])
-    return "".join(kept)
-
-
-def _code_arithmetic(code: str) -> list[str]:
-    """`name = <arithmetic>` lines of the student's code, evaluated without running anything:
-    'params total = 903400'. Names of memory variables (ram, mem, bytes) get a byte unit."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return []
-    env: dict[str, float] = {}
-    lines = []
-    for node in tree.body:
-        if not (
-            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-        ):
-            continue
-        value = _eval_node(node.value, env)
-        if value is None:
-            continue
-        name = node.targets[0].id
-        env[name] = value
-        label = name.replace("_", " ")
-        unit = ""
-        if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)|bytes", name, re.I):
-            unit = " MB" if re.search(r"mb$|_mb_", name, re.I) else " bytes"
-        lines.append(f"{label} = {value:.10g}{unit}.")
-    return lines
-
-
-def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
-    ops = {
-        ast.Add: lambda a, b: a + b,
-        ast.Sub: lambda a, b: a - b,
-        ast.Mult: lambda a, b: a * b,
-        ast.Div: lambda a, b: a / b if b else None,
-        ast.Pow: lambda a, b: a**b if abs(b) < 30 else None,
-    }
-    if (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, int | float)
-        and not isinstance(node.value, bool)
-    ):
-        return float(node.value)
-    if isinstance(node, ast.Name):
-        return env.get(node.id)
-    if isinstance(node, ast.BinOp) and type(node.op) in ops:
-        a, b = _eval_node(node.left, env), _eval_node(node.right, env)
-        return None if a is None or b is None else ops[type(node.op)](a, b)
-    return None
-
-
-_UNIT_NAMES = r"KiB|MiB|GiB|kB|KB|MB|GB|bytes"
-_ASSIGNMENT = re.compile(rf"^(\s*)([A-Za-z_]\w*)\s*=\s*([\d.,]+)\s*(?:#\s*({_UNIT_NAMES})\b.*)?$")
-_BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
-_HEADER_UNIT = re.compile(rf"[(\[]\s*(?:in\s+)?({_UNIT_NAMES})\s*[)\]]")
-_BARE_NUMBER = re.compile(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?![\d.,]|\s*(?:{_UNIT_NAMES}|[kKMG]i?B)\b)")
-
-
-def with_units(text: str) -> str:
-    """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
-    -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
-    '| Predict | 13.48 MiB |'."""
-    text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
-    # "~12.6MB" opening a line means "about", not "≈" continuing the line above
-    text = re.sub(r"(?m)^(\s*(?:[-*•]\s*)?)[~≈]\s*(?=\d)", r"\1about ", text)
-    out = []
-    for line in text.split("\n"):
-        m = _ASSIGNMENT.match(line)
-        if m and ("_" in m.group(2) or m.group(4)):
-            line = f"{m.group(1)}{m.group(2).replace('_', ' ')}: {m.group(3)}" + (
-                f" {m.group(4)}" if m.group(4) else "")
-        h = _HEADER_UNIT.search(line)
-        if h:
-            unit = h.group(1)
-            rest = line[: h.start()] + line[h.end() :]
-            line = _BARE_NUMBER.sub(lambda n, u=unit: f"{n.group(1)} {u}", rest)
-        out.append(line)
-    return "\n".join(out)
-
-
 def read_answer(text: str, batch_size: int) -> Reading:
     """Read every number, formula and sentence of an answer and pick the answer to each part."""
-    text = with_units(text)
+    text = _bare_lines_in_mb(with_units(text))
     segs = segments(text)
-    batch_cue = re.compile(_BATCH_CUE.format(n=batch_size), re.I)
+    batch_cue = re.compile(_BATCH_CUE.format(n=batch_size, word=_NUMBER_WORDS.get(batch_size, "_")), re.I)
     quantities = find_quantities(text)
     equations = find_equations(text)
     previous: list[str] = []
     part_cue: str | None = None  # the last of batch / prediction named so far
+    last_end = 0
     for seg in segs:
+        if "\n\n" in text[last_end : seg.start] and not seg.labels:
+            previous = []  # a paragraph break ends what a line goes on about
+        last_end = seg.end
         has_batch = bool(batch_cue.search(seg.text))
         has_pred = bool(_PREDICTION_CUE.search(seg.text))
         has_ram = bool(_MEMORY_CUE.search(seg.text) or re.search(r"\bbytes?\b|[KMG]i?B\b", seg.text))
-        if _PARAMS_CUE.search(seg.text):
+        if _PARAMS_CUE.search(seg.text) and not _params_only_as_memory(seg.text):
             seg.labels.append("params")
         if has_batch:
             seg.labels.append("ram_batch")
@@ -235,6 +154,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         part_of=part_of,
         operands=operands,
         negated=negated,
+        batch_cue=batch_cue,
     )
     _pick(reading)
     return reading
@@ -245,9 +165,31 @@ _NEGATED_BEFORE = re.compile(
     r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
 
 
+_AMOUNT = r"\d[\d.,]*\s*(?:[kKMG]i?B|bytes?|megabytes?)"
+
+
+def _params_only_as_memory(text: str) -> bool:
+    """'... = 10.52 MB, + 3.61 MB params = 14.13 MB': every mention of the parameters names their
+    memory, so the sentence's plain counts (floats, values) are not the parameter count."""
+    cues = list(_PARAMS_CUE.finditer(text))
+    return bool(cues) and all(
+        re.search(rf"{_AMOUNT}\s*(?:of\s+(?:the\s+)?)?$", text[max(0, m.start() - 25) : m.start()])
+        or re.match(rf"\w*\s*(?:[:=(]\s*|take\s+|use\s+)?{_AMOUNT}", text[m.end() : m.end() + 25])
+        for m in cues)
+
+
+#: After a value: the student rejects it or gives it as someone else's ("903,400 is wrong",
+#: "903,400 parameters is what the book says but I get ...").
+_NEGATED_AFTER = re.compile(
+    r"^\s*(?:(?:parameters?|params|weights|[KMG]i?B|bytes)\s+)?(?:\(\s*)?(?:is|are|would\s+be|seems)?\s*"
+    r"(?:not\s+(?:right|correct|true|the\s+answer)|incorrect|wrong|a\s+mistake|"
+    r"what\s+(?:the\s+)?(?:book|author|solution|others?|internet|chatgpt)\s+(?:says|gives|gets))\b", re.I)
+
+
 def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
-    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB'."""
-    return bool(_NEGATED_BEFORE.search(text[seg.start : q.start]))
+    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB', '903,400 is wrong'."""
+    return bool(_NEGATED_BEFORE.search(text[seg.start : q.start])
+                or _NEGATED_AFTER.match(text[q.end : seg.end]))
 
 
 def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
@@ -257,7 +199,8 @@ def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_o
     or more that is not a step of a formula, before any amount of memory, answers it."""
     if "params" in part_of.values():
         return
-    first_memory = min((q.start for q in quantities if q.is_memory), default=len(text))
+    # "float32 = 4 bytes" is the size of one value, not an amount of memory answering a part
+    first_memory = min((q.start for q in quantities if q.is_memory and q.value > 8), default=len(text))
     counts = []
     for i, q in enumerate(quantities):
         if q.is_memory or i in operands or i in negated or q.value < 1000 or q.start > first_memory:
@@ -270,6 +213,20 @@ def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_o
     totals = [i for i, seg in counts if _TOTAL_CUE.search(seg.text)]
     for i in totals or [i for i, _ in counts]:
         part_of[i] = "params"
+
+
+def _around(reading: Reading, q: Quantity) -> str:
+    """The words that qualify an amount: from the number before it (in its sentence) up to it, and
+    after it up to the next punctuation: '(it would be 6.3 MB with float16)', 'in practice more,
+    e.g. 1 GB'."""
+    seg = _segment_of(reading.segments, q.start)
+    if seg is None:
+        return ""
+    before = [r.end for r in reading.quantities if seg.start <= r.end <= q.start and r is not q]
+    after = reading.text[q.end : seg.end]
+    stop = re.search(r"[,;(]|\d", after)
+    tail = after[: stop.start()] if stop else after
+    return reading.text[max(before, default=seg.start) : q.start] + " " + tail
 
 
 def _in_parentheses(reading: Reading, q: Quantity) -> bool:
@@ -310,7 +267,7 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
             return True
     elif before_m and (before_m.group(1) != "x" or re.search(r"[\d)]\s*x\s*$", before)):
         return True
-    after_m = re.match(r"\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
+    after_m = re.match(r"\s*,?\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
     return bool(after_m)
 
 
@@ -323,6 +280,8 @@ def _is_param_size(q: Quantity, seg: Segment) -> bool:
     return any(abs(v - c * b) <= 0.06 * c * b for c in counts for b in (2, 4, 8) for v, _ in q.readings())
 
 
+#: "Weights: 0.9034M floats", "parameters = 903,400 values": the count of parameters in floats.
+_WEIGHTS_AS_FLOATS = re.compile(r"(?:weights|param(?:eter)?s)\s*(?:[:=]|is|are)?\s*[~≈]?\s*$", re.I)
 _BATCH_SIZE_BEFORE = re.compile(r"(?:batch(?:[\s_-]*size)?|mini-?batch)\s*(?:of|=|:|is)?\s*$", re.I)
 
 
@@ -334,7 +293,7 @@ def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size:
     if q.is_memory:
         # "12.6 MB for a single prediction", "565.6 MB (batch of 50)": a cue right after the
         # amount, in the same clause, names it; otherwise the last cue before it does
-        tight = _tight_cue_after(after, batch_cue)
+        tight = _tight_cue_after(after, batch_cue, batch_before=bool(batch_cue.search(local)))
         if tight:
             return tight
         if batch_cue.search(local) or _PREDICTION_CUE.search(local):
@@ -347,21 +306,25 @@ def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size:
         if "params" in seg.labels and not _MEMORY_CUE.search(seg.text) and _is_param_size(q, seg):
             return None  # "Total params: 903,400 (3.45 MB)": a size stated, not a RAM answer
         return "ram"
-    if _NOT_A_COUNT_OF_PARAMS.match(after):
+    if _NOT_A_COUNT_OF_PARAMS.match(after) and not _WEIGHTS_AS_FLOATS.search(local):
         return None  # "100 feature maps", "50 images", "32-bit floats"
     if "params" in seg.labels or _PARAMS_CUE.match(after.strip()):
         return "params"
     return None
 
 
-def _tight_cue_after(after: str, batch_cue: re.Pattern[str]) -> str | None:
+def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bool = False) -> str | None:
     cues = [(m.start(), "ram_batch") for m in batch_cue.finditer(after)]
     cues += [(m.start(), "ram_prediction") for m in _PREDICTION_CUE.finditer(after)]
+    per = _PER_ONE.match(after)
+    if per and not cues and not batch_before:
+        return "ram_prediction"  # "RAM: 7.2 MB per image." (a sentence with no batch in it)
     if not cues:
         return None
     start, part = min(cues)
     between = after[:start]
-    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then)\b", between):
+    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
+                               r"lekin|ma|mas)\b", between, re.I):
         return None
     return part
 
@@ -398,6 +361,9 @@ def _pick(reading: Reading) -> None:
         outside = [i for i in idx if not _in_parentheses(reading, reading.quantities[i])
                    or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
         idx = outside or idx
+        # "(it would be 6.3 MB with float16)": an aside about another setting is not the answer
+        plain = [i for i in idx if not _ASIDE.search(_around(reading, reading.quantities[i]))]
+        idx = plain or idx
         cued = []
         for i in idx:
             q = reading.quantities[i]
@@ -433,6 +399,7 @@ def _pick(reading: Reading) -> None:
         rivals = _rivals(reading, pick, part)
         if rivals:
             reading.conflicts[part] = rivals
+            reading.withheld[part] = pick
             return None
         return pick
 
@@ -455,6 +422,66 @@ def _pick(reading: Reading) -> None:
         if p:
             p.why = "the last amount of memory written (no sentence names the batch)"
         reading.picks["ram_batch"] = p
+    for part in PARTS:
+        pick = reading.picks.get(part)
+        if pick is not None and pick.cued:
+            reading.restated[part] = _restatements(reading, pick, part, candidates(part))
+
+
+#: Words that make an amount a component or an aside, not the answer: "feature maps: 10.52 MB",
+#: "without the biases: 902,700", "in float16 it would be 6.3 MB".
+_COMPONENT = re.compile(
+    r"feature|activation|output|weights|param|input|image\s+itself|bias|kernel|layer|without|"
+    r"excluding|w/o|forgot|wrong|mistake|instead|float16|fp16|half|16[- ]?bit|would|if\b|first\s+got",
+    re.I)
+_PARAMS_ASIDE = re.compile(
+    r"without|excluding|w/o|no\s+bias|forgot|wrong|mistake|instead|would|\bif\b|layer|conv|first\s+got|"
+    r"trainable|weights\s+only", re.I)
+#: A value for another setting than the question's: "in float16 it would be 6.3 MB".
+_ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\bif\s+we\b|in\s+practice|"
+                    r"\be\.g\.|for\s+example|realistically|optimi[sz]er", re.I)
+_LABEL_ONLY = re.compile(r"\W*[\w\s()/-]{0,40}[:=]\s*(?:about|approx\.?|ca\.?|~|≈)?\s*$", re.I)
+
+
+def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> list[Pick]:
+    """Other values that a sentence of their own states as the answer to `part`: the last amount
+    of a sentence that asks for RAM (or a 'total'), about nothing but the part itself."""
+    out: list[Pick] = []
+    cue = _TOTAL_CUE if part == "params" else re.compile(_MEMORY_CUE.pattern + "|" + _TOTAL_CUE.pattern, re.I)
+    for i in idx:
+        q = reading.quantities[i]
+        seg = _segment_of(reading.segments, q.start)
+        if seg is None or seg is pick.segment or i in reading.negated or _in_parentheses(reading, q):
+            continue
+        if part == "params" and q.value < 10000:
+            continue
+        later = [r for r in reading.quantities if seg.start <= r.start < seg.end and r.start > q.start
+                 and r.is_memory == q.is_memory]
+        own = {"params": _PARAMS_CUE, "ram_prediction": _PREDICTION_CUE,
+               "ram_batch": reading.batch_cue}.get(part)
+        if own is None or not own.search(seg.text):
+            continue  # the sentence itself names the part (not a label carried from the line above)
+        local = reading.text[seg.start : q.start]
+        stated = cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
+        aside = (_PARAMS_ASIDE.search(seg.text) if part == "params"
+                 else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text))
+        if later or not stated or aside:
+            continue
+        same = 0.02 if q.is_memory else 0.0  # counts are exact; amounts are rounded as written
+        if any(abs(q.value - v) <= same * max(q.value, v) + q.precision for v, _ in pick.quantity.readings()):
+            continue
+        out.append(Pick(quantity=q, segment=seg, why="another value stated for this part"))
+    return out
+
+
+def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
+    """The words around an amount within its clause: from the last number, comma or 'and' before
+    it to the next one after it."""
+    before = reading.text[seg.start : q.start]
+    cut = max((m.end() for m in re.finditer(r"\d|[,;]|\band\b", before)), default=0)
+    after = reading.text[q.end : seg.end]
+    stop = re.search(r"\d|[,;]|\band\b", after)
+    return before[cut:] + " " + (after[: stop.start()] if stop else after)
 
 
 
@@ -490,11 +517,16 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         and (reading.part_of.get(i) in (part, "ram") or part == "params")
         and (q.value >= 1000 if part == "params" else True)
         and not _in_parentheses(reading, q)
+        and not _other_part_by_size(q, pick.quantity, reading.part_of.get(i), part)
     ]
     group: list[Quantity] = []
     for (_, a), (_, b) in zip(same, same[1:], strict=False):
         between = reading.text[a.end : b.start]
-        if _ALTERNATIVES.fullmatch(between) and "=" not in between:
+        before = reading.text[max(seg.start, a.start - 20) : a.start]
+        # "between 3.6 MB and 14.1 MB": a range is no single answer
+        ranged = bool(re.fullmatch(r"\s*(?:and|to|-|–)\s*", between) and re.search(
+            r"\b(?:between|from|range\s+of|ranges?\s+from)\s*$", before, re.I))
+        if ranged or (_ALTERNATIVES.fullmatch(between) and "=" not in between):
             for q in (a, b):
                 if all(q is not g for g in group):
                     group.append(q)
@@ -502,6 +534,18 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         return []
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
+
+
+def _other_part_by_size(q: Quantity, pick: Quantity, q_part: str | None, part: str) -> bool:
+    """'12.6MB; 565.6MB (batch)': an amount no sentence names that is a tenth of the batch figure
+    (or ten times the prediction figure) answers the other RAM part, in the question's order."""
+    if q_part != "ram" or not q.is_memory or not pick.is_memory:
+        return False
+    if part == "ram_batch":
+        return q.value * 10 <= pick.value
+    if part == "ram_prediction":
+        return q.value >= 10 * pick.value
+    return False
 
 
 def _chain_ends(reading: Reading, idx: list[int]) -> list[int]:

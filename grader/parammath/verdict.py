@@ -16,7 +16,7 @@ from grader.parammath.conventions import (
     targets,
 )
 from grader.parammath.reading import _NOT_A_COUNT_OF_PARAMS, Reading
-from grader.textnumbers import BYTE_UNITS, Equation, Quantity, format_number
+from grader.textnumbers import BYTE_UNITS, PRECISION_CAP, Equation, Quantity, format_number
 
 
 @dataclass
@@ -85,7 +85,8 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
     if pick is None:
         return Verdict(0.0, "", [])
     found = pick.quantity
-    correct = abs(found.value - ref["params_total"]) <= found.precision + 1e-9 or any(
+    slack = min(found.precision, max(0.5, PRECISION_CAP * ref["params_total"]))  # "~1M" is not 903,400
+    correct = abs(found.value - ref["params_total"]) <= slack + 1e-9 or any(
         abs(v - ref["params_total"]) < 0.5 for v in found.alternatives
     )
     if correct:

@@ -1,0 +1,213 @@
+"""Stage 0 of Q2 grading: the answer's layout turned into plain sentences with their units: the
+prose, the code's arithmetic (evaluated without running it) and its outputs; markdown tables
+read cell by cell under their column names; units a table header, a code comment or a variable
+name gives ('ram_single_mb = 12.61', '| memory (KB) |'); three bare lines in the question's order."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from grader.textnumbers import segments
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text).strip().lower()
+
+
+def answer_text(answer: Any, prompt: str) -> str:
+    """The answer's prose and code comments, plus simple arithmetic in its code and its outputs;
+    sentences copied from the question's prompt are left out."""
+    parts = [answer.text or ""]
+    code_lines = _code_arithmetic(answer.code or "")
+    if code_lines:
+        parts.append("\n\n".join(code_lines))
+    if getattr(answer, "outputs_text", ""):
+        parts.append(answer.outputs_text)
+    text = "\n\n".join(p.strip("\n") for p in parts if p.strip())  # prose, code, outputs: paragraphs apart
+    norm_prompt = _norm(prompt)
+    if not norm_prompt:
+        return text
+    kept = [text[:0]]
+    pos = 0
+    for seg in segments(text):
+        n = _norm(seg.text)
+        if len(n) >= 20 and n in norm_prompt:
+            kept.append(text[pos : seg.start])
+            pos = seg.end
+    kept.append(text[pos:])
+    return "".join(kept)
+
+
+def _code_arithmetic(code: str) -> list[str]:
+    """`name = <arithmetic>` lines of the student's code, evaluated without running anything:
+    'params total = 903400'. Names of memory variables (ram, mem, bytes) get a byte unit."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    env: dict[str, float] = {}
+    lines = []
+    source = code.splitlines()
+    for node in tree.body:
+        if not (
+            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+        ):
+            continue
+        value = _eval_node(node.value, env)
+        if value is None:
+            continue
+        name = node.targets[0].id
+        env[name] = value
+        label = name.replace("_", " ")
+        unit = ""
+        if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)|bytes|(?:^|_)mb$", name, re.I):
+            unit = " MB" if re.search(r"mb$|_mb_", name, re.I) else " bytes"
+            scaled = _scaled_unit(node.value)
+            if scaled and unit == " bytes":
+                unit = f" {scaled}"  # "mem = (...) * 4 / 1e6": the student's figure is in MB
+        said = _COMMENT_UNIT.search(source[node.lineno - 1]) if node.lineno <= len(source) else None
+        if said:
+            unit = f" {said.group(1)}"  # "ram_pred = 12.6  # MB": the comment names the unit
+        lines.append(f"{label} = {value:.10g}{unit}.")
+    return lines
+
+
+_COMMENT_UNIT = re.compile(r"#\s*(?:in\s+)?(KiB|MiB|GiB|kB|KB|MB|GB|bytes)\b")
+_DIVISORS = {1e3: "kB", 1e6: "MB", 1e9: "GB", 2.0**10: "KiB", 2.0**20: "MiB", 2.0**30: "GiB"}
+
+
+def _scaled_unit(node: ast.AST) -> str | None:
+    """The unit a byte count is turned into by a last division: `... / 1e6` -> MB, `/ 2**20` or
+    `/ 1024 / 1024` -> MiB."""
+    divisor = 1.0
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        d = _eval_node(node.right, {})
+        if d is None:
+            break
+        divisor *= d
+        node = node.left
+    return _DIVISORS.get(divisor)
+
+
+def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
+    ops = {
+        ast.Add: lambda a, b: a + b,
+        ast.Sub: lambda a, b: a - b,
+        ast.Mult: lambda a, b: a * b,
+        ast.Div: lambda a, b: a / b if b else None,
+        ast.Pow: lambda a, b: a**b if abs(b) < 30 else None,
+    }
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        return env.get(node.id)
+    if isinstance(node, ast.BinOp) and type(node.op) in ops:
+        a, b = _eval_node(node.left, env), _eval_node(node.right, env)
+        return None if a is None or b is None else ops[type(node.op)](a, b)
+    return None
+
+
+_UNIT_NAMES = r"KiB|MiB|GiB|kB|KB|MB|GB|bytes"
+_ASSIGNMENT = re.compile(rf"^(\s*)([A-Za-z_]\w*)\s*=\s*([\d.,]+)\s*(?:#\s*({_UNIT_NAMES})\b.*)?$")
+#: "ram_single_mb = 12.61": the unit a variable's name ends with
+_NAME_UNIT_RE = re.compile(r"_(mb|mib|gb|gib|kb|kib|bytes)$", re.I)
+_MEMORY_M = re.compile(
+    r"(?i)(\b(?:ram|memory|mem)\b[^\n,;]{0,12}?[=:]\s*[~≈]?\s*\d+(?:[.,]\d+)?)\s*([MGK])(?![A-Za-z])"
+    r"(?!\s*(?:param|weight|float|value|number|neuron|connection))")  # "903.4K params" stays a count
+_NAME_UNIT = {"mb": "MB", "mib": "MiB", "gb": "GB", "gib": "GiB", "kb": "kB", "kib": "KiB", "bytes": "bytes"}
+_BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
+_HEADER_UNIT = re.compile(rf"[(\[]\s*(?:in\s+)?({_UNIT_NAMES})\s*[)\]]")
+_BARE_NUMBER = re.compile(
+    rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?!\d|[.,]\d|\s*(?:{_UNIT_NAMES}|[kKMG]i?B|[KMG]o)\b)")
+
+
+def with_units(text: str) -> str:
+    """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
+    -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
+    '| Predict | 13.48 MiB |'."""
+    text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
+    text = _tables_as_sentences(text)
+    text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping
+    # "RAM(1) = 12.6M", "memory: 565.6M": in a sentence about memory, M is megabytes
+    text = _MEMORY_M.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}B", text)
+    # "~12.6MB" opening a line means "about", not "≈" continuing the line above
+    text = re.sub(r"(?m)^(\s*(?:[-*•]\s*)?)[~≈]\s*(?=\d)", r"\1about ", text)
+    out = []
+    for line in text.split("\n"):
+        m = _ASSIGNMENT.match(line)
+        if m and ("_" in m.group(2) or m.group(4)):
+            named = _NAME_UNIT_RE.search(m.group(2))
+            unit = m.group(4) or (_NAME_UNIT[named.group(1).lower()] if named else "")
+            line = f"{m.group(1)}{m.group(2).replace('_', ' ')}: {m.group(3)}" + (f" {unit}" if unit else "")
+        h = _HEADER_UNIT.search(line)
+        if h:
+            unit = h.group(1)
+            rest = line[: h.start()] + line[h.end() :]
+            line = _BARE_NUMBER.sub(lambda n, u=unit: f"{n.group(1)} {u}", rest)
+        out.append(line)
+    return "\n".join(out)
+
+
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+_GENERIC_HEADER = re.compile(r"\s*(?:values?|answers?|results?|numbers?|amounts?|quantity|quantities|parts?|"
+                             r"items?|what|questions?|q|#|)\s*", re.I)
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _tables_as_sentences(text: str) -> str:
+    """A markdown table with a header row is read row by row with each cell under its column's
+    name: '| conv1 | 2,800 | 6,000 |' under '| layer | params | memory (KB) |' ->
+    'layer conv1, params 2,800, memory 6,000 KB'. A column's unit applies to its cells only."""
+    lines = text.split("\n")
+    header: list[str] | None = None
+    for k, line in enumerate(lines):
+        if k and _TABLE_SEPARATOR.match(line) and "|" in lines[k - 1]:
+            header = _cells(lines[k - 1])
+            continue
+        if header is None or "|" not in line:
+            header = None if "|" not in line else header
+            continue
+        out = []
+        for col, (name, cell) in enumerate(zip(header, _cells(line), strict=False)):
+            if not cell:
+                continue
+            unit = _HEADER_UNIT.search(name)
+            if unit:
+                name = (name[: unit.start()] + name[unit.end() :]).strip()
+                cell = _BARE_NUMBER.sub(rf"\1 {unit.group(1)}", cell)
+            if _GENERIC_HEADER.fullmatch(name) or (col == 0 and not re.match(r"[\d~≈.]", cell)):
+                name = ""  # "| value |", or the row's own label in the first column
+            out.append(f"{name} {cell}".strip())
+        label = out[0] + ": " if out and len(out) > 1 and not re.match(r"[\d~≈.]", out[0]) else ""
+        lines[k] = label + ", ".join(out[1:] if label else out) + "."
+    return "\n".join(lines)
+
+
+_BARE_LINE = re.compile(r"^\s*(?:(?:[-*•]|\(?[a-c1-3][.):])\s*)?[~≈]?\s*(\d[\d,. ]*\d|\d)\s*$")
+
+
+def _bare_lines_in_mb(text: str) -> str:
+    """'903,400 / 12.6 / 565.6' on three lines and no unit anywhere: the answers in the question's
+    order, the two amounts of memory in megabytes (the unit the question's scale implies)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if len(lines) != 3 or not all(_BARE_LINE.match(ln) for ln in lines):
+        return text
+    out, k = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            k += 1
+            if k > 1:
+                line = f"{line.rstrip()} MB"
+        out.append(line)
+    return "\n".join(out)
