@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.checks.concepts import grade_text, parse_params  # noqa: E402
+from grader.locate.visible import visible_markdown  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -63,7 +64,8 @@ def evaluate(labels_path: Path = LABELS, rubric_path: Path | None = None) -> lis
     for a in answers:
         question = rubric.question(a["question"])
         item = next(i for i in question.items if i.kind == "concepts")
-        grade = grade_text(a["text"], parse_params(item.id, item.params), item.points, question.prompt)
+        text = visible_markdown(a["text"])  # what the locator hands the check: hidden HTML dropped
+        grade = grade_text(text, parse_params(item.id, item.params), item.points, question.prompt)
         rows.append(Row(a["id"], a["question"], a.get("style", ""), float(a["points"]), grade.score,
                         item.points, bool(a.get("misconception")), grade.confidence,
                         grade.confidence < rubric.review_threshold, bool(a.get("review"))))

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.checks.parammath import PARTS, grade_answer  # noqa: E402
+from grader.locate.visible import visible_markdown  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -41,7 +42,8 @@ def evaluate(path: Path) -> list[dict]:
     prompt = rubric.question("q2").prompt
     rows = []
     for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-        outcomes = grade_answer(case["text"], params, code=case.get("code", ""), prompt=prompt)
+        text = visible_markdown(case["text"])  # what the locator hands the check: hidden HTML dropped
+        outcomes = grade_answer(text, params, code=case.get("code", ""), prompt=prompt)
         for part in PARTS:
             want = case["expect"][part]
             o = outcomes[part]
