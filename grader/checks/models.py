@@ -67,6 +67,12 @@ FIXES = {
         "Preprocess the test images with one global scaling (e.g. x / 255.0, or a Rescaling layer "
         "inside the model) and evaluate on the official test set, so the grader can rebuild the "
         "inputs your model was evaluated on."),
+    "tampered": (
+        "Let the grader save and measure your model as it is: do not write to the .grader folder, "
+        "and train within fit() as the notebook is run (the quick profile caps each fit)."),
+    "capture-mismatch": (
+        "Hand in the model your notebook builds and trains: the file the grader saved after your "
+        "cell must be that model, layer for layer."),
     "reported-accuracy-mismatch": (
         "Print the accuracy that model.evaluate returns on the test set, after the final training, "
         "and rerun the whole notebook so the printed figure matches the model you hand in."),
