@@ -140,3 +140,18 @@ def test_a_tampered_file_is_named_and_earns_nothing(tmp_path, where):
         outcome = _grade(ctx, item_id)
         assert outcome.credit == 0 and [d.code for d in outcome.diagnoses] == ["tampered"], item_id
     assert _grade(ctx, "q9.model").credit == 0.5
+
+
+def test_missing_weights_claimed_for_a_file_the_grader_has_are_ignored(tmp_path):
+    """Items needing pretrained weights are left out of the maximum when the grader lacks the
+    file; the kernel's report of a missing file is kept only when the grader really lacks it."""
+    from grader.execute.runner import _check_missing_weights
+
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "have.h5").write_bytes(b"weights")
+    record = ExecutionRecord(status="completed", budget={"missing_weights": [{"file": "have.h5"}]})
+    record.missing_weights = [{"file": "have.h5", "cell": 4}, {"file": "lacking_1.0_96_no_top.h5", "cell": 4}]
+    _check_missing_weights(record, str(tmp_path))
+    assert record.missing_weights == [{"file": "lacking_1.0_96_no_top.h5", "cell": 4}]
+    assert record.budget["missing_weights"] == []
+    assert [p.kind for p in record.problems] == ["capture-tampered", "capture-tampered"]
