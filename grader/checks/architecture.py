@@ -105,7 +105,7 @@ def _unverified(read: modelfile.FileModel, cells: list[int]) -> Outcome:
     if read.status == "environment":
         return Outcome.skipped(f"Not checked: {read.message}. This is a problem of the grading machine, "
                                "not of your notebook.", **evidence)
-    review = read.status != "unreadable" or "too-large" not in read.details
+    review = "model-too-large" not in read.details  # a 300M-parameter config needs no second look
     return Outcome(0.0, f"The architecture was not checked: {read.message}. The grader scores the "
                         "architecture only from the model file it saves and loads itself; "
                         + ("an instructor reviews the layer table your notebook's run recorded."
