@@ -155,3 +155,18 @@ def test_missing_weights_claimed_for_a_file_the_grader_has_are_ignored(tmp_path)
     assert record.missing_weights == [{"file": "lacking_1.0_96_no_top.h5", "cell": 4}]
     assert record.budget["missing_weights"] == []
     assert [p.kind for p in record.problems] == ["capture-tampered", "capture-tampered"]
+
+
+def test_diagnoses_the_file_shows_survive_a_capture_edited_to_hide_them(tmp_path):
+    """The capture says softmax and no prebuilt network; the file (as the evaluator read it) has
+    logits with a probability loss and a MobileNetV2 inside: both are diagnosed from the file."""
+    from grader.checks.models import diagnose
+
+    ctx = _ctx(tmp_path)
+    base = dict(_row("Functional", "mobilenetv2_0.35_96", [None, 3, 3, 1280], 410_208), nested=True)
+    in_file = dict(TINY, layers=[base, TINY["layers"][0], _row("Dense", "dense", [None, 10], 12_810,
+                                                                activation="linear")])
+    ctx.cache["models:file:q9"] = modelfile.FileModel("ok", index=0, model=in_file,
+                                                      captured=ctx.execution.models[0])
+    codes = {d.code for d in diagnose(ctx, "q9", "scratch")}
+    assert {"output-activation-loss-mismatch", "not-from-scratch"} <= codes
