@@ -139,6 +139,7 @@ def test_a_tampered_file_is_named_and_earns_nothing(tmp_path, where):
     for item_id in ("q9.architecture", "q9.accuracy", "q9.worst_class"):
         outcome = _grade(ctx, item_id)
         assert outcome.credit == 0 and [d.code for d in outcome.diagnoses] == ["tampered"], item_id
+        assert all(isinstance(d.cell, int) and d.fix for d in outcome.diagnoses), item_id
     assert _grade(ctx, "q9.model").credit == 0.5
 
 

@@ -141,7 +141,8 @@ def _plan(qc: QuestionCapture, dataset: str, ctx: GradingContext | None = None
     if ctx is not None:
         _, status, why = verify_file(ctx, index)
         if status == "tampered":
-            return None, {"ok": False, "status": "tampered", "error": why, "model": index}
+            return None, {"ok": False, "status": "tampered", "error": why, "model": index,
+                          "cell": (call or {}).get("cell", model.get("cell"))}
     used = any(c.get("model") == index for c in qc.evaluates + qc.predicts) or any(
         f.get("model") == index and f.get("status") == "ok" for f in qc.fits)
     saved = qc.saved.get(index) if used else None  # a model saved before any training is not measured
@@ -264,7 +265,10 @@ def _forged(ctx: GradingContext, m: dict[str, Any]) -> Diagnosis | None:
         status, why = check_described(ctx, m.get("model"), m["file_model"])
     if status not in ("tampered", "capture-mismatch"):
         return None
-    return Diagnosis(status, why, m.get("cell"), FIXES[status])
+    cell = m.get("cell")
+    if not isinstance(cell, int):  # no evaluate call: the cell that built the model
+        cell = next((x.get("cell") for x in ctx.execution.models if x.get("index") == m.get("model")), None)
+    return Diagnosis(status, why, cell, FIXES[status])
 
 
 def _tier_credit(value: float, tiers: list[list[float]]) -> float:
