@@ -20,7 +20,11 @@ script:
 5. probes memorisation: the model's accuracy on the test set against a grader-chosen sample of
    the training set, clean and perturbed (1-pixel shift + noise), see `memorisation()`.
 
-It prints one JSON object. Student code is never imported or executed here.
+It prints one JSON object. Student code is never imported or executed here. Every result of a
+model that loaded carries `file_model` (`describe_model`): the architecture as the file holds it
+(layers, output shapes, parameter counts, loss, optimizer steps), which the checks score from
+(grader/checks/modelfile.py), never from the kernel's capture. A spec with `inspect: true` only
+loads and describes the model (no data needed), for questions that measure no accuracy.
 
 Spec: {"model": path, "data_dir": dir, "dataset": "mnist"|"cifar10", "scale": float,
        "offset": float, "sample_shape": [...], "dtype": str,
@@ -294,6 +298,71 @@ def _official(data_dir: str, dataset: str) -> dict[str, np.ndarray]:
     return _OFFICIAL_CACHE[key]
 
 
+#: layer config keys kept in a file's description (the capture keeps the same, inkernel/50_capture.py)
+_CONFIG_KEYS = ("filters", "kernel_size", "strides", "padding", "activation", "units", "pool_size",
+                "rate", "scale", "offset", "height", "width", "from_logits", "axis", "data_format")
+
+
+def _shape(owner: Any, attr: str) -> list[Any] | None:
+    """owner.output's shape, or the first of owner.inputs / owner.outputs; None when unbuilt."""
+    try:
+        value = getattr(owner, attr)
+        return list((value if attr == "output" else value[0]).shape)
+    except Exception:
+        return None
+
+
+def _count(weights: Any) -> int:
+    return int(sum(int(np.prod(w.shape)) for w in weights))
+
+
+def describe_model(model: Any, facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The loaded model's architecture, in the capture's row format (so the two can be compared):
+    top-level layers with class, name, output shape, parameters, trainable flag and config
+    essentials (a nested model, e.g. a pretrained base, is one row with its size), the model's
+    input/output shapes, parameter counts, loss and the optimizer steps saved with it."""
+    def jsonable(v: Any) -> Any:
+        if isinstance(v, (int, float, bool, str, type(None))):
+            return v
+        if isinstance(v, (list, tuple)):
+            return [jsonable(i) for i in v]
+        return str(v)[:200]
+
+    rows = []
+    for layer in list(getattr(model, "layers", []))[:500]:
+        try:
+            config = layer.get_config()
+        except Exception:
+            config = {}
+        row = {"class": type(layer).__name__, "name": layer.name, "output_shape": _shape(layer, "output"),
+               "params": int(layer.count_params()) if getattr(layer, "built", False) else 0,
+               "trainable": bool(layer.trainable), "trainable_params": _count(layer.trainable_weights),
+               "config": {k: jsonable(config[k]) for k in _CONFIG_KEYS if k in config}}
+        if len(getattr(layer, "layers", None) or []) > 0:
+            row.update(nested=True, n_layers=len(layer.layers), input_shape=_shape(layer, "inputs"),
+                       trainable_layers=sum(1 for sub in layer.layers if sub.trainable and sub.weights),
+                       weighted_layers=sum(1 for sub in layer.layers if sub.weights))
+        rows.append(row)
+    loss = getattr(model, "loss", None)
+    loss_desc = None
+    if isinstance(loss, str):
+        loss_desc = {"name": loss, "from_logits": False}
+    elif loss is not None:
+        cfg = {}
+        with contextlib.suppress(Exception):
+            cfg = loss.get_config()
+        loss_desc = {"name": str(getattr(loss, "name", None) or type(loss).__name__),
+                     "class": type(loss).__name__, "from_logits": bool(cfg.get("from_logits", False))}
+    steps = None
+    with contextlib.suppress(Exception):
+        steps = int(model.optimizer.iterations.numpy())
+    return {"class": type(model).__name__, "name": str(getattr(model, "name", "")), "layers": rows,
+            "input_shape": _shape(model, "inputs"), "output_shape": _shape(model, "outputs"),
+            "params": int(model.count_params()) if getattr(model, "built", False) else 0,
+            "trainable_params": _count(model.trainable_weights), "loss": loss_desc,
+            "optimizer_steps": steps, "declared_params": (facts or {}).get("declared_params")}
+
+
 def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     """Inspect, load, predict, score, probe. Runs in the sandboxed evaluator (imports Keras)."""
     facts = inspect_model_file(spec["model"], int(spec.get("max_params") or MAX_PARAMS))
@@ -302,6 +371,15 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     clock = [time.monotonic()]
     import keras
+
+    if spec.get("inspect"):  # the architecture only: load and describe, no data
+        _ready()
+        try:
+            model = keras.saving.load_model(spec["model"], safe_mode=True)
+        except Exception as exc:
+            return {"ok": False, "status": "model-unloadable", "error": "the saved model could not be "
+                    f"loaded safely: {type(exc).__name__}: {str(exc)[:300]}"}
+        return {"ok": True, "inspect": True, "file_model": describe_model(model, facts)}
 
     arrays = _official(spec["data_dir"], spec["dataset"])
     _ready()  # from here on, failures are the model's
@@ -319,14 +397,15 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
                 "error": "the saved model could not be loaded safely: "
                          f"{type(exc).__name__}: {str(exc)[:300]}"}
     clock.append(time.monotonic())
+    described = describe_model(model, facts)
     try:
         probs = np.asarray(model.predict(x, batch_size=256, verbose=0))
     except Exception as exc:
-        return {"ok": False, "status": "input-mismatch",
+        return {"ok": False, "status": "input-mismatch", "file_model": described,
                 "error": f"the model does not accept the official test images preprocessed as in the "
                          f"notebook ({list(x.shape[1:])}): {type(exc).__name__}: {str(exc)[:200]}"}
     if probs.ndim != 2 or probs.shape[1] < 2:
-        return {"ok": False, "status": "bad-output",
+        return {"ok": False, "status": "bad-output", "file_model": described,
                 "error": f"the model's output has shape {list(probs.shape)}, not one score per class"}
     pred = probs.argmax(axis=1)
     correct = pred == y
@@ -335,9 +414,7 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"ok": True, "accuracy": float(correct.mean()), "n": int(len(y)),
                            "per_class": per_class, "input_shape": list(x.shape),
                            "input_range": [float(x.min()), float(x.max())],
-                           "file_model": {"params": int(model.count_params()),
-                                          "declared_params": facts["declared_params"],
-                                          "layers": [type(layer).__name__ for layer in model.layers][:200]}}
+                           "file_model": described}
     clock.append(time.monotonic())
     if spec.get("probe", True):
         n = min(int(spec.get("probe_n") or PROBE_N), len(arrays["x_train"]), len(y))

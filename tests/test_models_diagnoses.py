@@ -30,6 +30,9 @@ EXPECTED = {
     # red team (tests/notebooks/redteam, more in tests/test_redteam_measurement.py)
     "dense_memorises_testset": (["q9"], {"test-set-memorised"}, "path", True),
     "standardised_per_image": (["q9"], {"input-mismatch"}, "path", True),
+    # the capture and the model file (more in tests/test_redteam_capture.py)
+    "capture_edited_more_layers": (["q9"], {"capture-mismatch"}, "path", True),
+    "bigger_model_file_saved_later": (["q9"], {"tampered"}, "path", True),
 }
 
 REDTEAM = ROOT / "tests" / "notebooks" / "redteam"

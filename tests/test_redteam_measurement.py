@@ -84,12 +84,14 @@ def test_attacks_graded_in_one_batch_gain_nothing(root, data_dir, tmp_path):
 
 
 def test_a_model_file_changed_after_capture_is_not_measured():
-    """The file's own parameter count (read by the evaluator) must equal the captured model's."""
-    from grader.checks.accuracy import _file_differs
-    from grader.checks.models import QuestionCapture
+    """The file's own architecture (read by the evaluator) must be the captured model's
+    (grader/checks/modelfile.py `tie`; more in tests/test_modelfile.py)."""
+    from grader.checks.modelfile import tie
 
-    qc = QuestionCapture(question="q9", cells=[3], capture_dir=None, data_dir=None,
-                         models={0: {"index": 0, "params": 1_306}})
-    assert _file_differs(qc, {"model": 0, "file_model": {"params": 1_306}}) is None
-    swapped = _file_differs(qc, {"model": 0, "file_model": {"params": 7_940_000}})
-    assert swapped and "changed after the grader saved it" in swapped
+    def model(params: int) -> dict:
+        return {"index": 0, "params": params, "layers": [{"class": "Dense", "name": "d", "params": params}]}
+
+    captured = model(1_306)
+    assert tie(captured, model(1_306)) == []
+    swapped = tie(captured, model(7_940_000))
+    assert swapped and "7,940,000 parameters" in swapped[-1]

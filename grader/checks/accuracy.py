@@ -76,7 +76,7 @@ def _measure_all(ctx: GradingContext, asked: tuple[str, str], others: set[tuple[
             continue
         try:
             qc = question_capture(ctx, question)
-            spec, meta = _plan(qc, dataset)
+            spec, meta = _plan(qc, dataset, ctx)
         except Exception:
             if (question, dataset) == asked:
                 raise
@@ -127,16 +127,28 @@ def close_early(ctx: GradingContext) -> None:
         early.close()
 
 
-def _plan(qc: QuestionCapture, dataset: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+def _plan(qc: QuestionCapture, dataset: str, ctx: GradingContext | None = None
+          ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(the evaluator's spec, what the result gets besides the measurement), or (None, the
-    result) when there is nothing the grader can measure."""
+    result) when there is nothing the grader can measure. Only a file the runner saw the capture
+    save, unchanged since (grader/checks/modelfile.py `verify_file`), is measured."""
+    from grader.checks.modelfile import verify_file
+
     call, model = _target(qc, dataset)
     if model is None:
         return None, {"ok": False, "error": "no trained model was captured in this question's cells"}
-    saved = qc.saved.get(model["index"])
+    index = model["index"]
+    if ctx is not None:
+        _, status, why = verify_file(ctx, index)
+        if status == "tampered":
+            return None, {"ok": False, "status": "tampered", "error": why, "model": index,
+                          "cell": (call or {}).get("cell", model.get("cell"))}
+    used = any(c.get("model") == index for c in qc.evaluates + qc.predicts) or any(
+        f.get("model") == index and f.get("status") == "ok" for f in qc.fits)
+    saved = qc.saved.get(index) if used else None  # a model saved before any training is not measured
     if saved is None or qc.capture_dir is None:
         return None, {"ok": False, "error": "the model never finished a training run, so there is no "
-                                            "trained model to measure", "model": model["index"]}
+                                            "trained model to measure", "model": index}
     from grader.fingerprint import OFFICIAL  # here, not at the top: it imports NumPy, which the
     # static questions (and the student's self-check) never need
 
@@ -243,15 +255,20 @@ def _memorised(m: dict[str, Any]) -> str | None:
     return None
 
 
-def _file_differs(qc: QuestionCapture, m: dict[str, Any]) -> str | None:
-    """The saved file must be the model the notebook trained: the parameter count read from the
-    file (grader/evaluate.py) equals the one captured when the model ran."""
-    captured = (qc.models.get(m.get("model")) or {}).get("params")
-    in_file = (m.get("file_model") or {}).get("params")
-    if isinstance(captured, int) and captured > 0 and isinstance(in_file, int) and in_file != captured:
-        return (f"the saved model file has {in_file:,} parameters but the model the notebook trained has "
-                f"{captured:,}, so the file was changed after the grader saved it")
-    return None
+def _forged(ctx: GradingContext, m: dict[str, Any]) -> Diagnosis | None:
+    """`tampered` / `capture-mismatch`: the measured file is not what the notebook's model was
+    (changed after the grader saved it, another model, or trained past the quick budget)."""
+    from grader.checks.modelfile import check_described
+
+    status, why = str(m.get("status") or ""), str(m.get("error") or "")
+    if status != "tampered" and m.get("file_model"):
+        status, why = check_described(ctx, m.get("model"), m["file_model"])
+    if status not in ("tampered", "capture-mismatch"):
+        return None
+    cell = m.get("cell")
+    if not isinstance(cell, int):  # no evaluate call: the cell that built the model
+        cell = next((x.get("cell") for x in ctx.execution.models if x.get("index") == m.get("model")), None)
+    return Diagnosis(status, why, cell, FIXES[status])
 
 
 def _tier_credit(value: float, tiers: list[list[float]]) -> float:
@@ -284,6 +301,10 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
     if m.get("environment"):  # the grader's own evaluator or data failed: not the student's zero
         return Outcome.skipped(f"Not measured: {m.get('error')}. This is a problem of the grading "
                                "machine, not of your notebook.", **evidence)
+    forged = _forged(ctx, m)
+    if forged is not None:
+        return Outcome(0.0, f"Not measured: {forged.message}. No accuracy credit. {forged.fix}",
+                       diagnoses=[forged], evidence=evidence, provisional=provisional)
     if not m.get("ok"):
         diagnoses = []
         if m.get("status") == "input-mismatch":
@@ -293,9 +314,6 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
         return Outcome(0.0, f"The grader could not measure the accuracy of question {answer.number}'s "
                             f"model: {m.get('error')}.{fix}",
                        diagnoses=diagnoses, evidence=evidence, provisional=provisional)
-    changed = _file_differs(qc, m)
-    if changed:
-        return Outcome(0.0, f"Not measured: {changed}.", evidence=evidence, provisional=provisional)
     measured = 100.0 * m["accuracy"]
     acc_evidence.update({"measured": round(measured, 2), "n": m.get("n"), "data": m.get("note"),
                          "per_class": [None if a is None else round(a, 4) for a in m.get("per_class") or []],

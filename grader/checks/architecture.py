@@ -5,12 +5,20 @@ Rubric params (all optional):
          output: softmax-or-logits, pretrained: false}
   reference: a reference value giving `input_shapes` and `outputs` (so they are not typed in YAML)
 Credit is the share of requirements met; the evidence is the model's layer table.
+
+The layers, shapes, parameter counts and loss are read from the model file the grader saved,
+hashed and loaded (grader/checks/modelfile.py), never from the kernel's capture: a file changed
+after it was saved or trained past the quick budget (`tampered`), or one that is not the model
+the capture recorded (`capture-mismatch`), earns no credit. Without a file the grader could read
+(the model could not be saved, or loaded without running its code) the item earns nothing by
+itself: it is put up for review with the capture's layer table, marked unverified, as evidence.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from grader.checks import modelfile
 from grader.checks.base import Outcome, register
 from grader.checks.models import bases, diagnose, output_activation, question_capture
 from grader.context import GradingContext
@@ -29,11 +37,14 @@ def architecture_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
 def architecture(item: RubricItem, ctx: GradingContext) -> Outcome:
     answer = require_answer(item, ctx)
     qc = question_capture(ctx, item.question)
-    model = qc.final_model()
-    if model is None:
+    if qc.final_model() is None:
         return Outcome(0.0, f"No Keras model was built in question {answer.number}'s cells, so its "
                             "architecture cannot be checked. Build the model in this question's code.",
                        evidence={"cells": qc.cells})
+    read = modelfile.read(ctx, item.question)
+    if not read.ok:
+        return _unverified(read, qc.cells)
+    model = dict(read.model or {}, cell=(read.captured or {}).get("cell"))
     spec = dict(item.params.get("spec") or {})
     if item.params.get("reference"):
         ref = ctx.reference(item.params["reference"], {})
@@ -76,10 +87,30 @@ def architecture(item: RubricItem, ctx: GradingContext) -> Outcome:
     feedback = ("The architecture meets every requirement." if not failed
                 else "Architecture: " + "; ".join(failed) + ".")
     return Outcome(credit=credit, feedback=feedback, diagnoses=found,
-                   evidence={"architecture": architecture_rows(model),
+                   evidence={"architecture": architecture_rows(model), "read_from": read.file,
                              "requirements": [{"requirement": n, "met": ok, "detail": why}
                                               for n, ok, why in checks],
                              "cells": [c for c in [model.get("cell")] if c is not None]})
+
+
+def _unverified(read: modelfile.FileModel, cells: list[int]) -> Outcome:
+    """No architecture credit without a file the grader read; why, in the student's words."""
+    evidence: dict[str, Any] = {"cells": cells, "file_status": read.status}
+    if read.captured:
+        evidence["architecture_unverified"] = architecture_rows(read.captured)
+    diagnosis = read.diagnosis()
+    if diagnosis is not None:
+        return Outcome(0.0, f"No architecture credit: {read.message}. {diagnosis.fix}",
+                       diagnoses=[diagnosis], evidence=evidence)
+    if read.status == "environment":
+        return Outcome.skipped(f"Not checked: {read.message}. This is a problem of the grading machine, "
+                               "not of your notebook.", **evidence)
+    review = "model-too-large" not in read.details  # a 300M-parameter config needs no second look
+    return Outcome(0.0, f"The architecture was not checked: {read.message}. The grader scores the "
+                        "architecture only from the model file it saves and loads itself; "
+                        + ("an instructor reviews the layer table your notebook's run recorded."
+                           if review else "a model this large is not loaded."),
+                   evidence=evidence, needs_review=review, confidence=0.3)
 
 
 def _ints(value: Any) -> list[int]:

@@ -41,8 +41,10 @@ def code_runs(item: RubricItem, ctx: GradingContext) -> Outcome:
 
 @register("model-built", needs_execution=True)
 def model_built(item: RubricItem, ctx: GradingContext) -> Outcome:
-    """Full credit when the question's cells built and trained a Keras model (from the capture);
-    half when a model was built but no training finished."""
+    """Full credit when the question's cells built and trained a Keras model: the capture names
+    the fit, and the model file the grader saved and loaded took optimizer steps
+    (grader/checks/modelfile.py); half when a model was built but its training is not shown."""
+    from grader.checks import modelfile
     from grader.checks.architecture import architecture_rows
     from grader.checks.models import question_capture
 
@@ -54,8 +56,21 @@ def model_built(item: RubricItem, ctx: GradingContext) -> Outcome:
     if model is not None:
         evidence["architecture"] = architecture_rows(model)
     if done:
-        return Outcome(credit=1.0, evidence=evidence,
-                       feedback=f"A Keras model was built and trained (cell {done[-1].get('cell')}).")
+        read = modelfile.read(ctx, item.question)
+        steps = (read.model or {}).get("optimizer_steps")
+        evidence.update(file_status=read.status, optimizer_steps=steps)
+        if read.ok and isinstance(steps, int) and steps > 0:
+            return Outcome(credit=1.0, evidence=evidence,
+                           feedback=f"A Keras model was built and trained (cell {done[-1].get('cell')}).")
+        if read.status == "environment":
+            return Outcome.skipped(f"Not checked: {read.message}. This is a problem of the grading machine, "
+                                   "not of your notebook.", **evidence)
+        diagnosis = read.diagnosis()
+        why = (read.message if not read.ok else "the saved model's optimizer took no training step")
+        return Outcome(credit=0.5, evidence=evidence, diagnoses=[diagnosis] if diagnosis else [],
+                       needs_review=diagnosis is None,
+                       feedback=f"A Keras model was built, but the grader could not confirm its training "
+                                f"from the model file it saved: {why}.")
     if model is not None:
         failed = [f for f in qc.fits if f.get("status") == "error"]
         why = (f" Training in cell {failed[0].get('cell')} failed: {failed[0].get('error', '')[:200]}"

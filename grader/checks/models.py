@@ -67,6 +67,12 @@ FIXES = {
         "Preprocess the test images with one global scaling (e.g. x / 255.0, or a Rescaling layer "
         "inside the model) and evaluate on the official test set, so the grader can rebuild the "
         "inputs your model was evaluated on."),
+    "tampered": (
+        "Let the grader save and measure your model as it is: do not write to the .grader folder, "
+        "and train within fit() as the notebook is run (the quick profile caps each fit)."),
+    "capture-mismatch": (
+        "Hand in the model your notebook builds and trains: the file the grader saved after your "
+        "cell must be that model, layer for layer."),
     "reported-accuracy-mismatch": (
         "Print the accuracy that model.evaluate returns on the test set, after the final training, "
         "and rerun the whole notebook so the printed figure matches the model you hand in."),
@@ -368,6 +374,7 @@ def diagnose(ctx: GradingContext, question: str, task: str) -> list[Diagnosis]:
         out += _not_from_scratch(qc)
     else:
         out += _transfer_diagnoses(ctx, qc, evals)
+    out += _from_file(ctx, question, task)
     unique: dict[str, Diagnosis] = {}
     for d in out:  # one diagnosis per code: the first place it happens
         unique.setdefault(d.code, d)
@@ -436,6 +443,28 @@ def _not_from_scratch(qc: QuestionCapture) -> list[Diagnosis]:
             what = (f"loads pretrained weights ({Path(loaded[0]).name})" if loaded
                     else "contains a prebuilt network")
             out.append(_diag("not-from-scratch", f"the model built in cell {cell} {what}", cell))
+    return out
+
+
+def _from_file(ctx: GradingContext, question: str, task: str) -> list[Diagnosis]:
+    """The diagnoses the saved model file itself shows (grader/checks/modelfile.py), so a capture
+    edited to hide them changes nothing: a loss that does not fit the output layer, and (from
+    scratch) a prebuilt network inside. Read for a from-scratch question (whose file the
+    architecture item reads anyway); for others only when already read."""
+    from grader.checks import modelfile
+
+    read = (modelfile.read(ctx, question) if task == "scratch"
+            else ctx.cache.get(f"models:file:{question}"))
+    if read is None or not read.ok or not read.model:
+        return []
+    model, cell = read.model, (read.captured or {}).get("cell")
+    out = []
+    problem = _activation_loss_problem(model, model.get("loss") or {}) if model.get("loss") else None
+    if problem:
+        out.append(_diag("output-activation-loss-mismatch", f"cell {cell}: {problem}", cell))
+    if task == "scratch" and bases(model):
+        out.append(_diag("not-from-scratch", f"the model built in cell {cell} contains a prebuilt network "
+                         f"({bases(model)[0].get('name')})", cell))
     return out
 
 

@@ -53,7 +53,8 @@ class ExecutionRecord:
     # Course-notebook habits the in-kernel setup adapted (Keras 2 spellings, `!pip install`,
     # Colab drive mounts, TFDS from the data dir: {"kind", "what", "cell"}), shown in the report
     adaptations: list[dict[str, Any]] = field(default_factory=list)
-    # Captured by the in-kernel hooks; shapes documented in grader/execute/inkernel/capture.py
+    # Captured by the in-kernel hooks (shapes: grader/execute/inkernel/50_capture.py): untrusted;
+    # points come from the saved model files (grader/checks/modelfile.py), never from these alone
     models: list[dict[str, Any]] = field(default_factory=list)
     fits: list[dict[str, Any]] = field(default_factory=list)
     evaluates: list[dict[str, Any]] = field(default_factory=list)

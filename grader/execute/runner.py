@@ -277,6 +277,7 @@ def _execute(node: Any, options: ExecutionOptions, made: list[SandboxPlan]) -> E
         shutil.rmtree(scratch, ignore_errors=True)
     _load_capture(record, workdir)
     _load_setup(record, workdir)
+    _check_missing_weights(record, data_dir)
     # the kernel and all its processes are gone: nothing can change the capture folder any more
     watch.finish(record.cells[-1].index if record.cells else -1)
     _check_budget(record, options)
@@ -506,6 +507,31 @@ def _check_budget(record: ExecutionRecord, options: ExecutionOptions) -> None:
                                     "message": message})
             record.problems.append(ExecutionProblem("capture-tampered", message + "; it is not measured",
                                                     entry.get("cell")))
+
+
+def _check_missing_weights(record: ExecutionRecord, data_dir: str | None) -> None:
+    """The kernel reports weight files the grader could not provide, and checks skip the items
+    that need them (left out of the maximum): a claim is kept only when the grader's own data
+    directory really lacks that file, so claiming one earns no skipped item."""
+    from grader.gaps import data_file_present
+
+    def genuine(entries: Any) -> list[Any]:
+        kept = []
+        for entry in entries if isinstance(entries, list) else []:
+            name = Path(str(entry.get("file") if isinstance(entry, dict) else entry)).name
+            if data_file_present(data_dir, name):
+                record.problems.append(ExecutionProblem(
+                    "capture-tampered", f"the kernel reported the weight file {name[:200]} as missing, but "
+                    "the grader has it; the report is ignored"))
+                record.tampered.append({"kind": "capture", "file": None, "cell": None,
+                                        "message": f"missing weights claimed for {name[:200]}"})
+            else:
+                kept.append(entry)
+        return kept
+
+    record.missing_weights = genuine(record.missing_weights)
+    if "missing_weights" in record.budget:
+        record.budget["missing_weights"] = genuine(record.budget["missing_weights"])
 
 
 def _load_setup(record: ExecutionRecord, workdir: Path) -> None:

@@ -30,7 +30,9 @@
 #   data description x: {kind array|image-data-generator|image-directory|tf.data|sequence|generator,
 #            shape, dtype, n, min, max, mean, fingerprint {file, vmin, vmax}, labels {counts...},
 #            generator {rotation_range..., rescale, augmented}}
-#   saved_models[]: {model, file (model_<i>.keras), cell, status}
+#   saved_models[]: {model, file (model_<i>.keras), cell, status}: every model fitted, evaluated or
+#            found in the notebook's globals after a cell, saved after that cell; the grader scores
+#            the architecture from this file and ties it to models[i] (grader/checks/modelfile.py)
 #   budget: {profile, caps, missing_weights (from the setup's _grader_missing_weights list)}
 import contextlib as _grader_contextlib
 import json as _grader_json
@@ -533,6 +535,8 @@ def _grader_install_keras(keras, apply_budget, caps):
             _grader_note_error("fit", exc)
         _grader_capture["fits"].append(record)
         _grader_write_capture()
+        if "model" in record:  # saved after the cell even when the fit fails
+            _grader_dirty.add(record["model"])
         counter = _grader_counter(keras)
         if counter is not None:
             cbs = kw.get("callbacks")
@@ -658,6 +662,7 @@ def _grader_save_models():
             continue
         name = f"model_{index}.keras"
         entry = {"model": index, "file": name, "cell": _grader_now_cell()}
+        _grader_model_entry(model)  # the summary as saved: the grader ties the file to it
         try:
             model.save(_grader_os.path.join(_grader_config["capture_dir"], name))
             entry["status"] = "ok"
@@ -678,7 +683,7 @@ def _grader_scan_models():
         return
     for value in list(get_ipython().user_ns.values()):  # noqa: F821
         if isinstance(value, keras.Model) and id(value) not in _grader_model_index:
-            _grader_model_entry(value)
+            _grader_dirty.add(_grader_model_entry(value))  # saved, so its architecture is read from a file
 
 
 def _grader_post_cell(*_args):

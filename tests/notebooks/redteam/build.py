@@ -1,4 +1,5 @@
-"""Write the red-team notebooks for measurement (issue 14 part B); rerun after edits.
+"""Write the red-team notebooks for measurement (issue 14 part B) and for the capture (part A);
+rerun after edits.
 
 Each one tries to earn Q9 accuracy credit without an honestly trained model; the expected
 outcome (no credit, a named diagnosis or a clear status) is asserted in
@@ -106,6 +107,107 @@ for f in found:
     except OSError as e:
         print("could not replace", f, e)
 print("replaced", len(hits), "model file(s)")"""],
+    # --- the capture (issue 14 part A; tests/test_redteam_capture.py) ---
+    # a tiny dense net, then the grader's capture record found through gc and a hook's
+    # __globals__ and edited to show a conv net with many more parameters
+    "capture_edited_more_layers": [LOAD, """\
+mdl = keras.models.Sequential([layers.Flatten(input_shape=(28, 28, 1)), layers.Dense(10, activation='softmax')])
+mdl.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+mdl.fit(X_train[:3000], Y_train[:3000], epochs=1, batch_size=64, verbose=0)
+print('acc', mdl.evaluate(X_test, Y_test, verbose=0)[1])""", """\
+import gc
+conv = {'class': 'Conv2D', 'name': 'conv2d_99', 'output_shape': [None, 26, 26, 64], 'params': 640,
+        'trainable': True, 'trainable_params': 640, 'config': {'filters': 64, 'kernel_size': [3, 3],
+        'strides': [1, 1], 'activation': 'relu'}}
+pool = {'class': 'MaxPooling2D', 'name': 'max_pooling2d_99', 'output_shape': [None, 13, 13, 64],
+        'params': 0, 'trainable': True, 'trainable_params': 0, 'config': {'pool_size': [2, 2], 'strides': [2, 2]}}
+n = 0
+for o in gc.get_objects():
+    if isinstance(o, dict) and 'saved_models' in o and 'models' in o:
+        for m in o['models']:
+            m['layers'][0:0] = [dict(conv), dict(pool)]
+            m['params'] = m.get('params', 0) + 240000
+            n += 1
+print('patched', n)""", """\
+g = keras.Model.fit.__globals__
+for m in g['_grader_capture']['models']:
+    for row in m['layers']:
+        if row['class'] == 'Dense':
+            row['params'] = 240000
+g['_grader_write_capture']()
+print('done')"""],
+    # a tiny model trained and tested, then a bigger CNN saved over the grader's copy in a
+    # later cell
+    "bigger_model_file_saved_later": [LOAD, """\
+small = keras.models.Sequential([layers.Flatten(input_shape=(28, 28, 1)), layers.Dense(10, activation='softmax')])
+small.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+small.fit(X_train[:3000], Y_train[:3000], epochs=1, batch_size=64, verbose=0)
+small.evaluate(X_test, Y_test, verbose=0)""", """\
+import os
+big = keras.models.Sequential([layers.Conv2D(32, 3, activation='relu', input_shape=(28, 28, 1)), layers.MaxPool2D(),
+                               layers.Conv2D(64, 3, activation='relu'), layers.MaxPool2D(), layers.Flatten(),
+                               layers.Dense(10, activation='softmax')])
+big.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+for f in os.listdir('.grader'):
+    if f.endswith('.keras'):
+        big.save(os.path.join('.grader', f))
+print('ok')"""],
+    # the same, but the capture itself is made to save the bigger CNN in place of the tiny
+    # model: its references are swapped through a hook's __globals__, so the file is written
+    # by the grader's own save after the cell
+    "capture_saves_a_bigger_model": [LOAD, """\
+small = keras.models.Sequential([layers.Flatten(input_shape=(28, 28, 1)), layers.Dense(10, activation='softmax')])
+small.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+small.fit(X_train[:3000], Y_train[:3000], epochs=1, batch_size=64, verbose=0)
+small.evaluate(X_test, Y_test, verbose=0)""", """\
+def make_big():
+    m = keras.models.Sequential([layers.Conv2D(32, 3, activation='relu', input_shape=(28, 28, 1)),
+                                 layers.MaxPool2D(), layers.Flatten(), layers.Dense(10, activation='softmax')])
+    m.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+    return m
+big = make_big()
+g = keras.Model.fit.__globals__
+g['_grader_model_refs'][id(small)] = big
+g['_grader_dirty'].add(g['_grader_model_index'][id(small)])
+print('swapped')"""],
+    # the quick profile's caps lifted through closure cells (the budget function's profile
+    # and the frozen caps), 3 full epochs trained, then the capture's own record of the
+    # training edited to look like one capped epoch
+    "lift_quick_caps": [LOAD, """\
+fit_hook = keras.Model.fit
+cells = {name: c for name, c in zip(fit_hook.__code__.co_freevars, fit_hook.__closure__)}
+budget_fn = cells['apply_budget'].cell_contents
+inner = dict(zip(budget_fn.__code__.co_freevars, budget_fn.__closure__))
+inner['profile'].cell_contents = 'full'
+cells['caps'].cell_contents = {}
+print('caps off')""", """\
+cnn = keras.models.Sequential([layers.Conv2D(8, 3, activation='relu', input_shape=(28, 28, 1)), layers.MaxPool2D(),
+                               layers.Flatten(), layers.Dense(10, activation='softmax')])
+cnn.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+hist = cnn.fit(X_train[:6000], Y_train[:6000], epochs=3, batch_size=32, verbose=0)
+print('epochs', len(hist.history['loss']))""", """\
+cap = fit_hook.__globals__['_grader_capture']
+for f in cap['fits']:
+    f['history'] = {k: v[-1:] for k, v in f['history'].items()}
+    f.pop('ran', None)
+for s in cap['saved_models']:
+    s['optimizer_steps'] = 50
+cap['tampered'].clear()
+print('test acc', cnn.evaluate(X_test, Y_test, verbose=0)[1])"""],
+    # the same cap lift, training for as long as the notebook likes: the runner's cell time
+    # limit (outside the kernel) stops it
+    "lift_quick_caps_train_forever": [LOAD, """\
+fit_hook = keras.Model.fit
+cells = dict(zip(fit_hook.__code__.co_freevars, fit_hook.__closure__))
+inner = dict(zip(cells['apply_budget'].cell_contents.__code__.co_freevars,
+                 cells['apply_budget'].cell_contents.__closure__))
+inner['profile'].cell_contents = 'full'
+cells['caps'].cell_contents = {}
+cnn = keras.models.Sequential([layers.Conv2D(8, 3, activation='relu', input_shape=(28, 28, 1)), layers.MaxPool2D(),
+                               layers.Flatten(), layers.Dense(10, activation='softmax')])
+cnn.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])""", """\
+cnn.fit(X_train, Y_train, epochs=10000, batch_size=32, verbose=0)""", """\
+print('test acc', cnn.evaluate(X_test, Y_test, verbose=0)[1])"""],
 }
 
 
