@@ -133,9 +133,11 @@ def test_budget_lifted_around_the_hook_is_caught_from_the_grader_caps():
                            {"model": 2, "file": "model_2.keras", "status": "ok", "optimizer_steps": 900}]
     record.budget = {"caps": {}}  # what a tampering kernel would report
     runner._check_budget(record, options)
-    assert [s["status"] for s in record.saved_models] == ["ok", "tampered", "tampered"]
+    # model 2 trained 900 steps with no fit() at all: the file's own step count decides that, with
+    # the notebook's code (a custom loop is honest), in checks/modelfile.py budget_problem
+    assert [s["status"] for s in record.saved_models] == ["ok", "tampered", "ok"]
     assert record.budget["caps"] == options.budget
-    assert "900 steps" in record.saved_models[2]["error"]
+    assert "trained past the quick profile's budget" in record.saved_models[1]["error"]
 
 
 def test_a_failed_execution_runs_once_not_once_per_item(monkeypatch):

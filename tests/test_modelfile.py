@@ -105,10 +105,23 @@ def test_optimizer_steps_in_the_file_past_the_grader_caps_are_tampering(tmp_path
     assert modelfile.check_described(ctx, 0, TINY) == ("ok", "")  # 47 steps, one fit of 50
     status, why = modelfile.check_described(ctx, 0, dict(TINY, optimizer_steps=563))
     assert status == "tampered" and "563 steps" in why and "allows 50 for the 1 fit() call(s)" in why
+    assert "trained past the budget" in why
     ctx.execution.fits.append(dict(ctx.execution.fits[0]))  # a loop of capped fits is within the caps
     assert modelfile.check_described(ctx, 0, dict(TINY, optimizer_steps=100))[0] == "ok"
     ctx.execution.budget["caps"] = {}  # full profile: no caps, the time limits bound training
     assert modelfile.check_described(ctx, 0, dict(TINY, optimizer_steps=10**6))[0] == "ok"
+
+
+def test_training_outside_fit_past_the_caps_is_measured_and_reviewed_not_tampering(tmp_path):
+    """An honest custom loop (GradientTape, train_on_batch) is out of the fit() caps' reach: the
+    file's extra steps are no forgery; the model is measured as trained and reviewed."""
+    ctx = _ctx(tmp_path)
+    code = ctx.notebook.code_cells[0]
+    code.source += "\nfor xb, yb in ds:\n    loss = model.train_on_batch(xb, yb)\n"
+    many = dict(TINY, optimizer_steps=563)
+    assert modelfile.check_described(ctx, 0, many) == ("ok", "")
+    status, why = modelfile.budget_problem(ctx, 0, many)
+    assert status == "over-budget" and "trains outside fit()" in why
 
 
 def _grade(ctx: GradingContext, item_id: str):

@@ -104,3 +104,14 @@ def test_lifted_caps_buy_only_time_the_cell_limit_stops_the_training(data_dir, t
     assert items["q9.accuracy"]["score"] == 0 and items["q9.worst_class"]["score"] == 0
     assert "never finished a training run" in items["q9.accuracy"]["feedback"]
     assert items["q9.model"]["score"] <= 0.5 * items["q9.model"]["max_score"]
+
+
+def test_an_honest_custom_training_loop_is_measured_and_reviewed_not_called_tampering(data_dir, tmp_path):
+    """200 GradientTape steps, past the quick caps (no fit() to cap): the file's steps are real
+    training, so the model is measured as it is, flagged `over-budget` for an instructor."""
+    items = _grade("honest_custom_loop", data_dir, tmp_path)
+    acc = items["q9.accuracy"]
+    assert "over-budget" in acc["diagnoses"] and "tampered" not in acc["diagnoses"], acc["feedback"]
+    assert acc["needs_review"] and acc["evidence"]["accuracy"]["measured"] > 50, acc["feedback"]
+    assert "trains outside fit()" in acc["feedback"]
+    assert items["q9.architecture"]["score"] > 0, items["q9.architecture"]["feedback"]

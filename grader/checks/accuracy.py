@@ -271,6 +271,16 @@ def _forged(ctx: GradingContext, m: dict[str, Any]) -> Diagnosis | None:
     return Diagnosis(status, why, cell, FIXES[status])
 
 
+def _over_budget(ctx: GradingContext, m: dict[str, Any]) -> Diagnosis | None:
+    """`over-budget`: trained outside fit() past the quick caps (an honest custom loop)."""
+    from grader.checks.modelfile import budget_problem
+
+    over = budget_problem(ctx, m.get("model"), m["file_model"]) if m.get("file_model") else None
+    if over is None or over[0] != "over-budget":
+        return None
+    return Diagnosis("over-budget", over[1], m.get("cell"), FIXES["over-budget"])
+
+
 def _tier_credit(value: float, tiers: list[list[float]]) -> float:
     for threshold, credit in sorted(tiers, key=lambda t: -t[0]):
         if value >= threshold:
@@ -340,6 +350,9 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
             f"cell {printed_cell} prints {printed:.2f}% but the grader measured {measured:.2f}% on "
             f"{m.get('note')}", printed_cell, FIXES["reported-accuracy-mismatch"]))
         credit = 0.0
+    review = _over_budget(ctx, m)
+    if review is not None:
+        diagnoses.append(review)
     label = "worst-class accuracy" if metric == "worst_class" else "accuracy"
     feedback = (f"Measured {label}: {value * 100:.2f}% on {m.get('note')} ({m.get('n')} images)"
                 + (f"; printed: {printed:.2f}%" if printed is not None else "") + ". ")
@@ -356,6 +369,9 @@ def accuracy(item: RubricItem, ctx: GradingContext) -> Outcome:
         own = m["own_split"]
         feedback += (f" Your own test split (evaluated in cell {own.get('cell')}) is shown in the evidence "
                      "but not scored: accuracy is always measured on the official test set.")
+    if review is not None:
+        feedback += f" Measured as trained: {review.message}; an instructor reviews it."
     if provisional:
         feedback += " (Quick profile: training was capped, so this result is provisional.)"
-    return Outcome(credit, feedback.strip(), diagnoses=diagnoses, evidence=evidence, provisional=provisional)
+    return Outcome(credit, feedback.strip(), diagnoses=diagnoses, evidence=evidence, provisional=provisional,
+                   needs_review=review is not None)

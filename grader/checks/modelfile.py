@@ -14,7 +14,9 @@ the sandboxed evaluator (grader/evaluate.py `describe_model`). `read` checks, in
    order), output shapes and parameter counts equal what the capture recorded when it saved
    it. A capture edited to show more layers, or a file swapped for another model, differs;
 5. its optimizer took no more steps than the grader's own quick-profile caps allow for the fits
-   the capture recorded (`tampered`, kind budget). The caps are per fit() call, for cost: a
+   the capture recorded (`tampered`, kind budget), unless the notebook trains outside fit() (a
+   GradientTape loop, train_on_batch): then the model is measured as it is and the accuracy is
+   reviewed (`over-budget`). The caps are per fit() call, for cost: a
    loop of capped fits trains as long as it likes, so the bound on training in every profile is
    the runner's cell and notebook time limits and the memory cgroup, all outside the kernel.
 
@@ -24,6 +26,7 @@ holds a model the kernel really had. Results are cached per question in `ctx.cac
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,8 +132,16 @@ def tie(captured: dict[str, Any] | None, described: dict[str, Any]) -> list[str]
     return problems[:5]
 
 
-def budget_problem(ctx: GradingContext, index: int | None, described: dict[str, Any]) -> str | None:
-    """The file's optimizer steps against the grader's own quick caps x the fits recorded."""
+#: training the quick profile's fit() caps cannot reach: a loop the student wrote themselves
+_OWN_TRAINING = re.compile(r"GradientTape|train_on_batch|apply_gradients|\.minimize\(")
+
+
+def budget_problem(ctx: GradingContext, index: int | None,
+                   described: dict[str, Any]) -> tuple[str, str] | None:
+    """The file's optimizer steps against the grader's own quick caps x the fits recorded:
+    None within them; ("over-budget", why) when the notebook trains outside fit() (a custom loop
+    or train_on_batch, which no fit() cap reaches: honest, measured as it is, and reviewed);
+    ("tampered", why) when nothing but fit() trains, so the caps were lifted."""
     caps = ctx.execution.budget.get("caps") or {}  # the runner's copy, never the kernel's
     steps = described.get("optimizer_steps")
     if ctx.execution.profile != "quick" or not caps.get("max_steps_per_epoch") or not isinstance(steps, int):
@@ -139,10 +150,13 @@ def budget_problem(ctx: GradingContext, index: int | None, described: dict[str, 
     allowed = fits * int(caps.get("max_epochs") or 1) * int(caps["max_steps_per_epoch"])
     if steps <= allowed:
         return None
-    return (f"the saved model's optimizer took {steps:,} steps, but the quick profile allows "
+    what = (f"the saved model's optimizer took {steps:,} steps, but the quick profile allows "
             f"{allowed:,} for the {fits} fit() call(s) the grader saw (at most "
-            f"{caps.get('max_epochs') or 'all'} epoch(s) of {caps['max_steps_per_epoch']} steps each): "
-            "it was trained past the budget")
+            f"{caps.get('max_epochs') or 'all'} epoch(s) of {caps['max_steps_per_epoch']} steps each)")
+    if any(_OWN_TRAINING.search(c.source) for c in ctx.notebook.code_cells):
+        return "over-budget", (what + ": the notebook trains outside fit() (a custom loop or "
+                               "train_on_batch), which the quick caps do not reach")
+    return "tampered", what + ": it was trained past the budget"
 
 
 def check_described(ctx: GradingContext, index: int | None, described: dict[str, Any]) -> tuple[str, str]:
@@ -154,8 +168,8 @@ def check_described(ctx: GradingContext, index: int | None, described: dict[str,
         return "capture-mismatch", ("the saved model is not the model the notebook's capture recorded: "
                                     + "; ".join(problems))
     over = budget_problem(ctx, index, described)
-    if over:
-        return "tampered", over
+    if over and over[0] == "tampered":
+        return over
     return "ok", ""
 
 

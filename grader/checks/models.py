@@ -70,6 +70,9 @@ FIXES = {
     "tampered": (
         "Let the grader save and measure your model as it is: do not write to the .grader folder, "
         "and train within fit() as the notebook is run (the quick profile caps each fit)."),
+    "over-budget": (
+        "Train with model.fit(...) so the quick profile can cap the self-check's training; a "
+        "custom training loop is measured as it runs, and an instructor reviews the result."),
     "capture-mismatch": (
         "Hand in the model your notebook builds and trains: the file the grader saved after your "
         "cell must be that model, layer for layer."),

@@ -467,15 +467,15 @@ def _load_capture(record: ExecutionRecord, workdir: Path) -> None:
 
 def _check_budget(record: ExecutionRecord, options: ExecutionOptions) -> None:
     """The quick profile's caps as the grader set them, never as the kernel reports them: a fit
-    whose history is longer than max_epochs, or a saved model whose optimizer took more steps
-    than its fits were allowed, ran with a lifted budget; its model is not measured."""
+    whose history is longer than max_epochs ran with a lifted budget; its model is not measured.
+    Optimizer steps past the caps are judged from the saved file itself (checks/modelfile.py
+    `budget_problem`): the kernel's count can be edited, the file's cannot."""
     record.budget["caps"] = dict(options.budget or {})  # the grader's own copy
     record.budget["profile"] = options.profile
     caps = options.budget or {}
     if options.profile != "quick" or not caps:
         return
     max_epochs, max_steps = caps.get("max_epochs"), caps.get("max_steps_per_epoch")
-    allowed: dict[int, int] = {}
     lifted: set[int] = set()
     for fit in record.fits:
         model = fit.get("model")
@@ -483,25 +483,15 @@ def _check_budget(record: ExecutionRecord, options: ExecutionOptions) -> None:
         epochs = max((len(v) for v in history.values() if isinstance(v, list)), default=0)
         if max_epochs and epochs > max_epochs and isinstance(model, int):
             lifted.add(model)
-        if isinstance(model, int) and max_steps:
-            allowed[model] = allowed.get(model, 0) + int(max_epochs or epochs or 1) * int(max_steps)
     for note in record.tampered:
         if note.get("kind") == "budget":
             for fit in record.fits:
                 if fit.get("cell") == note.get("cell") and isinstance(fit.get("model"), int):
                     lifted.add(fit["model"])
-    steps_note: dict[int, str] = {}
-    for entry in record.saved_models:
-        model, steps = entry.get("model"), entry.get("optimizer_steps")
-        if isinstance(model, int) and isinstance(steps, int) and max_steps and steps > allowed.get(model, 0):
-            lifted.add(model)
-            steps_note[model] = (f": its optimizer took {steps} steps, the fits the grader saw allow "
-                                 f"{allowed.get(model, 0)}")
     for entry in record.saved_models:
         if entry.get("model") in lifted and entry.get("status") == "ok":
             message = (f"model {entry['model']} was trained past the quick profile's budget (at most "
-                       f"{max_epochs or 'all'} epoch(s) of {max_steps or 'all'} steps per fit)"
-                       + steps_note.get(entry["model"], ""))
+                       f"{max_epochs or 'all'} epoch(s) of {max_steps or 'all'} steps per fit)")
             entry["status"], entry["error"] = "tampered", message
             record.tampered.append({"kind": "budget", "file": entry.get("file"), "cell": entry.get("cell"),
                                     "message": message})
