@@ -60,6 +60,9 @@ def test_the_value_kept_after_a_rejected_one_is_graded():
     ("Params 903,400. RAM for one prediction: 3.6 MB, 9 MB, 12.6 MB or 14.1 MB.", "ram_prediction"),
     ("903,400 params; 12.6 MB for one image; for the batch 565.6 MB, or 630 MB, or maybe 1 GB.",
      "ram_batch"),
+    # guesses each ending in a question mark are one list, not sentences of their own
+    ("Params: 903,400. One image needs 12.6 MB. For the batch of 50: 40 MB? 530 MB? 565.6 MB?",
+     "ram_batch"),
 ])
 def test_a_shotgun_list_with_the_right_value_earns_no_credit_and_is_flagged(text, part):
     o = grade(text)[part]

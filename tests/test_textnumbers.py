@@ -161,3 +161,10 @@ def test_indian_grouping_and_a_misplaced_comma():
     assert q.value == 90.34 and q.alternatives == [903_400]
     # with a byte unit the comma stays a decimal comma
     assert find_quantities("12,6136 MB")[0].value == 12_613_600
+
+
+def test_question_marks_between_amounts_do_not_end_a_sentence():
+    parts = [s.text for s in segments("For the batch: 36 MB? 526 MB? 565.6 MB?")]
+    assert parts == ["For the batch: 36 MB? 526 MB? 565.6 MB?"]
+    # a period before a number still may ("... of weights). 50 images need 565.6 MB")
+    assert len(segments("That is 3.6 MB of weights. 50 images need 565.6 MB")) == 2
