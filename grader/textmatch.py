@@ -48,6 +48,28 @@ _ABBREVIATIONS = {
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
 }
 
+#: Words students use for the rubric's words, across all questions (a small thesaurus, applied to
+#: the answer and the rubric alike, so every phrase that names one word of a class names all):
+#: "picture" is "image", "chop off the head" is "remove", "knowledge" of where things are is
+#: "information".
+_SYNONYMS = {
+    **dict.fromkeys(("picture", "photo", "pic", "photograph"), "image"),
+    **dict.fromkeys(("pictures", "photos", "pics", "photographs"), "images"),
+    **dict.fromkeys(("chop", "delete", "strip", "ditch"), "remove"),
+    **dict.fromkeys(("chops", "deletes", "strips", "ditches"), "removes"),
+    **dict.fromkeys(("chopped", "deleted", "stripped", "ditched"), "removed"),
+    **dict.fromkeys(("chopping", "deleting", "stripping", "ditching"), "removing"),
+    "knowledge": "information", "info": "information",
+    **dict.fromkeys(("squash", "squashes", "squashed", "squashing", "squeezed", "shrunk", "shrank"),
+                    "shrinks"),
+}
+#: Non-native comparatives: "more small" is "smaller", "more quick" is "quicker".
+_COMPARATIVES = {
+    "small": "smaller", "big": "bigger", "large": "larger", "low": "lower", "high": "higher",
+    "fast": "faster", "quick": "faster", "cheap": "cheaper", "few": "fewer", "little": "less",
+    "easy": "easier", "deep": "deeper", "light": "lighter", "short": "shorter",
+}
+
 _NT_FORMS = frozenset({
     "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "cannot", "wont",
     "hasnt", "havent", "couldnt", "shouldnt",
@@ -78,6 +100,7 @@ def normalise_word(word: str) -> str:
         return "not"
     word = word.removesuffix("'s").replace("'", "")
     word = _ABBREVIATIONS.get(word, word)
+    word = _SYNONYMS.get(word, word)
     word = re.sub(r"(?<=[a-z]{3})our", "or", word)  # neighbour -> neighbor
     return re.sub(r"(?<=[a-z]{3})is(e|es|ed|ing|ation|ations)$", r"iz\1", word)  # normalise
 
@@ -92,10 +115,15 @@ def stem(word: str) -> str:
 
 def tokenize(sentence: str) -> list[Token]:
     """Content tokens of a sentence with their character offsets in it (stopwords dropped)."""
-    tokens = []
+    tokens: list[Token] = []
     for m in _WORD.finditer(normalise(sentence)):
         word = normalise_word(m.group())
         if word in STOPWORDS or not word:
+            continue
+        if tokens and tokens[-1].word == "more" and word in _COMPARATIVES:
+            more = tokens.pop()  # "more small" -> "smaller", one token over both words
+            word = _COMPARATIVES[word]
+            tokens.append(Token(word, stem(word), more.start, m.end()))
             continue
         tokens.append(Token(word, stem(word), m.start(), m.end()))
     return tokens

@@ -41,6 +41,16 @@ def test_typos_from_real_hand_ins():
     assert matches("semantic segmentation", "Smantic segmentaton is hard") is not None
 
 
+def test_synonyms_and_non_native_comparatives():
+    # a small thesaurus on both sides: picture/photo is image, chop/delete is remove
+    assert matches("image smaller", "the picture gets squashed down smaller and smaller")
+    assert matches("remove dense", "you chop off the dense part")
+    # "more small" is "smaller", "more quick" is "faster"
+    assert matches("image smaller", "the cnn make the image more small every layer")
+    assert matches("faster", "and is more quick to run")
+    assert not matches("smaller", "more images")
+
+
 def test_phrase_words_must_be_close_together():
     far = "batch normalization is used in many models and the final size of the output is ten"
     assert matches("reduce|smaller batch size", "make the batch size smaller") is not None
