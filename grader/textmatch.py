@@ -217,6 +217,21 @@ def compile_phrase(text: str) -> Phrase:
     return Phrase(text=text, words=tuple(words), ordered=ordered)
 
 
+#: Head nouns students leave out: "only convolutions" for "only convolutional layers", "chop off
+#: the dense head" for "remove the dense layers". Only "layer": in "smaller model|network" the
+#: noun is what is made smaller, and without it "smaller size" would match any size.
+HEAD_NOUNS = frozenset({"layer", "layers"})
+
+
+def without_head_nouns(phrase: Phrase) -> Phrase | None:
+    """The phrase without its head-noun words, when it has three or more words and at least two
+    others remain; None when nothing would be dropped."""
+    kept = tuple(alts for alts in phrase.words if not all(a in HEAD_NOUNS for a in alts))
+    if len(phrase.words) < 3 or len(kept) < 2 or len(kept) == len(phrase.words):
+        return None
+    return Phrase(text=phrase.text, words=kept, ordered=phrase.ordered)
+
+
 @dataclass
 class PhraseMatch:
     phrase: Phrase

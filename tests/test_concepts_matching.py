@@ -51,6 +51,15 @@ def test_synonyms_and_non_native_comparatives():
     assert not matches("smaller", "more images")
 
 
+def test_a_left_out_head_noun_still_matches_but_lowers_the_confidence():
+    g = grade("q7", "A fully convolutional network contains only convolutions. You chop off the "
+                    "dense head and replace it by a 1x1 convolution.")
+    assert {m["concept"] for m in g.matches} >= {"only-conv", "one-by-one"}
+    assert g.confidence < 1.0
+    # "smaller model" keeps its noun: "smaller size" alone is not a smaller model
+    assert "smaller-model" not in {m["concept"] for m in grade("q3", "Reduce the batch size.").matches}
+
+
 def test_phrase_words_must_be_close_together():
     far = "batch normalization is used in many models and the final size of the output is ten"
     assert matches("reduce|smaller batch size", "make the batch size smaller") is not None

@@ -57,6 +57,7 @@ from grader.textmatch import (
     split_sentences,
     stem,
     tokenize,
+    without_head_nouns,
 )
 from grader.textunits import bare_items, subject_spans
 
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
 EXCERPT_CHARS = 1500
 MISCONCEPTION_SLACK = 1
 KEYWORD_SHARE = 0.25  # the most a bare list of terms can earn, as a share of the item's points
+RELAXED_SCORE = 0.95  # a match with the phrase's head noun left out counts as uncertain
 LONG_ANSWER_WORDS = 200  # content words; the reference answers have 33-96
 #: Words too common in any answer about CNNs to suggest a missed concept on their own.
 GENERIC_STEMS = frozenset({
@@ -401,6 +403,17 @@ def _find_concepts(units: list[_Sentence], rubric: ConceptRubric,
                     explained.add(u.text)
                 if m and (best is None or (rank, m.score) > best[:2]):
                     best = (rank, m.score, m, u.text, m.text)
+            if best is None or best[0] < rank:
+                # "only convolutions", "chop off the dense head": the head noun left out; a
+                # weaker match (it lowers the confidence like a typo does)
+                for phrase in c.phrases:
+                    short = without_head_nouns(phrase)
+                    m = find_phrase(short, u.tokens, u.text) if short else None
+                    if m and not (_contradicted(c, u) or _overlaps(u, m, wrong or [])):
+                        explained.add(u.text)
+                        score = min(m.score, RELAXED_SCORE)
+                        if best is None or (rank, score) > best[:2]:
+                            best = (rank, score, m, u.text, m.text)
             hit = _pattern_hit(c.patterns, u.span)
             if hit and not _contradicted(c, u) and not _hit_negated(u, hit):
                 explained.add(u.text)
