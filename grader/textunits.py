@@ -112,12 +112,24 @@ def is_bare(sentence: str, *, names_subject: bool = False) -> bool:
     return all(is_bare_chunk(c) for c in chunks)
 
 
+_PAIR = re.compile(r"^\s*([^=]+?)\s*(?:=|->|→|:)\s*([^=]+?)\s*[.;]?\s*$")
+
+
+def _term_pair(chunk: str) -> bool:
+    """"kernel = input map size", "filters = units": two terms set equal, in a list of terms, say
+    no more than the terms do (a statement would need a verb on either side)."""
+    m = _PAIR.match(chunk)
+    return bool(m) and all(is_bare_chunk(side, in_list=True) and len(_WORDS.findall(side)) <= 3
+                           for side in m.groups())
+
+
 def bare_items(sentences: list[str], names_subject: list[bool]) -> list[bool]:
     """`is_bare` for each sentence of an answer, and list items read together: three or more
     verbless items in a row ("- no parameters / - less computation / - invariance") are a list
     of terms even where each alone would pass for a terse statement."""
     out = [is_bare(s, names_subject=n) for s, n in zip(sentences, names_subject, strict=True)]
-    termlike = [not n and is_bare_chunk(_HEADER.sub("", s, count=1), in_list=True)
+    termlike = [not n and (is_bare_chunk(body := _HEADER.sub("", s, count=1), in_list=True)
+                           or _term_pair(body))
                 for s, n in zip(sentences, names_subject, strict=True)]
     i = 0
     while i < len(termlike):

@@ -54,6 +54,14 @@ def test_the_same_list_as_bullets_earns_no_more(question):
     assert g.score < g.points and flagged(g), (g.score, g.matches)
 
 
+def test_terms_set_equal_in_a_semicolon_list_are_still_a_keyword_list():
+    g = grade("q7", "no dense layers; arbitrary input size; kernel = input map size; filters = units")
+    assert g.score <= 0.25 * g.points and g.keyword_list and flagged(g), (g.score, g.matches)
+    # one explained conversion is a statement, not a list of terms
+    g = grade("q7", "Replace the dense layer by a conv layer whose kernel = the size of its input maps.")
+    assert not g.keyword_list
+
+
 def test_a_hidden_keyword_list_leaked_into_the_text_adds_at_most_the_small_share():
     # The locator (issue 11, wt11) drops HTML comments, display:none and white text before
     # grading; this is the text it would hand over if one slipped through: one real sentence
