@@ -86,10 +86,15 @@ class Token:
     end: int
 
 
+_NEARBY = re.compile(r"\b(?:close|next|near)\s+(?:to\s+)?(?:each\s+other|one\s+another)\b")
+
+
 def normalise(text: str) -> str:
     """Lower case, with "×" as "x" and "1 x 1" as "1x1"; keeps the length (offsets stay valid)."""
     text = text.lower().replace("×", "x").replace("’", "'").replace("`", "'")
     text = re.sub(r"\b([23])[- ]d\b", r"\1d ", text)  # "2-D", "2 D" -> "2d" (same length)
+    # "pixels close to each other" are nearby pixels (padded: offsets stay valid)
+    text = _NEARBY.sub(lambda m: "nearby".ljust(len(m.group())), text)
     return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
                   lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
 
@@ -207,7 +212,7 @@ def compile_phrase(text: str) -> Phrase:
     """
     ordered = text.startswith("^")
     words: list[tuple[str, ...]] = []
-    for raw in text.removeprefix("^").split():
+    for raw in _NEARBY.sub("nearby", text.removeprefix("^").lower()).split():
         alts = [normalise_word(w) for alt in raw.split("|") for w in _WORD.findall(normalise(alt))]
         alts = [a for a in alts if a and a not in STOPWORDS]
         if alts:  # a word whose alternatives are all stopwords ("the", "has|have") is dropped

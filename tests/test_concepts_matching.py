@@ -49,6 +49,9 @@ def test_synonyms_and_non_native_comparatives():
     assert matches("image smaller", "the cnn make the image more small every layer")
     assert matches("faster", "and is more quick to run")
     assert not matches("smaller", "more images")
+    # an idiom read as its word: pixels "close to each other" are nearby pixels
+    assert matches("nearby pixel", "pixels that are close to each other")
+    assert matches("pixel next each other", "pixels next to each other")
 
 
 def test_a_left_out_head_noun_still_matches_but_lowers_the_confidence():
