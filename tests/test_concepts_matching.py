@@ -142,6 +142,17 @@ def test_generic_filler_gets_no_credit():
         assert grade(question, filler).score == 0, question
 
 
+def test_an_on_topic_answer_graded_near_zero_is_sent_to_review():
+    # a paraphrase the rubric does not list ("sees a 3x3 patch, not all of it"): 0 points, but a
+    # sentence full of the topic's words matched nothing, so a human looks
+    g = grade("q1", "Each neuron only sees a 3x3 patch of the picture, not all of it, so bigger "
+                    "images don't blow up the weight count.")
+    assert g.score == 0 and g.confidence < RUBRIC.review_threshold, g.reasons
+    # filler earns the same 0 with certainty
+    g = grade("q1", "CNNs are very powerful and widely used in industry.")
+    assert g.score == 0 and g.confidence >= RUBRIC.review_threshold
+
+
 def test_group_takes_the_best_concept_once():
     # 1x1 (partial, 1 pt) and the right kernel size (2 pts) are one group: 2 pts, not 3
     g = grade("q7", "Use a 1x1 convolution, or a kernel size equal to the input feature map size.")

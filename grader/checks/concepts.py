@@ -505,6 +505,11 @@ CONF_LONG = 0.45  # pages of text: the rubric's words may meet by accident
 CONF_UNMATCHED = 0.05  # per topic word of an on-topic sentence that matched nothing (at most 4)
 CONF_UNMATCHED_MAX = 0.35
 CONF_BOTH = 0.1  # a near miss and an on-topic unmatched sentence together: a missed paraphrase
+#: An on-topic unmatched sentence in an answer that earned at most a quarter of the points: where
+#: a missed paraphrase costs the most (blind set: 2 of the 5 answers this flags were under-graded
+#: by 3-5 points; the development sets: 1 more flag, a correct 0).
+CONF_LOW_SCORE = 0.1
+LOW_SCORE_SHARE = 0.25
 
 
 def _confidence(sentences, rubric, found, weak, stated, used_sentences, score, points, prompt):
@@ -544,6 +549,8 @@ def _confidence(sentences, rubric, found, weak, stated, used_sentences, score, p
             conf -= min(CONF_UNMATCHED_MAX, sum(CONF_UNMATCHED * min(4, h) for h in suspicious))
             if near:
                 conf -= CONF_BOTH
+            if score <= LOW_SCORE_SHARE * points:
+                conf -= CONF_LOW_SCORE
             reasons.append(f"{len(suspicious)} sentence(s) use the topic's words but matched no concept")
     return round(min(1.0, max(0.0, conf)), 2), reasons
 
