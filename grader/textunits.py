@@ -157,6 +157,12 @@ _COMPARISON = re.compile(r"\b(?:than|unlike|like|vs\.?|versus|compared\s+(?:to|w
                          r"replac\w*|instead\s+of|as\s+in|similar\s+to)\s*\W*$", re.I)
 
 
+#: A name after a preposition inside a clause is an object, not a new subject: "SENet's blocks
+#: can be plugged into a ResNet or an Inception network to reweight the channels" is about SENet.
+_OBJECT = re.compile(r"\w\s+(?:into|onto|inside|within|to|with)\s+(?:(?:an?|the)\s+)?"
+                     r"(?:[\w-]+\s+(?:or|and)\s+(?:(?:an?|the)\s+)?)?$", re.I)
+
+
 def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[Phrase]],
                   previous: str | None) -> list[Span]:
     """Split a sentence where it names a new subject (see the module docstring)."""
@@ -174,7 +180,7 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
                     opened = sentence[:tokens[j].start]
                     if opened.count("(") > opened.count(")"):
                         continue  # "(LeNet-5 was)": an aside; the sentence goes on about its subject
-                    if not _COMPARISON.search(before):
+                    if not _COMPARISON.search(before) and not _OBJECT.search(before):
                         mentions.append((j, name))
     mentions = sorted(set(mentions))
     if not mentions:

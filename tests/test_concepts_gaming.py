@@ -119,6 +119,14 @@ def test_q6_credits_an_innovation_only_to_the_architecture_it_is_written_about()
     assert concepts(swapped) == {"resnet"}
 
 
+def test_q6_a_name_after_a_preposition_is_an_object_not_a_new_subject():
+    g = grade("q6", "SENet's blocks can be dropped into a VGG or an Inception net to reweight the channels.")
+    assert "senet" in concepts(g) and "googlenet" not in concepts(g)
+    # at the start of a sentence the name is the subject
+    g = grade("q6", "In ResNet, skip connections let the gradient flow.")
+    assert "resnet" in concepts(g)
+
+
 def test_q6_terms_listed_under_each_name_are_attributed():
     g = grade("q6", "AlexNet:\n- ReLU\n- dropout\n- much deeper\nGoogLeNet:\n- inception modules\n"
                     "ResNet:\n- skip connections\nSENet:\n- SE blocks\n"
