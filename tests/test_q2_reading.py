@@ -70,6 +70,21 @@ def test_a_shotgun_list_with_the_right_value_earns_no_credit_and_is_flagged(text
     assert "conflicting-values" in [d.code for d in o.diagnoses]
 
 
+def test_a_count_stated_only_inside_the_memory_formula_is_the_total():
+    out = grade("The network has 903,400 params x 4 bytes = 3,613,600 bytes, so 3.6 MB of weights.")
+    assert out["params"].credit == 1 and found(out["params"]) == "903,400"
+
+
+def test_two_totals_in_an_essay_conflict_even_when_one_sentence_names_a_layer():
+    o = grade("Every conv layer has (3*3*c + 1) * f weights, so the model has 903,400 parameters. "
+              "To sum up, the CNN has 9,034,000 parameters.")["params"]
+    assert o.credit == 0 and o.needs_review
+    assert "conflicting-values" in [d.code for d in o.diagnoses]
+    # a per-layer count next to the total is working, not a rival
+    o = grade("Layer 3 has 720,400 parameters. In total the CNN has 903,400 parameters.")["params"]
+    assert o.credit == 1 and not o.needs_review
+
+
 def test_a_correction_is_not_a_shotgun():
     o = grade("I first forgot the biases and got 902,700, but with them the total is 903,400 parameters.")
     assert o["params"].credit == 1 and not o["params"].needs_review

@@ -403,7 +403,16 @@ def _pick(reading: Reading) -> None:
             return None
         return pick
 
-    reading.picks["params"] = settle("params", choose(candidates("params"), _TOTAL_CUE, "params"))
+    def counted_operands() -> list[int]:
+        """'903,400 params × 4 bytes = 3.6 MB': with no count stated anywhere else, a count named
+        as parameters where it enters the memory formula is the student's total."""
+        return [i for i in reading.operands
+                if reading.part_of.get(i) == "params" and reading.quantities[i].value >= 1000
+                and not reading.quantities[i].is_memory
+                and _PARAMS_CUE.match(reading.text[reading.quantities[i].end:].strip())]
+
+    reading.picks["params"] = settle(
+        "params", choose(candidates("params") or counted_operands(), _TOTAL_CUE, "params"))
     reading.picks["ram_prediction"] = settle(
         "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
     reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
@@ -463,7 +472,7 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
             continue  # the sentence itself names the part (not a label carried from the line above)
         local = reading.text[seg.start : q.start]
         stated = cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
-        aside = (_PARAMS_ASIDE.search(seg.text) if part == "params"
+        aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text))
         if later or not stated or aside:
             continue
@@ -472,6 +481,16 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
             continue
         out.append(Pick(quantity=q, segment=seg, why="another value stated for this part"))
     return out
+
+
+def _comma_clause(reading: Reading, q: Quantity, seg: Segment) -> str:
+    """The clause an amount stands in, between commas or semicolons: in "each conv layer has
+    (3*3*c + 1)*f weights, so the model has 903,400 parameters" the total is not about a layer."""
+    before = reading.text[seg.start : q.start]
+    cut = max((m.end() for m in re.finditer(r"[,;:](?!\d)", before)), default=0)
+    after = reading.text[q.end : seg.end]
+    stop = re.search(r"[,;](?!\d)", after)
+    return before[cut:] + reading.text[q.start:q.end] + (after[: stop.start()] if stop else after)
 
 
 def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
