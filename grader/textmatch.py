@@ -5,6 +5,8 @@ alternatives (``a|b``). It matches a sentence when every word (or one of its alt
 occurs in the sentence, in any order, close together (a window a little wider than the phrase).
 Words are compared after stemming, so "sharing", "shared" and "shares" are one word, and
 misspellings are accepted by edit distance ("Deapth" ~ "depth", "Smantic" ~ "semantic").
+A small thesaurus (picture = image, chop = remove, "close to each other" = nearby) and
+non-native comparatives ("more small" = smaller) are applied to answers and phrases alike.
 
 Libraries, and why:
 - snowballstemmer: the Snowball (Porter2) English stemmer, pure Python, the one NLTK and Sphinx

@@ -13,7 +13,10 @@ relied on typo tolerance, for concepts that were nearly matched (most of a phras
 present), for misconceptions (a deduction is a judgement), for very long answers (the rubric's
 words may meet by accident), and for sentences that use the topic's vocabulary yet matched
 nothing while the score is not full (the student may have said something right in words the
-rubric does not list). Filler and off-topic text does not lower it: a 0 for those is certain.
+rubric does not list), more so when such an answer earned at most a quarter of the points (a
+missed paraphrase costs most there), and for matches that needed a phrase's head noun left out
+("only convolutions" for "only convolutional layers"). Filler and off-topic text does not lower
+it: a 0 for those is certain.
 
 Reading as a TA does (issue 13): a concept counts only from text about its subject (Q6: the
 sentences about that architecture, grader/textunits.py) and not where the same words say the
