@@ -85,6 +85,16 @@ def test_two_totals_in_an_essay_conflict_even_when_one_sentence_names_a_layer():
     assert o.credit == 1 and not o.needs_review
 
 
+def test_a_restatement_that_disagrees_is_a_second_answer():
+    o = grade("903,400 parameters; 12.6 MB for one image. The batch of 50 needs 565.6 MB, "
+              "i.e. roughly 56 GB of RAM.")["ram_batch"]
+    assert o.credit == 0 and o.needs_review
+    # the same figure in other units is one answer
+    o = grade("903,400 parameters; 12.6 MB for one image. The batch of 50 needs 565.6 MB, "
+              "i.e. about 0.57 GB of RAM.")["ram_batch"]
+    assert o.credit == 1 and not o.needs_review
+
+
 def test_a_correction_is_not_a_shotgun():
     o = grade("I first forgot the biases and got 902,700, but with them the total is 903,400 parameters.")
     assert o["params"].credit == 1 and not o["params"].needs_review

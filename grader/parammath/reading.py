@@ -513,6 +513,12 @@ _ALTERNATIVES = re.compile(
     r"\b(?:[KMG]i?B|bytes?|megabytes?|gigabytes?|params|parameters|weights)\b)*", re.I)
 
 
+#: Between an amount and the same amount said again: "i.e.", "that is", "in other words".
+_RESTATED = re.compile(
+    r"\s*,?\s*(?:i\.\s?e\.|ie|that\s+is|in\s+other\s+words|which\s+is)\s*,?\s*"
+    r"(?:about|approx\w*\.?|roughly|around|~|≈)?\s*", re.I)
+
+
 def _at_least(reading: Reading, idx: list[int]) -> int | None:
     for i in idx:
         q = reading.quantities[i]
@@ -545,7 +551,9 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         # "between 3.6 MB and 14.1 MB": a range is no single answer
         ranged = bool(re.fullmatch(r"\s*(?:and|to|-|–)\s*", between) and re.search(
             r"\b(?:between|from|range\s+of|ranges?\s+from)\s*$", before, re.I))
-        if ranged or (_ALTERNATIVES.fullmatch(between) and "=" not in between):
+        # "565.6 MB, i.e. about 5.6 GB": a restatement that does not agree is a second answer
+        slip = bool(_RESTATED.fullmatch(between)) and abs(a.value - b.value) > 0.1 * max(a.value, b.value)
+        if ranged or slip or (_ALTERNATIVES.fullmatch(between) and "=" not in between):
             for q in (a, b):
                 if all(q is not g for g in group):
                     group.append(q)
