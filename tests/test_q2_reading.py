@@ -95,6 +95,17 @@ def test_a_restatement_that_disagrees_is_a_second_answer():
     assert o.credit == 1 and not o.needs_review
 
 
+def test_a_code_only_total_summed_from_per_layer_variables_is_the_parameter_count():
+    code = ("# parameters per layer = (k*k*c_in + 1) * filters\n"
+            "p1 = (3*3*3 + 1) * 100\np2 = (3*3*100 + 1) * 200\np3 = (3*3*200 + 1) * 400\n"
+            "total = p1 + p2 + p3\n")
+    o = grade("See my code below.", code=code)["params"]
+    assert o.credit == 1
+    # a sum in code about something else is no parameter count
+    o = grade("See my code below.", code="a = 3\nb = 4\ntotal = a + b\n")["params"]
+    assert o.credit == 0
+
+
 def test_a_correction_is_not_a_shotgun():
     o = grade("I first forgot the biases and got 902,700, but with them the total is 903,400 parameters.")
     assert o["params"].credit == 1 and not o["params"].needs_review
