@@ -5,6 +5,8 @@ alternatives (``a|b``). It matches a sentence when every word (or one of its alt
 occurs in the sentence, in any order, close together (a window a little wider than the phrase).
 Words are compared after stemming, so "sharing", "shared" and "shares" are one word, and
 misspellings are accepted by edit distance ("Deapth" ~ "depth", "Smantic" ~ "semantic").
+A small thesaurus (picture = image, chop = remove, "close to each other" = nearby) and
+non-native comparatives ("more small" = smaller) are applied to answers and phrases alike.
 
 Libraries, and why:
 - snowballstemmer: the Snowball (Porter2) English stemmer, pure Python, the one NLTK and Sphinx
@@ -48,6 +50,28 @@ _ABBREVIATIONS = {
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
 }
 
+#: Words students use for the rubric's words, across all questions (a small thesaurus, applied to
+#: the answer and the rubric alike, so every phrase that names one word of a class names all):
+#: "picture" is "image", "chop off the head" is "remove", "knowledge" of where things are is
+#: "information".
+_SYNONYMS = {
+    **dict.fromkeys(("picture", "photo", "pic", "photograph"), "image"),
+    **dict.fromkeys(("pictures", "photos", "pics", "photographs"), "images"),
+    **dict.fromkeys(("chop", "delete", "strip", "ditch"), "remove"),
+    **dict.fromkeys(("chops", "deletes", "strips", "ditches"), "removes"),
+    **dict.fromkeys(("chopped", "deleted", "stripped", "ditched"), "removed"),
+    **dict.fromkeys(("chopping", "deleting", "stripping", "ditching"), "removing"),
+    "knowledge": "information", "info": "information",
+    **dict.fromkeys(("squash", "squashes", "squashed", "squashing", "squeezed", "shrunk", "shrank"),
+                    "shrinks"),
+}
+#: Non-native comparatives: "more small" is "smaller", "more quick" is "quicker".
+_COMPARATIVES = {
+    "small": "smaller", "big": "bigger", "large": "larger", "low": "lower", "high": "higher",
+    "fast": "faster", "quick": "faster", "cheap": "cheaper", "few": "fewer", "little": "less",
+    "easy": "easier", "deep": "deeper", "light": "lighter", "short": "shorter",
+}
+
 _NT_FORMS = frozenset({
     "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "cannot", "wont",
     "hasnt", "havent", "couldnt", "shouldnt",
@@ -64,10 +88,15 @@ class Token:
     end: int
 
 
+_NEARBY = re.compile(r"\b(?:close|next|near)\s+(?:to\s+)?(?:each\s+other|one\s+another)\b")
+
+
 def normalise(text: str) -> str:
     """Lower case, with "×" as "x" and "1 x 1" as "1x1"; keeps the length (offsets stay valid)."""
     text = text.lower().replace("×", "x").replace("’", "'").replace("`", "'")
     text = re.sub(r"\b([23])[- ]d\b", r"\1d ", text)  # "2-D", "2 D" -> "2d" (same length)
+    # "pixels close to each other" are nearby pixels (padded: offsets stay valid)
+    text = _NEARBY.sub(lambda m: "nearby".ljust(len(m.group())), text)
     return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
                   lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
 
@@ -78,6 +107,7 @@ def normalise_word(word: str) -> str:
         return "not"
     word = word.removesuffix("'s").replace("'", "")
     word = _ABBREVIATIONS.get(word, word)
+    word = _SYNONYMS.get(word, word)
     word = re.sub(r"(?<=[a-z]{3})our", "or", word)  # neighbour -> neighbor
     return re.sub(r"(?<=[a-z]{3})is(e|es|ed|ing|ation|ations)$", r"iz\1", word)  # normalise
 
@@ -92,10 +122,15 @@ def stem(word: str) -> str:
 
 def tokenize(sentence: str) -> list[Token]:
     """Content tokens of a sentence with their character offsets in it (stopwords dropped)."""
-    tokens = []
+    tokens: list[Token] = []
     for m in _WORD.finditer(normalise(sentence)):
         word = normalise_word(m.group())
         if word in STOPWORDS or not word:
+            continue
+        if tokens and tokens[-1].word == "more" and word in _COMPARATIVES:
+            more = tokens.pop()  # "more small" -> "smaller", one token over both words
+            word = _COMPARATIVES[word]
+            tokens.append(Token(word, stem(word), more.start, m.end()))
             continue
         tokens.append(Token(word, stem(word), m.start(), m.end()))
     return tokens
@@ -179,7 +214,7 @@ def compile_phrase(text: str) -> Phrase:
     """
     ordered = text.startswith("^")
     words: list[tuple[str, ...]] = []
-    for raw in text.removeprefix("^").split():
+    for raw in _NEARBY.sub("nearby", text.removeprefix("^").lower()).split():
         alts = [normalise_word(w) for alt in raw.split("|") for w in _WORD.findall(normalise(alt))]
         alts = [a for a in alts if a and a not in STOPWORDS]
         if alts:  # a word whose alternatives are all stopwords ("the", "has|have") is dropped
@@ -187,6 +222,21 @@ def compile_phrase(text: str) -> Phrase:
     if not words:
         raise ValueError(f"phrase {text!r} has no content words (only stopwords)")
     return Phrase(text=text, words=tuple(words), ordered=ordered)
+
+
+#: Head nouns students leave out: "only convolutions" for "only convolutional layers", "chop off
+#: the dense head" for "remove the dense layers". Only "layer": in "smaller model|network" the
+#: noun is what is made smaller, and without it "smaller size" would match any size.
+HEAD_NOUNS = frozenset({"layer", "layers"})
+
+
+def without_head_nouns(phrase: Phrase) -> Phrase | None:
+    """The phrase without its head-noun words, when it has three or more words and at least two
+    others remain; None when nothing would be dropped."""
+    kept = tuple(alts for alts in phrase.words if not all(a in HEAD_NOUNS for a in alts))
+    if len(phrase.words) < 3 or len(kept) < 2 or len(kept) == len(phrase.words):
+        return None
+    return Phrase(text=phrase.text, words=kept, ordered=phrase.ordered)
 
 
 @dataclass

@@ -52,8 +52,9 @@ _MULTIPLIER_WORDS: list[tuple[str, float]] = [
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
 _MANTISSA = r"""
-    \d{1,3}(?:,\d{3})+,\d{1,2}(?![\d])       # 1,802,00 (grouping commas misplaced)
-  | \d{1,3}(?:,\d{3})+(?:\.\d+)?            # 903,400  1,343,400.5
+    \d{1,2}(?:,\d{2})+,\d{3}(?![\d]|,\d)    # 9,03,400  1,26,13,600 (Indian lakh/crore grouping)
+  | \d{1,3}(?:,\d{3})+,\d{1,2}(?![\d])       # 1,802,00 (grouping commas misplaced)
+  | \d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])     # 903,400  1,343,400.5 (not 90,3400)
   | \d{1,3}(?:\.\d{3}){2,}(?:,\d+)?         # 1.343.400 (dots as thousands separators)
   | \d{1,3}(?:'\d{3})+(?:\.\d+)?            # 903'400
   | \d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?![\d,.]\d)  # 903 400
@@ -126,7 +127,9 @@ def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | Non
     """(value, decimals written, note, other reading) for a digit string; `after` follows it."""
     note = ""
     other = None
-    if re.fullmatch(r"\d{1,3}(?:,\d{3})+,\d{1,2}", text):
+    if re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}", text):
+        text, note = text.replace(",", ""), "Indian digit grouping (lakh, crore)"
+    elif re.fullmatch(r"\d{1,3}(?:,\d{3})+,\d{1,2}", text):
         # "1,802,00": the digits as written (180,200); a dropped zero (1,802,000) is the other reading
         last = text.rsplit(",", 1)[1]
         text, note = text.replace(",", ""), "grouping commas misplaced: read as the digits written"
@@ -144,6 +147,10 @@ def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | Non
         text, note, other = text.replace(".", ""), "dot read as a thousands separator", float(text)
     elif re.fullmatch(r"\d{1,3}\.\d{3}", text):
         other = float(text.replace(".", ""))  # "2.800" may group digits too
+    elif re.fullmatch(r"\d{1,3},\d{4,}", text):
+        # "12,6136 MB" is a decimal comma; "90,3400 parameters" is 903400 with the comma misplaced
+        other = float(text.replace(",", ""))
+        text, note = text.replace(",", "."), "comma read as a decimal point (or misplaced grouping)"
     elif re.fullmatch(r"\d+,\d{1,2}|\d+,\d{4,}|,\d+", text):
         text, note = text.replace(",", "."), "comma read as a decimal point"
     decimals = len(text.split(".")[1]) if "." in text else 0
@@ -456,7 +463,9 @@ class Segment:
     labels: list[str] = field(default_factory=list)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(*\-•#]|$)|(?<=[A-Za-z)][.!?])\s+(?=\d)")
+#: A sentence may start with a number ("... of weights). 50 images need 565.6 MB"), but not after
+#: a question mark: "36 MB? 526 MB? 565.6 MB?" is one list of guesses, not three sentences.
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(*\-•#]|$)|(?<=[A-Za-z)][.!])\s+(?=\d)")
 #: "ca. 12,6 MB", "approx. 14 MB": a period that ends an abbreviation, not a sentence
 _ABBREVIATION = re.compile(
     r"\b(?:ca|approx|appr|circa|e\.g|i\.e|resp|vs|etc|no|nr|bzw|z\.b|env|aprox)\.$", re.I)

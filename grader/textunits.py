@@ -112,12 +112,24 @@ def is_bare(sentence: str, *, names_subject: bool = False) -> bool:
     return all(is_bare_chunk(c) for c in chunks)
 
 
+_PAIR = re.compile(r"^\s*([^=]+?)\s*(?:=|->|→|:)\s*([^=]+?)\s*[.;]?\s*$")
+
+
+def _term_pair(chunk: str) -> bool:
+    """"kernel = input map size", "filters = units": two terms set equal, in a list of terms, say
+    no more than the terms do (a statement would need a verb on either side)."""
+    m = _PAIR.match(chunk)
+    return bool(m) and all(is_bare_chunk(side, in_list=True) and len(_WORDS.findall(side)) <= 3
+                           for side in m.groups())
+
+
 def bare_items(sentences: list[str], names_subject: list[bool]) -> list[bool]:
     """`is_bare` for each sentence of an answer, and list items read together: three or more
     verbless items in a row ("- no parameters / - less computation / - invariance") are a list
     of terms even where each alone would pass for a terse statement."""
     out = [is_bare(s, names_subject=n) for s, n in zip(sentences, names_subject, strict=True)]
-    termlike = [not n and is_bare_chunk(_HEADER.sub("", s, count=1), in_list=True)
+    termlike = [not n and (is_bare_chunk(body := _HEADER.sub("", s, count=1), in_list=True)
+                           or _term_pair(body))
                 for s, n in zip(sentences, names_subject, strict=True)]
     i = 0
     while i < len(termlike):
@@ -145,6 +157,12 @@ _COMPARISON = re.compile(r"\b(?:than|unlike|like|vs\.?|versus|compared\s+(?:to|w
                          r"replac\w*|instead\s+of|as\s+in|similar\s+to)\s*\W*$", re.I)
 
 
+#: A name after a preposition inside a clause is an object, not a new subject: "SENet's blocks
+#: can be plugged into a ResNet or an Inception network to reweight the channels" is about SENet.
+_OBJECT = re.compile(r"\w\s+(?:into|onto|inside|within|to|with)\s+(?:(?:an?|the)\s+)?"
+                     r"(?:[\w-]+\s+(?:or|and)\s+(?:(?:an?|the)\s+)?)?$", re.I)
+
+
 def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[Phrase]],
                   previous: str | None) -> list[Span]:
     """Split a sentence where it names a new subject (see the module docstring)."""
@@ -162,7 +180,7 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
                     opened = sentence[:tokens[j].start]
                     if opened.count("(") > opened.count(")"):
                         continue  # "(LeNet-5 was)": an aside; the sentence goes on about its subject
-                    if not _COMPARISON.search(before):
+                    if not _COMPARISON.search(before) and not _OBJECT.search(before):
                         mentions.append((j, name))
     mentions = sorted(set(mentions))
     if not mentions:

@@ -54,6 +54,14 @@ def test_the_same_list_as_bullets_earns_no_more(question):
     assert g.score < g.points and flagged(g), (g.score, g.matches)
 
 
+def test_terms_set_equal_in_a_semicolon_list_are_still_a_keyword_list():
+    g = grade("q7", "no dense layers; arbitrary input size; kernel = input map size; filters = units")
+    assert g.score <= 0.25 * g.points and g.keyword_list and flagged(g), (g.score, g.matches)
+    # one explained conversion is a statement, not a list of terms
+    g = grade("q7", "Replace the dense layer by a conv layer whose kernel = the size of its input maps.")
+    assert not g.keyword_list
+
+
 def test_a_hidden_keyword_list_leaked_into_the_text_adds_at_most_the_small_share():
     # The locator (issue 11, wt11) drops HTML comments, display:none and white text before
     # grading; this is the text it would hand over if one slipped through: one real sentence
@@ -109,6 +117,14 @@ def test_q6_credits_an_innovation_only_to_the_architecture_it_is_written_about()
     swapped = grade("q6", "Xception introduced the inception module. GoogLeNet uses depthwise "
                           "separable convolutions. ResNet has residual connections.")
     assert concepts(swapped) == {"resnet"}
+
+
+def test_q6_a_name_after_a_preposition_is_an_object_not_a_new_subject():
+    g = grade("q6", "SENet's blocks can be dropped into a VGG or an Inception net to reweight the channels.")
+    assert "senet" in concepts(g) and "googlenet" not in concepts(g)
+    # at the start of a sentence the name is the subject
+    g = grade("q6", "In ResNet, skip connections let the gradient flow.")
+    assert "resnet" in concepts(g)
 
 
 def test_q6_terms_listed_under_each_name_are_attributed():

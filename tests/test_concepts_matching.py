@@ -41,6 +41,28 @@ def test_typos_from_real_hand_ins():
     assert matches("semantic segmentation", "Smantic segmentaton is hard") is not None
 
 
+def test_synonyms_and_non_native_comparatives():
+    # a small thesaurus on both sides: picture/photo is image, chop/delete is remove
+    assert matches("image smaller", "the picture gets squashed down smaller and smaller")
+    assert matches("remove dense", "you chop off the dense part")
+    # "more small" is "smaller", "more quick" is "faster"
+    assert matches("image smaller", "the cnn make the image more small every layer")
+    assert matches("faster", "and is more quick to run")
+    assert not matches("smaller", "more images")
+    # an idiom read as its word: pixels "close to each other" are nearby pixels
+    assert matches("nearby pixel", "pixels that are close to each other")
+    assert matches("pixel next each other", "pixels next to each other")
+
+
+def test_a_left_out_head_noun_still_matches_but_lowers_the_confidence():
+    g = grade("q7", "A fully convolutional network contains only convolutions. You chop off the "
+                    "dense head and replace it by a 1x1 convolution.")
+    assert {m["concept"] for m in g.matches} >= {"only-conv", "one-by-one"}
+    assert g.confidence < 1.0
+    # "smaller model" keeps its noun: "smaller size" alone is not a smaller model
+    assert "smaller-model" not in {m["concept"] for m in grade("q3", "Reduce the batch size.").matches}
+
+
 def test_phrase_words_must_be_close_together():
     far = "batch normalization is used in many models and the final size of the output is ten"
     assert matches("reduce|smaller batch size", "make the batch size smaller") is not None
@@ -118,6 +140,17 @@ def test_generic_filler_gets_no_credit():
               "widely used in industry. They are better than DNNs for many tasks.")
     for question in ("q1", "q4", "q5", "q8"):
         assert grade(question, filler).score == 0, question
+
+
+def test_an_on_topic_answer_graded_near_zero_is_sent_to_review():
+    # a paraphrase the rubric does not list ("sees a 3x3 patch, not all of it"): 0 points, but a
+    # sentence full of the topic's words matched nothing, so a human looks
+    g = grade("q1", "Each neuron only sees a 3x3 patch of the picture, not all of it, so bigger "
+                    "images don't blow up the weight count.")
+    assert g.score == 0 and g.confidence < RUBRIC.review_threshold, g.reasons
+    # filler earns the same 0 with certainty
+    g = grade("q1", "CNNs are very powerful and widely used in industry.")
+    assert g.score == 0 and g.confidence >= RUBRIC.review_threshold
 
 
 def test_group_takes_the_best_concept_once():

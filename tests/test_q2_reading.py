@@ -60,11 +60,50 @@ def test_the_value_kept_after_a_rejected_one_is_graded():
     ("Params 903,400. RAM for one prediction: 3.6 MB, 9 MB, 12.6 MB or 14.1 MB.", "ram_prediction"),
     ("903,400 params; 12.6 MB for one image; for the batch 565.6 MB, or 630 MB, or maybe 1 GB.",
      "ram_batch"),
+    # guesses each ending in a question mark are one list, not sentences of their own
+    ("Params: 903,400. One image needs 12.6 MB. For the batch of 50: 40 MB? 530 MB? 565.6 MB?",
+     "ram_batch"),
 ])
 def test_a_shotgun_list_with_the_right_value_earns_no_credit_and_is_flagged(text, part):
     o = grade(text)[part]
     assert o.credit == 0 and o.needs_review
     assert "conflicting-values" in [d.code for d in o.diagnoses]
+
+
+def test_a_count_stated_only_inside_the_memory_formula_is_the_total():
+    out = grade("The network has 903,400 params x 4 bytes = 3,613,600 bytes, so 3.6 MB of weights.")
+    assert out["params"].credit == 1 and found(out["params"]) == "903,400"
+
+
+def test_two_totals_in_an_essay_conflict_even_when_one_sentence_names_a_layer():
+    o = grade("Every conv layer has (3*3*c + 1) * f weights, so the model has 903,400 parameters. "
+              "To sum up, the CNN has 9,034,000 parameters.")["params"]
+    assert o.credit == 0 and o.needs_review
+    assert "conflicting-values" in [d.code for d in o.diagnoses]
+    # a per-layer count next to the total is working, not a rival
+    o = grade("Layer 3 has 720,400 parameters. In total the CNN has 903,400 parameters.")["params"]
+    assert o.credit == 1 and not o.needs_review
+
+
+def test_a_restatement_that_disagrees_is_a_second_answer():
+    o = grade("903,400 parameters; 12.6 MB for one image. The batch of 50 needs 565.6 MB, "
+              "i.e. roughly 56 GB of RAM.")["ram_batch"]
+    assert o.credit == 0 and o.needs_review
+    # the same figure in other units is one answer
+    o = grade("903,400 parameters; 12.6 MB for one image. The batch of 50 needs 565.6 MB, "
+              "i.e. about 0.57 GB of RAM.")["ram_batch"]
+    assert o.credit == 1 and not o.needs_review
+
+
+def test_a_code_only_total_summed_from_per_layer_variables_is_the_parameter_count():
+    code = ("# parameters per layer = (k*k*c_in + 1) * filters\n"
+            "p1 = (3*3*3 + 1) * 100\np2 = (3*3*100 + 1) * 200\np3 = (3*3*200 + 1) * 400\n"
+            "total = p1 + p2 + p3\n")
+    o = grade("See my code below.", code=code)["params"]
+    assert o.credit == 1
+    # a sum in code about something else is no parameter count
+    o = grade("See my code below.", code="a = 3\nb = 4\ntotal = a + b\n")["params"]
+    assert o.credit == 0
 
 
 def test_a_correction_is_not_a_shotgun():

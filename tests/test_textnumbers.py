@@ -149,3 +149,22 @@ def test_words_in_parentheses_and_cut_sums():
     assert eq.is_sum and eq.lhs.value == 12_600_000 and not eq.holds
     # the end of a longer sum is not a formula of its own: no false slip
     assert find_equations("50 × 10.52 MB is 526 MB; + 36 MB inputs + 3.6 MB params ≈ 565.6 MB") == []
+
+
+def test_indian_grouping_and_a_misplaced_comma():
+    # lakh/crore grouping: 9,03,400 is 903,400 and 1,26,13,600 bytes is 12.6 MB
+    assert [q.value for q in find_quantities("2,800 + 1,80,200 + 7,20,400 = 9,03,400")] == [
+        2_800, 180_200, 720_400, 903_400]
+    assert find_quantities("1,26,13,600 bytes")[0].value == 12_613_600
+    # "90,3400": a decimal comma or the digits 903400 grouped wrongly; both readings are kept
+    (q,) = find_quantities("Total parameter count: 90,3400")
+    assert q.value == 90.34 and q.alternatives == [903_400]
+    # with a byte unit the comma stays a decimal comma
+    assert find_quantities("12,6136 MB")[0].value == 12_613_600
+
+
+def test_question_marks_between_amounts_do_not_end_a_sentence():
+    parts = [s.text for s in segments("For the batch: 36 MB? 526 MB? 565.6 MB?")]
+    assert parts == ["For the batch: 36 MB? 526 MB? 565.6 MB?"]
+    # a period before a number still may ("... of weights). 50 images need 565.6 MB")
+    assert len(segments("That is 3.6 MB of weights. 50 images need 565.6 MB")) == 2

@@ -13,7 +13,10 @@ relied on typo tolerance, for concepts that were nearly matched (most of a phras
 present), for misconceptions (a deduction is a judgement), for very long answers (the rubric's
 words may meet by accident), and for sentences that use the topic's vocabulary yet matched
 nothing while the score is not full (the student may have said something right in words the
-rubric does not list). Filler and off-topic text does not lower it: a 0 for those is certain.
+rubric does not list), more so when such an answer earned at most a quarter of the points (a
+missed paraphrase costs most there), and for matches that needed a phrase's head noun left out
+("only convolutions" for "only convolutional layers"). Filler and off-topic text does not lower
+it: a 0 for those is certain.
 
 Reading as a TA does (issue 13): a concept counts only from text about its subject (Q6: the
 sentences about that architecture, grader/textunits.py) and not where the same words say the
@@ -57,6 +60,7 @@ from grader.textmatch import (
     split_sentences,
     stem,
     tokenize,
+    without_head_nouns,
 )
 from grader.textunits import bare_items, subject_spans
 
@@ -67,6 +71,7 @@ if TYPE_CHECKING:
 EXCERPT_CHARS = 1500
 MISCONCEPTION_SLACK = 1
 KEYWORD_SHARE = 0.25  # the most a bare list of terms can earn, as a share of the item's points
+RELAXED_SCORE = 0.95  # a match with the phrase's head noun left out counts as uncertain
 LONG_ANSWER_WORDS = 200  # content words; the reference answers have 33-96
 #: Words too common in any answer about CNNs to suggest a missed concept on their own.
 GENERIC_STEMS = frozenset({
@@ -401,6 +406,17 @@ def _find_concepts(units: list[_Sentence], rubric: ConceptRubric,
                     explained.add(u.text)
                 if m and (best is None or (rank, m.score) > best[:2]):
                     best = (rank, m.score, m, u.text, m.text)
+            if best is None or best[0] < rank:
+                # "only convolutions", "chop off the dense head": the head noun left out; a
+                # weaker match (it lowers the confidence like a typo does)
+                for phrase in c.phrases:
+                    short = without_head_nouns(phrase)
+                    m = find_phrase(short, u.tokens, u.text) if short else None
+                    if m and not (_contradicted(c, u) or _overlaps(u, m, wrong or [])):
+                        explained.add(u.text)
+                        score = min(m.score, RELAXED_SCORE)
+                        if best is None or (rank, score) > best[:2]:
+                            best = (rank, score, m, u.text, m.text)
             hit = _pattern_hit(c.patterns, u.span)
             if hit and not _contradicted(c, u) and not _hit_negated(u, hit):
                 explained.add(u.text)
@@ -492,6 +508,11 @@ CONF_LONG = 0.45  # pages of text: the rubric's words may meet by accident
 CONF_UNMATCHED = 0.05  # per topic word of an on-topic sentence that matched nothing (at most 4)
 CONF_UNMATCHED_MAX = 0.35
 CONF_BOTH = 0.1  # a near miss and an on-topic unmatched sentence together: a missed paraphrase
+#: An on-topic unmatched sentence in an answer that earned at most a quarter of the points: where
+#: a missed paraphrase costs the most (blind set: 2 of the 5 answers this flags were under-graded
+#: by 3-5 points; the development sets: 1 more flag, a correct 0).
+CONF_LOW_SCORE = 0.1
+LOW_SCORE_SHARE = 0.25
 
 
 def _confidence(sentences, rubric, found, weak, stated, used_sentences, score, points, prompt):
@@ -531,6 +552,8 @@ def _confidence(sentences, rubric, found, weak, stated, used_sentences, score, p
             conf -= min(CONF_UNMATCHED_MAX, sum(CONF_UNMATCHED * min(4, h) for h in suspicious))
             if near:
                 conf -= CONF_BOTH
+            if score <= LOW_SCORE_SHARE * points:
+                conf -= CONF_LOW_SCORE
             reasons.append(f"{len(suspicious)} sentence(s) use the topic's words but matched no concept")
     return round(min(1.0, max(0.0, conf)), 2), reasons
 

@@ -67,11 +67,30 @@ def _code_arithmetic(code: str) -> list[str]:
             scaled = _scaled_unit(node.value)
             if scaled and unit == " bytes":
                 unit = f" {scaled}"  # "mem = (...) * 4 / 1e6": the student's figure is in MB
+        elif _sum_of_names(node.value, env) and _PARAM_WORDS.search(code) and not _PARAM_WORDS.search(name):
+            label += " parameters"  # "total = p1 + p2 + p3" in code about parameters: the count
         said = _COMMENT_UNIT.search(source[node.lineno - 1]) if node.lineno <= len(source) else None
         if said:
             unit = f" {said.group(1)}"  # "ram_pred = 12.6  # MB": the comment names the unit
         lines.append(f"{label} = {value:.10g}{unit}.")
     return lines
+
+
+_PARAM_WORDS = re.compile(r"param|weight", re.I)
+
+
+def _sum_of_names(node: ast.AST, env: dict[str, float]) -> bool:
+    """`p1 + p2 + p3`: two or more variables computed before, added up."""
+    names = []
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        if not isinstance(node.right, ast.Name):
+            return False
+        names.append(node.right.id)
+        node = node.left
+    if not isinstance(node, ast.Name):
+        return False
+    names.append(node.id)
+    return len(names) >= 2 and all(n in env for n in names)
 
 
 _COMMENT_UNIT = re.compile(r"#\s*(?:in\s+)?(KiB|MiB|GiB|kB|KB|MB|GB|bytes)\b")

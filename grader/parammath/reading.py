@@ -403,7 +403,16 @@ def _pick(reading: Reading) -> None:
             return None
         return pick
 
-    reading.picks["params"] = settle("params", choose(candidates("params"), _TOTAL_CUE, "params"))
+    def counted_operands() -> list[int]:
+        """'903,400 params × 4 bytes = 3.6 MB': with no count stated anywhere else, a count named
+        as parameters where it enters the memory formula is the student's total."""
+        return [i for i in reading.operands
+                if reading.part_of.get(i) == "params" and reading.quantities[i].value >= 1000
+                and not reading.quantities[i].is_memory
+                and _PARAMS_CUE.match(reading.text[reading.quantities[i].end:].strip())]
+
+    reading.picks["params"] = settle(
+        "params", choose(candidates("params") or counted_operands(), _TOTAL_CUE, "params"))
     reading.picks["ram_prediction"] = settle(
         "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
     reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
@@ -463,7 +472,7 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
             continue  # the sentence itself names the part (not a label carried from the line above)
         local = reading.text[seg.start : q.start]
         stated = cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
-        aside = (_PARAMS_ASIDE.search(seg.text) if part == "params"
+        aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text))
         if later or not stated or aside:
             continue
@@ -472,6 +481,16 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
             continue
         out.append(Pick(quantity=q, segment=seg, why="another value stated for this part"))
     return out
+
+
+def _comma_clause(reading: Reading, q: Quantity, seg: Segment) -> str:
+    """The clause an amount stands in, between commas or semicolons: in "each conv layer has
+    (3*3*c + 1)*f weights, so the model has 903,400 parameters" the total is not about a layer."""
+    before = reading.text[seg.start : q.start]
+    cut = max((m.end() for m in re.finditer(r"[,;:](?!\d)", before)), default=0)
+    after = reading.text[q.end : seg.end]
+    stop = re.search(r"[,;](?!\d)", after)
+    return before[cut:] + reading.text[q.start:q.end] + (after[: stop.start()] if stop else after)
 
 
 def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
@@ -492,6 +511,12 @@ _AT_LEAST = re.compile(
 _ALTERNATIVES = re.compile(
     r"(?:\s|[,/?;]|\bor\b|\beither\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\b|"
     r"\b(?:[KMG]i?B|bytes?|megabytes?|gigabytes?|params|parameters|weights)\b)*", re.I)
+
+
+#: Between an amount and the same amount said again: "i.e.", "that is", "in other words".
+_RESTATED = re.compile(
+    r"\s*,?\s*(?:i\.\s?e\.|ie|that\s+is|in\s+other\s+words|which\s+is)\s*,?\s*"
+    r"(?:about|approx\w*\.?|roughly|around|~|≈)?\s*", re.I)
 
 
 def _at_least(reading: Reading, idx: list[int]) -> int | None:
@@ -526,7 +551,9 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         # "between 3.6 MB and 14.1 MB": a range is no single answer
         ranged = bool(re.fullmatch(r"\s*(?:and|to|-|–)\s*", between) and re.search(
             r"\b(?:between|from|range\s+of|ranges?\s+from)\s*$", before, re.I))
-        if ranged or (_ALTERNATIVES.fullmatch(between) and "=" not in between):
+        # "565.6 MB, i.e. about 5.6 GB": a restatement that does not agree is a second answer
+        slip = bool(_RESTATED.fullmatch(between)) and abs(a.value - b.value) > 0.1 * max(a.value, b.value)
+        if ranged or slip or (_ALTERNATIVES.fullmatch(between) and "=" not in between):
             for q in (a, b):
                 if all(q is not g for g in group):
                     group.append(q)
