@@ -33,6 +33,7 @@ SETS = {
     "realistic in-sample": DATA / "freetext_realistic.yaml",
     "realistic held-out": DATA / "freetext_realistic_holdout.yaml",
     "realistic blind": DATA / "freetext_blind.yaml",
+    "realistic blind2": DATA / "freetext_blind2.yaml",  # second blind set (issue 13 round 2)
     "rubric-worded in-sample": DATA / "freetext_labels.yaml",
     "rubric-worded held-out": DATA / "freetext_holdout.yaml",
 }
