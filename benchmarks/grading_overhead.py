@@ -10,12 +10,23 @@ For each notebook, in the same run, paired and alternating which goes first:
 It prints the ratio graded/plain per notebook (median of the pairs), the time split from the
 result's `environment.timings` (kernel cells, the rest of the execution: sandbox, kernel start,
 capture hooks; the evaluator; the checks; the process and reports, i.e. wall minus grading),
-then a batch of N copies at -j 1 and -j 2 (notebooks per minute, speed-up, per-notebook ratio
-against the plain runs), and the small-notebook figures of benchmarks/batch.py as a second line.
+the capture's own cost per fit / evaluate / model save (the hooks' time, the Keras call not
+counted), then a batch of N copies at -j 1 and -j 2 (notebooks per minute, speed-up,
+per-notebook ratio against the plain runs), a cached re-run of that unchanged batch against its
+first run, the static self-check in a fresh process (benchmarks/selfcheck_speed.py), and the
+small-notebook figures of benchmarks/batch.py as a second line. Every figure line says the load
+average when it was measured: on a shared 2-core machine the figures are only comparable at
+similar load.
 
-    python benchmarks/grading_overhead.py                # 3 notebooks x 3 pairs, batch of 8, batch.py --short
+    python benchmarks/grading_overhead.py                # 3 notebooks x 3 pairs, batch of 8, all lines
     python benchmarks/grading_overhead.py --short        # 1 small notebook, 1 pair, no batch (smoke test)
-    python benchmarks/grading_overhead.py --repeat 2 --batch 4 --no-small
+    python benchmarks/grading_overhead.py --repeat 2 --batch 4 --no-small --no-selfcheck
+
+Switches to measure what each cut saves (set in the environment of the run):
+GRADER_EARLY_EVALUATOR=0 (evaluator started only when a model is measured),
+GRADER_EARLY_EXECUTION=0 (the notebook runs after the static items, not beside them),
+GRADER_KEEP_EVALUATOR=0 (a batch worker starts one evaluator per submission),
+GRADER_CACHE_DIR=off (official data sets hashed again in every process).
 
 Notebooks: submissions/alice.ipynb (Q9 CNN + Q10 transfer), tests/notebooks/redteam/
 honest_small_cnn.ipynb (a correct small Q9), tests/notebooks/models/q9_fake_accuracy.ipynb (a
@@ -139,6 +150,16 @@ def run_graded(paths: list[Path], out: Path, data_dir: str, jobs: int = 1) -> di
     return {"wall_s": wall, "results": results}
 
 
+def _capture_line(r: dict) -> str:
+    """The in-kernel capture's own cost, per call kind: count, median and total seconds."""
+    parts = []
+    for kind, values in (r.get("capture") or {}).items():
+        if values:
+            parts.append(f"{kind.removesuffix('_s')} x{len(values)} median {statistics.median(values):.3f} s "
+                         f"(total {sum(values):.2f} s)")
+    return ", ".join(parts) or "no Keras call captured"
+
+
 def _split(wall: float, r: dict) -> str:
     cells = r.get("cells_s", 0.0)
     execution = r.get("execution_s", 0.0)
@@ -152,10 +173,11 @@ def bench_pairs(names: list[str], folder: Path, data_dir: str, budget: dict, rep
     figures = {}
     for name in names:
         path = _prepare(name, folder, data_dir)
-        plain, graded = [], []
+        plain, graded, loads = [], [], []
         for rep in range(repeat):
             order = ("plain", "graded") if rep % 2 == 0 else ("graded", "plain")
             for which in order:
+                loads.append(os.getloadavg()[0])
                 if which == "plain":
                     plain.append(run_plain(path, data_dir, budget))
                 else:
@@ -168,9 +190,10 @@ def bench_pairs(names: list[str], folder: Path, data_dir: str, budget: dict, rep
                          "score": res.get("score"), "timings": res,
                          "pairs": [(a["wall_s"], b["wall_s"]) for a, b in zip(plain, graded, strict=True)]}
         print(f"{name}: graded {g['wall_s']:.1f} s / plain {p:.1f} s = ratio {g['wall_s'] / p:.2f}x "
-              f"(median of {repeat} pairs; score {res.get('score')}; plain cell errors {plain[0]['errors']})",
-              flush=True)
+              f"(median of {repeat} pairs; score {res.get('score')}; plain cell errors {plain[0]['errors']}; "
+              f"load average {min(loads):.1f}-{max(loads):.1f})", flush=True)
         print(f"  split of the graded run: {_split(g['wall_s'], res)}", flush=True)
+        print(f"  capture's own cost (hooks, not the Keras call): {_capture_line(res)}", flush=True)
         pairs = ", ".join(f"({a:.1f}, {b:.1f})" for a, b in figures[name]["pairs"])
         print(f"  pairs (plain s, graded s): {pairs}", flush=True)
     return figures
@@ -198,19 +221,26 @@ def bench_batch(names: list[str], count: int, folder: Path, data_dir: str, plain
               f"{run['wall_s'] / plain_sum:.2f}x "
               f"(plain runs together {plain_sum:.1f} s; load average before {load:.1f})", flush=True)
     print(f"  -j 2 over -j 1: {out[1]['wall_s'] / out[2]['wall_s']:.2f}x", flush=True)
+    load = os.getloadavg()[0]
+    cached = _grader_run([str(hand_ins)], folder / "batch-j2", data_dir, 2, force=False)
+    print(f"cached re-run of the unchanged batch (grader run DIR -j 2, same --out, no --force): "
+          f"{cached:.2f} s = {100 * cached / out[2]['wall_s']:.1f}% of its first run "
+          f"({out[2]['wall_s']:.1f} s; load average before {load:.1f})", flush=True)
     return {"j1_s": out[1]["wall_s"], "j2_s": out[2]["wall_s"], "plain_sum_s": plain_sum,
             "per_notebook_ratio_j1": out[1]["wall_s"] / plain_sum,
-            "speedup": out[1]["wall_s"] / out[2]["wall_s"]}
+            "speedup": out[1]["wall_s"] / out[2]["wall_s"],
+            "cached_rerun_s": cached, "cached_share": cached / out[2]["wall_s"]}
 
 
 def _run_folder(folder: Path, paths: list[Path], out: Path, data_dir: str, jobs: int) -> dict:
     return {"wall_s": _grader_run([str(folder)], out, data_dir, jobs)}
 
 
-def _grader_run(targets: list[str], out: Path, data_dir: str, jobs: int) -> float:
-    """Wall seconds of one `grader run` (quick profile, forced) as a fresh process."""
+def _grader_run(targets: list[str], out: Path, data_dir: str, jobs: int, force: bool = True) -> float:
+    """Wall seconds of one `grader run` (quick profile, forced unless `force` is False) as a
+    fresh process."""
     cmd = [sys.executable, "-m", "grader", "run", *targets, "--data-dir", data_dir, "--out", str(out),
-           "--profile", "quick", "--force", "-j", str(jobs)]
+           "--profile", "quick", *(["--force"] if force else []), "-j", str(jobs)]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
@@ -229,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="pairs per notebook (default 3; 1 with --short)")
     parser.add_argument("--batch", type=int, default=None, help="notebooks in the batch (default 8; 0: none)")
     parser.add_argument("--no-small", action="store_true", help="skip benchmarks/batch.py --short")
+    parser.add_argument("--no-selfcheck", action="store_true", help="skip benchmarks/selfcheck_speed.py")
     parser.add_argument("--data-dir",
                         default=os.environ.get("GRADER_DATA_DIR", str(ROOT.parent / "shared" / "datasets")))
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
@@ -246,6 +277,12 @@ def main(argv: list[str] | None = None) -> int:
         figures["pairs"] = bench_pairs(names, folder, data_dir, budget, repeat)
         if count:
             figures["batch"] = bench_batch(names, count, folder, data_dir, figures["pairs"])
+    if not (args.short or args.no_selfcheck):
+        print("# static self-check, fresh process (benchmarks/selfcheck_speed.py --repeat 3):", flush=True)
+        script = str(ROOT / "benchmarks" / "selfcheck_speed.py")
+        proc = subprocess.run([sys.executable, script, "--repeat", "3"], cwd=ROOT, capture_output=True,
+                              text=True)
+        print(proc.stdout.strip() or proc.stderr[-500:], flush=True)
     if not (args.short or args.no_small):
         print("# small notebooks without TensorFlow (benchmarks/batch.py --short):", flush=True)
         proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "batch.py"), "--short"], cwd=ROOT,

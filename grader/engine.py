@@ -95,7 +95,23 @@ def _timings(ctx: GradingContext, total: float) -> dict[str, Any]:
     return {"execution_s": round(execution, 3), "cells_s": round(cells, 3),
             "evaluation_s": round(evaluation, 3),
             "checks_s": round(max(total - execution - evaluation, 0.0), 3),
-            "evaluator": dict(ctx.cache.get("timings:evaluator", {}))}
+            "evaluator": dict(ctx.cache.get("timings:evaluator", {})),
+            "capture": _capture_cost(record)}
+
+
+def _capture_cost(record: ExecutionRecord | None) -> dict[str, list[float]]:
+    """The in-kernel hooks' own seconds per fit / evaluate / predict (the Keras call not counted)
+    and per model save, as the kernel reported them: a figure for the benchmark, never a grade."""
+    def seconds(entries: list[dict[str, Any]], key: str) -> list[float]:
+        values = [e.get(key) for e in entries[:1000] if isinstance(e, dict)]
+        return [round(float(v), 4) for v in values if isinstance(v, int | float) and 0 <= v < 1e6]
+
+    if record is None:
+        return {}
+    return {"fit_s": seconds(record.fits, "capture_s"),
+            "evaluate_s": seconds(record.evaluates, "capture_s"),
+            "predict_s": seconds(record.predicts, "capture_s"),
+            "save_s": seconds(record.saved_models, "save_s")}
 
 
 class _ExecuteEarly:

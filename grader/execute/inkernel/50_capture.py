@@ -30,12 +30,15 @@
 #   data description x: {kind array|image-data-generator|image-directory|tf.data|sequence|generator,
 #            shape, dtype, n, min, max, mean, fingerprint {file, vmin, vmax}, labels {counts...},
 #            generator {rotation_range..., rescale, augmented}}
-#   saved_models[]: {model, file (model_<i>.keras), cell, status}
+#   saved_models[]: {model, file (model_<i>.keras), cell, status, save_s}
+#   capture_s (fits, evaluates, predicts) and save_s: the hooks' own seconds, the Keras call
+#            itself not counted (benchmarks/grading_overhead.py reports them; nothing is graded on them)
 #   budget: {profile, caps, missing_weights (from the setup's _grader_missing_weights list)}
 import contextlib as _grader_contextlib
 import json as _grader_json
 import os as _grader_os
 import sys as _grader_sys
+import time as _grader_time
 
 _grader_capture = {
     "models": [], "fits": [], "evaluates": [], "predicts": [], "saved_models": [],
@@ -476,6 +479,7 @@ def _grader_history(history):
 def _grader_call_recorded(record, original, model, kw):
     """Run a wrapped Keras call (nested calls are not recorded) and note how it ended."""
     _grader_depth[0] += 1
+    started = _grader_time.perf_counter()
     try:
         result = original(model, **kw)
     except BaseException as exc:
@@ -485,6 +489,7 @@ def _grader_call_recorded(record, original, model, kw):
         raise
     finally:
         _grader_depth[0] -= 1
+        record["call_s"] = round(_grader_time.perf_counter() - started, 4)
     record["status"] = "ok"
     return result
 
@@ -503,6 +508,7 @@ def _grader_install_keras(keras, apply_budget, caps):
     original_predict, original_load_weights = Model.predict, Model.load_weights
 
     def fit(self, *args, **kwargs):
+        started = _grader_time.perf_counter()
         try:
             kw = _grader_bind(original_fit, self, args, kwargs)
         except TypeError:
@@ -550,6 +556,7 @@ def _grader_install_keras(keras, apply_budget, caps):
                                                     "ran": record["ran"], "caps": dict(caps)})
         if "model" in record:
             _grader_dirty.add(record["model"])
+        record["capture_s"] = round(_grader_time.perf_counter() - started - record.get("call_s", 0.0), 4)
         _grader_write_capture()
         return history
 
@@ -557,6 +564,7 @@ def _grader_install_keras(keras, apply_budget, caps):
         def hook(self, *args, **kwargs):
             if _grader_depth[0] > 0:
                 return original(self, *args, **kwargs)
+            started = _grader_time.perf_counter()
             try:
                 kw = _grader_bind(original, self, args, kwargs)
             except TypeError:
@@ -577,6 +585,7 @@ def _grader_install_keras(keras, apply_budget, caps):
                     _grader_note_error("metrics", exc)
             if not any(m["model"] == record.get("model") for m in _grader_capture["saved_models"]):
                 _grader_dirty.add(record.get("model"))
+            record["capture_s"] = round(_grader_time.perf_counter() - started - record.get("call_s", 0.0), 4)
             _grader_write_capture()
             return result
         return hook
@@ -658,6 +667,7 @@ def _grader_save_models():
             continue
         name = f"model_{index}.keras"
         entry = {"model": index, "file": name, "cell": _grader_now_cell()}
+        started = _grader_time.perf_counter()
         try:
             model.save(_grader_os.path.join(_grader_config["capture_dir"], name))
             entry["status"] = "ok"
@@ -666,6 +676,7 @@ def _grader_save_models():
         except Exception as exc:
             entry["status"] = "error"
             entry["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        entry["save_s"] = round(_grader_time.perf_counter() - started, 4)
         _grader_capture["saved_models"] = [s for s in _grader_capture["saved_models"] if s["model"] != index]
         _grader_capture["saved_models"].append(entry)
     _grader_dirty.clear()
