@@ -572,6 +572,7 @@ class Evaluator:
         self.ready = False  # it said that Keras and the official data loaded
         self._lines: Any = None  # the process's stdout lines (a queue; None at its end)
         self._stderr_tail: list[str] = []
+        self._readers: list[Any] = []
 
     @classmethod
     def start(cls, data_dir: str | None, memory: str | int | None = None) -> Evaluator:
@@ -614,8 +615,10 @@ class Evaluator:
                         tail.append(line)
                         del tail[:-50]
 
-                for reader in (read_stdout, read_stderr):
-                    threading.Thread(target=reader, daemon=True).start()
+                self._readers = [threading.Thread(target=reader, daemon=True)
+                                 for reader in (read_stdout, read_stderr)]
+                for reader in self._readers:
+                    reader.start()
         except BaseException:
             self.close()
             raise
@@ -732,7 +735,8 @@ class Evaluator:
         if timed_out:
             return results, {"ok": False, "status": "timeout",
                              "error": f"measuring the model took longer than {timeout:g} s"}
-        time.sleep(0.1)  # let the stderr reader take the last lines
+        for reader in self._readers:  # the process is gone: its last lines are on their way
+            reader.join(timeout=5)
         stderr = "".join(self._stderr_tail)
         tail = stderr.strip().splitlines()[-1:] or [last_other or "no output"]
         if not self.ready:  # it never got as far as the model: the grader's environment failed
