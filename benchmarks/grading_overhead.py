@@ -39,6 +39,7 @@ import argparse
 import ast
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -89,6 +90,14 @@ def _cap_functions() -> str:
     return "\n\n".join(parts)
 
 
+def _cpu(who: int = resource.RUSAGE_CHILDREN) -> float:
+    """CPU seconds (user + system) of this process's finished children and their descendants:
+    the kernel, the grader's worker, the evaluator. Far less sensitive to the machine's load
+    than wall time, so the overhead in CPU seconds is comparable between runs."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _budget() -> dict:
     from grader.rubric import load_rubric
 
@@ -125,29 +134,30 @@ def run_plain(path: Path, data_dir: str, budget: dict) -> dict:
                   "capture_file": str(work / "capture.json"), "capture_dir": str(work / ".grader")}
         nb = nbformat.read(path, as_version=4)
         nb.cells.insert(0, nbformat.v4.new_code_cell(_BOOT.format(config=config, sources=sources)))
-        t0 = time.perf_counter()
+        t0, c0, s0 = time.perf_counter(), _cpu(), _cpu(resource.RUSAGE_SELF)
         client = NotebookClient(nb, kernel_name="python3", timeout=1800, allow_errors=True,
                                 resources={"metadata": {"path": str(work)}})
         client.execute()
         wall = time.perf_counter() - t0
+        cpu = _cpu() - c0 + _cpu(resource.RUSAGE_SELF) - s0  # the kernel, and nbclient driving it
         errors = [c.outputs[-1].get("ename") for c in nb.cells[1:] if c.cell_type == "code"
                   and c.get("outputs") and c.outputs[-1].get("output_type") == "error"]
         if nb.cells[0].get("outputs") and nb.cells[0].outputs[-1].get("output_type") == "error":
             raise RuntimeError(f"plain run's setup cell failed: {nb.cells[0].outputs[-1].get('evalue')}")
-        return {"wall_s": wall, "errors": errors}
+        return {"wall_s": wall, "cpu_s": cpu, "errors": errors}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def run_graded(paths: list[Path], out: Path, data_dir: str, jobs: int = 1) -> dict:
     """`grader run` as a fresh process; wall time and each result's timings."""
-    wall = _grader_run([str(p) for p in paths], out, data_dir, jobs)
+    run = _grader_run([str(p) for p in paths], out, data_dir, jobs)
     results = {}
     for p in paths:
         data = json.loads((out / f"{p.stem}.json").read_text(encoding="utf-8"))
         results[p.stem] = {"score": data.get("score"), "duration_s": data.get("duration_s", 0.0),
                            **(data.get("environment", {}).get("timings") or {})}
-    return {"wall_s": wall, "results": results}
+    return {**run, "results": results}
 
 
 def _capture_line(r: dict) -> str:
@@ -186,12 +196,17 @@ def bench_pairs(names: list[str], folder: Path, data_dir: str, budget: dict, rep
         g_runs = sorted(graded, key=lambda r: r["wall_s"])
         g = g_runs[len(g_runs) // 2]
         res = g["results"][path.stem]
+        p_cpu = statistics.median(r["cpu_s"] for r in plain)
+        g_cpu = statistics.median(r["cpu_s"] for r in graded)
         figures[name] = {"plain_s": p, "graded_s": g["wall_s"], "ratio": g["wall_s"] / p,
+                         "plain_cpu_s": p_cpu, "graded_cpu_s": g_cpu,
                          "score": res.get("score"), "timings": res,
                          "pairs": [(a["wall_s"], b["wall_s"]) for a, b in zip(plain, graded, strict=True)]}
         print(f"{name}: graded {g['wall_s']:.1f} s / plain {p:.1f} s = ratio {g['wall_s'] / p:.2f}x "
               f"(median of {repeat} pairs; score {res.get('score')}; plain cell errors {plain[0]['errors']}; "
               f"load average {min(loads):.1f}-{max(loads):.1f})", flush=True)
+        print(f"  CPU seconds (all processes; medians): graded {g_cpu:.1f} / plain {p_cpu:.1f} = "
+              f"{g_cpu / p_cpu:.2f}x, the grader's own work {g_cpu - p_cpu:.1f} CPU s", flush=True)
         print(f"  split of the graded run: {_split(g['wall_s'], res)}", flush=True)
         print(f"  capture's own cost (hooks, not the Keras call): {_capture_line(res)}", flush=True)
         pairs = ", ".join(f"({a:.1f}, {b:.1f})" for a, b in figures[name]["pairs"])
@@ -218,11 +233,11 @@ def bench_batch(names: list[str], count: int, folder: Path, data_dir: str, plain
         out[jobs] = run
         print(f"batch of {count} (grader run DIR -j {jobs}): {run['wall_s']:.1f} s = "
               f"{60 * count / run['wall_s']:.1f} notebooks/min; batch wall / plain runs' sum "
-              f"{run['wall_s'] / plain_sum:.2f}x "
+              f"{run['wall_s'] / plain_sum:.2f}x; {run['cpu_s'] / count:.1f} CPU s per notebook "
               f"(plain runs together {plain_sum:.1f} s; load average before {load:.1f})", flush=True)
     print(f"  -j 2 over -j 1: {out[1]['wall_s'] / out[2]['wall_s']:.2f}x", flush=True)
     load = os.getloadavg()[0]
-    cached = _grader_run([str(hand_ins)], folder / "batch-j2", data_dir, 2, force=False)
+    cached = _grader_run([str(hand_ins)], folder / "batch-j2", data_dir, 2, force=False)["wall_s"]
     print(f"cached re-run of the unchanged batch (grader run DIR -j 2, same --out, no --force): "
           f"{cached:.2f} s = {100 * cached / out[2]['wall_s']:.1f}% of its first run "
           f"({out[2]['wall_s']:.1f} s; load average before {load:.1f})", flush=True)
@@ -233,21 +248,21 @@ def bench_batch(names: list[str], count: int, folder: Path, data_dir: str, plain
 
 
 def _run_folder(folder: Path, paths: list[Path], out: Path, data_dir: str, jobs: int) -> dict:
-    return {"wall_s": _grader_run([str(folder)], out, data_dir, jobs)}
+    return _grader_run([str(folder)], out, data_dir, jobs)
 
 
-def _grader_run(targets: list[str], out: Path, data_dir: str, jobs: int, force: bool = True) -> float:
-    """Wall seconds of one `grader run` (quick profile, forced unless `force` is False) as a
-    fresh process."""
+def _grader_run(targets: list[str], out: Path, data_dir: str, jobs: int, force: bool = True) -> dict:
+    """Wall and CPU seconds of one `grader run` (quick profile, forced unless `force` is False)
+    as a fresh process."""
     cmd = [sys.executable, "-m", "grader", "run", *targets, "--data-dir", data_dir, "--out", str(out),
            "--profile", "quick", *(["--force"] if force else []), "-j", str(jobs)]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"grader run failed ({proc.returncode}): {proc.stderr[-800:]}")
-    return wall
+    return {"wall_s": wall, "cpu_s": cpu}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,9 +89,11 @@ def _grader_note_error(where, exc):
 
 # ---- fingerprints ---------------------------------------------------------------------------
 
-def _grader_fingerprint(x):
+def _grader_fingerprint(x, bounds=None):
     """Per-sample 64-bit hashes, invariant to affine rescaling of the whole array (x/255,
-    x/127.5-1, standardisation) and to a trailing channel axis of 1."""
+    x/127.5-1, standardisation) and to a trailing channel axis of 1. The same figures as
+    grader/fingerprint.py's, computed in blocks of rows with the temporaries reused (a third
+    less time on MNIST's training set); `bounds`: the array's (min, max) when already known."""
     import numpy as np
 
     a = np.asarray(x)
@@ -99,23 +101,35 @@ def _grader_fingerprint(x):
     flat = a.reshape(n, -1)
     d = flat.shape[1]
     idx = np.linspace(0, d - 1, num=min(d, 128)).astype(np.int64)
-    sub = flat[:, idx].astype(np.float64)
-    vmin, vmax = float(flat.min()), float(flat.max())
-    q = np.rint((sub - vmin) / (vmax - vmin) * 255.0) if vmax > vmin else np.zeros_like(sub)
-    q = np.clip(q, 0, 255).astype(np.uint64)
+    vmin, vmax = (float(flat.min()), float(flat.max())) if bounds is None else map(float, bounds)
     weights = np.random.default_rng(20240607).integers(1, 2**62, size=len(idx), dtype=np.uint64)
+    h = np.empty(n, dtype=np.uint64)
+    for start in range(0, n, 4096):  # each row's hash is its own: blocks change nothing
+        sub = flat[start:start + 4096, idx].astype(np.float64)
+        if vmax > vmin:
+            sub -= vmin
+            sub /= vmax - vmin
+            sub *= 255.0
+            np.rint(sub, out=sub)
+        else:
+            sub[:] = 0.0
+        np.clip(sub, 0, 255, out=sub)
+        q = sub.astype(np.uint64)
+        with np.errstate(over="ignore"):
+            q *= weights
+            h[start:start + 4096] = q.sum(axis=1, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        h = (q * weights).sum(axis=1, dtype=np.uint64) + np.uint64(d)
+        h += np.uint64(d)
     return h, vmin, vmax
 
 
-def _grader_save_fp(a):
+def _grader_save_fp(a, bounds=None):
     import numpy as np
 
     key = (id(a), tuple(a.shape))
     if key in _grader_fp_cache:
         return _grader_fp_cache[key]
-    h, vmin, vmax = _grader_fingerprint(a)
+    h, vmin, vmax = _grader_fingerprint(a, bounds)
     name = f"fp_{len(_grader_fp_cache)}.npy"
     np.save(_grader_os.path.join(_grader_config["capture_dir"], name), h)
     info = {"file": name, "vmin": vmin, "vmax": vmax}
@@ -160,7 +174,7 @@ def _grader_array_desc(a, fingerprint=True):
         desc["min"], desc["max"] = float(a.min()), float(a.max())
         desc["mean"] = float(a.mean(dtype=np.float64)) if a.size < 5e8 else None
     if fingerprint and a.ndim >= 2 and a.shape[0] >= 1 and np.issubdtype(a.dtype, np.number):
-        desc["fingerprint"] = _grader_save_fp(a)
+        desc["fingerprint"] = _grader_save_fp(a, (desc["min"], desc["max"]) if "min" in desc else None)
     return desc
 
 
