@@ -10,6 +10,7 @@ For each notebook, in the same run, paired and alternating which goes first:
 It prints the ratio graded/plain per notebook (median of the pairs), the time split from the
 result's `environment.timings` (kernel cells, the rest of the execution: sandbox, kernel start,
 capture hooks; the evaluator; the checks; the process and reports, i.e. wall minus grading),
+the CPU seconds of every process of each run (far less sensitive to load than wall time),
 the capture's own cost per fit / evaluate / model save (the hooks' time, the Keras call not
 counted), then a batch of N copies at -j 1 and -j 2 (notebooks per minute, speed-up,
 per-notebook ratio against the plain runs), a cached re-run of that unchanged batch against its
@@ -90,12 +91,53 @@ def _cap_functions() -> str:
     return "\n\n".join(parts)
 
 
-def _cpu(who: int = resource.RUSAGE_CHILDREN) -> float:
-    """CPU seconds (user + system) of this process's finished children and their descendants:
-    the kernel, the grader's worker, the evaluator. Far less sensitive to the machine's load
-    than wall time, so the overhead in CPU seconds is comparable between runs."""
+def _cpu(who: int = resource.RUSAGE_SELF) -> float:
+    """CPU seconds (user + system) of this process."""
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
+
+
+class TreeCPU:
+    """CPU seconds of a process and everything below it, sampled from /proc every `every` s:
+    the sandboxed kernel and evaluator are killed and reaped outside the tree, so the usual
+    resource accounting of children misses them. Each process counts with its last sample
+    (a process loses at most `every` s of CPU between its last sample and its end)."""
+
+    def __init__(self, pid: int, every: float = 0.25, *, without_root: bool = False) -> None:
+        import threading
+
+        self.pid, self.every, self.seen, self.without_root = pid, every, {}, without_root
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self._stop.is_set():
+            stats = {}
+            for entry in os.listdir("/proc"):
+                if entry.isdigit():
+                    try:
+                        fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    stats[int(entry)] = (int(fields[1]), int(fields[19]), int(fields[11]) + int(fields[12]))
+            tree, todo = {self.pid}, [self.pid]
+            while todo:
+                parent = todo.pop()
+                for pid, (ppid, _, _) in stats.items():
+                    if ppid == parent and pid not in tree:
+                        tree.add(pid)
+                        todo.append(pid)
+            for pid in tree & set(stats):
+                _, started, ticks = stats[pid]
+                self.seen[(pid, started)] = ticks / tick
+            self._stop.wait(self.every)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return sum(v for (pid, _), v in self.seen.items() if not (self.without_root and pid == self.pid))
 
 
 def _budget() -> dict:
@@ -134,12 +176,13 @@ def run_plain(path: Path, data_dir: str, budget: dict) -> dict:
                   "capture_file": str(work / "capture.json"), "capture_dir": str(work / ".grader")}
         nb = nbformat.read(path, as_version=4)
         nb.cells.insert(0, nbformat.v4.new_code_cell(_BOOT.format(config=config, sources=sources)))
-        t0, c0, s0 = time.perf_counter(), _cpu(), _cpu(resource.RUSAGE_SELF)
+        t0, s0 = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
+        meter = TreeCPU(os.getpid(), without_root=True)  # the kernel, counted as the graded run's
         client = NotebookClient(nb, kernel_name="python3", timeout=1800, allow_errors=True,
                                 resources={"metadata": {"path": str(work)}})
         client.execute()
         wall = time.perf_counter() - t0
-        cpu = _cpu() - c0 + _cpu(resource.RUSAGE_SELF) - s0  # the kernel, and nbclient driving it
+        cpu = meter.stop() + _cpu(resource.RUSAGE_SELF) - s0  # and nbclient driving it
         errors = [c.outputs[-1].get("ename") for c in nb.cells[1:] if c.cell_type == "code"
                   and c.get("outputs") and c.outputs[-1].get("output_type") == "error"]
         if nb.cells[0].get("outputs") and nb.cells[0].outputs[-1].get("output_type") == "error":
@@ -257,9 +300,13 @@ def _grader_run(targets: list[str], out: Path, data_dir: str, jobs: int, force: 
     cmd = [sys.executable, "-m", "grader", "run", *targets, "--data-dir", data_dir, "--out", str(out),
            "--profile", "quick", *(["--force"] if force else []), "-j", str(jobs)]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t0, c0 = time.perf_counter(), _cpu()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
+    meter = TreeCPU(child.pid)
+    _, stderr = child.communicate()
+    wall, cpu = time.perf_counter() - t0, meter.stop()
+    proc = subprocess.CompletedProcess(cmd, child.returncode, "", stderr)
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"grader run failed ({proc.returncode}): {proc.stderr[-800:]}")
     return {"wall_s": wall, "cpu_s": cpu}
