@@ -8,6 +8,7 @@ items (free text, Q2 math) are graded first and without running any student code
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,9 @@ class GradingContext:
     # An execution that raised: every later item gets the same error, the notebook is not run
     # again once per item.
     _execution_error: BaseException | None = field(default=None, repr=False)
+    # The engine may start the execution in a thread while static items are graded
+    # (engine.py `_ExecuteEarly`): whoever asks next waits for that run instead of starting one.
+    _execution_lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def answer(self, question_id: str) -> Answer | None:
         return self.answers.get(question_id)
@@ -54,15 +58,17 @@ class GradingContext:
     @property
     def execution(self) -> ExecutionRecord:
         if self._execution is None:
-            if self._execution_error is not None:
-                raise self._execution_error
-            from grader.execute import execute_submission
+            with self._execution_lock:
+                if self._execution is None:
+                    if self._execution_error is not None:
+                        raise self._execution_error
+                    from grader.execute import execute_submission
 
-            try:
-                self._execution = execute_submission(self.notebook, self.rubric, self.options)
-            except Exception as exc:
-                self._execution_error = exc
-                raise
+                    try:
+                        self._execution = execute_submission(self.notebook, self.rubric, self.options)
+                    except Exception as exc:
+                        self._execution_error = exc
+                        raise
         return self._execution
 
     def reference(self, name: str, params: dict[str, Any]) -> dict[str, Any]:

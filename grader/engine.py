@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -68,11 +69,13 @@ def grade_submission(
     session = session_factory(ctx)
     from grader.checks.accuracy import close_early, start_evaluator_early
 
+    early = _ExecuteEarly(ctx)
     try:
         start_evaluator_early(ctx)  # its Keras import overlaps the notebook's run
-        run_pytest_session(session)
+        run_pytest_session(session, early)
         result = build_result(ctx, session)
     finally:
+        early.join()  # the kernel is gone before its folder is removed, on every path
         close_early(ctx)
         if execution is None:  # a run this call started: its scratch folder is no longer needed
             remove_run_folder(ctx)
@@ -92,11 +95,58 @@ def _timings(ctx: GradingContext, total: float) -> dict[str, Any]:
     return {"execution_s": round(execution, 3), "cells_s": round(cells, 3),
             "evaluation_s": round(evaluation, 3),
             "checks_s": round(max(total - execution - evaluation, 0.0), 3),
-            "evaluator": dict(ctx.cache.get("timings:evaluator", {}))}
+            "evaluator": dict(ctx.cache.get("timings:evaluator", {})),
+            "capture": _capture_cost(record)}
 
 
-def run_pytest_session(session: GraderSession) -> int:
-    """One pytest session whose items are the rubric's items; quiet, no cache, no autoloads."""
+def _capture_cost(record: ExecutionRecord | None) -> dict[str, list[float]]:
+    """The in-kernel hooks' own seconds per fit / evaluate / predict (the Keras call not counted)
+    and per model save, as the kernel reported them: a figure for the benchmark, never a grade."""
+    def seconds(entries: list[dict[str, Any]], key: str) -> list[float]:
+        values = [e.get(key) for e in entries[:1000] if isinstance(e, dict)]
+        return [round(float(v), 4) for v in values if isinstance(v, int | float) and 0 <= v < 1e6]
+
+    if record is None:
+        return {}
+    return {"fit_s": seconds(record.fits, "capture_s"),
+            "evaluate_s": seconds(record.evaluates, "capture_s"),
+            "predict_s": seconds(record.predicts, "capture_s"),
+            "save_s": seconds(record.saved_models, "save_s")}
+
+
+class _ExecuteEarly:
+    """A pytest plugin: once the items are known, when one of them will run the notebook (an
+    `execution` item of an answered question: it always does), the execution starts in a thread,
+    so the static items are graded while the kernel starts and runs instead of before it. The
+    items that need the run wait for it (GradingContext.execution), as they waited for their own
+    call before; nothing else changes. GRADER_EARLY_EXECUTION=0 turns it off."""
+
+    def __init__(self, ctx: GradingContext) -> None:
+        self.ctx = ctx
+        self.thread: threading.Thread | None = None
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        ctx = self.ctx
+        if ctx._execution is not None or os.environ.get("GRADER_EARLY_EXECUTION") == "0":
+            return
+        if not any(getattr(i, "spec", None) is not None and i.spec.kind == "execution"
+                   and ctx.answer(i.spec.question) is not None for i in session.items):
+            return
+        self.thread = threading.Thread(target=self._execute, name="grader-execute", daemon=True)
+        self.thread.start()
+
+    def _execute(self) -> None:
+        with contextlib.suppress(Exception):  # kept in the context: the items that need it get it
+            self.ctx.execution  # noqa: B018
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+
+def run_pytest_session(session: GraderSession, *extra: object) -> int:
+    """One pytest session whose items are the rubric's items; quiet, no cache, no autoloads.
+    `extra`: more plugins for the session (the engine's `_ExecuteEarly`)."""
     args = [
         str(session.ctx.rubric.path),
         "-p", "no:cacheprovider",
@@ -111,7 +161,7 @@ def run_pytest_session(session: GraderSession) -> int:
     else:
         args += ["--capture=sys", "-p", "no:terminal"]
     with _env("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"):
-        code = int(pytest.main(args, plugins=[session]))
+        code = int(pytest.main(args, plugins=[session, *extra]))
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
                 pytest.ExitCode.USAGE_ERROR):
         raise RuntimeError(f"the grading session could not run (pytest exit code {code}); "

@@ -543,37 +543,43 @@ def measure_many(specs: list[dict[str, Any]], timeout: float = EVAL_TIMEOUT_S,
                  memory: str | int | None = None, early: Evaluator | None = None) -> list[dict[str, Any]]:
     """Measure every spec (one per saved model) in one sandboxed evaluator process, so Keras is
     imported and each official data set loaded once per submission; results in spec order.
-    `early`: an evaluator started beforehand (`Evaluator.start`), used for the first process.
+    `early`: an evaluator started beforehand (`Evaluator.start`, `evaluator_for`), used first;
+    without one, the worker's kept evaluator when there is one (`keep_evaluators`).
 
     Each model's result is what measuring it alone gives: one that times out, crashes the
-    process or runs out of memory while not the first of its process is measured again as the
-    first of a fresh one, and the models after it in a fresh one after that."""
+    process or runs out of memory while not the first of a fresh process (a model before it
+    in this batch, or an earlier submission in a kept evaluator) is measured again as the first
+    of a fresh one, and the models after it in a fresh one after that."""
     results: dict[int, dict[str, Any]] = {}
     pending = list(range(len(specs)))
+    first = True
     while pending:
         batch = [specs[i] for i in pending]
         evaluator = early if early is not None and early.usable(batch, memory) else None
         if early is not None and evaluator is None:
-            early.close()
+            early.release()
         early = None
-        if evaluator is None:
-            evaluator = Evaluator.start(_data_dir(batch), memory)
+        if evaluator is None:  # a retry always gets a fresh process of its own
+            evaluator = (evaluator_for(_data_dir(batch), memory) if first
+                         else Evaluator.start(_data_dir(batch), memory))
+        first = False
+        fresh = evaluator.batches == 0
         got, failure = evaluator.run(batch, timeout)
         for offset, result in got.items():
             results[pending[offset]] = result
         done = set(got)
         if failure is not None:
             first_missing = min(set(range(len(pending))) - done)
-            if first_missing == 0:  # it was first in its process: that is its own result
+            if first_missing == 0 and fresh:  # first in a fresh process: that is its own result
                 results[pending[0]] = failure
                 done.add(0)
-        retry = [i for i, r in got.items() if i > 0 and r.get("memory_error")]
+        retry = [i for i, r in got.items() if (i > 0 or not fresh) and r.get("memory_error")]
         for offset in retry:  # ran out of memory after another model: measure it alone
             done.discard(offset)
             del results[pending[offset]]
         pending = [p for offset, p in enumerate(pending) if offset not in done]
     if early is not None:
-        early.close()
+        early.release()
     for result in results.values():
         result.pop("memory_error", None)
     return [results[i] for i in range(len(specs))]
@@ -586,13 +592,49 @@ def _data_dir(specs: list[dict[str, Any]]) -> str | None:
     return next(iter(data_dirs), None)
 
 
-class Evaluator:
-    """One sandboxed evaluator process (bubblewrap, no network, its memory cap) for one batch.
+# ---- a batch worker's kept evaluator -----------------------------------------------------------
 
-    `start` launches it at once: it imports Keras and waits for its batch on stdin, so that a
+#: "on": keep_evaluators was called; "evaluator": the process kept between submissions
+_KEPT: dict[str, Any] = {"on": False, "evaluator": None}
+
+
+def keep_evaluators(on: bool = True) -> None:
+    """A batch worker grades one submission after another: with this on, one evaluator process
+    is kept between them (`evaluator_for`), so Keras is imported once per worker, not once per
+    submission. Same sandbox and limits as a fresh one; nothing of one submission stays in its
+    folder for the next; a failure in it closes it, and the model is measured again in a fresh
+    process. Off (and at the worker's exit): the kept process is closed. GRADER_KEEP_EVALUATOR=0
+    never keeps one (to measure what keeping saves)."""
+    _KEPT["on"] = bool(on) and os.environ.get("GRADER_KEEP_EVALUATOR") != "0"
+    if not _KEPT["on"] and _KEPT["evaluator"] is not None:
+        _KEPT["evaluator"].close()
+
+
+def evaluator_for(data_dir: str | None, memory: str | int | None = None) -> Evaluator:
+    """The kept evaluator when it is alive and set up for this data directory and memory cap;
+    otherwise one started now (and kept for the next submission, when keeping is on)."""
+    kept: Evaluator | None = _KEPT["evaluator"]
+    resolved = str(Path(data_dir).resolve()) if data_dir else None
+    if kept is not None:
+        if kept.alive() and kept.memory == memory and kept.data_dir == resolved:
+            return kept
+        kept.close()
+    evaluator = Evaluator.start(data_dir, memory)
+    if _KEPT["on"]:
+        evaluator.keep = True
+        _KEPT["evaluator"] = evaluator
+    return evaluator
+
+
+class Evaluator:
+    """One sandboxed evaluator process (bubblewrap, no network, its memory cap).
+
+    `start` launches it at once: it imports Keras and waits for a batch on stdin, so that a
     caller can start it while the notebook still runs (the import costs ~6 s). It sees only
-    its own folder, where the models are copied when the batch comes; the time limit counts
-    from then, per model. Used once, then closed."""
+    its own folder, where the models are copied when a batch comes; the time limit counts
+    from then, per model. Used for one batch and closed, unless `keep` (a batch worker's, see
+    `keep_evaluators`): then, after a batch that went well, the models are removed from its
+    folder and it waits for the next batch."""
 
     def __init__(self) -> None:
         self.root: Path | None = None
@@ -602,11 +644,19 @@ class Evaluator:
         self.data_dir: str | None = None
         self.error: dict[str, Any] | None = None
         self.sandbox: dict[str, Any] = {}
+        self.keep = False
+        self.batches = 0  # batches sent to this process
+        self.ready = False  # it said that Keras and the official data loaded
+        self._lines: Any = None  # the process's stdout lines (a queue; None at its end)
+        self._stderr_tail: list[str] = []
+        self._readers: list[Any] = []
 
     @classmethod
     def start(cls, data_dir: str | None, memory: str | int | None = None) -> Evaluator:
+        import queue
         import subprocess
         import tempfile
+        import threading
 
         from grader.execute.sandbox import SandboxPlan, parse_memory
 
@@ -628,19 +678,47 @@ class Evaluator:
             except OSError as exc:
                 self.error = {"ok": False, "environment": True,
                               "error": f"the grader's evaluator could not start ({exc.strerror}: {argv[0]})"}
+            else:
+                self._lines = queue.Queue()
+                proc, lines, tail = self.proc, self._lines, self._stderr_tail
+
+                def read_stdout() -> None:
+                    for line in proc.stdout:
+                        lines.put(line)
+                    lines.put(None)
+
+                def read_stderr() -> None:
+                    for line in proc.stderr:
+                        tail.append(line)
+                        del tail[:-50]
+
+                self._readers = [threading.Thread(target=reader, daemon=True)
+                                 for reader in (read_stdout, read_stderr)]
+                for reader in self._readers:
+                    reader.start()
         except BaseException:
             self.close()
             raise
         return self
 
+    def alive(self) -> bool:
+        return self.root is not None and (self.proc is None or self.proc.poll() is None)
+
     def usable(self, specs: list[dict[str, Any]], memory: str | int | None) -> bool:
-        """Started for this batch's data directory and memory cap, and not used yet."""
-        return self.root is not None and self.memory == memory and self.data_dir == _data_dir(specs)
+        """Started for this batch's data directory and memory cap, and still there to use."""
+        return self.alive() and self.memory == memory and self.data_dir == _data_dir(specs)
+
+    def release(self) -> None:
+        """Done with it for this submission: a kept evaluator waits for the next, any other closes."""
+        if not (self.keep and self.alive() and _KEPT["evaluator"] is self):
+            self.close()
 
     def close(self) -> None:
         import shutil
         import signal
 
+        if _KEPT["evaluator"] is self:
+            _KEPT["evaluator"] = None
         if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -656,15 +734,22 @@ class Evaluator:
         """Measure `specs`: ({offset: result}, the failure that ended the process early or None).
         Results stop at the first model that timed out or crashed the process."""
         try:
-            return self._run(specs, timeout)
-        finally:
+            got, failure = self._run(specs, timeout)
+        except BaseException:
             self.close()
+            raise
+        if failure is not None or not self.keep:
+            self.close()
+        else:  # nothing of this submission stays for the next one
+            for leftover in self.plan.workdir.iterdir():
+                if leftover.name.startswith("model-") or leftover.name == "spec.json":
+                    leftover.unlink(missing_ok=True)
+        return got, failure
 
     def _run(self, specs: list[dict[str, Any]], timeout: float
              ) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
         import queue
         import signal
-        import threading
 
         results: dict[int, dict[str, Any]] = {}
         inner: list[tuple[int, dict[str, Any]]] = []
@@ -679,31 +764,17 @@ class Evaluator:
             return results, None
         if self.error is not None:
             return results, self.error
-        proc = self.proc
+        proc, lines = self.proc, self._lines
         (self.plan.workdir / "spec.json").write_text(json.dumps({"batch": [s for _, s in inner]}))
-        lines: queue.Queue[str | None] = queue.Queue()
-        stderr_tail: list[str] = []
-
-        def read_stdout() -> None:
-            for line in proc.stdout:
-                lines.put(line)
-            lines.put(None)
-
-        def read_stderr() -> None:
-            for line in proc.stderr:
-                stderr_tail.append(line)
-                del stderr_tail[:-50]
-
-        readers = [threading.Thread(target=read_stdout, daemon=True),
-                   threading.Thread(target=read_stderr, daemon=True)]
-        for reader in readers:
-            reader.start()
+        self.batches += 1
         with contextlib.suppress(OSError):  # a process that already died says why below
             proc.stdin.write(str(self.plan.workdir / "spec.json") + "\n")
-            proc.stdin.close()
-        ready, last_other, timed_out = False, "", False
+            proc.stdin.flush()
+            if not self.keep:
+                proc.stdin.close()
+        last_other, timed_out, finished = "", False, False
         deadline = time.monotonic() + timeout
-        while True:
+        while not finished:
             try:
                 line = lines.get(timeout=max(deadline - time.monotonic(), 0.0))
             except queue.Empty:
@@ -719,28 +790,33 @@ class Evaluator:
             except ValueError:
                 continue
             if message.get("stage") == "ready":
-                ready = True
+                self.ready = True
+            elif message.get("stage") == "done":  # the batch is over: the process waits for the next
+                finished = True
             elif isinstance(message.get("index"), int) and 0 <= message["index"] < len(inner):
                 result = dict(message.get("result") or {})
                 result["evaluator_sandbox"] = self.sandbox.get("method")
                 results[inner[message["index"]][0]] = result
                 deadline = time.monotonic() + timeout  # the next model has its own time
             if len(results) == len(specs):
-                break  # every model measured: no need to wait for TensorFlow's slow exit
-        if timed_out or len(results) == len(specs):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        for reader in readers:
-            reader.join(timeout=5)
+                if not self.keep:
+                    break  # every model measured: no need to wait for TensorFlow's slow exit
+                deadline = min(deadline, time.monotonic() + 30.0)  # only "done" is still to come
         if len(results) == len(specs):
+            if not finished:
+                self.keep = False  # not back in a known state: not kept
             return results, None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
         if timed_out:
             return results, {"ok": False, "status": "timeout",
                              "error": f"measuring the model took longer than {timeout:g} s"}
-        stderr = "".join(stderr_tail)
+        for reader in self._readers:  # the process is gone: its last lines are on their way
+            reader.join(timeout=5)
+        stderr = "".join(self._stderr_tail)
         tail = stderr.strip().splitlines()[-1:] or [last_other or "no output"]
-        if not ready:  # it never got as far as the model: the grader's environment failed
+        if not self.ready:  # it never got as far as the model: the grader's environment failed
             return results, {"ok": False, "environment": True,
                              "error": f"the grader's evaluator failed to start (exit {proc.returncode}): "
                                       f"{tail[0][:300]}"}
@@ -752,17 +828,25 @@ class Evaluator:
 
 def main(argv: list[str] | None = None) -> int:
     """SPEC.json: one spec (prints its result) or {"batch": [spec, ...]} (prints
-    {"index": i, "result": ...} per model as soon as it is measured)."""
+    {"index": i, "result": ...} per model as soon as it is measured, then {"stage": "done"}).
+    --wait: import Keras first, then measure each SPEC.json path read from stdin, until EOF."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m grader.evaluate SPEC.json", file=sys.stderr)
         return 2
-    if args[0] == "--wait":  # started early: import Keras now, then read the spec's path
-        with contextlib.suppress(Exception):  # a failure shows again, classified, when measuring
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-            import keras  # noqa: F401
-        args = [sys.stdin.readline().strip()]
-    spec = json.loads(Path(args[0]).read_text())
+    if args[0] != "--wait":
+        return _measure_file(args[0])
+    with contextlib.suppress(Exception):  # a failure shows again, classified, when measuring
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import keras  # noqa: F401
+    while line := sys.stdin.readline().strip():  # started early, or kept between submissions
+        _measure_file(line)
+        _free("keras" in sys.modules)
+    return 0
+
+
+def _measure_file(path: str) -> int:
+    spec = json.loads(Path(path).read_text())
     if "batch" not in spec:
         print(json.dumps(_measure_guarded(spec)))
         return 0
@@ -771,6 +855,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"index": index, "result": result}), flush=True)
         if index + 1 < len(spec["batch"]):
             _free("keras" in sys.modules)
+    print(json.dumps({"stage": "done"}), flush=True)
     return 0
 
 

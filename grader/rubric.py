@@ -248,7 +248,8 @@ def load_rubric(path: str | Path | None = None, *, check_kinds: bool = True) -> 
         raise RubricError(f"{path}: no such rubric file; pass --rubric with an existing YAML file")
     raw = path.read_bytes()
     try:
-        data = yaml.safe_load(raw)
+        # libyaml's loader when PyYAML has it: the same data, 30x faster (0.3 s per process here)
+        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -229,16 +229,24 @@ def die_with_parent() -> None:
 def serve() -> int:
     """Grade jobs one after another: a JSON line [JOB.json, RESULT.json] in on stdin, a line
     "done" out once the result is written; ends when stdin closes. Anything the grading prints
-    goes to stderr, so stdout carries only the protocol."""
+    goes to stderr, so stdout carries only the protocol. The sandboxed evaluator is kept between
+    jobs (grader/evaluate.py `keep_evaluators`) and closed when the worker ends (and dies with
+    it: bubblewrap's --die-with-parent)."""
+    from grader.evaluate import keep_evaluators
+
     die_with_parent()
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    for line in sys.stdin:
-        job_file, result_file = json.loads(line)
-        job = GradeJob.from_json(Path(job_file).read_text(encoding="utf-8"))
-        write_atomic(Path(result_file), json.dumps(run_job(job), default=str))
-        proto.write("done\n")
+    keep_evaluators(True)  # one sandboxed evaluator for this worker's submissions, not one each
+    try:
+        for line in sys.stdin:
+            job_file, result_file = json.loads(line)
+            job = GradeJob.from_json(Path(job_file).read_text(encoding="utf-8"))
+            write_atomic(Path(result_file), json.dumps(run_job(job), default=str))
+            proto.write("done\n")
+    finally:
+        keep_evaluators(False)  # closes it: no process outlives the worker
     return 0
 
 

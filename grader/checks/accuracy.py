@@ -109,7 +109,7 @@ def start_evaluator_early(ctx: GradingContext) -> None:
     """Start the sandboxed evaluator now, so its Keras import overlaps the notebook's run, when
     this run will likely measure a model: an accuracy item is graded and the notebook trains
     (calls fit). Costs nothing to the grade: an evaluator not used is closed (`close_early`)."""
-    from grader.evaluate import Evaluator
+    from grader.evaluate import evaluator_for
     from grader.execute.runner import default_data_dir
 
     if os.environ.get("GRADER_EARLY_EVALUATOR") == "0":  # off, to measure what starting early saves
@@ -118,13 +118,13 @@ def start_evaluator_early(ctx: GradingContext) -> None:
         return
     if not any(".fit(" in cell.source for cell in ctx.notebook.cells if cell.cell_type == "code"):
         return
-    ctx.cache[EARLY_KEY] = Evaluator.start(ctx.options.data_dir or default_data_dir())
+    ctx.cache[EARLY_KEY] = evaluator_for(ctx.options.data_dir or default_data_dir())
 
 
 def close_early(ctx: GradingContext) -> None:
     early = ctx.cache.pop(EARLY_KEY, None)
     if early is not None:
-        early.close()
+        early.release()  # a batch worker's kept evaluator stays for its next submission
 
 
 def _plan(qc: QuestionCapture, dataset: str, ctx: GradingContext | None = None
