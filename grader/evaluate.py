@@ -17,8 +17,9 @@ script:
    reproduce are a status (`input-mismatch`), not a number;
 4. predicts on the official test set with the official labels, never on the student's own
    split or labels;
-5. probes memorisation: the model's accuracy on the test set against a grader-chosen sample of
-   the training set, clean and perturbed (1-pixel shift + noise), see `memorisation()`.
+5. probes memorisation and test-set training: the model's accuracy on the test set against a
+   grader-chosen sample of the training set (and, as evidence, shifted noisy copies of both),
+   see `memorisation()`.
 
 It prints one JSON object. Student code is never imported or executed here.
 
@@ -251,15 +252,41 @@ def _accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
     return float((np.asarray(model.predict(x, batch_size=256, verbose=0)).argmax(axis=1) == y).mean())
 
 
-def memorisation(test_acc: float, n_test: int, probe: dict[str, float], n_probe: int) -> dict[str, Any]:
-    """Does the model know the test set better than data it could not have memorised?
+def true_class_confidence(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(mean, standard error) of the probability the model gives the true class; outputs that
+    are not probabilities (logits) are passed through a softmax first."""
+    p = np.asarray(probs, dtype=np.float64)
+    if p.min() < 0 or np.abs(p.sum(axis=1) - 1).max() > 1e-3:
+        p = np.exp(p - p.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+    true = p[np.arange(len(y)), y]
+    return float(true.mean()), float(true.std() / math.sqrt(max(len(true), 1)))
 
-    A model trained on the training set scores about as well on a sample of it as on the test
-    set (12 honest MNIST models: -1.0 to +0.6 points, benchmarks/memorisation_probe.py). A model
-    that memorised the test images (a lookup table of them, or training on them) scores clearly
-    better on the test set than on the training sample, and keeps that advantage on a perturbed
-    copy of both (shifted and noisy images nobody has). Flagged when both advantages exceed
-    MEMO_MARGIN by MEMO_Z standard errors."""
+
+def memorisation(test_acc: float, n_test: int, probe: dict[str, float], n_probe: int) -> dict[str, Any]:
+    """Has the model seen the test set? Its accuracy on the official test set against a sample
+    of the training set the grader chose (`probe["train"]`).
+
+    Why this works although the student has the whole MNIST training set: the argument is the
+    asymmetry between the two sets, not data the student never had. A model fitted on the
+    training set scores at least as well on training images as on the test set (it was fitted
+    on them, or, when it saw only a small subset, they are unseen images of the same kind); a
+    model that does clearly better on the test set than on training images has learnt the test
+    images (a lookup of them, a branch for them, training on them in a loop the capture does not
+    see), whatever it does elsewhere. The grader picks the training sample (a fixed seed), so
+    the student cannot choose which images it is compared on.
+
+    Measured on 30 honest MNIST models (MLP, small and reference CNN, dropout, augmentation,
+    1,000 to 60,000 training images, quick and longer training, 2 seeds;
+    benchmarks/memorisation_probe.py): test minus training-sample accuracy from -1.0 to +0.6
+    points (under-trained models do slightly better on the test set), no false alarm. Flagged
+    when that advantage exceeds MEMO_MARGIN by MEMO_Z standard errors (binomial, both sets).
+
+    The perturbed copies (1-pixel shift + noise, `perturb`) are images no one has; their
+    advantage is reported as evidence only: a branch that answers from a lookup only for an
+    exact test image shows no advantage there, so requiring one missed it. What stays
+    undetected is a cheat that gains less than about MEMO_MARGIN + 2 standard errors (a model
+    trained on training + test images gains almost nothing on MNIST, and is not caught)."""
     def se(p: float, n: int) -> float:
         return math.sqrt(max(p * (1 - p), 1e-9) / max(n, 1))
 
@@ -267,9 +294,13 @@ def memorisation(test_acc: float, n_test: int, probe: dict[str, float], n_probe:
     shifted = probe["test_perturbed"] - probe["train_perturbed"]
     clean_se = math.hypot(se(test_acc, n_test), se(probe["train"], n_probe))
     shifted_se = math.hypot(se(probe["test_perturbed"], n_probe), se(probe["train_perturbed"], n_probe))
-    flagged = (clean - MEMO_Z * clean_se >= MEMO_MARGIN) and (shifted - MEMO_Z * shifted_se >= MEMO_MARGIN)
+    flagged = clean - MEMO_Z * clean_se >= MEMO_MARGIN
+    confidence = None
+    if isinstance(probe.get("conf_test"), float) and isinstance(probe.get("conf_train"), float):
+        confidence = probe["conf_test"] - probe["conf_train"]
     return {"memorised": bool(flagged), "advantage": round(clean, 4),
-            "advantage_perturbed": round(shifted, 4),
+            "confidence_gap": None if confidence is None else round(confidence, 4),
+            "advantage_perturbed": round(shifted, 4), "threshold": round(MEMO_MARGIN + MEMO_Z * clean_se, 4),
             "se": round(clean_se, 4), "se_perturbed": round(shifted_se, 4), "n_probe": n_probe,
             **{k: round(v, 4) for k, v in probe.items()}}
 
@@ -346,9 +377,14 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
         te = rng.choice(len(y), n, replace=False)
         ytr = labels_of(arrays["y_train"])[tr]
         xtr, xte = arrays["x_train"][tr], arrays["x_test"][te]
-        probe = {"train": _accuracy(model, preprocess(xtr, spec), ytr),
+        train_probs = np.asarray(model.predict(preprocess(xtr, spec), batch_size=256, verbose=0))
+        probe = {"train": float((train_probs.argmax(axis=1) == ytr).mean()),
                  "test_perturbed": _accuracy(model, preprocess(perturb(xte, 1), spec), y[te]),
                  "train_perturbed": _accuracy(model, preprocess(perturb(xtr, 2), spec), ytr)}
+        with contextlib.suppress(ValueError, IndexError, FloatingPointError):
+            (probe["conf_test"], se_test), (probe["conf_train"], se_train) = (
+                true_class_confidence(probs, y), true_class_confidence(train_probs, ytr))
+            probe["conf_se"] = math.hypot(se_test, se_train)
         out["memorisation"] = memorisation(out["accuracy"], len(y), probe, n)
     clock.append(time.monotonic())
     out["keras_evaluate"] = _keras_evaluate(model, probs, y, spec["model"])
