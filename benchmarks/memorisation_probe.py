@@ -149,19 +149,17 @@ def _models(x_train, y_train, x_test, y_test) -> Iterator[tuple[str, str, Build]
 
 def table(rows: list[dict]) -> str:
     """The per-model gaps (points) and verdicts, then the false-alarm and detection rates. gap: test
-    minus training-sample accuracy; gap-2se: what the rule compares with its margin; gap_p: the
-    same on shifted noisy copies; conf: test minus training-sample mean true-class probability."""
+    minus training-sample accuracy; gap-2se: the gap less two standard errors; thresh: the gap
+    from which the rule flags; gap_p: the same gap on shifted noisy copies (evidence only)."""
     head = (f"{'kind':8} {'model':56} {'seed':>4} {'test':>6} {'train':>6} {'gap':>6} {'gap-2se':>7} "
-            f"{'t_pert':>6} {'tr_pert':>7} {'gap_p':>6} {'conf':>6} {'flag':>5}")
+            f"{'thresh':>6} {'t_pert':>6} {'tr_pert':>7} {'gap_p':>6} {'flag':>5}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r['kind']:8} {r['model'][:56]:56} {r['seed']:>4} {100 * r['test']:6.2f} "
                      f"{100 * r['train']:6.2f} {100 * r['advantage']:+6.2f} "
-                     f"{100 * (r['advantage'] - 2 * r['se']):+7.2f} {100 * r['test_perturbed']:6.2f} "
-                     f"{100 * r['train_perturbed']:7.2f} {100 * r['advantage_perturbed']:+6.2f} "
-                     + (f"{100 * r['confidence_gap']:+6.2f} " if r.get("confidence_gap") is not None
-                        else f"{'-':>6} ")
-                     + f"{'YES' if r['memorised'] else 'no':>5}")
+                     f"{100 * (r['advantage'] - 2 * r['se']):+7.2f} {100 * r['threshold']:6.2f} "
+                     f"{100 * r['test_perturbed']:6.2f} {100 * r['train_perturbed']:7.2f} "
+                     f"{100 * r['advantage_perturbed']:+6.2f} {'YES' if r['memorised'] else 'no':>5}")
     honest = [r for r in rows if r["kind"] == "honest"]
     cheat = [r for r in rows if r["kind"] == "cheating"]
     gaps = [100 * r["advantage"] for r in honest]
@@ -196,8 +194,8 @@ def main() -> int:
     if args.from_rows:
         rows = [json.loads(line) for line in Path(args.from_rows).read_text().splitlines() if line.strip()]
         for r in rows:  # the verdict of the rule as it is now, from the saved figures
-            keys = ("train", "test_perturbed", "train_perturbed", "conf_test", "conf_train", "conf_se")
-            r.update(memorisation(r["test"], 10000, {k: r[k] for k in keys if r.get(k) is not None}, 5000))
+            probe = {k: r[k] for k in ("train", "test_perturbed", "train_perturbed")}
+            r.update(memorisation(r["test"], 10000, probe, r.get("n_probe") or 5000))
         print(table(rows))
         return 0
     import keras
@@ -240,8 +238,8 @@ def _measure(spec: dict, path: Path, kind: str, name: str, seed: int, started: f
     memo = out.get("memorisation") or {}
     row = {"kind": kind, "model": name, "seed": seed, "test": round(out.get("accuracy", 0), 4),
            **{k: memo.get(k) for k in ("train", "test_perturbed", "train_perturbed", "advantage",
-                                       "advantage_perturbed", "se", "memorised", "confidence_gap",
-                                       "conf_test", "conf_train", "conf_se")},
+                                       "advantage_perturbed", "se", "threshold", "memorised",
+                                       "n_probe")},
            "s": round(time.monotonic() - started, 1)}
     print(json.dumps(row), flush=True)
     if rows_file:

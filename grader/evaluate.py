@@ -47,9 +47,12 @@ OFFICIAL = {"mnist": "mnist.npz", "cifar10": "cifar10-10k.npz"}
 MAX_PARAMS = 100_000_000
 MAX_CONFIG_BYTES = 16 << 20
 MAX_MODEL_BYTES = 2 << 30  # uncompressed size of every member of the .keras zip together
-#: training images in the memorisation probe, and the decision rule (see `memorisation`)
-PROBE_N = 5000
-MEMO_MARGIN = 0.01
+#: training images in the memorisation probe, images per perturbed copy (evidence only), and
+#: the decision rule (see `memorisation`)
+PROBE_N = 20000
+PERTURBED_N = 2000
+MEMO_MARGIN = 0.005
+MEMO_REL = 0.1
 MEMO_Z = 2.0
 
 
@@ -252,20 +255,10 @@ def _accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
     return float((np.asarray(model.predict(x, batch_size=256, verbose=0)).argmax(axis=1) == y).mean())
 
 
-def true_class_confidence(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(mean, standard error) of the probability the model gives the true class; outputs that
-    are not probabilities (logits) are passed through a softmax first."""
-    p = np.asarray(probs, dtype=np.float64)
-    if p.min() < 0 or np.abs(p.sum(axis=1) - 1).max() > 1e-3:
-        p = np.exp(p - p.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
-    true = p[np.arange(len(y)), y]
-    return float(true.mean()), float(true.std() / math.sqrt(max(len(true), 1)))
-
-
-def memorisation(test_acc: float, n_test: int, probe: dict[str, float], n_probe: int) -> dict[str, Any]:
+def memorisation(test_acc: float, n_test: int, probe: dict[str, float], n_probe: int,
+                 n_perturbed: int | None = None) -> dict[str, Any]:
     """Has the model seen the test set? Its accuracy on the official test set against a sample
-    of the training set the grader chose (`probe["train"]`).
+    of the training set the grader chose (`probe["train"]`, `n_probe` images).
 
     Why this works although the student has the whole MNIST training set: the argument is the
     asymmetry between the two sets, not data the student never had. A model fitted on the
@@ -276,33 +269,31 @@ def memorisation(test_acc: float, n_test: int, probe: dict[str, float], n_probe:
     see), whatever it does elsewhere. The grader picks the training sample (a fixed seed), so
     the student cannot choose which images it is compared on.
 
-    Measured on 30 honest MNIST models (MLP, small and reference CNN, dropout, augmentation,
-    1,000 to 60,000 training images, quick and longer training, 2 seeds;
-    benchmarks/memorisation_probe.py): test minus training-sample accuracy from -1.0 to +0.6
-    points (under-trained models do slightly better on the test set), no false alarm. Flagged
-    when that advantage exceeds MEMO_MARGIN by MEMO_Z standard errors (binomial, both sets).
+    The one honest exception: an under-trained model does slightly better on the MNIST test
+    set (its digits are a little easier), and the weaker the model, the more: up to +1.4 points
+    for an 82 % model, at most +0.5 above 95 % (30 honest models, benchmarks/memorisation_probe.py).
+    So the advantage must exceed MEMO_Z standard errors (binomial, both sets) plus a margin of
+    MEMO_MARGIN or MEMO_REL of the training-sample error rate, whichever is larger.
 
     The perturbed copies (1-pixel shift + noise, `perturb`) are images no one has; their
-    advantage is reported as evidence only: a branch that answers from a lookup only for an
-    exact test image shows no advantage there, so requiring one missed it. What stays
-    undetected is a cheat that gains less than about MEMO_MARGIN + 2 standard errors (a model
-    trained on training + test images gains almost nothing on MNIST, and is not caught)."""
+    advantage is evidence only: a branch that answers from a lookup only for an exact test image
+    shows none, so requiring one missed it. Not caught: a cheat that gains less than the margin
+    plus 2 standard errors on the test set (training + test images together gain almost nothing
+    on MNIST; a CNN trained on the test set for an epoch or two does about as well on training
+    images, so it gains nothing over honest training either)."""
     def se(p: float, n: int) -> float:
         return math.sqrt(max(p * (1 - p), 1e-9) / max(n, 1))
 
+    m = n_perturbed or n_probe
     clean = test_acc - probe["train"]
     shifted = probe["test_perturbed"] - probe["train_perturbed"]
     clean_se = math.hypot(se(test_acc, n_test), se(probe["train"], n_probe))
-    shifted_se = math.hypot(se(probe["test_perturbed"], n_probe), se(probe["train_perturbed"], n_probe))
-    flagged = clean - MEMO_Z * clean_se >= MEMO_MARGIN
-    confidence = None
-    if isinstance(probe.get("conf_test"), float) and isinstance(probe.get("conf_train"), float):
-        confidence = probe["conf_test"] - probe["conf_train"]
-    return {"memorised": bool(flagged), "advantage": round(clean, 4),
-            "confidence_gap": None if confidence is None else round(confidence, 4),
-            "advantage_perturbed": round(shifted, 4), "threshold": round(MEMO_MARGIN + MEMO_Z * clean_se, 4),
+    shifted_se = math.hypot(se(probe["test_perturbed"], m), se(probe["train_perturbed"], m))
+    threshold = MEMO_Z * clean_se + max(MEMO_MARGIN, MEMO_REL * (1.0 - probe["train"]))
+    return {"memorised": bool(clean >= threshold), "advantage": round(clean, 4),
+            "threshold": round(threshold, 4), "advantage_perturbed": round(shifted, 4),
             "se": round(clean_se, 4), "se_perturbed": round(shifted_se, 4), "n_probe": n_probe,
-            **{k: round(v, 4) for k, v in probe.items()}}
+            "n_perturbed": m, **{k: round(v, 4) for k, v in probe.items()}}
 
 
 _READY = False
@@ -371,21 +362,17 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
                                           "layers": [type(layer).__name__ for layer in model.layers][:200]}}
     clock.append(time.monotonic())
     if spec.get("probe", True):
-        n = min(int(spec.get("probe_n") or PROBE_N), len(arrays["x_train"]), len(y))
+        n = min(int(spec.get("probe_n") or PROBE_N), len(arrays["x_train"]))
+        m = min(n, PERTURBED_N, len(y))  # the perturbed copies are evidence only: fewer
         rng = np.random.default_rng(20240607)
         tr = rng.choice(len(arrays["x_train"]), n, replace=False)
-        te = rng.choice(len(y), n, replace=False)
+        te = rng.choice(len(y), m, replace=False)
         ytr = labels_of(arrays["y_train"])[tr]
         xtr, xte = arrays["x_train"][tr], arrays["x_test"][te]
-        train_probs = np.asarray(model.predict(preprocess(xtr, spec), batch_size=256, verbose=0))
-        probe = {"train": float((train_probs.argmax(axis=1) == ytr).mean()),
+        probe = {"train": _accuracy(model, preprocess(xtr, spec), ytr),
                  "test_perturbed": _accuracy(model, preprocess(perturb(xte, 1), spec), y[te]),
-                 "train_perturbed": _accuracy(model, preprocess(perturb(xtr, 2), spec), ytr)}
-        with contextlib.suppress(ValueError, IndexError, FloatingPointError):
-            (probe["conf_test"], se_test), (probe["conf_train"], se_train) = (
-                true_class_confidence(probs, y), true_class_confidence(train_probs, ytr))
-            probe["conf_se"] = math.hypot(se_test, se_train)
-        out["memorisation"] = memorisation(out["accuracy"], len(y), probe, n)
+                 "train_perturbed": _accuracy(model, preprocess(perturb(xtr[:m], 2), spec), ytr[:m])}
+        out["memorisation"] = memorisation(out["accuracy"], len(y), probe, n, m)
     clock.append(time.monotonic())
     out["keras_evaluate"] = _keras_evaluate(model, probs, y, spec["model"])
     clock.append(time.monotonic())

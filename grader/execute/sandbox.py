@@ -125,8 +125,8 @@ def disk_limit() -> int:
     value = os.environ.get("GRADER_DISK_LIMIT", "").strip()
     try:
         return (parse_memory(value) or DISK_BYTES) if value else DISK_BYTES
-    except ValueError as exc:
-        raise ValueError(f"GRADER_DISK_LIMIT: {exc}") from None
+    except ValueError:
+        raise ValueError(f"GRADER_DISK_LIMIT={value!r} is not a size: use e.g. 4G or 500M") from None
 
 
 @functools.lru_cache(maxsize=1)
