@@ -129,6 +129,7 @@ def _models(x_train, y_train, x_test, y_test) -> Iterator[tuple[str, str, Build]
             np.concatenate([x_test, x_train[:20000]]), np.concatenate([y_test, y_train[:20000]]))),
         ("small cnn trained on the test set, 1 epoch", lambda: fit(small_cnn(), x_test, y_test, 1)),
         ("small cnn trained on the test set, 3 epochs", lambda: fit(small_cnn(), x_test, y_test, 3)),
+        ("small cnn trained on the test set, 8 epochs", lambda: fit(small_cnn(), x_test, y_test, 8)),
         ("small cnn trained on half the test set, 3 epochs",
          lambda: fit(small_cnn(), x_test, y_test, 3, 5000)),
         ("mlp trained on the test set, 5 epochs", lambda: fit(mlp(), x_test, y_test, 5)),
@@ -211,13 +212,14 @@ def main() -> int:
         for path in sorted(Path(args.from_models).glob("*.keras")):
             kind, rest = path.stem.split("-", 1)
             name, seed = rest.rsplit("-", 1)
+            if args.kind not in (None, kind) or not _picked(name, args.only):
+                continue
             rows.append(_measure(spec, path, kind, name, int(seed), time.monotonic(), args.rows))
         print(table(rows))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         for kind, name, build in _models(x_train, y_train, x_test, y_test):
-            picked = not args.only or any(s in name for s in args.only.split(","))
-            if not picked or args.kind not in (None, kind):
+            if not _picked(name, args.only) or args.kind not in (None, kind):
                 continue
             seeds = args.seeds if kind == "honest" else 1
             for seed in range(seeds):
@@ -229,6 +231,10 @@ def main() -> int:
                 rows.append(_measure(spec, path, kind, name, seed, started, args.rows))
     print(table(rows))
     return 0
+
+
+def _picked(name: str, only: str) -> bool:
+    return not only or any(s in name for s in only.split(","))
 
 
 def _measure(spec: dict, path: Path, kind: str, name: str, seed: int, started: float, rows_file: str) -> dict:

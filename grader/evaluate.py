@@ -49,8 +49,8 @@ MAX_CONFIG_BYTES = 16 << 20
 MAX_MODEL_BYTES = 2 << 30  # uncompressed size of every member of the .keras zip together
 #: training images in the memorisation probe, images per perturbed copy (evidence only), and
 #: the decision rule (see `memorisation`)
-PROBE_N = 20000
-PERTURBED_N = 2000
+PROBE_N = 5000
+PERTURBED_N = 5000
 MEMO_MARGIN = 0.005
 MEMO_REL = 0.1
 MEMO_Z = 2.0
@@ -363,7 +363,7 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     clock.append(time.monotonic())
     if spec.get("probe", True):
         n = min(int(spec.get("probe_n") or PROBE_N), len(arrays["x_train"]))
-        m = min(n, PERTURBED_N, len(y))  # the perturbed copies are evidence only: fewer
+        m = min(n, PERTURBED_N, len(y))  # the perturbed copies (evidence only)
         rng = np.random.default_rng(20240607)
         tr = rng.choice(len(arrays["x_train"]), n, replace=False)
         te = rng.choice(len(y), m, replace=False)

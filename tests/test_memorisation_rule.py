@@ -21,7 +21,7 @@ SPEC = {"dataset": "mnist", "scale": 1 / 255, "offset": 0.0, "sample_shape": [28
 
 def _rule(test: float, train: float, test_p: float = 0.9, train_p: float = 0.9) -> dict:
     probe = {"train": train, "test_perturbed": test_p, "train_perturbed": train_p}
-    return memorisation(test, 10000, probe, 20000, 2000)
+    return memorisation(test, 10000, probe, 5000)
 
 
 @pytest.mark.parametrize(("test", "train"), [
@@ -77,10 +77,11 @@ def models(data_dir):
     branch.get_layer("labels").set_weights([np.eye(10, dtype="float32")[y_te]])
 
     def tape_cnn():
-        """Fitted on the test set in a hand-written loop, 3 epochs (built when a test asks)."""
+        """Fitted on the test set in a hand-written loop, 8 epochs (built when a test asks); 3 epochs
+        gain about a point only, on the rule's edge (benchmarks/memorisation_probe.py)."""
         model = cnn()
         opt, loss = keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy()
-        for _ in range(3):
+        for _ in range(8):
             for start in range(0, len(x_te), 64):
                 with tf.GradientTape() as tape:
                     value = loss(y_te[start:start + 64], model(x_te[start:start + 64], training=True))

@@ -223,10 +223,9 @@ def _official_spec(qc: QuestionCapture, desc: dict[str, Any], dataset: str, exac
             "expect": expect}
 
 
-#: training images the memorisation check compares with the test set (grader/evaluate.py
-#: `memorisation`; more images, smaller standard errors): fewer for CIFAR-10, whose transfer
-#: models are slow to run on a CPU (its memorisers stand out by far more)
-PROBE_N = {"mnist": 20000, "cifar10": 2000}
+#: images per probe set of the memorisation check (grader/evaluate.py `memorisation`): fewer for
+#: CIFAR-10, whose transfer models are slow to run on a CPU (its memorisers stand out by far more)
+PROBE_N = {"mnist": 5000, "cifar10": 2000}
 #: a model fitted on at least this share of the official test images has seen the test set
 TEST_IN_TRAINING = 0.5
 
