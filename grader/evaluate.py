@@ -275,6 +275,12 @@ def memorisation(test_acc: float, n_test: int, probe: dict[str, float], n_probe:
     So the advantage must exceed MEMO_Z standard errors (binomial, both sets) plus a margin of
     MEMO_MARGIN or MEMO_REL of the training-sample error rate, whichever is larger.
 
+    Caught (same benchmark): 6 of 17 cheating models, every lookup of the test images alone or
+    mixed at weight 0.5 (average or branch), a small CNN trained on the test set for 8 epochs
+    and an MLP for 5. Missed: CNNs trained on the test set for 1-3 epochs (91-97.8 %, below an
+    honest CNN trained for 2 epochs on the training set, 98.1 %), training + test images together,
+    and mixtures at weight 0.1-0.25 (+0.2 to +0.7 points over their honest part).
+
     The perturbed copies (1-pixel shift + noise, `perturb`) are images no one has; their
     advantage is evidence only: a branch that answers from a lookup only for an exact test image
     shows none, so requiring one missed it. Not caught: a cheat that gains less than the margin
