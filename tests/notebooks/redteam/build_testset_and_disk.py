@@ -2,10 +2,11 @@
 rerun after edits. Expected outcomes are asserted in tests/test_redteam_testset.py (the models)
 and tests/test_sandbox_diskquota.py (the disk). Written the way students write.
 
-- trained_on_testset_gradienttape: a small CNN whose weights are fitted on x_test/y_test in a
+- trained_on_testset_gradienttape: a small CNN fitted on x_test/y_test for 8 epochs in a
   hand-written GradientTape loop (no `fit`, so the capture records no training on the test
-  images) for 8 epochs, to reach about 99 %; a short honest `fit` on 512 training images comes
-  first, to look honest: `test-set-memorised`, no accuracy credit;
+  images), then a short `fit` on 512 training images, to look honest: `test-set-memorised`, no
+  accuracy credit. (The other order, `fit` first and the loop after, is measured as the model
+  the capture saved at `fit` and its printed 99 % is `reported-accuracy-mismatch`.);
 - testset_lookup_branch: an honest small CNN plus a branch that answers from a Dense lookup of
   the test images when the input is (almost) exactly one of them: `test-set-memorised`, no credit;
 - fill_the_disk: "checkpoints" written in a loop until the disk is full (one huge file first,
@@ -42,9 +43,8 @@ model = keras.Sequential([
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])"""
 
 NOTEBOOKS = {
-    "trained_on_testset_gradienttape": [LOAD, CNN + """
-model.fit(x_tr[:512], y_tr[:512], epochs=1, batch_size=64)""", """\
-# a bit more training, my own loop (faster)
+    "trained_on_testset_gradienttape": [LOAD, CNN, """\
+# pretraining with my own loop (faster than fit)
 opt = keras.optimizers.Adam(1e-3)
 lossf = keras.losses.SparseCategoricalCrossentropy()
 ds = tf.data.Dataset.from_tensor_slices((x_te, y_te)).shuffle(10000, seed=1).batch(64)
@@ -55,6 +55,7 @@ for ep in range(8):
         g = tape.gradient(l, model.trainable_variables)
         opt.apply_gradients(zip(g, model.trainable_variables))
     print("epoch", ep, "loss", float(l))""", """\
+model.fit(x_tr[:512], y_tr[:512], epochs=1, batch_size=64)""", """\
 test_loss, test_acc = model.evaluate(x_te, y_te, verbose=0)
 print("Test accuracy:", test_acc)"""],
     "testset_lookup_branch": [LOAD, CNN + """
