@@ -214,7 +214,7 @@ def build_result(ctx: GradingContext, session: GraderSession) -> SubmissionResul
         if execution.status == "timeout":
             status = "timeout"
             message = _first_problem(execution, "the notebook ran past its time limit")
-        elif execution.status in ("kernel-died", "error"):
+        elif execution.status in ("kernel-died", "error", "disk-quota"):
             status = "error"
             message = _first_problem(execution, "the notebook's kernel failed")
     result = SubmissionResult(
@@ -254,7 +254,7 @@ def remove_run_folder(ctx: GradingContext) -> None:
 
 def _first_problem(execution, default: str) -> str:
     for p in execution.problems:
-        if p.kind in ("timeout", "cell-timeout", "kernel-died", "kernel-error"):
+        if p.kind in ("timeout", "cell-timeout", "kernel-died", "kernel-error", "disk-quota"):
             return p.message
     return default
 

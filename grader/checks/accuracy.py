@@ -7,9 +7,10 @@ labels, rebuilt from the data directory with the student's own preprocessing as 
 `input-mismatch`, no credit). A split the student made themselves is shown in the evidence,
 never scored: its images and labels are the student's to choose. The printed figure is shown
 beside the measured one; a gap above `mismatch_points` is `reported-accuracy-mismatch` and
-earns no accuracy credit. A model trained on the test images, or one that knows them far
-better than training images and perturbed copies of both (grader/evaluate.py
-`memorisation`), is `test-set-memorised` and earns no accuracy credit. A failure of the
+earns no accuracy credit. A model fitted on the test images in a captured `fit`, or one that
+does clearly better on the official test set than on training images the grader picked
+(trained on the test set outside `fit`, a lookup of it, alone or mixed with an honest model:
+grader/evaluate.py `memorisation`), is `test-set-memorised` and earns no accuracy credit. A failure of the
 grader's own evaluator or data is `skipped`, not zero. Credit comes in tiers from the rubric,
 one list per profile; quick tiers are provisional (training was capped).
 
@@ -248,10 +249,11 @@ def _memorised(m: dict[str, Any]) -> str | None:
     if share >= TEST_IN_TRAINING:
         return f"the model was trained on {share:.0%} of the official test images"
     memo = m.get("memorisation") or {}
-    if memo.get("memorised"):
-        return (f"the model scores {100 * memo['advantage']:.1f} points higher on the test set than on "
-                f"training images, and {100 * memo['advantage_perturbed']:.1f} points higher on shifted, "
-                "noisy copies of both, so it has memorised the test images rather than learnt the digits")
+    if memo.get("memorised"):  # grader/evaluate.py `memorisation` says why this means the test set was seen
+        return (f"the model scores {100 * memo['advantage']:.1f} points higher on the official test set "
+                f"than on {memo.get('n_probe', 5000):,} training images the grader picked; a model trained "
+                "only on the training set does at least as well on training images, so this one has seen "
+                "the test images (trained on them, or looks them up)")
     return None
 
 

@@ -61,8 +61,8 @@ FIXES = {
         "Question 9 asks for a CNN trained from scratch: build your own layers and do not load "
         "pretrained weights (weights=None)."),
     "test-set-memorised": (
-        "Train only on the training data and never copy test images or labels into the model; the "
-        "grader measures on the official test set and on copies of it no one has seen."),
+        "Train only on the training data (in fit or in your own loop) and never copy test images or "
+        "labels into the model; the grader compares its accuracy on the test set with training images."),
     "input-mismatch": (
         "Preprocess the test images with one global scaling (e.g. x / 255.0, or a Rescaling layer "
         "inside the model) and evaluate on the official test set, so the grader can rebuild the "

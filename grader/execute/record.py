@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-ExecutionStatus = Literal["completed", "timeout", "kernel-died", "error", "not-run"]
+ExecutionStatus = Literal["completed", "timeout", "kernel-died", "error", "not-run", "disk-quota"]
 
 
 @dataclass

@@ -26,6 +26,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from grader.execute.diskquota import DiskWatch, descendants
 from grader.execute.integrity import CaptureWatch
 from grader.execute.record import CellRun, ExecutionProblem, ExecutionRecord
 from grader.execute.safefile import read_regular
@@ -229,7 +230,8 @@ def _execute(node: Any, options: ExecutionOptions, made: list[SandboxPlan]) -> E
     client.output_limit = options.output_limit
     client.reset_execution_trackers()
     pgid = None
-    with open(plan.root / "kernel.log", "wb") as kernel_log:  # the kernel process's own output
+    disk = _disk_watch(plan, client)
+    with open(plan.root / "kernel.log", "wb") as kernel_log, disk:  # the kernel process's own output
         try:
             with client.setup_kernel(cwd=str(workdir), env=plan.env(), stdout=kernel_log, stderr=kernel_log):
                 pgid = getattr(client.km.provisioner, "pgid", None)
@@ -269,6 +271,12 @@ def _execute(node: Any, options: ExecutionOptions, made: list[SandboxPlan]) -> E
         finally:
             kill_group(pgid)
             plan.cleanup()  # the cgroup's last processes (a fork that escaped the process group)
+    if disk.exceeded:  # stopped for filling the disk: that, not a dead kernel, is what happened
+        record.status = "disk-quota"
+        stopped = next((p.cell for p in record.problems if p.kind == "kernel-died"), None)
+        record.problems = [p for p in record.problems if p.kind != "kernel-died"]
+        where = f" while running cell {stopped}; later cells did not run" if stopped is not None else ""
+        record.problems.append(ExecutionProblem("disk-quota", disk.exceeded + where, stopped))
     if record.status == "error":  # the grader's failure: say what the kernel process said
         log_lines = (plan.root / "kernel.log").read_text(errors="replace").strip().splitlines()
         if log_lines:
@@ -283,6 +291,26 @@ def _execute(node: Any, options: ExecutionOptions, made: list[SandboxPlan]) -> E
     _check_budget(record, options)
     record.duration_s = round(time.monotonic() - started, 3)
     return record
+
+
+def _disk_watch(plan: SandboxPlan, client: NotebookClient) -> DiskWatch:
+    """The run folder's disk bound (grader/execute/diskquota.py): past it, every process of the
+    run is killed (its process group and its cgroup), and nbclient sees a dead kernel."""
+    def provisioner() -> Any:
+        return getattr(client.km, "provisioner", None) if client.km is not None else None
+
+    def stop() -> None:
+        kill_group(getattr(provisioner(), "pgid", None))
+        if plan.cgroup is not None:
+            plan.cgroup.kill_all()
+
+    def pids() -> list[int]:
+        if plan.cgroup is not None:
+            return plan.cgroup.pids()
+        process = getattr(provisioner(), "process", None)
+        return descendants(process.pid) if process is not None else []
+
+    return DiskWatch(plan.root, plan.disk_bytes, stop, pids)
 
 
 def _run_hidden(client: NotebookClient, source: str) -> Any:

@@ -60,13 +60,14 @@ log = logging.getLogger(__name__)
 # limits that a student's code cannot raise again.
 _LIMITS_WRAPPER = (
     "import os,resource,sys\n"
-    "m,n,u=int(sys.argv[1]),int(sys.argv[2]),int(sys.argv[3])\n"
+    "m,n,u,f=int(sys.argv[1]),int(sys.argv[2]),int(sys.argv[3]),int(sys.argv[4])\n"
     "if u>=0:\n"
     " os.setgroups([]);os.setresgid(u,u,u);os.setresuid(u,u,u)\n"
     "if m>0: resource.setrlimit(resource.RLIMIT_DATA,(m,m))\n"
     "if n>0: resource.setrlimit(resource.RLIMIT_NPROC,(n,n))\n"
+    "if f>0: resource.setrlimit(resource.RLIMIT_FSIZE,(f,f))\n"
     "resource.setrlimit(resource.RLIMIT_CORE,(0,0))\n"
-    "os.execv(sys.argv[4],sys.argv[4:])\n"
+    "os.execv(sys.argv[5],sys.argv[5:])\n"
 )
 # Runs outside, as the grader's user, and execs bwrap: joins the run's memory cgroup (so every
 # process of the run is in it) and opens the seccomp program for `--seccomp FD`.
@@ -85,6 +86,7 @@ SANDBOX_UID = 65534  # non-root grader: the uid inside the user namespace
 MIN_PROCS = 512  # RLIMIT_NPROC floor; TensorFlow starts ~2 threads per core, each one counts
 SHM_BYTES = 64 * 1024**2  # /dev/shm: multiprocessing's semaphores and small shared arrays
 TMP_BYTES = 1024**3  # /tmp when no memory cap is set (a cap sets /tmp to half of it)
+DISK_BYTES = 4 * 1024**3  # a run's folder on disk (grader/execute/diskquota.py); GRADER_DISK_LIMIT
 
 _SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"]
 _PASSTHROUGH_ENV = ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "TF_NUM_INTEROP_THREADS",
@@ -116,6 +118,15 @@ def format_bytes(n: int) -> str:
         if n >= factor:
             return f"{n / factor:.3g} {unit}"
     return f"{n} B"
+
+
+def disk_limit() -> int:
+    """Bytes a run may write to its folder: GRADER_DISK_LIMIT (e.g. 2G, 500M) or DISK_BYTES."""
+    value = os.environ.get("GRADER_DISK_LIMIT", "").strip()
+    try:
+        return (parse_memory(value) or DISK_BYTES) if value else DISK_BYTES
+    except ValueError:
+        raise ValueError(f"GRADER_DISK_LIMIT={value!r} is not a size: use e.g. 4G or 500M") from None
 
 
 @functools.lru_cache(maxsize=1)
@@ -169,6 +180,8 @@ class SandboxPlan:
     data_dir_alias: str | None = None
     memory_bytes: int | None = None
     seed: int = 42
+    #: what the run may write to its folder (grader/execute/diskquota.py)
+    disk_bytes: int = field(default_factory=lambda: disk_limit())
     workdir: Path = field(init=False)
     home: Path = field(init=False)
     tmp: Path = field(init=False)
@@ -222,6 +235,10 @@ class SandboxPlan:
             return None
         return self.memory_bytes + max(256 * 1024**2, self.memory_bytes // 4)
 
+    def file_bytes(self) -> int:
+        """Every file's size limit (RLIMIT_FSIZE): half the disk bound, so one file cannot use it all."""
+        return self.disk_bytes // 2
+
     def tmp_bytes(self) -> int:
         return self.memory_bytes // 2 if self.memory_bytes else TMP_BYTES
 
@@ -271,7 +288,7 @@ class SandboxPlan:
         uid), and `cleanup()` once the command has ended."""
         self.prepare()
         inner = [sys.executable, "-c", _LIMITS_WRAPPER, str(self.memory_bytes or 0),
-                 str(self.max_procs if self.bwrap else 0), str(self.uid), *argv]
+                 str(self.max_procs if self.bwrap else 0), str(self.uid), str(self.file_bytes()), *argv]
         if not self.bwrap:
             return inner
         opts = bwrap_options()
@@ -368,11 +385,14 @@ class SandboxPlan:
     def summary(self) -> dict[str, Any]:
         """What is enforced, for ExecutionRecord.sandbox."""
         limits: dict[str, Any] = {"memory_bytes": self.memory_bytes, "memory_kind": "RLIMIT_DATA per process",
-                                  "core_dumps": "off"}
+                                  "core_dumps": "off", "disk_bytes": self.disk_bytes}
+        disk = (f"disk: the run's folder at most {format_bytes(self.disk_bytes)} (a watcher stops the kernel "
+                f"past it: disk-quota), each file at most {format_bytes(self.file_bytes())} (RLIMIT_FSIZE)")
         no_cap = [] if self.memory_bytes else [self.memory_skipped or "memory cap (none set)"]
         if not self.bwrap:
-            return {"method": "process", "enforced": ["own process group", "clean environment"],
-                    "not_enforced": NOT_ENFORCED_WITHOUT_BWRAP + no_cap,
+            return {"method": "process", "enforced": ["own process group", "clean environment", disk],
+                    "not_enforced": NOT_ENFORCED_WITHOUT_BWRAP + no_cap
+                    + ["disk use outside the run's folder (only each file's size is bounded there)"],
                     "reason": self.why_not_bwrap, **limits}
         enforced = ["private mount namespace: only the working directory is writable",
                     "rubrics, reference, gradebook and other submissions not mounted",
@@ -385,7 +405,7 @@ class SandboxPlan:
                     f"at most {self.max_procs} processes and threads (RLIMIT_NPROC)",
                     (f"/dev read-only; /dev/shm tmpfs {format_bytes(SHM_BYTES)}; "
                      f"/tmp tmpfs {format_bytes(self.tmp_bytes())}" if self.sized_tmpfs()
-                     else "/dev read-only")]
+                     else "/dev read-only"), disk]
         not_enforced = list(no_cap)
         if not self.sized_tmpfs():
             not_enforced.append("size-limited /tmp and /dev/shm (this bwrap is older than 0.8: both "
