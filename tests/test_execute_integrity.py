@@ -133,11 +133,14 @@ def test_budget_lifted_around_the_hook_is_caught_from_the_grader_caps():
                            {"model": 2, "file": "model_2.keras", "status": "ok", "optimizer_steps": 900}]
     record.budget = {"caps": {}}  # what a tampering kernel would report
     runner._check_budget(record, options)
-    # model 2 trained 900 steps with no fit() at all: the file's own step count decides that, with
-    # the notebook's code (a custom loop is honest), in checks/modelfile.py budget_problem
-    assert [s["status"] for s in record.saved_models] == ["ok", "tampered", "ok"]
+    assert [s["status"] for s in record.saved_models] == ["ok", "tampered", "tampered"]
     assert record.budget["caps"] == options.budget
-    assert "trained past the quick profile's budget" in record.saved_models[1]["error"]
+    assert "900 steps" in record.saved_models[2]["error"]
+    # the same 900 steps in a notebook with its own training loop: honest, measured and reviewed
+    for entry in record.saved_models:
+        entry["status"] = "ok"
+    runner._check_budget(record, options, ["for xb, yb in ds:\n    model.train_on_batch(xb, yb)"])
+    assert [s["status"] for s in record.saved_models] == ["ok", "tampered", "ok"]
 
 
 def test_a_failed_execution_runs_once_not_once_per_item(monkeypatch):

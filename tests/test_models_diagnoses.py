@@ -33,6 +33,8 @@ EXPECTED = {
     # the capture and the model file (more in tests/test_redteam_capture.py)
     "capture_edited_more_layers": (["q9"], {"capture-mismatch"}, "path", True),
     "bigger_model_file_saved_later": (["q9"], {"tampered"}, "path", True),
+    # an honest GradientTape loop past the quick caps: measured and reviewed (test_redteam_capture.py)
+    "honest_custom_loop": (["q9"], {"over-budget"}, "path", True),
 }
 
 REDTEAM = ROOT / "tests" / "notebooks" / "redteam"

@@ -26,7 +26,6 @@ holds a model the kernel really had. Results are cached per question in `ctx.cac
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 from grader.checks.base import Diagnosis
 from grader.checks.models import FIXES, question_capture
 from grader.context import GradingContext
+from grader.execute.integrity import trains_outside_fit
 
 #: statuses after which the question earns no architecture or accuracy credit
 FORGED = ("tampered", "capture-mismatch")
@@ -132,10 +132,6 @@ def tie(captured: dict[str, Any] | None, described: dict[str, Any]) -> list[str]
     return problems[:5]
 
 
-#: training the quick profile's fit() caps cannot reach: a loop the student wrote themselves
-_OWN_TRAINING = re.compile(r"GradientTape|train_on_batch|apply_gradients|\.minimize\(")
-
-
 def budget_problem(ctx: GradingContext, index: int | None,
                    described: dict[str, Any]) -> tuple[str, str] | None:
     """The file's optimizer steps against the grader's own quick caps x the fits recorded:
@@ -153,7 +149,7 @@ def budget_problem(ctx: GradingContext, index: int | None,
     what = (f"the saved model's optimizer took {steps:,} steps, but the quick profile allows "
             f"{allowed:,} for the {fits} fit() call(s) the grader saw (at most "
             f"{caps.get('max_epochs') or 'all'} epoch(s) of {caps['max_steps_per_epoch']} steps each)")
-    if any(_OWN_TRAINING.search(c.source) for c in ctx.notebook.code_cells):
+    if trains_outside_fit([c.source for c in ctx.notebook.code_cells]):
         return "over-budget", (what + ": the notebook trains outside fit() (a custom loop or "
                                "train_on_batch), which the quick caps do not reach")
     return "tampered", what + ": it was trained past the budget"

@@ -155,3 +155,12 @@ def _kind(mode: int) -> str:
     if stat.S_ISREG(mode):
         return "a hard link to another file"
     return "not a regular file"
+
+
+#: training that no fit() cap reaches: a loop the student wrote (GradientTape, train_on_batch).
+#: Optimizer steps past the quick caps are honest there; with nothing but fit(), the caps were lifted.
+OWN_TRAINING = re.compile(r"GradientTape|train_on_batch|apply_gradients|\.minimize\(")
+
+
+def trains_outside_fit(sources: list[str]) -> bool:
+    return any(OWN_TRAINING.search(s) for s in sources)

@@ -27,7 +27,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.execute.diskquota import DiskWatch, descendants
-from grader.execute.integrity import CaptureWatch
+from grader.execute.integrity import CaptureWatch, trains_outside_fit
 from grader.execute.record import CellRun, ExecutionProblem, ExecutionRecord
 from grader.execute.safefile import read_regular
 from grader.execute.sandbox import SandboxPlan, format_bytes, kill_group, make_kernel_manager, parse_memory
@@ -288,7 +288,7 @@ def _execute(node: Any, options: ExecutionOptions, made: list[SandboxPlan]) -> E
     _check_missing_weights(record, data_dir)
     # the kernel and all its processes are gone: nothing can change the capture folder any more
     watch.finish(record.cells[-1].index if record.cells else -1)
-    _check_budget(record, options)
+    _check_budget(record, options, [c.source for c in nb.cells if c.cell_type == "code"])
     record.duration_s = round(time.monotonic() - started, 3)
     return record
 
@@ -493,17 +493,21 @@ def _load_capture(record: ExecutionRecord, workdir: Path) -> None:
                                     f"profile's caps {note.get('caps')}"})
 
 
-def _check_budget(record: ExecutionRecord, options: ExecutionOptions) -> None:
+def _check_budget(record: ExecutionRecord, options: ExecutionOptions,
+                  sources: list[str] | None = None) -> None:
     """The quick profile's caps as the grader set them, never as the kernel reports them: a fit
-    whose history is longer than max_epochs ran with a lifted budget; its model is not measured.
-    Optimizer steps past the caps are judged from the saved file itself (checks/modelfile.py
-    `budget_problem`): the kernel's count can be edited, the file's cannot."""
+    whose history is longer than max_epochs, or a saved model whose optimizer took more steps
+    than its fits were allowed in a notebook that trains only through fit(), ran with a lifted
+    budget; its model is not measured. A notebook with its own training loop (`sources`:
+    integrity.trains_outside_fit) is out of the caps' reach and is measured, then reviewed. The
+    kernel's step count can be forged lower: checks/modelfile.py judges the file's own count."""
     record.budget["caps"] = dict(options.budget or {})  # the grader's own copy
     record.budget["profile"] = options.profile
     caps = options.budget or {}
     if options.profile != "quick" or not caps:
         return
     max_epochs, max_steps = caps.get("max_epochs"), caps.get("max_steps_per_epoch")
+    allowed: dict[int, int] = {}
     lifted: set[int] = set()
     for fit in record.fits:
         model = fit.get("model")
@@ -511,15 +515,27 @@ def _check_budget(record: ExecutionRecord, options: ExecutionOptions) -> None:
         epochs = max((len(v) for v in history.values() if isinstance(v, list)), default=0)
         if max_epochs and epochs > max_epochs and isinstance(model, int):
             lifted.add(model)
+        if isinstance(model, int) and max_steps:
+            allowed[model] = allowed.get(model, 0) + int(max_epochs or epochs or 1) * int(max_steps)
     for note in record.tampered:
         if note.get("kind") == "budget":
             for fit in record.fits:
                 if fit.get("cell") == note.get("cell") and isinstance(fit.get("model"), int):
                     lifted.add(fit["model"])
+    steps_note: dict[int, str] = {}
+    own_loop = trains_outside_fit(sources or [])
+    for entry in record.saved_models:
+        model, steps = entry.get("model"), entry.get("optimizer_steps")
+        if isinstance(model, int) and isinstance(steps, int) and max_steps and not own_loop \
+                and steps > allowed.get(model, 0):
+            lifted.add(model)
+            steps_note[model] = (f": its optimizer took {steps} steps, the fits the grader saw allow "
+                                 f"{allowed.get(model, 0)}")
     for entry in record.saved_models:
         if entry.get("model") in lifted and entry.get("status") == "ok":
             message = (f"model {entry['model']} was trained past the quick profile's budget (at most "
-                       f"{max_epochs or 'all'} epoch(s) of {max_steps or 'all'} steps per fit)")
+                       f"{max_epochs or 'all'} epoch(s) of {max_steps or 'all'} steps per fit)"
+                       + steps_note.get(entry["model"], ""))
             entry["status"], entry["error"] = "tampered", message
             record.tampered.append({"kind": "budget", "file": entry.get("file"), "cell": entry.get("cell"),
                                     "message": message})

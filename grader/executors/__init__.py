@@ -102,6 +102,8 @@ def _start(kind: str, args: argparse.Namespace, rubric: Rubric, options: Grading
                                 "`dask scheduler` prints) or the path of its scheduler file")
         client = connect(args.scheduler)
         where = f"the Dask scheduler at {args.scheduler}"
+        # the scheduler must be able to load this grader's tasks before any worker is awaited
+        DaskExecutor.check_scheduler(client)
         wait_for_a_worker(client, where, getattr(args, "worker_wait", 120.0))
         gpus = gpu_workers(client) > 0
     else:

@@ -122,6 +122,16 @@ class DaskExecutor:
             client.close()
             raise
 
+    @staticmethod
+    def check_scheduler(client: Client) -> None:
+        """ExecutorError when the scheduler cannot load this grader's tasks (say so before
+        waiting for workers); the scheduler's settings are left as they were."""
+        try:
+            _set_allowed_failures(client, ALLOWED_FAILURES)()
+        except ExecutorError:
+            client.close()
+            raise
+
     def submit(self, job: GradeJob) -> Future[dict[str, Any]]:
         outer: Future[dict[str, Any]] = Future()
         portable = _portable(job)
