@@ -32,7 +32,8 @@ _PER_ONE = re.compile(
 _NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
                  128: "hundred and twenty-eight"}
 _PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso", re.I)
-_RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer", re.I)
+_RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer|"
+                     r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence)\b", re.I)
 _MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
 _TOTAL_CUE = re.compile(
     r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has", re.I
@@ -161,6 +162,8 @@ def read_answer(text: str, batch_size: int) -> Reading:
 
 
 _NEGATED_BEFORE = re.compile(
+    r"\b(?:some(?:\s+people)?|others?|people|many|they|the\s+(?:book|internet|solution))\s+"
+    r"(?:say|said|claim|claimed|get|got|write|wrote|think)s?\s+(?:(?:it\s+is|it'?s|that|the\s+answer\s+is)\s+)?$|"
     r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
     r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
 
@@ -182,7 +185,8 @@ def _params_only_as_memory(text: str) -> bool:
 #: "903,400 parameters is what the book says but I get ...").
 _NEGATED_AFTER = re.compile(
     r"^\s*(?:(?:parameters?|params|weights|[KMG]i?B|bytes)\s+)?(?:\(\s*)?(?:is|are|would\s+be|seems)?\s*"
-    r"(?:not\s+(?:right|correct|true|the\s+answer)|incorrect|wrong|a\s+mistake|"
+    r"(?:not\s+(?:right|correct|true|the\s+answer)|incorrect|wrong|a\s+mistake|,?\s*but\s+I\s+(?:don'?t|do\s+not)\s+agree|"
+    r",?\s*but\s+I\s+disagree|"
     r"what\s+(?:the\s+)?(?:book|author|solution|others?|internet|chatgpt)\s+(?:says|gives|gets))\b", re.I)
 
 
@@ -322,6 +326,9 @@ def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bo
     if not cues:
         return None
     start, part = min(cues)
+    if any(re.match(r"[\w-]*\s*(?:\(\s*\d+\s*\)\s*)?[=≈~:]\s*[~≈]?\s*\d", after[m.start():])
+           for m in (batch_cue.match(after, start), _PREDICTION_CUE.match(after, start)) if m):
+        return None  # "ram≈12.6mb batch≈566mb": the cue is the label of the next value
     between = after[:start]
     if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
                                r"lekin|ma|mas)\b", between, re.I):
@@ -473,7 +480,8 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
         local = reading.text[seg.start : q.start]
         stated = cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
         aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
-                 else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text))
+                 else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text)
+                 or _working_term(reading, q, seg))
         if later or not stated or aside:
             continue
         same = 0.02 if q.is_memory else 0.0  # counts are exact; amounts are rounded as written
@@ -481,6 +489,15 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
             continue
         out.append(Pick(quantity=q, segment=seg, why="another value stated for this part"))
     return out
+
+
+def _working_term(reading: Reading, q: Quantity, seg: Segment) -> bool:
+    """'... and layer 2 is 75x50x200 = 3 MB': the result of a formula in a clause about one layer
+    (or the maps, the weights) is a term of the working, not a second answer."""
+    own = any(eq.rhs.start == q.start and len(eq.lhs.operands) >= 2 for eq in reading.equations)
+    before = reading.text[seg.start : q.start]
+    cut = max((m.end() for m in re.finditer(r"[,;:](?!\d)|\band\b", before)), default=0)
+    return own and bool(_COMPONENT.search(before[cut:]))
 
 
 def _comma_clause(reading: Reading, q: Quantity, seg: Segment) -> str:
@@ -523,8 +540,9 @@ def _at_least(reading: Reading, idx: list[int]) -> int | None:
     for i in idx:
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
-        if seg and _AT_LEAST.search(reading.text[max(seg.start, q.start - 25) : q.start]):
-            return i
+        if seg and (_AT_LEAST.search(reading.text[max(seg.start, q.start - 25) : q.start])
+                    or re.match(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", reading.text[q.end : seg.end])):
+            return i  # "at least 12.6 MB", "gives about 12.6 MB at least"
     return None
 
 
