@@ -51,6 +51,10 @@ def _code_arithmetic(code: str) -> list[str]:
     lines = []
     source = code.splitlines()
     for node in tree.body:
+        printed = _printed_result(node, source)
+        if printed:
+            lines.append(printed)
+            continue
         if not (
             isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
         ):
@@ -77,6 +81,31 @@ def _code_arithmetic(code: str) -> list[str]:
 
 
 _PARAM_WORDS = re.compile(r"param|weight", re.I)
+_PRINTED = re.compile(r"#\s*(?:->|=>|=|output:?|prints?:?|gives:?)?\s*([\d][\d_,.]*(?:[eE][-+]?\d+)?)\s*([KMG]i?B|bytes)?")
+
+
+def _name_unit(name: str) -> str:
+    """The byte unit a variable's name implies: pred_mb -> MB, ram_bytes -> bytes, mem -> bytes."""
+    named = _NAME_UNIT_RE.search(name)
+    if named:
+        return _NAME_UNIT[named.group(1).lower()]
+    return "bytes" if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)", name, re.I) else ""
+
+
+def _printed_result(node: ast.AST, source: list[str]) -> str | None:
+    """`print(pred_mb)  # 12.6136`: the student pasted the printed result into a comment; read as
+    'pred mb = 12.6136 MB.' (the unit from the variable's name)."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"
+            and len(node.value.args) == 1 and isinstance(node.value.args[0], ast.Name)
+            and node.lineno <= len(source)):
+        return None
+    m = _PRINTED.search(source[node.lineno - 1])
+    if not m:
+        return None
+    name = node.value.args[0].id
+    unit = m.group(2) or _name_unit(name)
+    return f"{name.replace('_', ' ')} = {m.group(1)}{' ' + unit if unit else ''}."
 
 
 def _sum_of_names(node: ast.AST, env: dict[str, float]) -> bool:
