@@ -371,6 +371,9 @@ def _pick(reading: Reading) -> None:
         # "(it would be 6.3 MB with float16)": an aside about another setting is not the answer
         plain = [i for i in idx if not _ASIDE.search(_around(reading, reading.quantities[i]))]
         idx = plain or idx
+        # "1,26,13,600 bytes i.e. around 12.6 MB": the same figure converted; the student's own
+        # figure is the one written first
+        idx = [i for i in idx if not _restates_previous(reading, i)] or idx
         cued = []
         for i in idx:
             q = reading.quantities[i]
@@ -534,6 +537,14 @@ _ALTERNATIVES = re.compile(
 _RESTATED = re.compile(
     r"\s*,?\s*(?:i\.\s?e\.|ie|that\s+is|in\s+other\s+words|which\s+is)\s*,?\s*"
     r"(?:about|approx\w*\.?|roughly|around|~|≈)?\s*", re.I)
+
+
+def _restates_previous(reading: Reading, i: int) -> bool:
+    if i == 0:
+        return False
+    a, b = reading.quantities[i - 1], reading.quantities[i]
+    return (a.is_memory and b.is_memory and bool(_RESTATED.fullmatch(reading.text[a.end : b.start]))
+            and abs(a.value - b.value) <= 0.06 * max(a.value, b.value))
 
 
 def _at_least(reading: Reading, idx: list[int]) -> int | None:
