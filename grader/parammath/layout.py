@@ -81,7 +81,8 @@ def _code_arithmetic(code: str) -> list[str]:
 
 
 _PARAM_WORDS = re.compile(r"param|weight", re.I)
-_PRINTED = re.compile(r"#\s*(?:->|=>|=|output:?|prints?:?|gives:?)?\s*([\d][\d_,.]*(?:[eE][-+]?\d+)?)\s*([KMG]i?B|bytes)?")
+_PRINTED = re.compile(
+    r"#\s*(?:->|=>|=|output:?|prints?:?|gives:?)?\s*([\d][\d_,.]*(?:[eE][-+]?\d+)?)\s*([KMG]i?B|bytes)?")
 
 
 def _name_unit(name: str) -> str:

@@ -539,6 +539,9 @@ _RESTATED = re.compile(
     r"(?:about|approx\w*\.?|roughly|around|~|≈)?\s*", re.I)
 
 
+_AT_LEAST_AFTER = re.compile(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", re.I)
+
+
 def _restates_previous(reading: Reading, i: int) -> bool:
     if i == 0:
         return False
@@ -552,7 +555,7 @@ def _at_least(reading: Reading, idx: list[int]) -> int | None:
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
         if seg and (_AT_LEAST.search(reading.text[max(seg.start, q.start - 25) : q.start])
-                    or re.match(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", reading.text[q.end : seg.end])):
+                    or _AT_LEAST_AFTER.match(reading.text[q.end : seg.end])):
             return i  # "at least 12.6 MB", "gives about 12.6 MB at least"
     return None
 
