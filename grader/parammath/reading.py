@@ -255,7 +255,8 @@ def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:
     return bool(b) and (not p or b[-1] > p[-1])
 
 
-_SLASH_LIST = re.compile(r"\d(?:\s*[KMG]i?B)?\s+/\s+[\d.,]+(?:\s*[KMG]i?B)?\s+/\s+\d")
+#: "2,700 / 27,000 / 902,700", "903,400 params / 12.6 MB / 565.6 MB": a list of values
+_SLASH_LIST = re.compile(r"\d(?:\s*[A-Za-z]+)?\s+/\s+[\d.,]+(?:\s*[A-Za-z]+)?\s+/\s+\d")
 
 
 def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
@@ -369,7 +370,8 @@ def _pick(reading: Reading) -> None:
                    or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
         idx = outside or idx
         # "(it would be 6.3 MB with float16)": an aside about another setting is not the answer
-        plain = [i for i in idx if not _ASIDE.search(_around(reading, reading.quantities[i]))]
+        plain = [i for i in idx if not _ASIDE.search(_around(reading, reading.quantities[i]))
+                 and not _HEDGE.search(_around(reading, reading.quantities[i]))]
         idx = plain or idx
         # "1,26,13,600 bytes i.e. around 12.6 MB": the same figure converted; the student's own
         # figure is the one written first
@@ -459,6 +461,8 @@ _PARAMS_ASIDE = re.compile(
 #: A value for another setting than the question's: "in float16 it would be 6.3 MB".
 _ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\bif\s+we\b|in\s+practice|"
                     r"\be\.g\.|for\s+example|realistically|optimi[sz]er", re.I)
+#: "12.6 MB, maybe 14.1 MB if nothing is freed": a hedged second value, not the student's answer
+_HEDGE = re.compile(r"\b(?:maybe|perhaps|possibly)\b", re.I)
 _LABEL_ONLY = re.compile(r"\W*[\w\s()/-]{0,40}[:=]\s*(?:about|approx\.?|ca\.?|~|≈)?\s*$", re.I)
 
 
