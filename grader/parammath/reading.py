@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 
@@ -488,7 +489,7 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
         stated = cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
         aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text)
-                 or _working_term(reading, q, seg))
+                 or _working_term(reading, q, seg) or _term_of(reading, q, pick.quantity))
         if later or not stated or aside:
             continue
         same = 0.02 if q.is_memory else 0.0  # counts are exact; amounts are rounded as written
@@ -505,6 +506,21 @@ def _working_term(reading: Reading, q: Quantity, seg: Segment) -> bool:
     before = reading.text[seg.start : q.start]
     cut = max((m.end() for m in re.finditer(r"[,;:](?!\d)|\band\b", before)), default=0)
     return own and bool(_COMPONENT.search(before[cut:]))
+
+
+def _term_of(reading: Reading, q: Quantity, total: Quantity) -> bool:
+    """'6 MB and 3 MB ... (3.6 MB) comes to 12.6 MB': an amount that, with one to three other
+    amounts of the answer, adds up to the figure picked is a term of its working."""
+    if not (q.is_memory and total.is_memory and q.value < total.value):
+        return False
+    others = [r.value for r in reading.quantities if r.is_memory and r is not q and r is not total
+              and 0 < r.value < total.value][:12]
+    rest = total.value - q.value
+    for k in (1, 2, 3):
+        for combo in combinations(others, k):
+            if abs(sum(combo) - rest) <= 0.01 * total.value:
+                return True
+    return False
 
 
 def _comma_clause(reading: Reading, q: Quantity, seg: Segment) -> str:
