@@ -76,7 +76,16 @@ def _code_arithmetic(code: str) -> list[str]:
         said = _COMMENT_UNIT.search(source[node.lineno - 1]) if node.lineno <= len(source) else None
         if said:
             unit = f" {said.group(1)}"  # "ram_pred = 12.6  # MB": the comment names the unit
-        lines.append(f"{label} = {value:.10g}{unit}.")
+        shown = f"{value:.10g}"
+        noted = _PRINTED.search(source[node.lineno - 1]) if node.lineno <= len(source) else None
+        if noted:
+            try:
+                written = float(noted.group(1).replace(",", "").replace("_", ""))
+            except ValueError:
+                written = None
+            if written is not None and abs(written - value) <= 0.01 * abs(value):
+                shown = noted.group(1)  # "ram_one = ... / 1e6  # -> 14.13 MB": the figure as written
+        lines.append(f"{label} = {shown}{unit}.")
     return lines
 
 

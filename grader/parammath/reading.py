@@ -32,7 +32,7 @@ _PER_ONE = re.compile(
     r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
 _NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
                  128: "hundred and twenty-eight"}
-_PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso", re.I)
+_PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]", re.I)
 _RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer|"
                      r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence)\b", re.I)
 _MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
@@ -208,7 +208,8 @@ def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_o
     first_memory = min((q.start for q in quantities if q.is_memory and q.value > 8), default=len(text))
     counts = []
     for i, q in enumerate(quantities):
-        if q.is_memory or i in operands or i in negated or q.value < 1000 or q.start > first_memory:
+        if (q.is_memory or i in operands or i in negated or max([q.value, *q.alternatives]) < 1000
+                or q.start > first_memory):  # "903.400" (dot grouping) is a count of a thousand or more
             continue
         seg = _segment_of(segs, q.start)
         if seg is None or _NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
