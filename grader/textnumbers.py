@@ -40,8 +40,8 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"mebibytes?|MiB", "MiB"),
     (r"gibibytes?|GiB", "GiB"),
     (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko", "kB"),
-    (r"mega[- ]?bytes?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo", "MB"),
-    (r"giga[- ]?bytes?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go", "GB"),
+    (r"mega[- ]?bytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo", "MB"),
+    (r"giga[- ]?bytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go", "GB"),
     (r"bytes?|B|octets?", "B"),
 ]
 _MULTIPLIER_WORDS: list[tuple[str, float]] = [

@@ -267,6 +267,8 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
     after = text[q.end : seg.end]
     if _SLASH_LIST.search(seg.text) and "=" not in seg.text:
         return False  # "2,700 / 27,000 / 902,700 / 903,400": a list of values, not divisions
+    if "=" not in seg.text and _alternative_pair(text, q, seg):
+        return False  # "902,700 / 903,400 (not sure which)": two candidates, not a division
     before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
     if before_m and before_m.group(1) == "(":
         # "(6 MB + 3 MB ...)" opens a formula; "(565.6 MB)" only restates a value
@@ -276,6 +278,17 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
         return True
     after_m = re.match(r"\s*,?\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
     return bool(after_m)
+
+
+def _alternative_pair(text: str, q: Quantity, seg: Segment) -> bool:
+    """' / ' between two numbers of the same kind and size (within a factor of 2): alternatives."""
+    for m in find_quantities(seg.text):
+        start, end = m.start + seg.start, m.end + seg.start
+        gap = text[end : q.start] if end <= q.start else text[q.end : start]
+        if (re.fullmatch(r"\s+/\s+", gap) and m.is_memory == q.is_memory and q.value > 0
+                and m.value != q.value and 0.5 <= m.value / q.value <= 2):
+            return True
+    return False
 
 
 def _is_param_size(q: Quantity, seg: Segment) -> bool:
