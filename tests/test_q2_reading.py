@@ -365,3 +365,8 @@ def test_a_hedged_second_value_is_not_the_quoted_answer():
 def test_two_candidates_split_by_a_slash_are_a_conflict_not_a_division():
     o = grade("Params: 902,700 / 903,400 (not sure which)")["params"]
     assert o.credit == 0 and o.needs_review
+
+
+def test_a_reported_value_the_student_agrees_with_is_kept():
+    o = grade("The book says 903,400 and I get the same.")["params"]
+    assert o.credit == 1 and found(o) == "903,400"

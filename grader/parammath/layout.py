@@ -262,7 +262,7 @@ def _bare_lines_in_mb(text: str) -> str:
     """'903,400 / 12.6 / 565.6' on three lines (or one) and no unit anywhere: the answers in the question's
     order, the two amounts of memory in megabytes (the unit the question's scale implies)."""
     one = _BARE_ROW.match(text.strip())
-    if one:  # "903400, 12.6, 565.6" on one line
+    if one and float(one.group(2)) < float(one.group(1).replace(",", "")):  # "903400, 12.6, 565.6"
         return f"{one.group(1)}\n{one.group(2)} MB\n{one.group(3)} MB"
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if len(lines) != 3 or not all(_BARE_LINE.match(ln) for ln in lines):

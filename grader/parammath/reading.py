@@ -162,9 +162,14 @@ def read_answer(text: str, batch_size: int) -> Reading:
     return reading
 
 
-_NEGATED_BEFORE = re.compile(
+#: "Some people say 903,400 but ...": a value reported as someone else's; rejected only when the
+#: student then contrasts it ("but", "however", "I disagree"), not in "the book says 903,400 and I agree"
+_REPORTED_BEFORE = re.compile(
     r"\b(?:some(?:\s+people)?|others?|people|many|they|the\s+(?:book|internet|solution))\s+"
-    r"(?:say|said|claim|claimed|get|got|write|wrote|think)s?\s+(?:(?:it\s+is|it'?s|that|the\s+answer\s+is)\s+)?$|"
+    r"(?:say|said|claim|claimed|get|got|write|wrote|think)s?\s+(?:(?:it\s+is|it'?s|that|the\s+answer\s+is)\s+)?$",
+    re.I)
+_CONTRAST_AFTER = re.compile(r"^[^.;]{0,40}?\b(?:but|however|though|disagree|wrong|incorrect)\b", re.I)
+_NEGATED_BEFORE = re.compile(
     r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
     r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
 
@@ -194,7 +199,9 @@ _NEGATED_AFTER = re.compile(
 def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
     """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB', '903,400 is wrong'."""
     return bool(_NEGATED_BEFORE.search(text[seg.start : q.start])
-                or _NEGATED_AFTER.match(text[q.end : seg.end]))
+                or _NEGATED_AFTER.match(text[q.end : seg.end])
+                or (_REPORTED_BEFORE.search(text[seg.start : q.start])
+                    and _CONTRAST_AFTER.match(text[q.end : seg.end])))
 
 
 def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
