@@ -362,8 +362,9 @@ def test_a_hedged_second_value_is_not_the_quoted_answer():
     assert o.credit == 1 and found(o) == "12.6 MB"
 
 
-def test_two_candidates_split_by_a_slash_are_a_conflict_not_a_division():
-    o = grade("Params: 902,700 / 903,400 (not sure which)")["params"]
+@pytest.mark.parametrize("text", ["Params: 902,700 / 903,400 (not sure which)", "params = 902,700 / 903,400"])
+def test_two_candidates_split_by_a_slash_are_a_conflict_not_a_division(text):
+    o = grade(text)["params"]
     assert o.credit == 0 and o.needs_review
 
 

@@ -274,7 +274,7 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
     after = text[q.end : seg.end]
     if _SLASH_LIST.search(seg.text) and "=" not in seg.text:
         return False  # "2,700 / 27,000 / 902,700 / 903,400": a list of values, not divisions
-    if "=" not in seg.text and _alternative_pair(text, q, seg):
+    if not re.search(r"[=≈]", text[q.end : seg.end]) and _alternative_pair(text, q, seg):
         return False  # "902,700 / 903,400 (not sure which)": two candidates, not a division
     before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
     if before_m and before_m.group(1) == "(":
@@ -606,11 +606,18 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
     ("9,027,000? 902,700? 903,400?", "3.6 MB, 9 MB, 12.6 MB or 14.1 MB", "2,700 / 902,700 /
     903,400"), or [] when the pick stands alone. Steps of a formula are not rivals."""
     seg = pick.segment
-    if "=" in seg.text and part == "params":
-        return []
+    lo, hi = seg.start, seg.end
+    if part == "params":
+        # "2,800, 180,200, 720,400 = 903,400": the terms of a formula are no rivals; only values
+        # on the pick's side of every '=' are ("params = 902,700 / 903,400")
+        before = reading.text[seg.start : pick.quantity.start]
+        after = reading.text[pick.quantity.end : seg.end]
+        lo = seg.start + max((m.end() for m in re.finditer(r"[=≈]", before)), default=0)
+        nxt = re.search(r"[=≈]", after)
+        hi = pick.quantity.end + nxt.start() if nxt else seg.end
     same = [
         (i, q) for i, q in enumerate(reading.quantities)
-        if seg.start <= q.start < seg.end and i not in reading.negated
+        if lo <= q.start < hi and i not in reading.negated
         and q.is_memory == pick.quantity.is_memory
         and (reading.part_of.get(i) in (part, "ram") or part == "params")
         and (q.value >= 1000 if part == "params" else True)
