@@ -371,3 +371,12 @@ def test_two_candidates_split_by_a_slash_are_a_conflict_not_a_division(text):
 def test_a_reported_value_the_student_agrees_with_is_kept():
     o = grade("The book says 903,400 and I get the same.")["params"]
     assert o.credit == 1 and found(o) == "903,400"
+
+
+def test_several_printed_results_in_one_comment_pair_with_their_variables():
+    code = ("total = count_params(model)\nram_one_mb = ram(1)\nram_batch_mb = ram(50)\n"
+            "print('results:', total, ram_one_mb, ram_batch_mb)  # results: 903400 14.13 565.61\n")
+    out = grade("", code)
+    assert [found(out[p]) for p in ("params", "ram_prediction", "ram_batch")] == [
+        "903400", "14.13 MB", "565.61 MB"]
+    assert all(out[p].credit == 1 for p in out)

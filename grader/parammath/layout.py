@@ -102,20 +102,34 @@ def _name_unit(name: str) -> str:
     return "bytes" if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)", name, re.I) else ""
 
 
+_COMMENT_NUMBER = re.compile(r"(?<![\w.])(\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)(?:\s*([KMG]i?B|bytes)\b)?")
+
+
 def _printed_result(node: ast.AST, source: list[str]) -> str | None:
-    """`print(pred_mb)  # 12.6136`: the student pasted the printed result into a comment; read as
-    'pred mb = 12.6136 MB.' (the unit from the variable's name)."""
+    """`print(pred_mb)  # 12.6136`, `print("total:", total, ram)  # total: 903400 12.61`: the student
+    pasted the printed results into a comment; each is read under its variable's name and the unit
+    the name implies ('pred mb = 12.6136 MB.'), when the comment holds one number per variable."""
     if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
             and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"
-            and len(node.value.args) == 1 and isinstance(node.value.args[0], ast.Name)
-            and node.lineno <= len(source)):
+            and node.lineno <= len(source) and "#" in source[node.lineno - 1]):
         return None
-    m = _PRINTED.search(source[node.lineno - 1])
-    if not m:
+    args = node.value.args
+    text_or_name = [isinstance(a, ast.Name) or (isinstance(a, ast.Constant) and isinstance(a.value, str))
+                    for a in args]
+    if not args or not all(text_or_name):
         return None
-    name = node.value.args[0].id
-    unit = m.group(2) or _name_unit(name)
-    return f"{name.replace('_', ' ')} = {m.group(1)}{' ' + unit if unit else ''}."
+    names = [a.id for a in args if isinstance(a, ast.Name)]
+    comment = source[node.lineno - 1].split("#", 1)[1]
+    numbers = _COMMENT_NUMBER.findall(comment)
+    if len(names) == 1 and numbers:
+        numbers = numbers[:1]  # "print(params)  # 903400 (2,800 + 180,200 + 720,400)"
+    if not names or len(numbers) != len(names):
+        return None
+    out = []
+    for name, (number, said) in zip(names, numbers, strict=True):
+        unit = said or _name_unit(name)
+        out.append(f"{name.replace('_', ' ')} = {number}{' ' + unit if unit else ''}.")
+    return "\n".join(out)
 
 
 def _sum_of_names(node: ast.AST, env: dict[str, float]) -> bool:
