@@ -380,3 +380,12 @@ def test_several_printed_results_in_one_comment_pair_with_their_variables():
     assert [found(out[p]) for p in ("params", "ram_prediction", "ram_batch")] == [
         "903400", "14.13 MB", "565.61 MB"]
     assert all(out[p].credit == 1 for p in out)
+
+
+def test_latex_math_is_read_as_the_numbers_it_shows():
+    out = grade(r"Layer 1: $100 \times (3 \times 3 \times 3 + 1) = 2{,}800$, layer 2: $180{,}200$, layer 3: "
+                r"$720{,}400$, total $903{,}400$ parameters. One prediction: $\approx 12.6\,\text{MB}$. "
+                r"Mini-batch of 50: $565.6\,\mathrm{MB}$.")
+    quoted = [found(out[p]) for p in ("params", "ram_prediction", "ram_batch")]
+    assert quoted == ["903,400", "12.6 MB", "565.6 MB"]
+    assert all(out[p].credit == 1 for p in out)

@@ -203,6 +203,7 @@ def with_units(text: str) -> str:
     """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
+    text = _plain_latex(text)
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)
     text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping
@@ -224,6 +225,27 @@ def with_units(text: str) -> str:
             line = _BARE_NUMBER.sub(lambda n, u=unit: f"{n.group(1)} {u}", rest)
         out.append(line)
     return "\n".join(out)
+
+
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+_LATEX_WORDS = [
+    (r"\{,\}", ","), (r"\\(?:times|cdot|ast)\b", " × "), (r"\\(?:approx|simeq|sim)\b", " ≈ "),
+    (r"\\(?:text|mathrm|textrm|mbox|mathit|textbf|mathbf|operatorname)\s*\{([^{}]*)\}", r" \1"),
+    (r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)"), (r"\\(?:left|right|big|Big)\b", ""),
+    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)\b", " "), (r"\^\{([^{}]*)\}", r"^\1"),
+    (r"\\[A-Za-z]+", " "), (r"[{}]", ""),
+]
+
+
+def _plain_latex(text: str) -> str:
+    """'$903{,}400$', '$100 \\times 150 = 15{,}000$', '$\\approx 12.6\\,\\text{MB}$': LaTeX math
+    as the numbers and operators it shows (notebooks render it; the reader reads the source)."""
+    def plain(m: re.Match[str]) -> str:
+        body = m.group(1) if m.group(1) is not None else m.group(2)
+        for pattern, repl in _LATEX_WORDS:
+            body = re.sub(pattern, repl, body)
+        return re.sub(r"[ \t]{2,}", " ", body).strip()
+    return _MATH.sub(plain, text) if "$" in text else text
 
 
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
