@@ -389,3 +389,9 @@ def test_latex_math_is_read_as_the_numbers_it_shows():
     quoted = [found(out[p]) for p in ("params", "ram_prediction", "ram_batch")]
     assert quoted == ["903,400", "12.6 MB", "565.6 MB"]
     assert all(out[p].credit == 1 for p in out)
+
+
+def test_two_different_totals_equated_are_a_conflict():
+    o = grade("params ≈ 903,400 ≈ 902,700")["params"]
+    assert o.credit == 0 and o.needs_review
+    assert grade("Total = 903,400 ≈ 0.9M parameters")["params"].credit == 1  # one value, rounded

@@ -10,7 +10,7 @@ from itertools import combinations
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
-from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
+from grader.textnumbers import Equation, Quantity, Segment, agrees, find_equations, find_quantities, segments
 
 PARTS = ("params", "ram_prediction", "ram_batch")
 
@@ -615,6 +615,9 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         lo = seg.start + max((m.end() for m in re.finditer(r"[=≈]", before)), default=0)
         nxt = re.search(r"[=≈]", after)
         hi = pick.quantity.end + nxt.start() if nxt else seg.end
+        twin = _lone_count_chained(reading, pick.quantity, seg)
+        if twin is not None:
+            return [pick.quantity, twin]  # "params ≈ 903,400 ≈ 902,700": two counts said to be one
     same = [
         (i, q) for i, q in enumerate(reading.quantities)
         if lo <= q.start < hi and i not in reading.negated
@@ -641,6 +644,24 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         return []
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
+
+
+def _lone_count_chained(reading: Reading, q: Quantity, seg: Segment) -> Quantity | None:
+    """A different lone count right before or after `q` across one '=' or '≈' (no operator on
+    either side): the student equates two totals, so neither is the single answer."""
+    lone = r"[^\d+\-*/×x()^]*"
+    for r in reading.quantities:
+        if r is q or r.is_memory or not (seg.start <= r.start < seg.end):
+            continue
+        if agrees(q.value, r) or agrees(r.value, q):
+            continue  # "903,400 ≈ 0.9M" restates one value
+        a, b = (q, r) if q.end <= r.start else (r, q)
+        if not re.fullmatch(r"\s*[=≈~]\s*", reading.text[a.end : b.start]):
+            continue
+        text = reading.text
+        if re.fullmatch(lone, text[seg.start : a.start]) and re.fullmatch(lone, text[b.end : seg.end]):
+            return r
+    return None
 
 
 def _other_part_by_size(q: Quantity, pick: Quantity, q_part: str | None, part: str) -> bool:
