@@ -47,6 +47,8 @@ HINTS: dict[str, str] = {
     "input-bytes-missing": "The input is counted in values, not bytes: how many bytes does one "
                            "32-bit float take?",
     "inputs-not-counted": "Your training RAM leaves out the input images of the batch.",
+    "feature-map-size": "One feature map size in your working is off by one: with 'same' padding "
+                        "and stride 2, is the output size rounded up or down?",
     "activations-missing-feature-maps": "Each layer's output is counted as a single feature map: "
                                         "how many feature maps does each layer output?",
     "batch-scaled-prediction": "You multiplied the RAM of one prediction by the batch size: are the "

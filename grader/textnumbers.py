@@ -40,8 +40,8 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"mebibytes?|MiB", "MiB"),
     (r"gibibytes?|GiB", "GiB"),
     (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko", "kB"),
-    (r"mega[- ]?bytes?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo", "MB"),
-    (r"giga[- ]?bytes?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go", "GB"),
+    (r"mega[- ]?bytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo", "MB"),
+    (r"giga[- ]?bytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go", "GB"),
     (r"bytes?|B|octets?", "B"),
 ]
 _MULTIPLIER_WORDS: list[tuple[str, float]] = [
@@ -408,6 +408,8 @@ def find_equations(text: str) -> list[Equation]:
         lhs = formula_at_end(text[left_start:s], left_start)
         if lhs is None or (len(lhs.operands) == 1 and not lhs.is_memory):
             continue  # "Total = 903,400": a label, not a formula ("36,108,000 bytes = 36.1 MB" is one)
+        if len(lhs.operands) == 1 and re.search(r"[A-Za-z]", text[lhs.operands[0].end : s]):
+            continue  # "ram≈12.6mb batch≈566mb": a word after the lone value labels the next one
         right_end = cuts[k + 1][0] if k + 1 < len(cuts) else len(text)
         blank = text.find("\n\n", e, right_end)
         right_end = blank if blank >= 0 else right_end
@@ -495,7 +497,7 @@ def segments(text: str) -> list[Segment]:
                 and bool(
                     re.search(r"[×x*+/=≈~,(]$|\b(?:and|of|plus|or|the)$", prev)
                     or re.match(r"[=≈~×*+/]", nxt)
-                    or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:]", prev))
+                    or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev))
                 )
             )
             if runs_on and (start - blocks[-1][1]) <= 1:

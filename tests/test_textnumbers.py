@@ -168,3 +168,19 @@ def test_question_marks_between_amounts_do_not_end_a_sentence():
     assert parts == ["For the batch: 36 MB? 526 MB? 565.6 MB?"]
     # a period before a number still may ("... of weights). 50 images need 565.6 MB")
     assert len(segments("That is 3.6 MB of weights. 50 images need 565.6 MB")) == 2
+
+
+def test_slang_units_are_megabytes_and_gigabytes():
+    megs, gigs = find_quantities("about 12.6 megs to predict, 0.57 gigs to train")
+    assert (megs.unit, megs.value) == ("MB", 12.6e6) and (gigs.unit, gigs.value) == ("GB", 0.57e9)
+
+
+def test_a_lone_value_followed_by_a_label_is_no_formula():
+    # "ram≈12.6mb batch≈566mb": 12.6 MB is not a formula whose result is 566 MB
+    assert find_equations("params=903400 ram≈12.6mb batch≈566mb") == []
+    assert len(find_equations("36,108,000 bytes = 36.1 MB")) == 1
+
+
+def test_an_approx_line_does_not_run_on_into_the_next_label():
+    segs = segments("one prediction ≈ 0.0117 GiB\nmini-batch (50) ≈ 0.527 GiB")
+    assert [s.text for s in segs] == ["one prediction ≈ 0.0117 GiB", "mini-batch (50) ≈ 0.527 GiB"]

@@ -23,7 +23,9 @@ Diagnosis codes: missing-biases, arithmetic-error, sum-mismatch, ram-params-only
 activations-missing-feature-maps, input-bytes-missing, batch-not-answered, no-number-found;
 and three more mistakes seen in answers: parameters-not-counted (feature maps only, partial),
 inputs-not-counted (batch without its input images, partial), batch-scaled-prediction
-(50 × the one-prediction figure: parameters counted per image, only two layers kept, none).
+(50 × the one-prediction figure: parameters counted per image, only two layers kept, none),
+feature-map-size (a map one off in a side, 25×37 for 25×38: partial even when the total rounds
+to an accepted value).
 Item params: part, reference, network (see reference/q2_memory.py), and optionally
 partial_credit (default 0.5) and tolerance (relative, default 0.005).
 """

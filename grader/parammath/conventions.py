@@ -165,6 +165,18 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                         "during training too.",
                     )
                 )
+                if count == p_ref:
+                    out.append(
+                        Target(
+                            n * (sum(maps) + ref["input_bytes"]),
+                            "the batch's feature maps and input images, without the parameters",
+                            False,
+                            "parameters-not-counted",
+                            partial,
+                            f"The {format_number(p_ref)} parameters × {b} bytes "
+                            f"= {p_ref * b / 1e6:.1f} MB are in RAM during training too.",
+                        )
+                    )
                 out.append(
                     Target(
                         n * sum(spatial) * b + n * ref["input_bytes"] + pb,

@@ -51,6 +51,10 @@ def _code_arithmetic(code: str) -> list[str]:
     lines = []
     source = code.splitlines()
     for node in tree.body:
+        printed = _printed_result(node, source)
+        if printed:
+            lines.append(printed)
+            continue
         if not (
             isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
         ):
@@ -72,11 +76,60 @@ def _code_arithmetic(code: str) -> list[str]:
         said = _COMMENT_UNIT.search(source[node.lineno - 1]) if node.lineno <= len(source) else None
         if said:
             unit = f" {said.group(1)}"  # "ram_pred = 12.6  # MB": the comment names the unit
-        lines.append(f"{label} = {value:.10g}{unit}.")
+        shown = f"{value:.10g}"
+        noted = _PRINTED.search(source[node.lineno - 1]) if node.lineno <= len(source) else None
+        if noted:
+            try:
+                written = float(noted.group(1).replace(",", "").replace("_", ""))
+            except ValueError:
+                written = None
+            if written is not None and abs(written - value) <= 0.01 * abs(value):
+                shown = noted.group(1)  # "ram_one = ... / 1e6  # -> 14.13 MB": the figure as written
+        lines.append(f"{label} = {shown}{unit}.")
     return lines
 
 
 _PARAM_WORDS = re.compile(r"param|weight", re.I)
+_PRINTED = re.compile(
+    r"#\s*(?:->|=>|=|output:?|prints?:?|gives:?)?\s*([\d][\d_,.]*(?:[eE][-+]?\d+)?)\s*([KMG]i?B|bytes)?")
+
+
+def _name_unit(name: str) -> str:
+    """The byte unit a variable's name implies: pred_mb -> MB, ram_bytes -> bytes, mem -> bytes."""
+    named = _NAME_UNIT_RE.search(name)
+    if named:
+        return _NAME_UNIT[named.group(1).lower()]
+    return "bytes" if re.search(r"(?:^|_)(?:ram|mem|memory)(?:_|$)", name, re.I) else ""
+
+
+_COMMENT_NUMBER = re.compile(r"(?<![\w.])(\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)(?:\s*([KMG]i?B|bytes)\b)?")
+
+
+def _printed_result(node: ast.AST, source: list[str]) -> str | None:
+    """`print(pred_mb)  # 12.6136`, `print("total:", total, ram)  # total: 903400 12.61`: the student
+    pasted the printed results into a comment; each is read under its variable's name and the unit
+    the name implies ('pred mb = 12.6136 MB.'), when the comment holds one number per variable."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"
+            and node.lineno <= len(source) and "#" in source[node.lineno - 1]):
+        return None
+    args = node.value.args
+    text_or_name = [isinstance(a, ast.Name) or (isinstance(a, ast.Constant) and isinstance(a.value, str))
+                    for a in args]
+    if not args or not all(text_or_name):
+        return None
+    names = [a.id for a in args if isinstance(a, ast.Name)]
+    comment = source[node.lineno - 1].split("#", 1)[1]
+    numbers = _COMMENT_NUMBER.findall(comment)
+    if len(names) == 1 and numbers:
+        numbers = numbers[:1]  # "print(params)  # 903400 (2,800 + 180,200 + 720,400)"
+    if not names or len(numbers) != len(names):
+        return None
+    out = []
+    for name, (number, said) in zip(names, numbers, strict=True):
+        unit = said or _name_unit(name)
+        out.append(f"{name.replace('_', ' ')} = {number}{' ' + unit if unit else ''}.")
+    return "\n".join(out)
 
 
 def _sum_of_names(node: ast.AST, env: dict[str, float]) -> bool:
@@ -150,6 +203,7 @@ def with_units(text: str) -> str:
     """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
+    text = _plain_latex(text)
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)
     text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping
@@ -171,6 +225,27 @@ def with_units(text: str) -> str:
             line = _BARE_NUMBER.sub(lambda n, u=unit: f"{n.group(1)} {u}", rest)
         out.append(line)
     return "\n".join(out)
+
+
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+_LATEX_WORDS = [
+    (r"\{,\}", ","), (r"\\(?:times|cdot|ast)\b", " × "), (r"\\(?:approx|simeq|sim)\b", " ≈ "),
+    (r"\\(?:text|mathrm|textrm|mbox|mathit|textbf|mathbf|operatorname)\s*\{([^{}]*)\}", r" \1"),
+    (r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)"), (r"\\(?:left|right|big|Big)\b", ""),
+    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)\b", " "), (r"\^\{([^{}]*)\}", r"^\1"),
+    (r"\\[A-Za-z]+", " "), (r"[{}]", ""),
+]
+
+
+def _plain_latex(text: str) -> str:
+    """'$903{,}400$', '$100 \\times 150 = 15{,}000$', '$\\approx 12.6\\,\\text{MB}$': LaTeX math
+    as the numbers and operators it shows (notebooks render it; the reader reads the source)."""
+    def plain(m: re.Match[str]) -> str:
+        body = m.group(1) if m.group(1) is not None else m.group(2)
+        for pattern, repl in _LATEX_WORDS:
+            body = re.sub(pattern, repl, body)
+        return re.sub(r"[ \t]{2,}", " ", body).strip()
+    return _MATH.sub(plain, text) if "$" in text else text
 
 
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -216,9 +291,15 @@ def _tables_as_sentences(text: str) -> str:
 _BARE_LINE = re.compile(r"^\s*(?:(?:[-*•]|\(?[a-c1-3][.):])\s*)?[~≈]?\s*(\d[\d,. ]*\d|\d)\s*$")
 
 
+_BARE_ROW = re.compile(r"(\d[\d,]*\d|\d)\s*[;,/|]\s+(\d+(?:\.\d+)?)\s*[;,/|]\s+(\d+(?:\.\d+)?)")
+
+
 def _bare_lines_in_mb(text: str) -> str:
-    """'903,400 / 12.6 / 565.6' on three lines and no unit anywhere: the answers in the question's
+    """'903,400 / 12.6 / 565.6' on three lines (or one) and no unit anywhere: the answers in the question's
     order, the two amounts of memory in megabytes (the unit the question's scale implies)."""
+    one = _BARE_ROW.match(text.strip())
+    if one and float(one.group(2)) < float(one.group(1).replace(",", "")):  # "903400, 12.6, 565.6"
+        return f"{one.group(1)}\n{one.group(2)} MB\n{one.group(3)} MB"
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if len(lines) != 3 or not all(_BARE_LINE.match(ln) for ln in lines):
         return text

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
-from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
+from grader.textnumbers import Equation, Quantity, Segment, agrees, find_equations, find_quantities, segments
 
 PARTS = ("params", "ram_prediction", "ram_batch")
 
@@ -31,8 +32,9 @@ _PER_ONE = re.compile(
     r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
 _NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
                  128: "hundred and twenty-eight"}
-_PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso", re.I)
-_RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer", re.I)
+_PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]", re.I)
+_RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer|"
+                     r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence)\b", re.I)
 _MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
 _TOTAL_CUE = re.compile(
     r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has", re.I
@@ -160,6 +162,13 @@ def read_answer(text: str, batch_size: int) -> Reading:
     return reading
 
 
+#: "Some people say 903,400 but ...": a value reported as someone else's; rejected only when the
+#: student then contrasts it ("but", "however", "I disagree"), not in "the book says 903,400 and I agree"
+_REPORTED_BEFORE = re.compile(
+    r"\b(?:some(?:\s+people)?|others?|people|many|they|the\s+(?:book|internet|solution))\s+"
+    r"(?:say|said|claim|claimed|get|got|write|wrote|think)s?\s+(?:(?:it\s+is|it'?s|that|the\s+answer\s+is)\s+)?$",
+    re.I)
+_CONTRAST_AFTER = re.compile(r"^[^.;]{0,40}?\b(?:but|however|though|disagree|wrong|incorrect)\b", re.I)
 _NEGATED_BEFORE = re.compile(
     r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
     r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
@@ -182,14 +191,17 @@ def _params_only_as_memory(text: str) -> bool:
 #: "903,400 parameters is what the book says but I get ...").
 _NEGATED_AFTER = re.compile(
     r"^\s*(?:(?:parameters?|params|weights|[KMG]i?B|bytes)\s+)?(?:\(\s*)?(?:is|are|would\s+be|seems)?\s*"
-    r"(?:not\s+(?:right|correct|true|the\s+answer)|incorrect|wrong|a\s+mistake|"
+    r"(?:not\s+(?:right|correct|true|the\s+answer)|incorrect|wrong|a\s+mistake|,?\s*but\s+I\s+(?:don'?t|do\s+not)\s+agree|"
+    r",?\s*but\s+I\s+disagree|"
     r"what\s+(?:the\s+)?(?:book|author|solution|others?|internet|chatgpt)\s+(?:says|gives|gets))\b", re.I)
 
 
 def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
     """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB', '903,400 is wrong'."""
     return bool(_NEGATED_BEFORE.search(text[seg.start : q.start])
-                or _NEGATED_AFTER.match(text[q.end : seg.end]))
+                or _NEGATED_AFTER.match(text[q.end : seg.end])
+                or (_REPORTED_BEFORE.search(text[seg.start : q.start])
+                    and _CONTRAST_AFTER.match(text[q.end : seg.end])))
 
 
 def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
@@ -203,7 +215,8 @@ def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_o
     first_memory = min((q.start for q in quantities if q.is_memory and q.value > 8), default=len(text))
     counts = []
     for i, q in enumerate(quantities):
-        if q.is_memory or i in operands or i in negated or q.value < 1000 or q.start > first_memory:
+        if (q.is_memory or i in operands or i in negated or max([q.value, *q.alternatives]) < 1000
+                or q.start > first_memory):  # "903.400" (dot grouping) is a count of a thousand or more
             continue
         seg = _segment_of(segs, q.start)
         if seg is None or _NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
@@ -251,7 +264,8 @@ def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:
     return bool(b) and (not p or b[-1] > p[-1])
 
 
-_SLASH_LIST = re.compile(r"\d(?:\s*[KMG]i?B)?\s+/\s+[\d.,]+(?:\s*[KMG]i?B)?\s+/\s+\d")
+#: "2,700 / 27,000 / 902,700", "903,400 params / 12.6 MB / 565.6 MB": a list of values
+_SLASH_LIST = re.compile(r"\d(?:\s*[A-Za-z]+)?\s+/\s+[\d.,]+(?:\s*[A-Za-z]+)?\s+/\s+\d")
 
 
 def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
@@ -260,6 +274,8 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
     after = text[q.end : seg.end]
     if _SLASH_LIST.search(seg.text) and "=" not in seg.text:
         return False  # "2,700 / 27,000 / 902,700 / 903,400": a list of values, not divisions
+    if not re.search(r"[=≈]", text[q.end : seg.end]) and _alternative_pair(text, q, seg):
+        return False  # "902,700 / 903,400 (not sure which)": two candidates, not a division
     before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
     if before_m and before_m.group(1) == "(":
         # "(6 MB + 3 MB ...)" opens a formula; "(565.6 MB)" only restates a value
@@ -269,6 +285,17 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
         return True
     after_m = re.match(r"\s*,?\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
     return bool(after_m)
+
+
+def _alternative_pair(text: str, q: Quantity, seg: Segment) -> bool:
+    """' / ' between two numbers of the same kind and size (within a factor of 2): alternatives."""
+    for m in find_quantities(seg.text):
+        start, end = m.start + seg.start, m.end + seg.start
+        gap = text[end : q.start] if end <= q.start else text[q.end : start]
+        if (re.fullmatch(r"\s+/\s+", gap) and m.is_memory == q.is_memory and q.value > 0
+                and m.value != q.value and 0.5 <= m.value / q.value <= 2):
+            return True
+    return False
 
 
 def _is_param_size(q: Quantity, seg: Segment) -> bool:
@@ -322,6 +349,9 @@ def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bo
     if not cues:
         return None
     start, part = min(cues)
+    if any(re.match(r"[\w-]*\s*(?:\(\s*\d+\s*\)\s*)?[=≈~:]\s*[~≈]?\s*\d", after[m.start():])
+           for m in (batch_cue.match(after, start), _PREDICTION_CUE.match(after, start)) if m):
+        return None  # "ram≈12.6mb batch≈566mb": the cue is the label of the next value
     between = after[:start]
     if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
                                r"lekin|ma|mas)\b", between, re.I):
@@ -362,8 +392,12 @@ def _pick(reading: Reading) -> None:
                    or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
         idx = outside or idx
         # "(it would be 6.3 MB with float16)": an aside about another setting is not the answer
-        plain = [i for i in idx if not _ASIDE.search(_around(reading, reading.quantities[i]))]
+        plain = [i for i in idx if not _ASIDE.search(_around(reading, reading.quantities[i]))
+                 and not _HEDGE.search(_around(reading, reading.quantities[i]))]
         idx = plain or idx
+        # "1,26,13,600 bytes i.e. around 12.6 MB": the same figure converted; the student's own
+        # figure is the one written first
+        idx = [i for i in idx if not _restates_previous(reading, i)] or idx
         cued = []
         for i in idx:
             q = reading.quantities[i]
@@ -449,6 +483,8 @@ _PARAMS_ASIDE = re.compile(
 #: A value for another setting than the question's: "in float16 it would be 6.3 MB".
 _ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\bif\s+we\b|in\s+practice|"
                     r"\be\.g\.|for\s+example|realistically|optimi[sz]er", re.I)
+#: "12.6 MB, maybe 14.1 MB if nothing is freed": a hedged second value, not the student's answer
+_HEDGE = re.compile(r"\b(?:maybe|perhaps|possibly)\b", re.I)
 _LABEL_ONLY = re.compile(r"\W*[\w\s()/-]{0,40}[:=]\s*(?:about|approx\.?|ca\.?|~|≈)?\s*$", re.I)
 
 
@@ -473,7 +509,8 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
         local = reading.text[seg.start : q.start]
         stated = cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
         aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
-                 else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text))
+                 else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text)
+                 or _working_term(reading, q, seg) or _term_of(reading, q, pick.quantity))
         if later or not stated or aside:
             continue
         same = 0.02 if q.is_memory else 0.0  # counts are exact; amounts are rounded as written
@@ -481,6 +518,30 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
             continue
         out.append(Pick(quantity=q, segment=seg, why="another value stated for this part"))
     return out
+
+
+def _working_term(reading: Reading, q: Quantity, seg: Segment) -> bool:
+    """'... and layer 2 is 75x50x200 = 3 MB': the result of a formula in a clause about one layer
+    (or the maps, the weights) is a term of the working, not a second answer."""
+    own = any(eq.rhs.start == q.start and len(eq.lhs.operands) >= 2 for eq in reading.equations)
+    before = reading.text[seg.start : q.start]
+    cut = max((m.end() for m in re.finditer(r"[,;:](?!\d)|\band\b", before)), default=0)
+    return own and bool(_COMPONENT.search(before[cut:]))
+
+
+def _term_of(reading: Reading, q: Quantity, total: Quantity) -> bool:
+    """'6 MB and 3 MB ... (3.6 MB) comes to 12.6 MB': an amount that, with one to three other
+    amounts of the answer, adds up to the figure picked is a term of its working."""
+    if not (q.is_memory and total.is_memory and q.value < total.value):
+        return False
+    others = [r.value for r in reading.quantities if r.is_memory and r is not q and r is not total
+              and 0 < r.value < total.value][:12]
+    rest = total.value - q.value
+    for k in (1, 2, 3):
+        for combo in combinations(others, k):
+            if abs(sum(combo) - rest) <= 0.01 * total.value:
+                return True
+    return False
 
 
 def _comma_clause(reading: Reading, q: Quantity, seg: Segment) -> str:
@@ -519,12 +580,24 @@ _RESTATED = re.compile(
     r"(?:about|approx\w*\.?|roughly|around|~|≈)?\s*", re.I)
 
 
+_AT_LEAST_AFTER = re.compile(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", re.I)
+
+
+def _restates_previous(reading: Reading, i: int) -> bool:
+    if i == 0:
+        return False
+    a, b = reading.quantities[i - 1], reading.quantities[i]
+    return (a.is_memory and b.is_memory and bool(_RESTATED.fullmatch(reading.text[a.end : b.start]))
+            and abs(a.value - b.value) <= 0.06 * max(a.value, b.value))
+
+
 def _at_least(reading: Reading, idx: list[int]) -> int | None:
     for i in idx:
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
-        if seg and _AT_LEAST.search(reading.text[max(seg.start, q.start - 25) : q.start]):
-            return i
+        if seg and (_AT_LEAST.search(reading.text[max(seg.start, q.start - 25) : q.start])
+                    or _AT_LEAST_AFTER.match(reading.text[q.end : seg.end])):
+            return i  # "at least 12.6 MB", "gives about 12.6 MB at least"
     return None
 
 
@@ -533,11 +606,21 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
     ("9,027,000? 902,700? 903,400?", "3.6 MB, 9 MB, 12.6 MB or 14.1 MB", "2,700 / 902,700 /
     903,400"), or [] when the pick stands alone. Steps of a formula are not rivals."""
     seg = pick.segment
-    if "=" in seg.text and part == "params":
-        return []
+    lo, hi = seg.start, seg.end
+    if part == "params":
+        # "2,800, 180,200, 720,400 = 903,400": the terms of a formula are no rivals; only values
+        # on the pick's side of every '=' are ("params = 902,700 / 903,400")
+        before = reading.text[seg.start : pick.quantity.start]
+        after = reading.text[pick.quantity.end : seg.end]
+        lo = seg.start + max((m.end() for m in re.finditer(r"[=≈]", before)), default=0)
+        nxt = re.search(r"[=≈]", after)
+        hi = pick.quantity.end + nxt.start() if nxt else seg.end
+        twin = _lone_count_chained(reading, pick.quantity, seg)
+        if twin is not None:
+            return [pick.quantity, twin]  # "params ≈ 903,400 ≈ 902,700": two counts said to be one
     same = [
         (i, q) for i, q in enumerate(reading.quantities)
-        if seg.start <= q.start < seg.end and i not in reading.negated
+        if lo <= q.start < hi and i not in reading.negated
         and q.is_memory == pick.quantity.is_memory
         and (reading.part_of.get(i) in (part, "ram") or part == "params")
         and (q.value >= 1000 if part == "params" else True)
@@ -561,6 +644,24 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         return []
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
+
+
+def _lone_count_chained(reading: Reading, q: Quantity, seg: Segment) -> Quantity | None:
+    """A different lone count right before or after `q` across one '=' or '≈' (no operator on
+    either side): the student equates two totals, so neither is the single answer."""
+    lone = r"[^\d+\-*/×x()^]*"
+    for r in reading.quantities:
+        if r is q or r.is_memory or not (seg.start <= r.start < seg.end):
+            continue
+        if agrees(q.value, r) or agrees(r.value, q):
+            continue  # "903,400 ≈ 0.9M" restates one value
+        a, b = (q, r) if q.end <= r.start else (r, q)
+        if not re.fullmatch(r"\s*[=≈~]\s*", reading.text[a.end : b.start]):
+            continue
+        text = reading.text
+        if re.fullmatch(lone, text[seg.start : a.start]) and re.fullmatch(lone, text[b.end : seg.end]):
+            return r
+    return None
 
 
 def _other_part_by_size(q: Quantity, pick: Quantity, q_part: str | None, part: str) -> bool:

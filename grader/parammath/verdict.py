@@ -3,6 +3,7 @@ step), from the reading (stage 1) and the conventions (stage 2)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,6 +190,12 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     )
     proven = [t for t in mistakes if _has_evidence(t, reading, ref, part, q)]
     if accepted and not proven:
+        slip = _wrong_map_size(reading.text, ref)
+        if slip:
+            # within the rounding tolerance only by chance: the working uses a wrong map size
+            return Verdict(partial, slip, [Diagnosis("feature-map-size", slip,
+                                                    fix="Redo the output size of this layer.")],
+                           accepted[0].label)
         return Verdict(1.0, "", [], accepted[0].label)
     if mistakes:
         t = (proven or mistakes)[0]
@@ -252,6 +259,26 @@ def _has_evidence(t: Target, reading: Reading, ref: dict[str, Any], part: str, p
             abs(v - raw) <= max(q.precision, 0.005 * raw) for q in reading.quantities for v, _ in q.readings()
         )
     return False
+
+
+_PAIR = re.compile(r"(?<![\d.])(\d{1,4})\s*[x×*]\s*(\d{1,4})(?![\d.])")
+
+
+def _wrong_map_size(text: str, ref: dict[str, Any]) -> str:
+    """'25×37' where the layer's output is 25×38 (floor instead of ceil with 'same' padding): a
+    map size one off in one side, never written right anywhere, is a slip in the working (''
+    when none)."""
+    pairs = {(int(a), int(b)) for a, b in _PAIR.findall(text)}
+    pairs |= {(b, a) for a, b in pairs}
+    for layer in ref["layers"]:
+        oh, ow = layer["output_shape"][:2]
+        if (oh, ow) in pairs:
+            continue
+        for h, w in pairs:
+            if (h == oh and abs(w - ow) == 1) or (w == ow and abs(h - oh) == 1):
+                return (f"Your working uses a {h}×{w} feature map where this layer's output is "
+                        f"{oh}×{ow} (with 'same' padding and stride 2, the size is rounded up).")
+    return ""
 
 
 def _spatial_only(reading: Reading, ref: dict[str, Any]) -> bool:
