@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from build import build  # the same notebook frame as the other red-team notebooks (run from here)
 
 HERE = Path(__file__).parent
 
@@ -92,15 +93,6 @@ for step in range(100000):
 print("saved", step + 1, "checkpoints")""", """\
 print("still running after the checkpoints")"""],
 }
-
-
-def build(name: str, cells: list[str]) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells.append(nbformat.v4.new_markdown_cell(f"# HW6 ({name.replace('_', ' ')})"))
-    nb.cells.append(nbformat.v4.new_markdown_cell("### Q9) CNN from scratch on MNIST"))
-    nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
-    return nb
 
 
 if __name__ == "__main__":
