@@ -21,13 +21,10 @@ grader/checks/modelfile.py):
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from models_support import by_id, offline_variant
+from models_support import by_id, grade_batch, offline_variant
 
 from grader.context import GradingOptions
 from grader.engine import grade_submission
@@ -60,22 +57,10 @@ def test_capture_edited_through_gc_and_globals_earns_nothing(data_dir, tmp_path)
 
 
 @pytest.mark.slow
-def test_file_swaps_and_lifted_caps_gain_nothing_beside_an_honest_model(root, data_dir, tmp_path):
-    subs = tmp_path / "subs"
+def test_file_swaps_and_lifted_caps_gain_nothing_beside_an_honest_model(data_dir, tmp_path):
     names = ("honest_small_cnn", "capture_edited_more_layers", "bigger_model_file_saved_later",
              "capture_saves_a_bigger_model", "lift_quick_caps")
-    for name in names:
-        offline_variant(REDTEAM / f"{name}.ipynb", subs / f"{name}.ipynb", data_dir)
-    out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "grader", "run", str(subs), "--out", str(out), "--questions",
-                           "q9", "--data-dir", str(data_dir), "-j", "2"], cwd=root, capture_output=True,
-                          text=True, timeout=3600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    def items(name: str) -> dict:
-        data = json.loads((out / f"{name}.json").read_text())
-        assert data["status"] == "graded", data["message"]
-        return {i["id"]: i for q in data["questions"] for i in q["items"]}
+    items = grade_batch(tmp_path, names, data_dir)
 
     honest = items("honest_small_cnn")
     for item_id in ("q9.runs", "q9.model", "q9.architecture", "q9.methodology"):

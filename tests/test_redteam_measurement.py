@@ -15,13 +15,10 @@ Expected outcomes:
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from models_support import by_id, offline_variant
+from models_support import by_id, grade_batch, offline_variant
 
 from grader.context import GradingOptions
 from grader.engine import grade_submission
@@ -46,21 +43,9 @@ def test_own_flipped_test_set_earns_nothing(data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_attacks_graded_in_one_batch_gain_nothing(root, data_dir, tmp_path):
-    subs = tmp_path / "subs"
-    for name in ("honest_small_cnn", "own_flipped_testset", "dense_memorises_testset",
-                 "huge_config_model_file", "standardised_per_image"):
-        offline_variant(REDTEAM / f"{name}.ipynb", subs / f"{name}.ipynb", data_dir)
-    out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "grader", "run", str(subs), "--out", str(out), "--questions",
-                           "q9", "--data-dir", str(data_dir), "-j", "2"], cwd=root, capture_output=True,
-                          text=True, timeout=3600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    def items(name: str) -> dict:
-        data = json.loads((out / f"{name}.json").read_text())
-        assert data["status"] == "graded", data["message"]
-        return {i["id"]: i for q in data["questions"] for i in q["items"]}
+def test_attacks_graded_in_one_batch_gain_nothing(data_dir, tmp_path):
+    items = grade_batch(tmp_path, ("honest_small_cnn", "own_flipped_testset", "dense_memorises_testset",
+                                   "huge_config_model_file", "standardised_per_image"), data_dir)
 
     honest = items("honest_small_cnn")
     assert honest["q9.accuracy"]["score"] >= 0.5 * honest["q9.accuracy"]["max_score"]

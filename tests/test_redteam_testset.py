@@ -16,37 +16,20 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from models_support import offline_variant
-
-REDTEAM = Path(__file__).resolve().parent / "notebooks" / "redteam"
+from models_support import grade_batch
 
 
 @pytest.mark.slow
-def test_test_set_training_and_disk_filling_gain_nothing(root, data_dir, tmp_path):
-    subs = tmp_path / "subs"
-    names = ("honest_small_cnn", "trained_on_testset_gradienttape", "testset_lookup_branch", "fill_the_disk")
-    for name in names:
-        offline_variant(REDTEAM / f"{name}.ipynb", subs / f"{name}.ipynb", data_dir)
-    out = tmp_path / "out"
+def test_test_set_training_and_disk_filling_gain_nothing(data_dir, tmp_path):
     env = dict(os.environ, GRADER_DISK_LIMIT="256M")  # room for TensorFlow's and the models' files
-    proc = subprocess.run([sys.executable, "-m", "grader", "run", str(subs), "--out", str(out), "--questions",
-                           "q9", "--data-dir", str(data_dir), "-j", "2"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=3600)
     # 3: not every submission was graded (fill_the_disk's run was stopped); the batch went on
-    assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
+    names = ("honest_small_cnn", "trained_on_testset_gradienttape", "testset_lookup_branch", "fill_the_disk")
+    items = grade_batch(tmp_path, names, data_dir, env=env, expect_rc=3)
 
     def result(name: str) -> dict:
-        return json.loads((out / f"{name}.json").read_text())
-
-    def items(name: str) -> dict:
-        data = result(name)
-        assert data["status"] == "graded", data["message"]
-        return {i["id"]: i for q in data["questions"] for i in q["items"]}
+        return json.loads((tmp_path / "out" / f"{name}.json").read_text())
 
     honest = items("honest_small_cnn")["q9.accuracy"]
     assert honest["score"] >= 0.5 * honest["max_score"], honest["feedback"]
