@@ -29,6 +29,7 @@ import nbformat
 import pytest
 
 from grader.execute.sandbox import MIN_PROCS
+from tests.test_sandbox_hostile import _tagged_processes  # the same /proc scan for leftover processes
 
 NOBODY = 65534
 STARTUP_SLACK = 600  # a kernel, the evaluator and TensorFlow on a loaded 2-core machine
@@ -104,18 +105,6 @@ def _why_not() -> str | None:
     return None
 
 
-def _tagged(tag: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if tag.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 def _grade_as_nobody(root: Path, data_dir: Path, cells: list[str], tag: str) -> tuple[dict, str, Path]:
     work = Path(tempfile.mkdtemp(prefix="grader-nonroot-", dir="/tmp"))
     work.chmod(0o755)
@@ -160,10 +149,10 @@ def _check_sandbox_held(data: dict, tag: str) -> dict:
     forked = int(out.split("forks: stopped at", 1)[1].split()[0])
     assert forked <= max(MIN_PROCS, 8 * (os.cpu_count() or 1)), out
     for _ in range(40):  # the daemon the notebook started with setsid
-        if not _tagged(tag):
+        if not _tagged_processes(tag):
             break
         time.sleep(0.25)
-    left = _tagged(tag)
+    left = _tagged_processes(tag)
     for pid in left:
         os.kill(pid, 9)
     assert left == [], "a process the notebook started outlived `grader run`"
