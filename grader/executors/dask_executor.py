@@ -125,12 +125,15 @@ class DaskExecutor:
     @staticmethod
     def check_scheduler(client: Client) -> None:
         """ExecutorError when the scheduler cannot load this grader's tasks (say so before
-        waiting for workers); the scheduler's settings are left as they were."""
+        waiting for workers). Runs a function of this module on the scheduler and changes nothing
+        there; a scheduler that refuses remote code is left for `__init__` to warn about, once."""
         try:
-            _set_allowed_failures(client, ALLOWED_FAILURES)()
-        except ExecutorError:
+            client.run_on_scheduler(_scheduler_probe)
+        except ImportError as exc:
             client.close()
-            raise
+            raise _cannot_import(exc) from None
+        except Exception:  # noqa: BLE001 (refusing remote code is not an import failure)
+            return
 
     def submit(self, job: GradeJob) -> Future[dict[str, Any]]:
         outer: Future[dict[str, Any]] = Future()
@@ -256,6 +259,17 @@ def _get_allowed_failures(dask_scheduler: Any) -> int:
     return int(dask_scheduler.allowed_failures)
 
 
+def _scheduler_probe(dask_scheduler: Any) -> bool:
+    return True  # loading this function is the test: the scheduler imports this grader
+
+
+def _cannot_import(exc: ImportError) -> ExecutorError:
+    return ExecutorError(
+        f"the Dask scheduler cannot import this grader ({exc}). The scheduler loads each task, so "
+        "start `dask scheduler` (like the workers) in an environment where this checkout is "
+        "installed, e.g. `pip install -e '.[cluster]'` on a shared filesystem")
+
+
 def _put_allowed_failures(value: int, dask_scheduler: Any) -> int:
     previous = int(dask_scheduler.allowed_failures)
     dask_scheduler.allowed_failures = value
@@ -267,10 +281,7 @@ def _set_allowed_failures(client: Client, value: int) -> Callable[[], None]:
     try:
         previous = client.run_on_scheduler(_put_allowed_failures, value)
     except ImportError as exc:  # it would fail to load every grading task the same way
-        raise ExecutorError(
-            f"the Dask scheduler cannot import this grader ({exc}). The scheduler loads each task, so "
-            "start `dask scheduler` (like the workers) in an environment where this checkout is "
-            "installed, e.g. `pip install -e '.[cluster]'` on a shared filesystem") from None
+        raise _cannot_import(exc) from None
     except Exception as exc:  # a scheduler that refuses remote code (distributed.scheduler.pickle)
         print(f"grader: warning: could not set the scheduler's allowed-failures to {value} ({exc}); a "
               "submission whose worker is lost is graded again as often as the scheduler allows "
