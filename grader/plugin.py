@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from grader.checks import introspection
 from grader.checks.base import AnswerMissing, Outcome, get_check, needs_execution, require_answer
 from grader.context import GradingContext
 from grader.rubric import Question, RubricItem
@@ -40,7 +41,7 @@ def run_check(item: RubricItem, ctx: GradingContext) -> Outcome:
     """Run the check for one item. A missing answer becomes status `missing`, not an error."""
     try:
         require_answer(item, ctx)  # no located answer: `missing`, whatever the kind
-        return get_check(item.kind)(item, ctx)
+        return introspection.guard(item.kind, ctx, get_check(item.kind)(item, ctx))
     except AnswerMissing:
         number = item.question[1:]
         return Outcome.missing(

@@ -54,6 +54,10 @@ def test_capture_edited_through_gc_and_globals_earns_nothing(data_dir, tmp_path)
     assert "has 2 (Flatten flatten, Dense dense)" in arch["feedback"]  # what the file holds
     # the edited record is shown, marked unverified, and is never what is scored
     assert [r["class"] for r in arch["evidence"]["architecture_unverified"]][:2] == ["Conv2D", "MaxPooling2D"]
+    # the training method is read from the capture: code reaching into it holds that credit for a TA
+    method = items["q9.methodology"]
+    assert method["score"] == 0 and method["needs_review"], method
+    assert "grader-introspection" in method["diagnoses"]
 
 
 @pytest.mark.slow
