@@ -31,23 +31,34 @@ BYTE_UNITS: dict[str, int] = {
     "KiB": 2**10,
     "MiB": 2**20,
     "GiB": 2**30,
+    # bits, for students who state memory in bits ("100.9 Mbit"): an eighth of the byte unit
+    "kbit": 125,
+    "Mbit": 125_000,
+    "Gbit": 125_000_000,
 }
 #: The decimal unit and its binary twin: students mix them up, so both readings are tried.
 UNIT_TWIN = {"kB": "KiB", "KiB": "kB", "MB": "MiB", "MiB": "MB", "GB": "GiB", "GiB": "GB"}
 
+#: Also the French (octet, Ko/Mo/Go, Kio/Mio/Gio) and Russian (байт, КБ/МБ/ГБ) spellings.
 _UNIT_WORDS: list[tuple[str, str]] = [
-    (r"kibibytes?|KiB|kiB", "KiB"),
-    (r"mebibytes?|MiB", "MiB"),
-    (r"gibibytes?|GiB", "GiB"),
-    (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko", "kB"),
-    (r"mega[- ]?bytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo", "MB"),
-    (r"giga[- ]?bytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go", "GB"),
-    (r"bytes?|B|octets?", "B"),
+    (r"kilobits?|kbits?|Kbits?", "kbit"),
+    (r"megabits?|Mbits?|mbits?", "Mbit"),
+    (r"gigabits?|Gbits?|gbits?", "Gbit"),
+    (r"kibibytes?|KiB|kiB|Kio|КиБ", "KiB"),
+    (r"mebibytes?|MiB|Mio|МиБ", "MiB"),
+    (r"gibibytes?|GiB|Gio|ГиБ", "GiB"),
+    (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko|КБ|Кб|кБ|кб|килобайт(?:а|ов)?", "kB"),
+    (r"mega[- ]?bytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo|МБ|Мб|мб|мегабайт(?:а|ов)?", "MB"),
+    (r"giga[- ]?bytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go|ГБ|Гб|гб|гигабайт(?:а|ов)?", "GB"),
+    (r"bytes?|B|octets?|байт(?:а|ов)?|Б", "B"),
 ]
+#: "Mio." is a million in German ("0,9 Mio. Parameter") but the mebioctet (MiB) in French
+#: ("12,03 Mio"): a million only right before a word for parameters.
+_MILLION_WORD = r"Mio\.?(?=\s*(?:de\s+)?(?:[Pp]aram|[Gg]ewicht|weights|poids|pesos|Werte))"
 _MULTIPLIER_WORDS: list[tuple[str, float]] = [
-    (r"thousand|k|K", 1e3),
-    (r"millions?|mio|mn|M", 1e6),
-    (r"billions?|bn", 1e9),
+    (r"thousand|k|K|тыс\.?", 1e3),
+    (rf"millions?|mio|{_MILLION_WORD}|mn|M|млн\.?|миллион(?:а|ов)?", 1e6),
+    (r"billions?|bn|млрд\.?", 1e9),
 ]
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
@@ -69,8 +80,8 @@ _NUMBER_RE = re.compile(
         (?P<exp>[eE][-+]?\d+)                      # 9.03e5
       | \s*(?:[x×*·⋅]\s*10\s*(?:\^|\*\*)\s*(?P<pow>[-+]?\d+)|[x×*·⋅]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+))
     )?
-    (?:\s*(?P<mult>{"|".join(w for w, _ in _MULTIPLIER_WORDS)})(?![A-Za-z]))?
-    (?:\s*(?P<unit>{"|".join(w for w, _ in _UNIT_WORDS)})(?![A-Za-z]))?
+    (?:\s*(?P<mult>{"|".join(w for w, _ in _MULTIPLIER_WORDS)})(?![A-Za-zА-Яа-яЁё]))?
+    (?:\s*(?P<unit>{"|".join(w for w, _ in _UNIT_WORDS)})(?![A-Za-zА-Яа-яЁё]))?
     """,
     re.VERBOSE,
 )
@@ -117,6 +128,8 @@ def _unit_name(word: str) -> str:
 
 
 def _multiplier(word: str) -> float:
+    if re.fullmatch(r"Mio\.?", word):
+        return 1e6  # the lookahead that made it a million is behind us
     for pattern, factor in _MULTIPLIER_WORDS:
         if re.fullmatch(pattern, word):
             return factor

@@ -207,6 +207,7 @@ def with_units(text: str) -> str:
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)
     text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping
+    text = _UNIT_FIRST.sub(r"\2 \1", text)  # "MB 12.6" (Swahili and others put the unit first)
     # "RAM(1) = 12.6M", "memory: 565.6M": in a sentence about memory, M is megabytes
     text = _MEMORY_M.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}B", text)
     # "~12.6MB" opening a line means "about", not "≈" continuing the line above
@@ -225,6 +226,13 @@ def with_units(text: str) -> str:
             line = _BARE_NUMBER.sub(lambda n, u=unit: f"{n.group(1)} {u}", rest)
         out.append(line)
     return "\n".join(out)
+
+
+#: A byte unit right before a number that has none of its own, not after another number:
+#: "ni angalau MB 12.6" -> "12.6 MB"; "6 MB 3 MB" and "12.6 MB 565.6 MB" stay as they are.
+_UNIT_FIRST = re.compile(
+    r"(?<![\d.,])(?<![\d.,] )(?<![\w.,])(MB|GB|kB|KB|MiB|GiB|KiB|Mo|Go|МБ|ГБ|КБ)[ \t]+"
+    r"(\d+(?:[.,]\d+)?)(?![\d.,]*\s*(?:[KMG]i?B|[KMG]o|bytes?|%|[МГК]Б))")
 
 
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)

@@ -7,44 +7,23 @@ import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from grader.parammath.cues import AT_LEAST as _AT_LEAST
+from grader.parammath.cues import BATCH_CUE as _BATCH_CUE
+from grader.parammath.cues import MEMORY_CUE as _MEMORY_CUE
+from grader.parammath.cues import NEGATED_BEFORE as _NEGATED_BEFORE
+from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS as _NOT_A_COUNT_OF_PARAMS
+from grader.parammath.cues import NUMBER_WORDS as _NUMBER_WORDS
+from grader.parammath.cues import PARAMS_CUE as _PARAMS_CUE
+from grader.parammath.cues import PER_ONE as _PER_ONE
+from grader.parammath.cues import PREDICTION_CUE as _PREDICTION_CUE
+from grader.parammath.cues import RAM_CUE as _RAM_CUE
+from grader.parammath.cues import TOTAL_CUE as _TOTAL_CUE
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
-
-__all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
 from grader.textnumbers import Equation, Quantity, Segment, agrees, find_equations, find_quantities, segments
 
+__all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
+
 PARTS = ("params", "ram_prediction", "ram_batch")
-
-#: Batch and prediction cues, also in the words of the other languages students write in
-#: (Spanish lote/entrenamiento, French lot/entraînement, German Stapel/Training).
-_BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|entrenamiento|entra[iî]nement|\bstapel|"
-              r"treinamento|treino|addestramento|allenamento|\(\s*{n}\s*\)|"
-              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder)|"
-              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
-_PREDICTION_CUE = re.compile(
-    r"predict|pr[eé]dic|vorhersage|inferen[cz]|single|einzel|seule?\b|\bsol[ao]\b|"
-    r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
-    r"\bone\s+(?:image|instance|input|sample|picture|forward\s+pass)\b|"
-    r"\b(?:una|une|un|uma|ein(?:em|es|e)?|ek)\s+(?:imagen|image|immagine|imagem|instancia|bild|instanz|photo)|"
-    r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)", re.I
-)
-#: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
-_PER_ONE = re.compile(
-    r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
-_NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
-                 128: "hundred and twenty-eight"}
-_PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]", re.I)
-_RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer|"
-                     r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence)\b", re.I)
-_MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
-_TOTAL_CUE = re.compile(
-    r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has", re.I
-)
-_NOT_A_COUNT_OF_PARAMS = re.compile(
-    r"[ \t]*-?[ \t]*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|"
-    r"channels?|bits?\b|layers?|kernels?|floats?|values?|neurons?|units?)",
-    re.I,
-)
-
 
 
 # ---- reading the answer -------------------------------------------------------------------
@@ -169,10 +148,6 @@ _REPORTED_BEFORE = re.compile(
     r"(?:say|said|claim|claimed|get|got|write|wrote|think)s?\s+(?:(?:it\s+is|it'?s|that|the\s+answer\s+is)\s+)?$",
     re.I)
 _CONTRAST_AFTER = re.compile(r"^[^.;]{0,40}?\b(?:but|however|though|disagree|wrong|incorrect)\b", re.I)
-_NEGATED_BEFORE = re.compile(
-    r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
-    r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
-
 
 _AMOUNT = r"\d[\d.,]*\s*(?:[kKMG]i?B|bytes?|megabytes?)"
 
@@ -566,8 +541,6 @@ def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
 
 
 
-_AT_LEAST = re.compile(
-    r"\b(?:at\s+least|minimum(?:\s+of)?|min\.?|no\s+less\s+than)\s*[:=]?\s*[~≈]?\s*$", re.I)
 #: Between two values offered as alternatives: "or", "/", "?", commas, "maybe" (and their units).
 _ALTERNATIVES = re.compile(
     r"(?:\s|[,/?;]|\bor\b|\beither\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\b|"
