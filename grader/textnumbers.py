@@ -50,7 +50,7 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko|КБ|Кб|кБ|кб|килобайт(?:а|ов)?", "kB"),
     (r"mega[- ]?bytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo|МБ|Мб|мб|мегабайт(?:а|ов)?", "MB"),
     (r"giga[- ]?bytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go|ГБ|Гб|гб|гигабайт(?:а|ов)?", "GB"),
-    (r"bytes?|B|octets?|байт(?:а|ов)?|Б", "B"),
+    (r"[Bb]ytes?|B|octets?|байт(?:а|ов)?|Б", "B"),
 ]
 #: "Mio." is a million in German ("0,9 Mio. Parameter") but the mebioctet (MiB) in French
 #: ("12,03 Mio"): a million only right before a word for parameters.
@@ -298,7 +298,7 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
             if tok[1] in "+×*" and nxt is not None and nxt[0] == "word":
                 # "10.52 MB + weights 3.6 MB": a word or two naming the next term
                 k = next((j for j in range(i + 1, min(i + 4, len(tokens))) if tokens[j][0] != "word"), None)
-                if k is not None and tokens[k][0] == "num":
+                if k is not None and (tokens[k][0] == "num" or tokens[k][1] == "("):  # "+ params (3.61 MB)"
                     nxt = tokens[k]
             if nxt is None or not (nxt[0] == "num" or nxt[1] == "("):
                 continue

@@ -156,6 +156,16 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                 )
                 out.append(
                     Target(
+                        n * (sum(maps) + ref["input_bytes"] / c) + pb,
+                        f"the batch with each input image counted with one channel instead of {c}",
+                        False,
+                        "input-channels-missing",
+                        partial,
+                        f"The input images are RGB: {h}×{w}×{c} values × {b} bytes each.",
+                    )
+                )
+                out.append(
+                    Target(
                         n * sum(maps) + pb,
                         "the batch's feature maps and the parameters, without the input images",
                         False,

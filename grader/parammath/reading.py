@@ -212,7 +212,7 @@ def _around(reading: Reading, q: Quantity) -> str:
         return ""
     before = [r.end for r in reading.quantities if seg.start <= r.end <= q.start and r is not q]
     after = reading.text[q.end : seg.end]
-    stop = re.search(r"[,;(]|\d", after)
+    stop = re.search(r"[,;(]|(?<![\w.])\d", after)  # "in float16" is one word
     tail = after[: stop.start()] if stop else after
     return reading.text[max(before, default=seg.start) : q.start] + " " + tail
 

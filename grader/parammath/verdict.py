@@ -4,7 +4,7 @@ step), from the reading (stage 1) and the conventions (stage 2)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from grader.checks.base import Diagnosis
@@ -176,7 +176,10 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     if own is not None and not own.holds:
         hits: list[Target] = []  # the answer is the result of a slip; what it happens to equal is chance
     else:
-        hits = [t for t in tgs if _close(q, t.value, tolerance)]
+        # "10.52 MB maps + 0.24 MB input ... = 541.6 MB": working in decimal megabytes means the
+        # result is decimal too; that 541.6 read as MiB lands near 565.6 MB is chance
+        as_read = replace(q, unit=None) if q.unit == "MB" and _decimal_working(reading, ref) else q
+        hits = [t for t in tgs if _close(as_read, t.value, tolerance)]
     accepted = [t for t in hits if t.accepted]
     # a wrong method whose value lies near an accepted one (538.6 MB vs 539.4 MiB): the working
     # decides; among mistakes, the one the working shows, then the simplest, then the closest
@@ -279,6 +282,22 @@ def _wrong_map_size(text: str, ref: dict[str, Any]) -> str:
                 return (f"Your working uses a {h}×{w} feature map where this layer's output is "
                         f"{oh}×{ow} (with 'same' padding and stride 2, the size is rounded up).")
     return ""
+
+
+def _decimal_working(reading: Reading, ref: dict[str, Any]) -> bool:
+    """The working writes two or more of the network's sizes in decimal megabytes (a layer's
+    maps 6 MB / 3 MB / 1.52 MB, all maps 10.52 MB, an input image 0.72 MB) and none in MiB."""
+    sizes = [layer["bytes"] for layer in ref["layers"]] + [ref["maps_bytes"], ref["input_bytes"]]
+    decimal = binary = 0
+    for q in reading.quantities:
+        if q.unit not in ("MB", "MiB", None) or (q.unit is None and not re.fullmatch(r"\d+[.,]\d+", q.raw)):
+            continue  # "50 × (10.52 + 0.72) MB": unitless terms with decimals count; "2." does not
+        number = q.number if q.unit else q.value
+        if any(abs(number * 1e6 - s) <= max(q.precision / (q.value or 1) * 1e6 * number, 1) for s in sizes):
+            decimal += q.unit != "MiB"
+        elif any(abs(number * 2**20 - s) <= 0.005 * s for s in sizes):
+            binary += 1
+    return decimal >= 2 and not binary
 
 
 def _spatial_only(reading: Reading, ref: dict[str, Any]) -> bool:
