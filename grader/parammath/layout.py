@@ -71,6 +71,9 @@ def _code_arithmetic(code: str) -> list[str]:
             scaled = _scaled_unit(node.value)
             if scaled and unit == " bytes":
                 unit = f" {scaled}"  # "mem = (...) * 4 / 1e6": the student's figure is in MB
+        elif _scaled_unit(node.value) and _BYTES_PER_VALUE.search(
+                ast.get_source_segment(code, node.value) or ""):
+            unit = f" {_scaled_unit(node.value)}"  # "pred = (maps + params) * 4 / 1e6": bytes to MB
         elif _sum_of_names(node.value, env) and _PARAM_WORDS.search(code) and not _PARAM_WORDS.search(name):
             label += " parameters"  # "total = p1 + p2 + p3" in code about parameters: the count
         said = _COMMENT_UNIT.search(source[node.lineno - 1]) if node.lineno <= len(source) else None
@@ -106,30 +109,46 @@ _COMMENT_NUMBER = re.compile(r"(?<![\w.])(\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)(
 
 
 def _printed_result(node: ast.AST, source: list[str]) -> str | None:
-    """`print(pred_mb)  # 12.6136`, `print("total:", total, ram)  # total: 903400 12.61`: the student
-    pasted the printed results into a comment; each is read under its variable's name and the unit
-    the name implies ('pred mb = 12.6136 MB.'), when the comment holds one number per variable."""
+    """`print(pred_mb)  # 12.6136`, `print("one prediction:", (maps + params) * 4 / 1e6, "MB")  # 14.13`,
+    `print(batch / 2**20)  # 539.41`: the student pasted the printed results into a comment; each
+    is read under its label (the text printed before it, else its variables' names) and the unit
+    the comment, the printed text, the name or a last division (/ 1e6, / 2**20) gives, when the
+    comment holds one number per printed value. The rest of the comment ('(MB, one prediction)')
+    goes with it."""
     if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
             and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"
             and node.lineno <= len(source) and "#" in source[node.lineno - 1]):
         return None
     args = node.value.args
-    text_or_name = [isinstance(a, ast.Name) or (isinstance(a, ast.Constant) and isinstance(a.value, str))
-                    for a in args]
-    if not args or not all(text_or_name):
+    values = [k for k, a in enumerate(args) if not (isinstance(a, ast.Constant) and isinstance(a.value, str))]
+    if not args or not values or any(isinstance(args[k], ast.Constant) for k in values):
         return None
-    names = [a.id for a in args if isinstance(a, ast.Name)]
     comment = source[node.lineno - 1].split("#", 1)[1]
-    numbers = _COMMENT_NUMBER.findall(comment)
-    if len(names) == 1 and numbers:
+    numbers = list(_COMMENT_NUMBER.finditer(comment))
+    if len(values) == 1 and numbers:
         numbers = numbers[:1]  # "print(params)  # 903400 (2,800 + 180,200 + 720,400)"
-    if not names or len(numbers) != len(names):
+    if len(numbers) != len(values):
         return None
+    rest = comment[numbers[-1].end():].strip(" .") if len(values) == 1 else ""
+    comment_unit = _UNIT_WORD.search(rest) if rest else None
     out = []
-    for name, (number, said) in zip(names, numbers, strict=True):
-        unit = said or _name_unit(name)
-        out.append(f"{name.replace('_', ' ')} = {number}{' ' + unit if unit else ''}.")
+    for k, m in zip(values, numbers, strict=True):
+        arg = args[k]
+        before = args[k - 1] if k else None
+        after = args[k + 1] if k + 1 < len(args) else None
+        label = (before.value.strip(" :=") if isinstance(before, ast.Constant) and before.value.strip(" :=")
+                 else " ".join(n.id.replace("_", " ") for n in ast.walk(arg) if isinstance(n, ast.Name)))
+        printed_unit = (after.value.strip() if isinstance(after, ast.Constant)
+                        and _UNIT_WORD.fullmatch(str(after.value).strip()) else "")
+        unit = (m.group(2) or printed_unit or (comment_unit.group(0) if comment_unit else "")
+                or (_name_unit(arg.id) if isinstance(arg, ast.Name) else _scaled_unit(arg) or ""))
+        out.append(f"{label} = {m.group(1).rstrip('.')}{' ' + unit if unit else ''}"
+                   f"{' ' + rest if rest else ''}.")
     return "\n".join(out)
+
+
+_BYTES_PER_VALUE = re.compile(r"\*\s*[248]\b")
+_UNIT_WORD = re.compile(r"\b(?:KiB|MiB|GiB|kB|KB|MB|GB|bytes)\b")
 
 
 def _sum_of_names(node: ast.AST, env: dict[str, float]) -> bool:
