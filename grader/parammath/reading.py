@@ -18,6 +18,7 @@ from grader.parammath.cues import PER_ONE as _PER_ONE
 from grader.parammath.cues import PREDICTION_CUE as _PREDICTION_CUE
 from grader.parammath.cues import RAM_CUE as _RAM_CUE
 from grader.parammath.cues import TOTAL_CUE as _TOTAL_CUE
+from grader.parammath.corrections import in_regions, replacing_regions
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 from grader.textnumbers import Equation, Quantity, Segment, agrees, find_equations, find_quantities, segments
 
@@ -335,6 +336,7 @@ def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bo
 
 
 def _pick(reading: Reading) -> None:
+    replaced = replacing_regions(reading.text)
     rhs_spans = {(eq.rhs.start, eq.rhs.end) for eq in reading.equations}
 
     def candidates(part: str) -> list[int]:
@@ -356,6 +358,8 @@ def _pick(reading: Reading) -> None:
     def choose(idx: list[int], cue: re.Pattern[str], part: str) -> Pick | None:
         if not idx:
             return None
+        # "EDIT: ... the correct total is 903,400": the value marked as a replacement is the answer
+        idx = [i for i in idx if in_regions(reading.quantities[i].start, replaced)] or idx
         floor = _at_least(reading, idx)
         if floor is not None:  # "at least 12.6 MB ... and up to 14.9 MB": the question asks the minimum
             q = reading.quantities[floor]
@@ -443,7 +447,10 @@ def _pick(reading: Reading) -> None:
     for part in PARTS:
         pick = reading.picks.get(part)
         if pick is not None and pick.cued:
-            reading.restated[part] = _restatements(reading, pick, part, candidates(part))
+            others = _restatements(reading, pick, part, candidates(part))
+            if in_regions(pick.quantity.start, replaced):  # what came before the EDIT is superseded
+                others = [o for o in others if in_regions(o.quantity.start, replaced)]
+            reading.restated[part] = others
 
 
 #: Words that make an amount a component or an aside, not the answer: "feature maps: 10.52 MB",
