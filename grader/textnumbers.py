@@ -510,6 +510,7 @@ def segments(text: str) -> list[Segment]:
                 and bool(
                     re.search(r"[×x*+/=≈~,(]$|\b(?:and|of|plus|or|the)$", prev)
                     or re.match(r"[=≈~×*+/]", nxt)
+                    or (prev.endswith(":") and re.match(r"[~≈]?\s*\d[\d.,]*\s*[KMG]i?B\b", nxt))
                     or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev))
                 )
             )

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from grader.parammath.corrections import in_regions, replacing_regions
 from grader.parammath.cues import AT_LEAST as _AT_LEAST
 from grader.parammath.cues import BATCH_CUE as _BATCH_CUE
 from grader.parammath.cues import MEMORY_CUE as _MEMORY_CUE
@@ -18,7 +19,6 @@ from grader.parammath.cues import PER_ONE as _PER_ONE
 from grader.parammath.cues import PREDICTION_CUE as _PREDICTION_CUE
 from grader.parammath.cues import RAM_CUE as _RAM_CUE
 from grader.parammath.cues import TOTAL_CUE as _TOTAL_CUE
-from grader.parammath.corrections import in_regions, replacing_regions
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 from grader.textnumbers import Equation, Quantity, Segment, agrees, find_equations, find_quantities, segments
 
@@ -127,6 +127,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         part = _part_for(q, seg, batch_cue, batch_size)
         if part:
             part_of[i] = part
+    _answer_lists(text, quantities, segs, part_of, operands)
     _by_order(text, quantities, segs, part_of, operands, negated)
     reading = Reading(
         text=text,
@@ -178,6 +179,32 @@ def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
                 or _NEGATED_AFTER.match(text[q.end : seg.end])
                 or (_REPORTED_BEFORE.search(text[seg.start : q.start])
                     and _CONTRAST_AFTER.match(text[q.end : seg.end])))
+
+
+#: What may stand between the values of a list of the three answers: separators, labels, units.
+_LIST_GLUE = re.compile(
+    r"[\s/,;|.:()\-]*(?:(?:answers?|params|parameters|weights|total|and|RAM)\b[\s/,;|.:()\-]*)*", re.I)
+
+
+def _answer_lists(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
+                  operands: set[int]) -> None:
+    """'903,400 / 14.13 MB / 565.61 MB.' (answer first, working after): a sentence of nothing but a
+    count and two amounts of memory, the smaller first, answers the three parts in the question's
+    order, whatever the working after it says."""
+    for seg in segs:
+        inside = [i for i, q in enumerate(quantities) if seg.start <= q.start < seg.end]
+        if len(inside) != 3 or any(i in operands for i in inside):
+            continue
+        count, pred, batch = (quantities[i] for i in inside)
+        if count.is_memory or count.value < 1000 or not (pred.is_memory and batch.is_memory):
+            continue
+        if not 0 < pred.value < batch.value:
+            continue
+        gaps = [text[seg.start:count.start], text[count.end:pred.start], text[pred.end:batch.start],
+                text[batch.end:seg.end]]
+        if all(_LIST_GLUE.fullmatch(g) for g in gaps):
+            part_of.update(zip(inside, PARTS, strict=True))
+            seg.labels = [*PARTS, "ram"]
 
 
 def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
