@@ -228,6 +228,17 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
     return out
 
 
+def bits_as_bytes(part: str, ref: dict[str, Any], partial: float) -> list[Target]:
+    """The accepted values × 8: each 32-bit float counted as 32 bytes (bits taken for bytes), a
+    unit slip in a sound method."""
+    b = ref["bytes_per_value"]
+    values = (ref["ram_prediction"].values() if part == "ram_prediction"
+              else [ref["ram_batch"]["batch-minimum"]])
+    return [Target(8 * v, f"the right amount in bits written as bytes ({8 * b} bits counted as "
+                          f"{8 * b} bytes)", False, "bits-as-bytes", partial,
+                   f"A {8 * b}-bit float takes {b} bytes: divide by 8.") for v in values]
+
+
 def _close(q: Quantity, value: float, tolerance: float) -> bool:
     return agrees(value, q, rel=tolerance)
 

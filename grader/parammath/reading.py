@@ -577,7 +577,7 @@ def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
 
 #: Between two values offered as alternatives: "or", "/", "?", commas, "maybe" (and their units).
 _ALTERNATIVES = re.compile(
-    r"(?:\s|[,/?;]|\bor\b|\beither\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\b|"
+    r"(?:\s|[,/?;]|\b(?:or|ou|oder|o|или|au)\b|\beither\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\b|"
     r"\b(?:[KMG]i?B|bytes?|megabytes?|gigabytes?|params|parameters|weights)\b)*", re.I)
 
 

@@ -14,6 +14,7 @@ from grader.parammath.conventions import (
     _depth_fix,
     _distance,
     _layer_formula,
+    bits_as_bytes,
     targets,
 )
 from grader.parammath.reading import _NOT_A_COUNT_OF_PARAMS, Reading
@@ -153,6 +154,13 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
             )
     if not steps:
         steps.append("Per layer: " + "; ".join(_layer_formula(layer) for layer in layers) + ".")
+    # "| 1 | 2,800 | ... | Σ | 930,400 |": every layer's count written right, the total a slip
+    counts = {round(x.value) for x in reading.quantities if not x.is_memory}
+    if not eqs and counts >= per_layer and sum(per_layer) == ref["params_total"]:
+        terms = " + ".join(format_number(v) for v in sorted(per_layer))
+        note = f"{terms} = {format_number(ref['params_total'])}, not {found.raw}."
+        diagnoses.append(Diagnosis("sum-mismatch", note, fix="Add up your per-layer counts again."))
+        return Verdict(partial, f"Your layers add up to {note}", diagnoses)
     # sound method, arithmetic slip: the formulas (evaluated correctly) give the right counts
     fixed = any(abs(eq.lhs.value - ref["params_total"]) < 0.5 for eq in eqs) or (
         len(layer_eqs) >= len(layers) and {round(eq.lhs.value) for eq in layer_eqs} >= per_layer
@@ -168,11 +176,15 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         return Verdict(0.0, "", [])
     params_pick = reading.picks.get("params")
     student_params = params_pick.quantity.value if params_pick else None
-    tgs = targets(part, ref, student_params, partial)
+    tgs = targets(part, ref, student_params, partial) + bits_as_bytes(part, ref, partial)
     q = pick.quantity
     eqs = reading.equations_in(part)
     own = next((eq for eq in reading.equations if eq.rhs.start == q.start), None)
     wrong = [eq for eq in eqs if not eq.holds]
+    if own is not None:  # "maps = 6 + 3 + 1.52 = 10.25 MB" ... "10.25 + 3.61 = 13.86 MB": a slip carried in
+        terms = {round(o.number if o.unit else o.value, 6) for o in own.lhs.operands}
+        wrong += [eq for eq in reading.equations if not eq.holds and eq not in wrong and eq.end <= own.start
+                  and round(eq.rhs.number if eq.rhs.unit else eq.rhs.value, 6) in terms]
     if own is not None and not own.holds:
         hits: list[Target] = []  # the answer is the result of a slip; what it happens to equal is chance
     else:
