@@ -16,7 +16,7 @@ BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|\blot\b|entrenam
              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder|изображени)|"
              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
 PREDICTION_CUE = re.compile(
-    r"predict|\bpred\b|pr[eé]dic|vorhersage|voorspelling|inferen[cz]|инференс|предсказ|utabiri|single|"
+    r"predict|\bpred\b|\binfer\b|pr[eé]dic|vorhersage|voorspelling|inferen[cz]|инференс|предсказ|utabiri|single|"
     r"einzel|seule?\b|\bsol[ao]\b|"
     r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
     r"\b(?:one|1|a|an)\s+(?:image|instance|input|sample|picture|example|forward\s+pass)\b|"
@@ -40,7 +40,7 @@ TOTAL_CUE = re.compile(
     r"итого|totaal|jumla", re.I
 )
 NOT_A_COUNT_OF_PARAMS = re.compile(
-    r"[ \t]*-?[ \t]*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|"
+    r"\s*-?[ \t]*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|"
     r"channels?|bits?\b|layers?|kernels?|floats?|values?|neurons?|units?)",
     re.I,
 )

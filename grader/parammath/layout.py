@@ -226,6 +226,9 @@ def with_units(text: str) -> str:
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)
     text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping
+    # '"ram_prediction_mb": 12.61', 'pred_MB=12.6': the unit a key's name ends with, inline
+    text = _KEY_UNIT.sub(lambda m: f"{m.group(1).replace('_', ' ')}: {m.group(3)} "
+                                   f"{_NAME_UNIT[m.group(2).lower()]}", text)
     text = _UNIT_FIRST.sub(r"\2 \1", text)  # "MB 12.6" (Swahili and others put the unit first)
     # "RAM(1) = 12.6M", "memory: 565.6M": in a sentence about memory, M is megabytes
     text = _MEMORY_M.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}B", text)
@@ -247,6 +250,9 @@ def with_units(text: str) -> str:
     return "\n".join(out)
 
 
+_KEY_UNIT = re.compile(
+    r"\b([A-Za-z]\w*?)_(mb|mib|gb|gib|kb|kib|bytes)\b[\"']?\s*[:=]\s*"
+    r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)(?![\d.]|,\d)", re.I)
 #: A byte unit right before a number that has none of its own, not after another number:
 #: "ni angalau MB 12.6" -> "12.6 MB"; "6 MB 3 MB" and "12.6 MB 565.6 MB" stay as they are.
 _UNIT_FIRST = re.compile(

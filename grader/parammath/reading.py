@@ -124,6 +124,8 @@ def read_answer(text: str, batch_size: int) -> Reading:
         if _is_negated(text, q, seg):
             negated.add(i)
             continue
+        if not q.is_memory and q.end >= seg.end and _COUNTED_ON_NEXT_LINE.match(text, q.end):
+            continue  # "... = 42,000,000\nfloats": the word that says what it counts is on the next line
         part = _part_for(q, seg, batch_cue, batch_size)
         if part:
             part_of[i] = part
@@ -181,6 +183,7 @@ def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
                     and _CONTRAST_AFTER.match(text[q.end : seg.end])))
 
 
+_COUNTED_ON_NEXT_LINE = re.compile(r"[ \t]*\n[ \t]*(?:floats?|values?)\b", re.I)
 #: What may stand between the values of a list of the three answers: separators, labels, units.
 _LIST_GLUE = re.compile(
     r"[\s/,;|.:()\-]*(?:(?:answers?|params|parameters|weights|total|and|RAM)\b[\s/,;|.:()\-]*)*", re.I)
