@@ -184,3 +184,18 @@ def test_a_lone_value_followed_by_a_label_is_no_formula():
 def test_an_approx_line_does_not_run_on_into_the_next_label():
     segs = segments("one prediction ≈ 0.0117 GiB\nmini-batch (50) ≈ 0.527 GiB")
     assert [s.text for s in segs] == ["one prediction ≈ 0.0117 GiB", "mini-batch (50) ≈ 0.527 GiB"]
+
+
+@pytest.mark.parametrize("text, value, unit", [
+    ("12,6 МБ памяти", 12_600_000, "MB"),  # Russian megabytes, decimal comma
+    ("0,57 ГБ", 570_000_000, "GB"),
+    ("565 613 600 байт", 565_613_600, "B"),
+    ("0,9 млн параметров", 900_000, None),  # Russian "million"
+    ("12,03 Mio", 12.03 * 2**20, "MiB"),  # French mébioctet
+    ("0,9 Mio. Parameter", 900_000, None),  # German Millionen, before a word for parameters
+    ("100.9 Mbit", 12_612_500, "Mbit"),  # bits: an eighth of the byte unit
+    ("565.613.600 Bytes", 565_613_600, "B"),  # German capitalised Bytes, dotted grouping
+])
+def test_other_languages_units_and_bits(text, value, unit):
+    q = find_quantities(text)[0]
+    assert q.value == pytest.approx(value) and q.unit == unit

@@ -388,6 +388,8 @@ def _pick(reading: Reading) -> None:
     def choose(idx: list[int], cue: re.Pattern[str], part: str) -> Pick | None:
         if not idx:
             return None
+        if part == "params":  # "... mini-batch of 50": the question's small numbers are no parameter count
+            idx = [i for i in idx if reading.quantities[i].value >= 1000] or idx
         # "EDIT: ... the correct total is 903,400": the value marked as a replacement is the answer
         idx = [i for i in idx if in_regions(reading.quantities[i].start, replaced)] or idx
         floor = _at_least(reading, idx)
