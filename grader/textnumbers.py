@@ -78,7 +78,7 @@ _NUMBER_RE = re.compile(
     (?P<mantissa>{_MANTISSA})
     (?:
         (?P<exp>[eE][-+]?\d+)                      # 9.03e5
-      | \s*(?:[x×*·⋅]\s*10\s*(?:\^|\*\*)\s*(?P<pow>[-+]?\d+)|[x×*·⋅]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+))
+      | \s*(?:[x×*·⋅∙]\s*10\s*(?:\^|\*\*)\s*(?P<pow>[-+]?\d+)|[x×*·⋅∙]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+))
     )?
     (?:\s*(?P<mult>{"|".join(w for w, _ in _MULTIPLIER_WORDS)})(?![A-Za-zА-Яа-яЁё]))?
     (?:\s*(?P<unit>{"|".join(w for w, _ in _UNIT_WORDS)})(?![A-Za-zА-Яа-яЁё]))?
@@ -218,7 +218,7 @@ _OPS = {
 }
 #: "=>" and "==>" mean "so", not "equals": "3.6 MB of weights => 14.1 MB" is no formula.
 _EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?![=>]))")
-_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
+_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
 
 
 def safe_eval(expr: str) -> float | None:
@@ -309,13 +309,16 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
     return out
 
 
+_PY_OPS = {"×": "*", "x": "*", "·": "*", "⋅": "*", "∙": "*", "÷": "/", "^": "**"}
+
+
 def _python(tokens: list[tuple[str, Any, int, int]], *, plain: bool = False) -> str:
     parts = []
     for kind, value, _, _ in tokens:
         if kind == "num":
             parts.append(repr(value.number if plain else value.value))
         elif kind == "op":
-            parts.append({"×": "*", "x": "*", "·": "*", "⋅": "*", "÷": "/", "^": "**"}.get(value, value))
+            parts.append(_PY_OPS.get(value, value))
         else:
             parts.append(value)
     return " ".join(parts)
@@ -495,11 +498,16 @@ def segments(text: str) -> list[Segment]:
         lines.append((pos, pos + len(line)))
         pos += len(line) + 1
     blocks: list[tuple[int, int]] = []
+    fenced = False  # inside a ``` block each line stands alone (aligned output, not prose)
     for start, end in lines:
         line = text[start:end]
         if not line.strip():
             continue
-        if blocks:
+        if re.match(r"\s*(?:```|~~~)", line):
+            fenced = not fenced
+            blocks.append((start, end))
+            continue
+        if blocks and not fenced and not re.match(r"\s*(?:```|~~~)", text[blocks[-1][0]:blocks[-1][1]]):
             prev = text[blocks[-1][0] : blocks[-1][1]].rstrip()
             nxt = line.lstrip()
             # a line runs on when it cannot end there (an operator, a comma), when the next one

@@ -534,3 +534,16 @@ def test_units_in_key_names_and_a_shotgun_in_french():
     assert credits(out) == [1, 1, 1]
     o = grade("Paramètres : 902 700, 903 400 ou 9 034 000 ?")["params"]
     assert o.credit == 0 and o.needs_review
+
+
+def test_aligned_lines_in_a_code_fence_stand_alone():
+    out = grade("```\ntotal params     903,400\nram (1 image)    12.6 MB\nram (batch 50)   565.6 MB\n```")
+    assert quoted(out) == ["903,400", "12.6 MB", "565.6 MB"]
+
+
+def test_a_bullet_operator_multiplies_and_not_equal_rejects():
+    out = grade("(3∙3∙3+1)∙100 + (3∙3∙100+1)∙200 + (3∙3∙200+1)∙400 = 903 400 parameters.\n"
+                "Prediction: (1 500 000 + 750 000 + 903 400)∙4 B = 12.6 MB.")
+    assert credits(out)[:2] == [1, 1]
+    o = grade("params ≠ 903,400 (that counts the biases twice); it's 902,700.")["params"]
+    assert o.credit == 0 and found(o) == "902,700"

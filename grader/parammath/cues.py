@@ -54,4 +54,4 @@ AT_LEAST = re.compile(
 NEGATED_BEFORE = re.compile(
     r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than|nicht|pas|no\s+es|não\s+é|"
     r"non\s+è|не)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
-    r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
+    r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$|(?:≠|!=|=/=)\s*[~≈]?\s*$", re.I)

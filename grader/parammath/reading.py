@@ -282,14 +282,14 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
         return False  # "2,700 / 27,000 / 902,700 / 903,400": a list of values, not divisions
     if not re.search(r"[=≈]", text[q.end : seg.end]) and _alternative_pair(text, q, seg):
         return False  # "902,700 / 903,400 (not sure which)": two candidates, not a division
-    before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
+    before_m = re.search(r"([+×x*/÷^·⋅∙(])\s*$", before)
     if before_m and before_m.group(1) == "(":
         # "(6 MB + 3 MB ...)" opens a formula; "(565.6 MB)" only restates a value
-        if re.match(r"[^)]*[+×*/÷^·⋅]", after):
+        if re.match(r"[^)]*[+×*/÷^·⋅∙]", after):
             return True
     elif before_m and (before_m.group(1) != "x" or re.search(r"[\d)]\s*x\s*$", before)):
         return True
-    after_m = re.match(r"\s*,?\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
+    after_m = re.match(r"\s*,?\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅∙]|x(?=\s*[\d(]))\s*[\d(]", after)
     return bool(after_m)
 
 
