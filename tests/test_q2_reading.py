@@ -547,3 +547,11 @@ def test_a_bullet_operator_multiplies_and_not_equal_rejects():
     assert credits(out)[:2] == [1, 1]
     o = grade("params ≠ 903,400 (that counts the biases twice); it's 902,700.")["params"]
     assert o.credit == 0 and found(o) == "902,700"
+
+
+def test_final_colon_replaces_a_first_thought_and_middots_separate_parts():
+    out = grade("I first thought one prediction needs 3.6 MB (just the weights), but that ignores the "
+                "activations.\nFinal: 12.6 MB. Params 903,400, batch 565.6 MB.")
+    assert found(out["ram_prediction"]) == "12.6 MB" and out["ram_prediction"].credit == 1
+    out = grade("Parámetros: 903 400 · Predicción: 12,6 MB · Entrenamiento (lote de 50): 565,6 MB")
+    assert quoted(out) == ["903 400", "12,6 MB", "565,6 MB"]

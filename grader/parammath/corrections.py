@@ -10,8 +10,8 @@ import re
 _REPLACES = re.compile(
     r"(?:^|(?<=[\s(>*_\-]))(?:edit(?:ed)?|update[d]?|correction|erratum|oops|nachtrag|korrektur|"
     r"correcci[oó]n|corre[cç][aã]o|исправлени[ея]|поправка)\b\s*[:!,\-]", re.I | re.M)
-#: "final answer(s):" marks the answer in its own sentence (the working may follow).
-_FINAL = re.compile(r"\bfinal\s+(?:answers?|results?)\b\s*[:=\-]?", re.I)
+#: "final answer(s):", "Final:" marks the answer in its own sentence (the working may follow).
+_FINAL = re.compile(r"\bfinal\s+(?:answers?|results?)\b\s*[:=\-]?|\bfinal\s*:", re.I)
 
 
 def replacing_regions(text: str) -> list[tuple[int, int]]:
