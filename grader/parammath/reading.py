@@ -11,7 +11,6 @@ from grader.parammath.corrections import in_regions, replacing_regions
 from grader.parammath.cues import AT_LEAST as _AT_LEAST
 from grader.parammath.cues import BATCH_CUE as _BATCH_CUE
 from grader.parammath.cues import MEMORY_CUE as _MEMORY_CUE
-from grader.parammath.cues import NEGATED_BEFORE as _NEGATED_BEFORE
 from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS as _NOT_A_COUNT_OF_PARAMS
 from grader.parammath.cues import NUMBER_WORDS as _NUMBER_WORDS
 from grader.parammath.cues import PARAMS_CUE as _PARAMS_CUE
@@ -20,11 +19,13 @@ from grader.parammath.cues import PREDICTION_CUE as _PREDICTION_CUE
 from grader.parammath.cues import RAM_CUE as _RAM_CUE
 from grader.parammath.cues import TOTAL_CUE as _TOTAL_CUE
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
+from grader.parammath.negation import is_negated
+from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by_order
+from grader.parammath.order import segment_of as _segment_of
 from grader.textnumbers import Equation, Quantity, Segment, agrees, find_equations, find_quantities, segments
 
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
 
-PARTS = ("params", "ram_prediction", "ram_batch")
 
 
 # ---- reading the answer -------------------------------------------------------------------
@@ -121,16 +122,16 @@ def read_answer(text: str, batch_size: int) -> Reading:
             continue
         if (q.start, q.end) in eq_spans or _is_operand(text, q, seg):
             operands.add(i)
-        if _is_negated(text, q, seg):
+        if is_negated(text, q, seg):
             negated.add(i)
             continue
-        if not q.is_memory and q.end >= seg.end and _COUNTED_ON_NEXT_LINE.match(text, q.end):
+        if not q.is_memory and q.end >= seg.end and COUNTED_ON_NEXT_LINE.match(text, q.end):
             continue  # "... = 42,000,000\nfloats": the word that says what it counts is on the next line
         part = _part_for(q, seg, batch_cue, batch_size)
         if part:
             part_of[i] = part
-    _answer_lists(text, quantities, segs, part_of, operands)
-    _by_order(text, quantities, segs, part_of, operands, negated)
+    answer_lists(text, quantities, segs, part_of, operands)
+    by_order(text, quantities, segs, part_of, operands, negated)
     reading = Reading(
         text=text,
         segments=segs,
@@ -145,14 +146,6 @@ def read_answer(text: str, batch_size: int) -> Reading:
     return reading
 
 
-#: "Some people say 903,400 but ...": a value reported as someone else's; rejected only when the
-#: student then contrasts it ("but", "however", "I disagree"), not in "the book says 903,400 and I agree"
-_REPORTED_BEFORE = re.compile(
-    r"\b(?:some(?:\s+people)?|others?|people|many|they|the\s+(?:book|internet|solution))\s+"
-    r"(?:say|said|claim|claimed|get|got|write|wrote|think)s?\s+(?:(?:it\s+is|it'?s|that|the\s+answer\s+is)\s+)?$",
-    re.I)
-_CONTRAST_AFTER = re.compile(r"^[^.;]{0,40}?\b(?:but|however|though|disagree|wrong|incorrect)\b", re.I)
-
 _AMOUNT = r"\d[\d.,]*\s*(?:[kKMG]i?B|bytes?|megabytes?)"
 
 
@@ -164,74 +157,6 @@ def _params_only_as_memory(text: str) -> bool:
         re.search(rf"{_AMOUNT}\s*(?:of\s+(?:the\s+)?)?$", text[max(0, m.start() - 25) : m.start()])
         or re.match(rf"\w*\s*(?:[:=(]\s*|take\s+|use\s+)?{_AMOUNT}", text[m.end() : m.end() + 25])
         for m in cues)
-
-
-#: After a value: the student rejects it or gives it as someone else's ("903,400 is wrong",
-#: "903,400 parameters is what the book says but I get ...").
-_NEGATED_AFTER = re.compile(
-    r"^\s*(?:(?:parameters?|params|weights|[KMG]i?B|bytes)\s+)?(?:\(\s*)?(?:is|are|would\s+be|seems)?\s*"
-    r"(?:not\s+(?:right|correct|true|the\s+answer)|incorrect|wrong|a\s+mistake|,?\s*but\s+I\s+(?:don'?t|do\s+not)\s+agree|"
-    r",?\s*but\s+I\s+disagree|"
-    r"what\s+(?:the\s+)?(?:book|author|solution|others?|internet|chatgpt)\s+(?:says|gives|gets))\b", re.I)
-
-
-def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
-    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB', '903,400 is wrong'."""
-    return bool(_NEGATED_BEFORE.search(text[seg.start : q.start])
-                or _NEGATED_AFTER.match(text[q.end : seg.end])
-                or (_REPORTED_BEFORE.search(text[seg.start : q.start])
-                    and _CONTRAST_AFTER.match(text[q.end : seg.end])))
-
-
-_COUNTED_ON_NEXT_LINE = re.compile(r"[ \t]*\n[ \t]*(?:floats?|values?)\b", re.I)
-#: What may stand between the values of a list of the three answers: separators, labels, units.
-_LIST_GLUE = re.compile(
-    r"[\s/,;|.:()\-]*(?:(?:answers?|params|parameters|weights|total|and|RAM)\b[\s/,;|.:()\-]*)*", re.I)
-
-
-def _answer_lists(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
-                  operands: set[int]) -> None:
-    """'903,400 / 14.13 MB / 565.61 MB.' (answer first, working after): a sentence of nothing but a
-    count and two amounts of memory, the smaller first, answers the three parts in the question's
-    order, whatever the working after it says."""
-    for seg in segs:
-        inside = [i for i, q in enumerate(quantities) if seg.start <= q.start < seg.end]
-        if len(inside) != 3 or any(i in operands for i in inside):
-            continue
-        count, pred, batch = (quantities[i] for i in inside)
-        if count.is_memory or count.value < 1000 or not (pred.is_memory and batch.is_memory):
-            continue
-        if not 0 < pred.value < batch.value:
-            continue
-        gaps = [text[seg.start:count.start], text[count.end:pred.start], text[pred.end:batch.start],
-                text[batch.end:seg.end]]
-        if all(_LIST_GLUE.fullmatch(g) for g in gaps):
-            part_of.update(zip(inside, PARTS, strict=True))
-            seg.labels = [*PARTS, "ram"]
-
-
-def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
-              operands: set[int], negated: set[int]) -> None:
-    """No sentence names the parameter count ('903,400' / '12.6 MB' / '565.6 MB' on three lines,
-    'a) 903400'): the question asks for the count first, so the first plain count of a thousand
-    or more that is not a step of a formula, before any amount of memory, answers it."""
-    if "params" in part_of.values():
-        return
-    # "float32 = 4 bytes" is the size of one value, not an amount of memory answering a part
-    first_memory = min((q.start for q in quantities if q.is_memory and q.value > 8), default=len(text))
-    counts = []
-    for i, q in enumerate(quantities):
-        if (q.is_memory or i in operands or i in negated or max([q.value, *q.alternatives]) < 1000
-                or q.start > first_memory):  # "903.400" (dot grouping) is a count of a thousand or more
-            continue
-        seg = _segment_of(segs, q.start)
-        if seg is None or _NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
-            continue
-        counts.append((i, seg))
-    # "Total = 831,400" after the per-layer lines: the count a sentence calls the total
-    totals = [i for i, seg in counts if _TOTAL_CUE.search(seg.text)]
-    for i in totals or [i for i, _ in counts]:
-        part_of[i] = "params"
 
 
 def _around(reading: Reading, q: Quantity) -> str:
@@ -254,13 +179,6 @@ def _in_parentheses(reading: Reading, q: Quantity) -> bool:
         return False
     before = reading.text[seg.start : q.start]
     return before.count("(") > before.count(")")
-
-
-def _segment_of(segs: list[Segment], pos: int) -> Segment | None:
-    for seg in segs:
-        if seg.start <= pos < seg.end:
-            return seg
-    return None
 
 
 def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:

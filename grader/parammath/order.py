@@ -1,0 +1,70 @@
+"""Answers read from where they stand when no sentence names their part: a sentence of only the
+three answers ("903,400 / 14.13 MB / 565.61 MB"), the first plain count of a thousand or more
+as the parameter count ('a) 903400'); and the sentence a position falls in."""
+
+from __future__ import annotations
+
+import re
+
+from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS, TOTAL_CUE
+from grader.textnumbers import Quantity, Segment
+
+PARTS = ("params", "ram_prediction", "ram_batch")
+
+#: "... = 42,000,000" ending a line and "floats = 168 MB" opening the next: what a count counts
+COUNTED_ON_NEXT_LINE = re.compile(r"[ \t]*\n[ \t]*(?:floats?|values?)\b", re.I)
+#: What may stand between the values of a list of the three answers: separators, labels, units.
+_LIST_GLUE = re.compile(
+    r"[\s/,;|.:()\-]*(?:(?:answers?|params|parameters|weights|total|and|RAM)\b[\s/,;|.:()\-]*)*", re.I)
+
+
+def answer_lists(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
+                  operands: set[int]) -> None:
+    """'903,400 / 14.13 MB / 565.61 MB.' (answer first, working after): a sentence of nothing but a
+    count and two amounts of memory, the smaller first, answers the three parts in the question's
+    order, whatever the working after it says."""
+    for seg in segs:
+        inside = [i for i, q in enumerate(quantities) if seg.start <= q.start < seg.end]
+        if len(inside) != 3 or any(i in operands for i in inside):
+            continue
+        count, pred, batch = (quantities[i] for i in inside)
+        if count.is_memory or count.value < 1000 or not (pred.is_memory and batch.is_memory):
+            continue
+        if not 0 < pred.value < batch.value:
+            continue
+        gaps = [text[seg.start:count.start], text[count.end:pred.start], text[pred.end:batch.start],
+                text[batch.end:seg.end]]
+        if all(_LIST_GLUE.fullmatch(g) for g in gaps):
+            part_of.update(zip(inside, PARTS, strict=True))
+            seg.labels = [*PARTS, "ram"]
+
+
+def by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
+              operands: set[int], negated: set[int]) -> None:
+    """No sentence names the parameter count ('903,400' / '12.6 MB' / '565.6 MB' on three lines,
+    'a) 903400'): the question asks for the count first, so the first plain count of a thousand
+    or more that is not a step of a formula, before any amount of memory, answers it."""
+    if "params" in part_of.values():
+        return
+    # "float32 = 4 bytes" is the size of one value, not an amount of memory answering a part
+    first_memory = min((q.start for q in quantities if q.is_memory and q.value > 8), default=len(text))
+    counts = []
+    for i, q in enumerate(quantities):
+        if (q.is_memory or i in operands or i in negated or max([q.value, *q.alternatives]) < 1000
+                or q.start > first_memory):  # "903.400" (dot grouping) is a count of a thousand or more
+            continue
+        seg = segment_of(segs, q.start)
+        if seg is None or NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
+            continue
+        counts.append((i, seg))
+    # "Total = 831,400" after the per-layer lines: the count a sentence calls the total
+    totals = [i for i, seg in counts if TOTAL_CUE.search(seg.text)]
+    for i in totals or [i for i, _ in counts]:
+        part_of[i] = "params"
+
+
+def segment_of(segs: list[Segment], pos: int) -> Segment | None:
+    for seg in segs:
+        if seg.start <= pos < seg.end:
+            return seg
+    return None
