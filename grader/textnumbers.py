@@ -68,6 +68,7 @@ _MANTISSA = r"""
   | \d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])     # 903,400  1,343,400.5 (not 90,3400)
   | \d{1,3}(?:\.\d{3}){2,}(?:,\d+)?         # 1.343.400 (dots as thousands separators)
   | \d{1,3}(?:'\d{3})+(?:\.\d+)?            # 903'400
+  | \d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+,\d+(?![\d,.]\d)  # 12 613,6 (space groups, decimal comma)
   | \d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?![\d,.]\d)  # 903 400
   | \d+(?:[.,]\d+)?                         # 903400  12.6  12,6
   | [.,]\d+                                 # .5
@@ -153,8 +154,8 @@ def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | Non
         text, note = text.replace(".", "").replace(",", "."), "dots read as thousands separators"
     elif re.fullmatch(r"\d{1,3}(?:'\d{3})+(?:\.\d+)?", text):
         text = text.replace("'", "")
-    elif re.fullmatch(r"\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+", text):
-        text = re.sub(r"\s", "", text)
+    elif re.fullmatch(r"\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?:,\d+)?", text):
+        text = re.sub(r"\s", "", text).replace(",", ".")
     elif re.fullmatch(r"\d{1,3}\.\d{3}", text) and _COUNT_CONTEXT.match(after):
         # "903.400 parameters": a count with a fractional part makes no sense, so the dot groups digits
         text, note, other = text.replace(".", ""), "dot read as a thousands separator", float(text)

@@ -229,7 +229,10 @@ def with_units(text: str) -> str:
     # '"ram_prediction_mb": 12.61', 'pred_MB=12.6': the unit a key's name ends with, inline
     text = _KEY_UNIT.sub(lambda m: f"{m.group(1).replace('_', ' ')}: {m.group(3)} "
                                    f"{_NAME_UNIT[m.group(2).lower()]}", text)
-    text = _UNIT_FIRST.sub(r"\2 \1", text)  # "MB 12.6" (Swahili and others put the unit first)
+    text = _UNIT_FIRST.sub(r"\2 \1", text)
+    # "903,400 parameters · 12.6 MB · 565.6 MB": a middot between words and a value separates
+    # items; between two numbers ("3 · 3") it multiplies
+    text = _MIDDOT_SEPARATOR.sub("; ", text)  # "MB 12.6" (Swahili and others put the unit first)
     # "RAM(1) = 12.6M", "memory: 565.6M": in a sentence about memory, M is megabytes
     text = _MEMORY_M.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}B", text)
     # "~12.6MB" opening a line means "about", not "≈" continuing the line above
@@ -250,6 +253,7 @@ def with_units(text: str) -> str:
     return "\n".join(out)
 
 
+_MIDDOT_SEPARATOR = re.compile(r"(?<=[A-Za-z%])[ \t]+[·•][ \t]+|(?<=\d)[ \t]+[·•][ \t]+(?=[^\W\d_])")
 _KEY_UNIT = re.compile(
     r"\b([A-Za-z]\w*?)_(mb|mib|gb|gib|kb|kib|bytes)\b[\"']?\s*[:=]\s*"
     r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)(?![\d.]|,\d)", re.I)
@@ -270,6 +274,21 @@ _LATEX_WORDS = [
 ]
 
 
+_SIUNITX = re.compile(r"\\(?:SI|qty)\s*\{([^{}]*)\}\s*\{([^{}]*)\}|\\num\s*\{([^{}]*)\}")
+_SI_PREFIX = {"kilo": "k", "mega": "M", "giga": "G", "kibi": "Ki", "mebi": "Mi", "gibi": "Gi"}
+
+
+def _siunitx(m: re.Match[str]) -> str:
+    """'\\SI{12.6}{\\mega\\byte}' -> '12.6 MB', '\\num{903400}' -> '903400' (siunitx, in or out of math)."""
+    if m.group(3) is not None:
+        return m.group(3)
+    unit = m.group(2)
+    named = re.fullmatch(r"\s*\\(kilo|mega|giga|kibi|mebi|gibi)?\s*\\?(byte|bit)\s*", unit)
+    if named:
+        unit = (_SI_PREFIX.get(named.group(1) or "", "")) + ("B" if named.group(2) == "byte" else "bit")
+    return f"{m.group(1)} {unit.strip()}"
+
+
 def _plain_latex(text: str) -> str:
     """'$903{,}400$', '$100 \\times 150 = 15{,}000$', '$\\approx 12.6\\,\\text{MB}$': LaTeX math
     as the numbers and operators it shows (notebooks render it; the reader reads the source)."""
@@ -278,6 +297,8 @@ def _plain_latex(text: str) -> str:
         for pattern, repl in _LATEX_WORDS:
             body = re.sub(pattern, repl, body)
         return re.sub(r"[ \t]{2,}", " ", body).strip()
+    if "\\" in text:
+        text = _SIUNITX.sub(_siunitx, text)
     return _MATH.sub(plain, text) if "$" in text else text
 
 
