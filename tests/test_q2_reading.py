@@ -558,11 +558,12 @@ def test_final_colon_replaces_a_first_thought_and_middots_separate_parts():
 
 
 def test_siunitx_space_grouped_decimal_commas_and_middot_separated_answers():
-    out = grade(r"The network has $\num{903400}$ parameters; one prediction needs \SI{12.6}{\mega\byte} and a "
-                r"training step on 50 images \SI{565.6}{\mega\byte}.")
+    out = grade(r"The network has $\num{903400}$ parameters; one prediction needs \SI{12.6}{\mega\byte} "
+                r"and a training step on 50 images \SI{565.6}{\mega\byte}.")
     assert quoted(out) == ["903400", "12.6 MB", "565.6 MB"]
     out = grade("903 400 paramètres ; une prédiction : 12 613,6 ko ; un lot de 50 : 565 613,6 ko.")
     assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12 613,6 ko"
     out = grade("**Answers:** 903,400 parameters · 12.6 MB · 565.6 MB\n\n**Working:** conv1 (3·3·3+1)·100 = "
-                "2,800. Maps 6 MB, 3 MB, 1.52 MB. Peak for one image 6 + 3 + 3.6 MB; batch 50 × 11.24 MB + 3.6 MB.")
+                "2,800. Maps 6 MB, 3 MB, 1.52 MB. Peak for one image 6 + 3 + 3.6 MB; "
+                "batch 50 × 11.24 MB + 3.6 MB.")
     assert quoted(out) == ["903,400", "12.6 MB", "565.6 MB"]
