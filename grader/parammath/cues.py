@@ -17,7 +17,7 @@ BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|\blot\b|entrenam
              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
 PREDICTION_CUE = re.compile(
     r"predict|\bpred\b|\binfer\b|pr[eé]dic|vorhersage|voorspelling|inferen[cz]|инференс|предсказ|utabiri|single|"
-    r"einzel|seule?\b|\bsol[ao]\b|"
+    r"einzel|seule?\b(?!\s+fois)|\bsol[ao]\b(?!\s+vez)|"  # not "une seule fois", "una sola vez" (once)
     r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
     r"\b(?:one|1|a|an)\s+(?:image|instance|input|sample|picture|example|forward\s+pass)\b|"
     r"\b(?:una|une|un|uma|ein(?:em|es|e)?|ek|één)\s+(?:imagen|image|immagine|imagem|instancia|bild|"

@@ -3,6 +3,7 @@ that answers each part (params, ram_prediction, ram_batch), saying why."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -155,7 +156,7 @@ def _params_only_as_memory(text: str) -> bool:
     cues = list(_PARAMS_CUE.finditer(text))
     return bool(cues) and all(
         re.search(rf"{_AMOUNT}\s*(?:of\s+(?:the\s+)?)?$", text[max(0, m.start() - 25) : m.start()])
-        or re.match(rf"\w*\s*(?:[:=(]\s*|take\s+|use\s+)?{_AMOUNT}", text[m.end() : m.end() + 25])
+        or re.match(rf"\w*\s*(?:[:=(≈~]\s*|take\s+|use\s+)?{_AMOUNT}", text[m.end() : m.end() + 25])
         for m in cues)
 
 
@@ -394,6 +395,7 @@ def _pick(reading: Reading) -> None:
         if p:
             p.why = "the last amount of memory written (no sentence names the batch)"
         reading.picks["ram_batch"] = p
+    _corrected_loose(reading, [i for i in candidates("ram") if i not in reading.negated], replaced)
     for part in PARTS:
         pick = reading.picks.get(part)
         if pick is not None and pick.cued:
@@ -401,6 +403,23 @@ def _pick(reading: Reading) -> None:
             if in_regions(pick.quantity.start, replaced):  # what came before the EDIT is superseded
                 others = [o for o in others if in_regions(o.quantity.start, replaced)]
             reading.restated[part] = others
+
+
+def _corrected_loose(reading: Reading, loose: list[int], replaced: list[tuple[int, int]]) -> None:
+    """'Corrección: ... así que son 50 × 11,24 MB + 3,6 MB = 565,6 MB': an amount after a correction
+    mark that no sentence names replaces the earlier figure of the part it is nearest in size to
+    (within a factor of 5), when that figure came before the mark."""
+    late = [i for i in loose if in_regions(reading.quantities[i].start, replaced)]
+    for i in _chain_ends(reading, late)[-2:]:
+        q = reading.quantities[i]
+        near = [(abs(math.log(q.value / p.quantity.value)), part) for part in ("ram_prediction", "ram_batch")
+                if (p := reading.picks.get(part)) is not None and p.quantity.value > 0
+                and not in_regions(p.quantity.start, replaced)]
+        if q.value > 0 and near and min(near)[0] < math.log(5):
+            seg = _segment_of(reading.segments, q.start)
+            if seg is not None:
+                reading.picks[min(near)[1]] = Pick(quantity=q, segment=seg,
+                                                   why="the value after the correction")
 
 
 #: Words that make an amount a component or an aside, not the answer: "feature maps: 10.52 MB",
@@ -572,6 +591,11 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
                     group.append(q)
     if all(q is not pick.quantity for q in group):
         return []
+    terms = [q.value for q in group if q is not pick.quantity]
+    span = reading.text[min(q.start for q in group) : max(q.end for q in group)]
+    if (part == "params" and len(terms) >= 2 and abs(sum(terms) - pick.quantity.value) < 0.5
+            and not re.search(r"\?|\bor\b|\bmaybe\b", span)):
+        return []  # "2 800, 180 200 and 720 400, i.e. 903 400": the terms and their total, in words
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
 
