@@ -570,10 +570,10 @@ def test_siunitx_space_grouped_decimal_commas_and_middot_separated_answers():
 
 
 def test_a_correction_mark_replaces_an_unnamed_later_amount_by_size():
-    out = grade("Parámetros totales: 903.400. Para una predicción necesitamos las salidas de dos capas (6 MB y "
-                "3 MB)\ny los pesos (3,6 MB): 12,6 MB. Para el lote de 50 imágenes calculé 50 × 12,6 = 630 MB.\n"
-                "Corrección: los pesos se guardan una sola vez y hay que guardar todas las capas, así que son\n"
-                "50 × 11,24 MB + 3,6 MB = 565,6 MB.")
+    out = grade("Parámetros totales: 903.400. Para una predicción necesitamos las salidas de dos capas "
+                "(6 MB y 3 MB)\ny los pesos (3,6 MB): 12,6 MB. Para el lote de 50 imágenes calculé "
+                "50 × 12,6 = 630 MB.\nCorrección: los pesos se guardan una sola vez y hay que guardar todas "
+                "las capas, así que son\n50 × 11,24 MB + 3,6 MB = 565,6 MB.")
     assert quoted(out) == ["903.400", "12,6 MB", "565,6 MB"] and credits(out) == [1, 1, 1]
 
 
@@ -584,6 +584,6 @@ def test_the_terms_and_their_total_in_words_are_no_shotgun():
 
 
 def test_a_bullet_adding_the_weights_goes_on_about_the_batch():
-    out = grade("* Training (50 images, everything kept for backprop):\n  * 50 × 2.81M floats × 4 B = 562 MB\n"
-                "  * + weights ≈ 565.6 MB ≈ 0.53 GiB")
+    out = grade("* Training (50 images, everything kept for backprop):\n"
+                "  * 50 × 2.81M floats × 4 B = 562 MB\n  * + weights ≈ 565.6 MB ≈ 0.53 GiB")
     assert found(out["ram_batch"]) == "565.6 MB" and out["ram_batch"].credit == 1
