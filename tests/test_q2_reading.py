@@ -587,3 +587,13 @@ def test_a_bullet_adding_the_weights_goes_on_about_the_batch():
     out = grade("* Training (50 images, everything kept for backprop):\n"
                 "  * 50 × 2.81M floats × 4 B = 562 MB\n  * + weights ≈ 565.6 MB ≈ 0.53 GiB")
     assert found(out["ram_batch"]) in ("565.6 MB", "0.53 GiB") and out["ram_batch"].credit == 1
+
+
+def test_code_with_lists_sums_subscripts_and_numpy_products_is_evaluated():
+    code = ("import numpy as np\nmaps = [100 * 150 * 100, 50 * 75 * 200, 25 * 38 * 400]\n"
+            "params = (27 + 1) * 100 + (900 + 1) * 200 + (1800 + 1) * 400\n"
+            "ram_prediction_mb = (maps[0] + maps[1] + params) * 4 / 1e6\n"
+            "ram_batch_mb = (50 * (sum(maps) + np.prod([200, 300, 3])) + params) * 4 / 1e6\n")
+    out = grade("Q2: computed below.", code)
+    assert credits(out) == [1, 1, 1] and found(out["ram_batch"]).startswith("565.6136")
+    assert found(grade("", "print(903_400)  # parameters\n")["params"]) == "903400"

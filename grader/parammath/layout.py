@@ -6,6 +6,7 @@ name gives ('ram_single_mb = 12.61', '| memory (KB) |'); three bare lines in the
 from __future__ import annotations
 
 import ast
+import math
 import re
 from typing import Any
 
@@ -47,7 +48,7 @@ def _code_arithmetic(code: str) -> list[str]:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    env: dict[str, float] = {}
+    env: dict[str, Any] = {}
     lines = []
     source = code.splitlines()
     for node in tree.body:
@@ -59,10 +60,14 @@ def _code_arithmetic(code: str) -> list[str]:
             isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
         ):
             continue
+        name = node.targets[0].id
+        listed = _eval_list(node.value, env)
+        if listed is not None:
+            env[name] = listed  # "maps = [100 * 150 * 100, ...]": kept for sum(maps), maps[0]
+            continue
         value = _eval_node(node.value, env)
         if value is None:
             continue
-        name = node.targets[0].id
         env[name] = value
         label = name.replace("_", " ")
         unit = ""
@@ -120,10 +125,13 @@ def _printed_result(node: ast.AST, source: list[str]) -> str | None:
             and node.lineno <= len(source) and "#" in source[node.lineno - 1]):
         return None
     args = node.value.args
+    comment = source[node.lineno - 1].split("#", 1)[1]
+    if (len(args) == 1 and isinstance(args[0], ast.Constant) and isinstance(args[0].value, int | float)
+            and not isinstance(args[0].value, bool) and re.fullmatch(r"[\sA-Za-z()-]{3,40}", comment)):
+        return f"{comment.strip()} = {args[0].value:g}."  # "print(903_400)  # parameters"
     values = [k for k, a in enumerate(args) if not (isinstance(a, ast.Constant) and isinstance(a.value, str))]
     if not args or not values or any(isinstance(args[k], ast.Constant) for k in values):
         return None
-    comment = source[node.lineno - 1].split("#", 1)[1]
     numbers = list(_COMMENT_NUMBER.finditer(comment))
     if len(values) == 1 and numbers:
         numbers = numbers[:1]  # "print(params)  # 903400 (2,800 + 180,200 + 720,400)"
@@ -151,7 +159,7 @@ _BYTES_PER_VALUE = re.compile(r"\*\s*[248]\b")
 _UNIT_WORD = re.compile(r"\b(?:KiB|MiB|GiB|kB|KB|MB|GB|bytes)\b")
 
 
-def _sum_of_names(node: ast.AST, env: dict[str, float]) -> bool:
+def _sum_of_names(node: ast.AST, env: dict[str, Any]) -> bool:
     """`p1 + p2 + p3`: two or more variables computed before, added up."""
     names = []
     while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
@@ -182,7 +190,31 @@ def _scaled_unit(node: ast.AST) -> str | None:
     return _DIVISORS.get(divisor)
 
 
-def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
+def _eval_list(node: ast.AST, env: dict[str, Any]) -> list[float] | None:
+    """A list of numbers: a literal '[100 * 150 * 100, 50 * 75 * 200]' or a name bound to one."""
+    if isinstance(node, ast.Name):
+        value = env.get(node.id)
+        return value if isinstance(value, list) else None
+    if isinstance(node, ast.List | ast.Tuple) and node.elts:
+        values = [_eval_node(e, env) for e in node.elts]
+        return None if any(v is None for v in values) else values  # type: ignore[return-value]
+    return None
+
+
+#: sum(maps), np.prod([100, 150, 100]), math.prod(...): the list functions students use
+_LIST_FUNCS = {"sum": sum, "prod": math.prod}
+
+
+def _eval_call(node: ast.Call, env: dict[str, Any]) -> float | None:
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    if name not in _LIST_FUNCS or len(node.args) != 1 or node.keywords:
+        return None
+    values = _eval_list(node.args[0], env)
+    return None if values is None else float(_LIST_FUNCS[name](values))
+
+
+def _eval_node(node: ast.AST, env: dict[str, Any]) -> float | None:
     ops = {
         ast.Add: lambda a, b: a + b,
         ast.Sub: lambda a, b: a - b,
@@ -197,7 +229,16 @@ def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
     ):
         return float(node.value)
     if isinstance(node, ast.Name):
-        return env.get(node.id)
+        value = env.get(node.id)
+        return value if isinstance(value, float) else None
+    if isinstance(node, ast.Call):
+        return _eval_call(node, env)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        values = _eval_list(node.value, env)  # maps[0]
+        k = node.slice.value
+        if values is None or not isinstance(k, int) or not -len(values) <= k < len(values):
+            return None
+        return values[k]
     if isinstance(node, ast.BinOp) and type(node.op) in ops:
         a, b = _eval_node(node.left, env), _eval_node(node.right, env)
         return None if a is None or b is None else ops[type(node.op)](a, b)
