@@ -44,12 +44,15 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"kilobits?|kbits?|Kbits?", "kbit"),
     (r"megabits?|Mbits?|mbits?", "Mbit"),
     (r"gigabits?|Gbits?|gbits?", "Gbit"),
-    (r"kibibytes?|KiB|kiB|Kio|КиБ", "KiB"),
-    (r"mebibytes?|MiB|Mio|МиБ", "MiB"),
-    (r"gibibytes?|GiB|Gio|ГиБ", "GiB"),
-    (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko|КБ|Кб|кБ|кб|килобайт(?:а|ов)?", "kB"),
-    (r"mega[- ]?bytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo|МБ|Мб|мб|мегабайт(?:а|ов)?", "MB"),
-    (r"giga[- ]?bytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go|ГБ|Гб|гб|гигабайт(?:а|ов)?", "GB"),
+    (r"[Kk]ibibytes?|KiB|kiB|Kib|Kio|КиБ", "KiB"),
+    (r"[Mm]ebibytes?|MiB|Mib|Mio|МиБ", "MiB"),
+    (r"[Gg]ibibytes?|GiB|Gib|Gio|ГиБ", "GiB"),
+    (r"[Kk]ilo[- ]?[Bb]ytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko|"
+     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?", "kB"),
+    (r"[Mm]ega[- ]?[Bb]ytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|mB|m[ée]ga-?octets?|Mo|"
+     r"МБ|Мб|мб|мегабайт(?:а|ов)?", "MB"),
+    (r"[Gg]iga[- ]?[Bb]ytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go|"
+     r"ГБ|Гб|гб|гигабайт(?:а|ов)?", "GB"),
     (r"[Bb]ytes?|B|octets?|байт(?:а|ов)?|Б", "B"),
 ]
 #: "Mio." is a million in German ("0,9 Mio. Parameter") but the mebioctet (MiB) in French
@@ -82,7 +85,7 @@ _NUMBER_RE = re.compile(
       | \s*(?:[x×*·⋅∙]\s*10\s*(?:\^|\*\*)\s*(?P<pow>[-+]?\d+)|[x×*·⋅∙]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+))
     )?
     (?:\s*(?P<mult>{"|".join(w for w, _ in _MULTIPLIER_WORDS)})(?![A-Za-zА-Яа-яЁё]))?
-    (?:\s*(?P<unit>{"|".join(w for w, _ in _UNIT_WORDS)})(?![A-Za-zА-Яа-яЁё]))?
+    (?:\s*(?P<unit>{"|".join(w for w, _ in _UNIT_WORDS)})(?:(?<=[A-Z])s)?(?![A-Za-zА-Яа-яЁё]))?  # "12.6 MBs"
     """,
     re.VERBOSE,
 )

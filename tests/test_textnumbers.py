@@ -195,6 +195,9 @@ def test_an_approx_line_does_not_run_on_into_the_next_label():
     ("0,9 Mio. Parameter", 900_000, None),  # German Millionen, before a word for parameters
     ("100.9 Mbit", 12_612_500, "Mbit"),  # bits: an eighth of the byte unit
     ("565.613.600 Bytes", 565_613_600, "B"),  # German capitalised Bytes, dotted grouping
+    ("565.6MBs", 565_600_000, "MB"),  # plural abbreviations
+    ("12.6 Megabytes", 12_600_000, "MB"),
+    ("13.5 Mib", 13.5 * 2**20, "MiB"),
 ])
 def test_other_languages_units_and_bits(text, value, unit):
     q = find_quantities(text)[0]
