@@ -458,10 +458,10 @@ def test_a_later_edit_replaces_the_earlier_value_either_way(text, batch):
     assert not out["ram_prediction"].needs_review
 
 
-def test_thirty_two_bits_counted_as_bytes_is_one_slip_and_bits_written_as_bits_are_right():
+def test_thirty_two_bits_counted_as_bytes_is_named_and_bits_written_as_bits_are_right():
     wrong = grade("Parameters: 903,400. Every value is 32 bits, so one prediction needs "
                   "(1,500,000 + 750,000 + 903,400) × 32 = 100,908,800 bytes ≈ 100.9 MB.")["ram_prediction"]
-    assert wrong.credit == 0.5 and "bits-as-bytes" in {d.code for d in wrong.diagnoses}
+    assert wrong.credit == 0 and "bits-as-bytes" in {d.code for d in wrong.diagnoses}
     assert credits(grade("params 903,400, prediction 100.9 Mbit, batch 4.525 Gbit")) == [1, 1, 1]
 
 

@@ -228,14 +228,15 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
     return out
 
 
-def bits_as_bytes(part: str, ref: dict[str, Any], partial: float) -> list[Target]:
-    """The accepted values × 8: each 32-bit float counted as 32 bytes (bits taken for bytes), a
-    unit slip in a sound method."""
+def bits_as_bytes(part: str, ref: dict[str, Any]) -> list[Target]:
+    """The accepted values × 8: each 32-bit float counted as 32 bytes (bits taken for bytes). Named
+    so the feedback says what went wrong; no credit, like the maps counted without their 4 bytes:
+    a conversion that puts the whole figure far off is no slip (the rubric's q2 comments)."""
     b = ref["bytes_per_value"]
     values = (ref["ram_prediction"].values() if part == "ram_prediction"
               else [ref["ram_batch"]["batch-minimum"]])
     return [Target(8 * v, f"the right amount in bits written as bytes ({8 * b} bits counted as "
-                          f"{8 * b} bytes)", False, "bits-as-bytes", partial,
+                          f"{8 * b} bytes)", False, "bits-as-bytes", 0.0,
                    f"A {8 * b}-bit float takes {b} bytes: divide by 8.") for v in values]
 
 

@@ -176,7 +176,7 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         return Verdict(0.0, "", [])
     params_pick = reading.picks.get("params")
     student_params = params_pick.quantity.value if params_pick else None
-    tgs = targets(part, ref, student_params, partial) + bits_as_bytes(part, ref, partial)
+    tgs = targets(part, ref, student_params, partial) + bits_as_bytes(part, ref)
     q = pick.quantity
     eqs = reading.equations_in(part)
     own = next((eq for eq in reading.equations if eq.rhs.start == q.start), None)
