@@ -597,3 +597,9 @@ def test_code_with_lists_sums_subscripts_and_numpy_products_is_evaluated():
     out = grade("Q2: computed below.", code)
     assert credits(out) == [1, 1, 1] and found(out["ram_batch"]).startswith("565.6136")
     assert found(grade("", "print(903_400)  # parameters\n")["params"]) == "903400"
+
+
+def test_a_batch_that_also_counts_the_gradients_is_accepted():
+    o = grade("903,400 params; one prediction 12.6 MB; batch: 50 × 11.24 MB + 2 × 3.61 MB (weights and "
+              "gradients) = 569.2 MB")["ram_batch"]
+    assert o.credit == 1

@@ -142,6 +142,9 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
             if accepted_count:
                 value = ref["ram_batch"]["batch-minimum"] - p_ref * b + pb
                 out.append(Target(value, ref["conventions"]["batch-minimum"] + carried, True))
+                # training also keeps one gradient per parameter: a fuller count, not a mistake
+                out.append(Target(value + pb, ref["conventions"]["batch-minimum"] + carried
+                                  + ", plus the parameters' gradients", True))
                 out.append(
                     Target(
                         n * sum(maps) + n * ref["input_values"] + pb,
