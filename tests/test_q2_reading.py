@@ -603,3 +603,23 @@ def test_a_batch_that_also_counts_the_gradients_is_accepted():
     o = grade("903,400 params; one prediction 12.6 MB; batch: 50 × 11.24 MB + 2 × 3.61 MB (weights and "
               "gradients) = 569.2 MB")["ram_batch"]
     assert o.credit == 1
+
+
+@pytest.mark.parametrize("text", [
+    "No son 903.400 parámetros; son 902.700 porque los sesgos no cuentan.",
+    "Não são 903.400 parâmetros, são 902.700.",
+    "Es sind nicht 903.400 Parameter, sondern 902.700.",
+])
+def test_a_value_negated_in_another_language_earns_nothing(text):
+    o = grade(text)["params"]
+    assert o.credit == 0 and found(o) == "902.700"
+
+
+@pytest.mark.parametrize("text, part", [
+    ("Parameter: 902.700, 903.400 oder 9.027.000?", "params"),
+    ("903,400 params. One prediction: 12.6 / 14.1 / 18 MB. Batch: 565.6 MB.", "ram_prediction"),
+    ("Параметров 902 700 или 903 400.", "params"),
+])
+def test_shotguns_with_dotted_counts_or_one_shared_unit_are_flagged(text, part):
+    o = grade(text)[part]
+    assert o.credit == 0 and o.needs_review

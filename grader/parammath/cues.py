@@ -52,6 +52,6 @@ AT_LEAST = re.compile(
     r"\s*[:=]?\s*[~≈]?\s*$", re.I)
 #: Before a value: the student rejects it ("not 903,400", "nicht", "pas", "не 903 400").
 NEGATED_BEFORE = re.compile(
-    r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than|nicht|pas|no\s+es|não\s+é|"
-    r"non\s+è|не)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
+    r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than|nicht|pas|no\s+(?:es|son)|"
+    r"não\s+(?:é|são)|non\s+(?:è|sono)|не)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
     r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$|(?:≠|!=|=/=)\s*[~≈]?\s*$", re.I)

@@ -271,6 +271,11 @@ def with_units(text: str) -> str:
     text = _KEY_UNIT.sub(lambda m: f"{m.group(1).replace('_', ' ')}: {m.group(3)} "
                                    f"{_NAME_UNIT[m.group(2).lower()]}", text)
     text = _UNIT_FIRST.sub(r"\2 \1", text)
+    # "12.6 / 14.1 / 18 MB", "12.6 or 14.1 MB": the unit written once applies to every value
+    for _ in range(3):
+        text, n = _SHARED_UNIT.subn(_share_unit, text)
+        if not n:
+            break
     # "903,400 parameters · 12.6 MB · 565.6 MB": a middot between words and a value separates
     # items; between two numbers ("3 · 3") it multiplies
     text = _MIDDOT_SEPARATOR.sub("; ", text)  # "MB 12.6" (Swahili and others put the unit first)
@@ -292,6 +297,16 @@ def with_units(text: str) -> str:
             line = _BARE_NUMBER.sub(lambda n, u=unit: f"{n.group(1)} {u}", rest)
         out.append(line)
     return "\n".join(out)
+
+
+_SHARED_UNIT = re.compile(
+    r"(?<![\d.,])(\d+(?:\.\d+)?)[ \t]*(/|\bor\b)[ \t]*(?=(\d+(?:\.\d+)?)[ \t]*([KMG]i?B)\b)")
+def _share_unit(m: re.Match[str]) -> str:
+    """Only between values of one kind and size (within 10×): '903400 / 12.6 MB' stays as it is."""
+    a, b = float(m.group(1)), float(m.group(3))
+    if a <= 0 or b <= 0 or not 0.1 <= a / b <= 10:
+        return m.group(0)
+    return f"{m.group(1)} {m.group(4)} {m.group(2)} "
 
 
 _MIDDOT_SEPARATOR = re.compile(r"(?<=[A-Za-z%])[ \t]+[·•][ \t]+|(?<=\d)[ \t]+[·•][ \t]+(?=[^\W\d_])")

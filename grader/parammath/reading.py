@@ -572,7 +572,7 @@ def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         if lo <= q.start < hi and i not in reading.negated
         and q.is_memory == pick.quantity.is_memory
         and (reading.part_of.get(i) in (part, "ram") or part == "params")
-        and (q.value >= 1000 if part == "params" else True)
+        and (max([q.value, *q.alternatives]) >= 1000 if part == "params" else True)  # "902.700" too
         and not _in_parentheses(reading, q)
         and not _other_part_by_size(q, pick.quantity, reading.part_of.get(i), part)
     ]
