@@ -174,8 +174,21 @@ def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | Non
     return float(text), decimals, note, other
 
 
-def find_quantities(text: str) -> list[Quantity]:
-    """Every number in `text`, with its unit and multiplier applied."""
+#: A text written the European way: dots group thousands ("1.500.000") or commas are decimal
+#: points ("12,6 MB"), and no dot is a decimal point ("12.6").
+_EUROPEAN = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3}){2,}(?![\d.,])|(?<![\d.,])\d+,\d{1,2}(?![\d.,])")
+_DOT_DECIMAL = re.compile(r"(?<![\d.,])\d+\.(?:\d{1,2}|\d{4,})(?![\d.,])")
+
+
+def is_european(text: str) -> bool:
+    return bool(_EUROPEAN.search(text)) and not _DOT_DECIMAL.search(text)
+
+
+def find_quantities(text: str, *, european: bool | None = None) -> list[Quantity]:
+    """Every number in `text`, with its unit and multiplier applied. In a text written the European
+    way, '750.000' is 750,000 (elsewhere it may be either, and both readings are kept)."""
+    if european is None:
+        european = is_european(text)
     out: list[Quantity] = []
     for m in _NUMBER_RE.finditer(text):
         mantissa = m.group("mantissa")
@@ -193,6 +206,11 @@ def find_quantities(text: str) -> list[Quantity]:
         alternatives = (
             [other] if other is not None and not unit and not exponent and not m.group("mult") else []
         )
+        if (european and alternatives and value < alternatives[0]
+                and re.fullmatch(r"\d{1,3}\.\d{3}", mantissa)):
+            value, step, alternatives = alternatives[0], 1.0, [value]
+            note = note or "dot read as a thousands separator (the answer writes numbers that way)"
+            number = value
         if unit:
             value, step = value * BYTE_UNITS[unit], step * BYTE_UNITS[unit]
         out.append(
@@ -267,9 +285,9 @@ class Formula:
     plain: float | None = None  # the value with every unit ignored: "50 × (6 + 3) MB" is 450 (MB)
 
 
-def _side_tokens(text: str, offset: int) -> list[tuple[str, Any, int, int]]:
+def _side_tokens(text: str, offset: int, european: bool | None = None) -> list[tuple[str, Any, int, int]]:
     """Tokens of one side of an equation: ('num', Quantity) | ('op', '+') | ('(' ...) | ('word', w)."""
-    quantities = find_quantities(text)
+    quantities = find_quantities(text, european=european)
     tokens: list[tuple[str, Any, int, int]] = []
     pos = 0
     for q in [*quantities, None]:
@@ -349,9 +367,9 @@ def _formula(tokens: list[tuple[str, Any, int, int]], text: str, offset: int) ->
     )
 
 
-def formula_at_end(text: str, offset: int = 0) -> Formula | None:
+def formula_at_end(text: str, offset: int = 0, european: bool | None = None) -> Formula | None:
     """The longest arithmetic expression that ends `text` (the left side of an '=')."""
-    tokens = _clean(_side_tokens(text, offset))
+    tokens = _clean(_side_tokens(text, offset, european))
     for i in range(len(tokens)):
         if tokens[i][0] not in ("num", "op") or (tokens[i][0] == "op" and tokens[i][1] != "("):
             continue
@@ -418,6 +436,7 @@ def find_equations(text: str) -> list[Equation]:
     first number after it, so "100×150×100 = 1,500,000 × 4 bytes = 6 MB" checks both steps.
     """
     out: list[Equation] = []
+    european = is_european(text)  # one reading of "750.000" for the whole answer
     cuts = [(m.start(), m.end(), m.group(0)) for m in _EQ_SPLIT.finditer(text)]
     bounds = [0, *[c[1] for c in cuts]]
     for k, (s, e, sign) in enumerate(cuts):
@@ -425,7 +444,7 @@ def find_equations(text: str) -> list[Equation]:
         blank = text.rfind("\n\n", left_start, s)
         if blank >= 0:
             left_start = blank + 2  # a formula may wrap over lines, not over paragraphs
-        lhs = formula_at_end(text[left_start:s], left_start)
+        lhs = formula_at_end(text[left_start:s], left_start, european)
         if lhs is None or (len(lhs.operands) == 1 and not lhs.is_memory):
             continue  # "Total = 903,400": a label, not a formula ("36,108,000 bytes = 36.1 MB" is one)
         if len(lhs.operands) == 1 and re.search(r"[A-Za-z]", text[lhs.operands[0].end : s]):
@@ -433,7 +452,7 @@ def find_equations(text: str) -> list[Equation]:
         right_end = cuts[k + 1][0] if k + 1 < len(cuts) else len(text)
         blank = text.find("\n\n", e, right_end)
         right_end = blank if blank >= 0 else right_end
-        rhs_q = find_quantities(text[e:right_end])
+        rhs_q = find_quantities(text[e:right_end], european=european)
         if not rhs_q:
             continue
         rhs = rhs_q[0]
@@ -520,7 +539,8 @@ def segments(text: str) -> list[Segment]:
                 not re.search(r"[.!?;]$", prev)
                 and not re.match(r"[-•*]\s", nxt)
                 and bool(
-                    re.search(r"[×x*+/=≈~,(]$|\b(?:and|of|plus|or|the)$", prev)
+                    re.search(r"[×x*+/=≈~,(]$|\b(?:and|of|plus|or|the|a|an|for|to|with|in|on|by|per|at)$",
+                              prev)
                     or re.match(r"[=≈~×*+/]", nxt)
                     or (prev.endswith(":") and re.match(r"[~≈]?\s*\d[\d.,]*\s*[KMG]i?B\b", nxt))
                     or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev))

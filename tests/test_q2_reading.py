@@ -623,3 +623,12 @@ def test_a_value_negated_in_another_language_earns_nothing(text):
 def test_shotguns_with_dotted_counts_or_one_shared_unit_are_flagged(text, part):
     o = grade(text)[part]
     assert o.credit == 0 and o.needs_review
+
+
+def test_a_quote_block_and_bold_question_headings():
+    out = grade("> **Answer:** 903,400 parameters; at least 12.6 MB for one prediction; about 565.6 MB "
+                "for a\n> training batch of 50 images.")
+    assert quoted(out) == ["903,400", "12.6 MB", "565.6 MB"]
+    out = grade("**RAM for one instance?**\nAbout 12.6 MB: the two largest consecutive layers (6 MB + 3 MB) "
+                "plus the 3.6 MB of weights.")
+    assert found(out["ram_prediction"]) == "12.6 MB" and out["ram_prediction"].credit == 1

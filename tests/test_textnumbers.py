@@ -202,3 +202,10 @@ def test_an_approx_line_does_not_run_on_into_the_next_label():
 def test_other_languages_units_and_bits(text, value, unit):
     q = find_quantities(text)[0]
     assert q.value == pytest.approx(value) and q.unit == unit
+
+
+def test_a_single_dot_group_is_thousands_in_an_answer_written_the_european_way():
+    eq = find_equations("(1.500.000 + 750.000 + 903.400) × 4 bytes = 12.613.600 bytes ≈ 12,6 MB")[0]
+    assert eq.holds
+    assert find_quantities("2.800 Parameter, 12,6 MB")[0].value == 2800
+    assert find_quantities("2.800 and 12.6 MB")[0].value == 2.8  # a dot decimal elsewhere: as written

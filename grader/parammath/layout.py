@@ -264,6 +264,7 @@ def with_units(text: str) -> str:
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
     text = _plain_latex(text)
+    text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a markdown quote block: its lines as they read
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)
     text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping

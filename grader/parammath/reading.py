@@ -350,7 +350,12 @@ def _pick(reading: Reading) -> None:
                 why = "the largest parameter count written (no sentence says 'total')"
                 sure = len(idx) == 1
         else:
-            i, why = idx[-1], "the last amount of memory written for this part"
+            # "About 12.6 MB: the two layers (6 MB + 3 MB) plus the 3.6 MB of weights": a term of
+            # another amount explains it
+            whole = [k for k in idx if not any(
+                k != j and reading.quantities[k].value < 0.9 * reading.quantities[j].value
+                and _term_of(reading, reading.quantities[k], reading.quantities[j]) for j in idx)]
+            i, why = (whole or idx)[-1], "the last amount of memory written for this part"
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
         assert seg is not None  # candidates are numbers inside a segment
