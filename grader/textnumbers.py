@@ -506,7 +506,9 @@ class Segment:
 
 #: A sentence may start with a number ("... of weights). 50 images need 565.6 MB"), but not after
 #: a question mark: "36 MB? 526 MB? 565.6 MB?" is one list of guesses, not three sentences.
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÀ-ÖØ-ÞА-ЯЁ(*\-•#]|$)|(?<=[A-Za-zА-Яа-яЁё)][.!])\s+(?=\d)")
+#: "。", "；", "।" end a sentence in scripts that put no space after them.
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÀ-ÖØ-ÞА-ЯЁ(*\-•#]|$)|(?<=[A-Za-zА-Яа-яЁё)][.!])\s+(?=\d)|"
+                           r"(?<=[。；！？।])\s*(?=\S)")
 #: "ca. 12,6 MB", "approx. 14 MB": a period that ends an abbreviation, not a sentence
 _ABBREVIATION = re.compile(
     r"\b(?:ca|approx|appr|circa|e\.g|i\.e|resp|vs|etc|no|nr|bzw|z\.b|env|aprox)\.$", re.I)

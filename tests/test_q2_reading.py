@@ -632,3 +632,20 @@ def test_a_quote_block_and_bold_question_headings():
     out = grade("**RAM for one instance?**\nAbout 12.6 MB: the two largest consecutive layers (6 MB + 3 MB) "
                 "plus the 3.6 MB of weights.")
     assert found(out["ram_prediction"]) == "12.6 MB" and out["ram_prediction"].credit == 1
+
+
+@pytest.mark.parametrize("text", [
+    "训练（批量 50）：565.6 MB；单张图片预测：12.6 MB；参数总数：903,400。",
+    "배치 50 학습: 565.6 MB, 한 장 예측: 12.6 MB, 파라미터: 903,400",
+    "Εκπαίδευση σε παρτίδα 50 εικόνων: 565,6 MB. Πρόβλεψη για μία εικόνα: 12,6 MB. Παράμετροι: 903.400.",
+    "Trénování na dávce 50 obrázků: 565,6 MB. Predikce jednoho obrázku: 12,6 MB. Parametrů: 903 400.",
+])
+def test_the_batch_named_first_in_other_languages_and_scripts(text):
+    assert credits(grade(text)) == [1, 1, 1]
+
+
+def test_two_unnamed_amounts_the_larger_first_and_a_count_after_them():
+    # no word here names a part: the batch is the larger amount, the count the only plain one
+    out = grade("Opetus 50 kuvan erällä vaatii 565,6 MB, yksi ennuste 12,6 MB, ja verkossa on 903 400 "
+                "parametria.")
+    assert quoted(out) == ["903 400", "12,6 MB", "565,6 MB"]

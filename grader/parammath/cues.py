@@ -12,6 +12,12 @@ import re
 #: Swahili mafunzo (training) / kundi (group).
 BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|\blot\b|entrenamiento|entra[iî]nement|"
              r"\bstapel|treinamento|treino|addestramento|allenamento|батч|обучени|\bпакет|mafunzo|kundi|"
+             # Swedish, Norwegian / Danish, Czech, Polish, Turkish, Indonesian, Vietnamese, Greek,
+             # Romanian, Hungarian; Chinese, Japanese, Korean, Arabic, Hindi, Hebrew (no \b in scripts
+             # without spaces between words)
+             r"träning|\btrening|træning|trénov|trénink|dávk|\bpaczk|\bpartii?\b|eğitim|pelatihan|"
+             r"huấn\s+luyện|εκπαίδευσ|παρτίδ|antrenar|tanítás|训练|批量|批次|学習|バッチ|학습|훈련|배치|"
+             r"تدريب|دفعة|ट्रेनिंग|प्रशिक्षण|बैच|אימון|"
              r"\(\s*{n}\s*\)|"
              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder|изображени)|"
              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
@@ -22,14 +28,17 @@ PREDICTION_CUE = re.compile(
     r"\b(?:one|1|a|an)\s+(?:image|instance|input|sample|picture|example|forward\s+pass)\b|"
     r"\b(?:una|une|un|uma|ein(?:em|es|e)?|ek|één)\s+(?:imagen|image|immagine|imagem|instancia|bild|"
     r"instanz|photo|afbeelding)|одно(?:го)?\s+изображени|"
-    r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)", re.I
+    r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)|"
+    r"förutsägelse|prediksjon|predikc|predykc|tahmin|prediksi|dự\s+đoán|πρόβλεψ|predicți|predikció|"
+    r"előrejelzés|预测|推理|推論|予測|예측|추론|تنبؤ|प्रेडिक्शन|अनुमान|חיזוי", re.I
 )
 #: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
 PER_ONE = re.compile(
     r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
 NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
                 128: "hundred and twenty-eight"}
-PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]|параметр|vigezo", re.I)
+PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]|параметр|vigezo|"
+                        r"παράμετρ|参数|パラメータ|파라미터|매개변수|المعاملات|معامل|पैरामीटर|פרמטר", re.I)
 _MEMORY_WORDS = (r"\bRAM\b|memory|\brequire|\bneed|m[ée]moire|mem[oó]ria|speicher|geheugen|памят|"
                  r"нужн|требу")
 RAM_CUE = re.compile(_MEMORY_WORDS + r"|\bat least|minimum|\btotal|overall|answer|"

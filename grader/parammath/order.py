@@ -51,13 +51,17 @@ def by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of
     first_memory = min((q.start for q in quantities if q.is_memory and q.value > 8), default=len(text))
     counts = []
     for i, q in enumerate(quantities):
-        if (q.is_memory or i in operands or i in negated or max([q.value, *q.alternatives]) < 1000
-                or q.start > first_memory):  # "903.400" (dot grouping) is a count of a thousand or more
-            continue
+        if q.is_memory or i in operands or i in negated or max([q.value, *q.alternatives]) < 1000:
+            continue  # "903.400" (dot grouping) is a count of a thousand or more
         seg = segment_of(segs, q.start)
         if seg is None or NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
             continue
-        counts.append((i, seg))
+        counts.append((i, seg, q.start > first_memory))
+    # the count before any memory; else ("565.6 MB ..., 12.6 MB ... and 903,400"), in a text with no
+    # other plain count, the one after the amounts
+    before = [(i, seg) for i, seg, late in counts if not late]
+    after = [(i, seg) for i, seg, late in counts if late]
+    counts = before or (after if len(after) == 1 else [])
     # "Total = 831,400" after the per-layer lines: the count a sentence calls the total
     totals = [i for i, seg in counts if TOTAL_CUE.search(seg.text)]
     for i in totals or [i for i, _ in counts]:

@@ -278,8 +278,8 @@ def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bo
            for m in (batch_cue.match(after, start), _PREDICTION_CUE.match(after, start)) if m):
         return None  # "ram≈12.6mb batch≈566mb": the cue is the label of the next value
     between = after[:start]
-    if start > 40 or re.search(r"[,;.:=≈|·•—–]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|"
-                               r"pero|aur|lekin|ma|mas)\b", between, re.I):
+    if start > 40 or re.search(r"[,;.:=≈|·•—–，、；：。،؛]|\s/|\d|\b(?:and|but|while|whereas|then|y|et|und|e|"
+                               r"aber|mais|pero|aur|lekin|ma|mas)\b", between, re.I):
         return None
     return part
 
@@ -386,6 +386,9 @@ def _pick(reading: Reading) -> None:
         "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
     reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
     loose = _chain_ends(reading, candidates("ram"))
+    if (len(loose) == 2 and reading.quantities[loose[0]].value >= 10 * reading.quantities[loose[1]].value
+            and reading.picks["ram_prediction"] is None and reading.picks["ram_batch"] is None):
+        loose.reverse()  # "565,6 MB ..., 12,6 MB": two unnamed amounts, the batch's (the larger) first
     if loose and reading.picks["ram_prediction"] is None and "ram_prediction" not in reading.conflicts:
         p = choose(loose[:1], _RAM_CUE, "ram")
         if p:
