@@ -327,6 +327,10 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
         if tok[1] == ")" and out and out[-1][1] == "(" and out[-1][0] == "op":
             out.pop()  # "3.6 MB (weights)": the parentheses held only words
             continue
+        if (tok[1] == ")" and len(out) >= 3 and out[-1][0] == "num" and out[-2][1] == "("
+                and out[-2][0] == "op" and (out[-3][0] == "num" or out[-3][1] == ")")):
+            del out[-2:]  # "902,700 × 4 B (3.61 MB)": a value restated in parentheses, not a factor
+            continue
         out.append(tok)
     return out
 

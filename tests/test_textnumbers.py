@@ -209,3 +209,8 @@ def test_a_single_dot_group_is_thousands_in_an_answer_written_the_european_way()
     assert eq.holds
     assert find_quantities("2.800 Parameter, 12,6 MB")[0].value == 2800
     assert find_quantities("2.800 and 12.6 MB")[0].value == 2.8  # a dot decimal elsewhere: as written
+
+
+def test_a_value_restated_in_parentheses_inside_a_formula_is_no_factor():
+    eq = find_equations("6 MB + 3 MB + 902,700 × 4 B (3.61 MB) = 12.61 MB")[0]
+    assert eq.holds and eq.lhs.value == pytest.approx(12_610_800)
