@@ -649,3 +649,15 @@ def test_two_unnamed_amounts_the_larger_first_and_a_count_after_them():
     out = grade("Opetus 50 kuvan erällä vaatii 565,6 MB, yksi ennuste 12,6 MB, ja verkossa on 903 400 "
                 "parametria.")
     assert quoted(out) == ["903 400", "12,6 MB", "565,6 MB"]
+
+
+def test_html_table_cells_tab_separated_lines_and_a_plus_minus_margin():
+    from grader.locate.visible import visible_markdown
+
+    html = ("<table><tr><td>params</td><td>903,400</td></tr><tr><td>prediction</td><td>12.6 MB</td></tr>"
+            "<tr><td>batch</td><td>565.6 MB</td></tr></table>")
+    assert credits(grade(visible_markdown(html))) == [1, 1, 1]
+    out = grade("params\t903400\npred\t12.6 MB\nbatch\t565.6 MB")
+    assert quoted(out) == ["903400", "12.6 MB", "565.6 MB"]
+    o = grade("903,400 params; prediction 12.6 ± 0.1 MB; batch 565.6 MB")["ram_prediction"]
+    assert o.credit == 1 and found(o) == "12.6 MB"

@@ -272,6 +272,8 @@ def with_units(text: str) -> str:
     text = _KEY_UNIT.sub(lambda m: f"{m.group(1).replace('_', ' ')}: {m.group(3)} "
                                    f"{_NAME_UNIT[m.group(2).lower()]}", text)
     text = _UNIT_FIRST.sub(r"\2 \1", text)
+    # "12.6 ± 0.1 MB": the value with its unit; the margin is no second value
+    text = re.sub(r"(\d+(?:[.,]\d+)?)\s*(?:±|\+/-|\+-)\s*\d+(?:[.,]\d+)?\s*([KMG]i?B)\b", r"\1 \2", text)
     # "12.6 / 14.1 / 18 MB", "12.6 or 14.1 MB": the unit written once applies to every value
     for _ in range(3):
         text, n = _SHARED_UNIT.subn(_share_unit, text)

@@ -278,8 +278,9 @@ def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bo
            for m in (batch_cue.match(after, start), _PREDICTION_CUE.match(after, start)) if m):
         return None  # "ram≈12.6mb batch≈566mb": the cue is the label of the next value
     between = after[:start]
-    if start > 40 or re.search(r"[,;.:=≈|·•—–，、；：。،؛]|\s/|\d|\b(?:and|but|while|whereas|then|y|et|und|e|"
-                               r"aber|mais|pero|aur|lekin|ma|mas)\b", between, re.I):
+    if start > 40 or re.match(r"[ \t]*\n", between) or re.search(  # "12.6 MB\nbatch 565.6 MB": a new line
+            r"[,;.:=≈|·•—–，、；：。،؛]|\s/|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
+            r"lekin|ma|mas)\b", between, re.I):
         return None
     return part
 
