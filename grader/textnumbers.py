@@ -76,6 +76,8 @@ _MANTISSA = r"""
   | \d+(?:[.,]\d+)?                         # 903400  12.6  12,6
   | [.,]\d+                                 # .5
 """
+_MULT_ALT = "|".join(w for w, _ in _MULTIPLIER_WORDS)
+_UNIT_ALT = "|".join(w for w, _ in _UNIT_WORDS)
 _NUMBER_RE = re.compile(
     rf"""
     (?<![0-9A-WYZa-wyz_.,'])                     # not inside a word or another number ("float32")
@@ -84,8 +86,8 @@ _NUMBER_RE = re.compile(
         (?P<exp>[eE][-+]?\d+)                      # 9.03e5
       | \s*(?:[x×*·⋅∙]\s*10\s*(?:\^|\*\*)\s*(?P<pow>[-+]?\d+)|[x×*·⋅∙]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+))
     )?
-    (?:\s*(?P<mult>{"|".join(w for w, _ in _MULTIPLIER_WORDS)})(?![A-Za-zА-Яа-яЁё]))?
-    (?:\s*(?P<unit>{"|".join(w for w, _ in _UNIT_WORDS)})(?:(?<=[A-Z])s)?(?![A-Za-zА-Яа-яЁё]))?  # "12.6 MBs"
+    (?:[ \t\u00a0]*(?P<mult>{_MULT_ALT})(?![A-Za-zА-Яа-яЁё]))?             # not across lines
+    (?:[ \t\u00a0]*(?P<unit>{_UNIT_ALT})(?:(?<=[A-Z])s)?(?![A-Za-zА-Яа-яЁё]))?  # "12.6 MBs" too
     """,
     re.VERBOSE,
 )

@@ -214,3 +214,8 @@ def test_a_single_dot_group_is_thousands_in_an_answer_written_the_european_way()
 def test_a_value_restated_in_parentheses_inside_a_formula_is_no_factor():
     eq = find_equations("6 MB + 3 MB + 902,700 × 4 B (3.61 MB) = 12.61 MB")[0]
     assert eq.holds and eq.lhs.value == pytest.approx(12_610_800)
+
+
+def test_a_multiplier_or_unit_on_the_next_line_belongs_to_that_line():
+    q = find_quantities("P = 903400\nM(1) = 12.6 MB")[0]
+    assert q.value == 903_400 and q.unit is None
