@@ -661,3 +661,16 @@ def test_html_table_cells_tab_separated_lines_and_a_plus_minus_margin():
     assert quoted(out) == ["903400", "12.6 MB", "565.6 MB"]
     o = grade("903,400 params; prediction 12.6 ± 0.1 MB; batch 565.6 MB")["ram_prediction"]
     assert o.credit == 1 and found(o) == "12.6 MB"
+
+
+@pytest.mark.parametrize("text", [
+    "903,400\n12.6 MB\n565.6 MB\n\nExplanation: layer 1 has (27+1)*100 = 2,800 parameters, layer 2 180,200 "
+    "and layer 3 720,400. The maps take 6 MB, 3 MB and 1.52 MB; a prediction keeps two of them plus the "
+    "3.6 MB of weights. Training keeps everything for 50 images: 50 × 11.24 MB = 562 MB, plus the weights.",
+    "**903,400 · 12.6 MB · 565.6 MB**\n\nWhy: 2,800 + 180,200 + 720,400 parameters; 6 + 3 + 3.6 MB; "
+    "50 × 11.24 + 3.6 MB.",
+    "1. 903400\n2. 12.61 MB\n3. 565.61 MB\n\nExplanation: conv1 2,800; conv2 180,200; conv3 720,400. "
+    "Peak = 6 + 3 + 3.61 MB. Batch = 50 × 11.24 + 3.61 MB.",
+])
+def test_the_three_answers_first_on_lines_or_between_middots_win_over_the_working(text):
+    assert credits(grade(text)) == [1, 1, 1]

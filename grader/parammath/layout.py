@@ -271,7 +271,7 @@ def with_units(text: str) -> str:
     # '"ram_prediction_mb": 12.61', 'pred_MB=12.6': the unit a key's name ends with, inline
     text = _KEY_UNIT.sub(lambda m: f"{m.group(1).replace('_', ' ')}: {m.group(3)} "
                                    f"{_NAME_UNIT[m.group(2).lower()]}", text)
-    text = _UNIT_FIRST.sub(r"\2 \1", text)
+    text = _UNIT_FIRST.sub(r"\2 \1", text)  # "MB 12.6" (Swahili and others put the unit first)
     # "12.6 ± 0.1 MB": the value with its unit; the margin is no second value
     text = re.sub(r"(\d+(?:[.,]\d+)?)\s*(?:±|\+/-|\+-)\s*\d+(?:[.,]\d+)?\s*([KMG]i?B)\b", r"\1 \2", text)
     # "12.6 / 14.1 / 18 MB", "12.6 or 14.1 MB": the unit written once applies to every value
@@ -279,9 +279,12 @@ def with_units(text: str) -> str:
         text, n = _SHARED_UNIT.subn(_share_unit, text)
         if not n:
             break
-    # "903,400 parameters · 12.6 MB · 565.6 MB": a middot between words and a value separates
-    # items; between two numbers ("3 · 3") it multiplies
-    text = _MIDDOT_SEPARATOR.sub("; ", text)  # "MB 12.6" (Swahili and others put the unit first)
+    # "903,400 · 12.6 MB · 565.6 MB": two or more spaced middots on a line with no '=' list values
+    text = "\n".join(re.sub(r"[ \t]+·[ \t]+", "; ", ln) if ln.count(" · ") >= 2 and "=" not in ln else ln
+                     for ln in text.split("\n"))
+    # "903,400 parameters · 12.6 MB": a middot between words and a value separates items; between
+    # two numbers ("3 · 3") it multiplies
+    text = _MIDDOT_SEPARATOR.sub("; ", text)
     # "RAM(1) = 12.6M", "memory: 565.6M": in a sentence about memory, M is megabytes
     text = _MEMORY_M.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}B", text)
     # "~12.6MB" opening a line means "about", not "≈" continuing the line above

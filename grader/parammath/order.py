@@ -20,24 +20,48 @@ _LIST_GLUE = re.compile(
 
 
 def answer_lists(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
-                  operands: set[int]) -> None:
-    """'903,400 / 14.13 MB / 565.61 MB.' (answer first, working after): a sentence of nothing but a
-    count and two amounts of memory, the smaller first, answers the three parts in the question's
-    order, whatever the working after it says."""
-    for seg in segs:
-        inside = [i for i, q in enumerate(quantities) if seg.start <= q.start < seg.end]
-        if len(inside) != 3 or any(i in operands for i in inside):
-            continue
+                 operands: set[int]) -> set[int]:
+    """'903,400 / 14.13 MB / 565.61 MB.' (answer first, working after), or the three on lines of
+    their own ('903,400' / '12.6 MB' / '565.6 MB', then the explanation): nothing but a count and
+    two amounts of memory, the smaller first, answers the three parts in the question's order,
+    whatever the working after it says. Returns the quantities so placed: read by position, so a
+    guess (flagged for review when it costs credit)."""
+    def values_in(seg: Segment) -> list[int] | None:
+        """The quantities of a segment that holds nothing but values and glue (None otherwise);
+        a leading enumerator ('1.', 'b)') is glue."""
+        lead = _ENUMERATOR.match(text, seg.start)
+        start = lead.end() if lead else seg.start
+        inside = [i for i, q in enumerate(quantities) if start <= q.start < seg.end]
+        if not inside or any(i in operands for i in inside):
+            return None
+        edges = [start] + [x for i in inside for x in (quantities[i].start, quantities[i].end)]
+        edges.append(seg.end)
+        gaps = [text[edges[k]:edges[k + 1]] for k in range(0, len(edges), 2)]
+        return inside if all(_LIST_GLUE.fullmatch(g) for g in gaps) else None
+
+    found = [values_in(seg) for seg in segs]
+    runs: list[tuple[list[int], list[Segment]]] = []
+    for k, seg in enumerate(segs):
+        if found[k] is not None and len(found[k]) == 3:
+            runs.append((found[k], [seg]))
+        elif k + 2 < len(segs) and all(f is not None and len(f) == 1 for f in found[k : k + 3]):
+            runs.append(([f[0] for f in found[k : k + 3] if f], segs[k : k + 3]))
+    for inside, run_segs in runs:
         count, pred, batch = (quantities[i] for i in inside)
-        if count.is_memory or count.value < 1000 or not (pred.is_memory and batch.is_memory):
+        if count.is_memory or max([count.value, *count.alternatives]) < 1000 \
+                or not (pred.is_memory and batch.is_memory) or not 0 < pred.value < batch.value:
             continue
-        if not 0 < pred.value < batch.value:
-            continue
-        gaps = [text[seg.start:count.start], text[count.end:pred.start], text[pred.end:batch.start],
-                text[batch.end:seg.end]]
-        if all(_LIST_GLUE.fullmatch(g) for g in gaps):
-            part_of.update(zip(inside, PARTS, strict=True))
-            seg.labels = [*PARTS, "ram"]
+        part_of.update(zip(inside, PARTS, strict=True))
+        for seg, part in zip(run_segs, PARTS if len(run_segs) == 3 else [], strict=False):
+            seg.labels = [part] + (["ram"] if part != "params" else [])
+        if len(run_segs) == 1:
+            run_segs[0].labels = [*PARTS, "ram"]
+        return set(inside)
+    return set()
+
+
+#: "1.", "b)", "(iii)", "a:" opening a line of a list
+_ENUMERATOR = re.compile(r"[ \t]*(?:[-*•][ \t]+)?\(?(?:[1-3]|[a-c]|i{1,3})[.):][ \t]*", re.I)
 
 
 def by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],

@@ -64,6 +64,8 @@ class Reading:
     batch_cue: re.Pattern[str] | None = None
     #: part -> the value that would have been picked had it no rivals
     withheld: dict[str, Pick] = field(default_factory=dict)
+    #: quantities given a part by their position in a list of the three answers (a guess)
+    placed: set[int] = field(default_factory=set)
 
     def equations_in(self, part: str) -> list[Equation]:
         """Equations whose result sits in a sentence about `part` ('' for sentences about none)."""
@@ -131,7 +133,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         part = _part_for(q, seg, batch_cue, batch_size)
         if part:
             part_of[i] = part
-    answer_lists(text, quantities, segs, part_of, operands)
+    placed = answer_lists(text, quantities, segs, part_of, operands)
     by_order(text, quantities, segs, part_of, operands, negated)
     reading = Reading(
         text=text,
@@ -142,6 +144,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         operands=operands,
         negated=negated,
         batch_cue=batch_cue,
+        placed=placed,
     )
     _pick(reading)
     return reading
@@ -308,6 +311,8 @@ def _pick(reading: Reading) -> None:
     def choose(idx: list[int], cue: re.Pattern[str], part: str) -> Pick | None:
         if not idx:
             return None
+        # "903,400 / 12.6 MB / 565.6 MB" then the working: the list of the answers states them
+        idx = [i for i in idx if i in reading.placed] or idx
         if part == "params":  # "... mini-batch of 50": the question's small numbers are no parameter count
             idx = [i for i in idx if reading.quantities[i].value >= 1000] or idx
         # "EDIT: ... the correct total is 903,400": the value marked as a replacement is the answer
@@ -360,6 +365,10 @@ def _pick(reading: Reading) -> None:
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
         assert seg is not None  # candidates are numbers inside a segment
+        if i in reading.placed:
+            named = {"params": "the parameter count", "ram_prediction": "a single prediction"}.get(
+                part, "the batch")
+            why, sure = f"its place in a list of the three answers (no sentence names {named})", False
         return Pick(quantity=q, segment=seg, why=why, cued=sure)
 
     def settle(part: str, pick: Pick | None) -> Pick | None:
