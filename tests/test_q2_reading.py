@@ -674,3 +674,18 @@ def test_html_table_cells_tab_separated_lines_and_a_plus_minus_margin():
 ])
 def test_the_three_answers_first_on_lines_or_between_middots_win_over_the_working(text):
     assert credits(grade(text)) == [1, 1, 1]
+
+
+@pytest.mark.parametrize("text", [
+    "TL;DR 903,400 params, 12.6 MB, 565.6 MB.\n\nLong version: the layers have 2,800, 180,200 and 720,400 "
+    "parameters. A forward pass keeps at most\ntwo layers (6 MB and 3 MB) plus 3.6 MB of weights. Training "
+    "stores 50 × 10.52 MB of maps, 36 MB of\ninputs and the weights.",
+    "Short answer: 903,400 parameters; 14.1 MB per prediction; 566 MB per batch of 50.\nDetails: maps per "
+    "image:\n1,500,000 + 750,000 + 380,000 = 2,630,000 floats = 10.52 MB; weights 3.61 MB; so 14.13 MB when "
+    "all\nlayers are kept. Batch: 50 × (10.52 + 0.72) + 3.61 = 565.6 MB.",
+    "Réponses : 903 400 ; 12,6 Mo ; 565,6 Mo.\nDétail : 2 800 + 180 200 + 720 400 paramètres ; deux couches "
+    "(6 Mo + 3 Mo) + 3,6 Mo de poids ;\n50 × 11,24 Mo + 3,6 Mo.",
+])
+def test_a_line_opened_as_the_answer_states_the_finals_over_the_working(text):
+    out = grade(text)
+    assert credits(out) == [1, 1, 1] and not any(out[p].needs_review for p in out)

@@ -10,8 +10,13 @@ import re
 _REPLACES = re.compile(
     r"(?:^|(?<=[\s(>*_\-]))(?:edit(?:ed)?|update[d]?|correction|erratum|oops|nachtrag|korrektur|"
     r"correcci[oó]n|corre[cç][aã]o|исправлени[ея]|поправка)\b\s*[:!,\-]", re.I | re.M)
-#: "final answer(s):", "Final:" marks the answer in its own sentence (the working may follow).
-_FINAL = re.compile(r"\bfinal\s+(?:answers?|results?)\b\s*[:=\-]?|\bfinal\s*:", re.I)
+#: "final answer(s):", "Final:", a line opened with "Answer:" / "TL;DR" mark the answer in its own
+#: sentence (the working may follow).
+_FINAL = re.compile(r"\bfinal\s+(?:answers?|results?)\b\s*[:=\-]?|\bfinal\s*:|"
+                    # a line opened as the answer: "Short answer:", "TL;DR", "Réponses :"
+                    r"^[ \t>*_#-]*(?:short\s+answers?|answers?|tl;?dr|r[ée]ponses?|"
+                    r"respuestas?|antworten?|ergebnis(?:se)?|risposte?|respostas?|ответы?)[*_]*[ \t]*[:\-–]?",
+                    re.I | re.M)
 
 
 def replacing_regions(text: str) -> list[tuple[int, int]]:

@@ -15,8 +15,9 @@ PARTS = ("params", "ram_prediction", "ram_batch")
 COUNTED_ON_NEXT_LINE = re.compile(r"[ \t]*\n[ \t]*(?:floats?|values?)\b", re.I)
 #: What may stand between the values of a list of the three answers: separators, labels, units.
 _LIST_GLUE = re.compile(
-    r"[\s/,;|.:()\-·•–—]*(?:(?:answers?|params|parameters|weights|total|and|RAM)\b[\s/,;|.:()\-·•–—]*)*",
-    re.I)
+    r"[\s/,;|.:()\-·•–—]*(?:(?:answers?|params|parameters|weights|total|and|RAM|tl;?dr|summary|short|final|"
+    r"results?|r[ée]ponses?|respuestas?|antworten?|ergebnis(?:se)?|risposte?|respostas?|ответы?)"
+    r"(?![^\W\d_])[\s/,;|.:()\-·•–—]*)*", re.I)
 
 
 def answer_lists(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
