@@ -689,3 +689,10 @@ def test_the_three_answers_first_on_lines_or_between_middots_win_over_the_workin
 def test_a_line_opened_as_the_answer_states_the_finals_over_the_working(text):
     out = grade(text)
     assert credits(out) == [1, 1, 1] and not any(out[p].needs_review for p in out)
+
+
+def test_a_latex_fraction_with_powers_in_it_is_evaluated():
+    text = (r"Parameters: $903\,400$. One prediction: "
+            r"$\frac{(1.5 + 0.75) \times 10^{6} + 903\,400}{10^{6}} \times 4 \approx 12.6$ MB.")
+    o = grade(text)["ram_prediction"]
+    assert o.credit == 1 and not o.diagnoses

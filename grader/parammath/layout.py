@@ -330,8 +330,9 @@ _MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
 _LATEX_WORDS = [
     (r"\{,\}", ","), (r"\\(?:times|cdot|ast)\b", " × "), (r"\\(?:approx|simeq|sim)\b", " ≈ "),
     (r"\\(?:text|mathrm|textrm|mbox|mathit|textbf|mathbf|operatorname)\s*\{([^{}]*)\}", r" \1"),
+    (r"\^\{([^{}]*)\}", r"^\1"), (r"_\{([^{}]*)\}", r"_\1"),  # before \frac: its parts hold no braces
     (r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)"), (r"\\(?:left|right|big|Big)\b", ""),
-    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)\b", " "), (r"\^\{([^{}]*)\}", r"^\1"),
+    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)\b", " "),
     (r"\\[A-Za-z]+", " "), (r"[{}]", ""),
 ]
 
