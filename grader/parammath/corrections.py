@@ -9,7 +9,8 @@ import re
 #: A mark that what follows replaces what came before (to the end of the answer).
 _REPLACES = re.compile(
     r"(?:^|(?<=[\s(>*_\-]))(?:edit(?:ed)?|update[d]?|correction|erratum|oops|nachtrag|korrektur|"
-    r"correcci[oó]n|corre[cç][aã]o|исправлени[ея]|поправка)\b\s*[:!,\-]", re.I | re.M)
+    r"correcci[oó]n|corre[cç][aã]o|исправлени[ея]|поправка)\b(?:\s*\([^()\n]{0,60}\))?\s*[:!,\-]",
+    re.I | re.M)  # "EDIT (after feedback):" too
 #: "final answer(s):", "Final:", a line opened with "Answer:" / "TL;DR" mark the answer in its own
 #: sentence (the working may follow).
 _FINAL = re.compile(r"\bfinal\s+(?:answers?|results?)\b\s*[:=\-]?|\bfinal\s*:|"
@@ -30,6 +31,11 @@ def replacing_regions(text: str) -> list[tuple[int, int]]:
         stop = re.search(r"\n|(?<=[.!?])\s", text[m.end():])
         regions.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end())))
     return regions
+
+
+def marks_correction(sentence: str) -> bool:
+    """The sentence carries an EDIT / Update / correction mark: what it says about a part is stated."""
+    return bool(_REPLACES.search(sentence))
 
 
 def in_regions(pos: int, regions: list[tuple[int, int]]) -> bool:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from grader.parammath.corrections import in_regions, replacing_regions
+from grader.parammath.corrections import in_regions, marks_correction, replacing_regions
 from grader.parammath.cues import AT_LEAST as _AT_LEAST
 from grader.parammath.cues import BATCH_CUE as _BATCH_CUE
 from grader.parammath.cues import MEMORY_CUE as _MEMORY_CUE
@@ -476,7 +476,8 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
         if own is None or not own.search(seg.text):
             continue  # the sentence itself names the part (not a label carried from the line above)
         local = reading.text[seg.start : q.start]
-        stated = cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
+        stated = (cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
+                  or marks_correction(seg.text))
         aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text)
                  or _working_term(reading, q, seg) or _term_of(reading, q, pick.quantity))
