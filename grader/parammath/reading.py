@@ -23,7 +23,9 @@ from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 from grader.parammath.negation import is_negated
 from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by_order
 from grader.parammath.order import segment_of as _segment_of
-from grader.textnumbers import Equation, Quantity, Segment, agrees, find_equations, find_quantities, segments
+from grader.parammath.rivals import RESTATED, in_parentheses
+from grader.parammath.rivals import rivals as _rivals
+from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
 
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
 
@@ -177,14 +179,6 @@ def _around(reading: Reading, q: Quantity) -> str:
     return reading.text[max(before, default=seg.start) : q.start] + " " + tail
 
 
-def _in_parentheses(reading: Reading, q: Quantity) -> bool:
-    seg = _segment_of(reading.segments, q.start)
-    if seg is None:
-        return False
-    before = reading.text[seg.start : q.start]
-    return before.count("(") > before.count(")")
-
-
 def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:
     """True when the last part cue before `upto` is a batch cue (else a prediction cue or none)."""
     b = [m.start() for m in batch_cue.finditer(text, 0, upto)]
@@ -324,7 +318,7 @@ def _pick(reading: Reading) -> None:
             assert seg is not None
             return Pick(quantity=q, segment=seg, why="the value stated as the minimum ('at least')")
         # "(6 MB + 3 MB of maps and 3.6 MB of weights)": numbers in parentheses explain, not answer
-        outside = [i for i in idx if not _in_parentheses(reading, reading.quantities[i])
+        outside = [i for i in idx if not in_parentheses(reading, reading.quantities[i])
                    or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
         idx = outside or idx
         # "(it would be 6.3 MB with float16)": an aside about another setting is not the answer
@@ -465,7 +459,7 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
     for i in idx:
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
-        if seg is None or seg is pick.segment or i in reading.negated or _in_parentheses(reading, q):
+        if seg is None or seg is pick.segment or i in reading.negated or in_parentheses(reading, q):
             continue
         if part == "params" and q.value < 10000:
             continue
@@ -536,18 +530,6 @@ def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
 
 
 
-#: Between two values offered as alternatives: "or", "/", "?", commas, "maybe" (and their units).
-_ALTERNATIVES = re.compile(
-    r"(?:\s|[,/?;]|\b(?:or|ou|oder|o|или|au)\b|\beither\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\b|"
-    r"\b(?:[KMG]i?B|bytes?|megabytes?|gigabytes?|params|parameters|weights)\b)*", re.I)
-
-
-#: Between an amount and the same amount said again: "i.e.", "that is", "in other words".
-_RESTATED = re.compile(
-    r"\s*,?\s*(?:i\.\s?e\.|ie|that\s+is|in\s+other\s+words|which\s+is)\s*,?\s*"
-    r"(?:about|approx\w*\.?|roughly|around|~|≈)?\s*", re.I)
-
-
 _AT_LEAST_AFTER = re.compile(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", re.I)
 
 
@@ -555,7 +537,7 @@ def _restates_previous(reading: Reading, i: int) -> bool:
     if i == 0:
         return False
     a, b = reading.quantities[i - 1], reading.quantities[i]
-    return (a.is_memory and b.is_memory and bool(_RESTATED.fullmatch(reading.text[a.end : b.start]))
+    return (a.is_memory and b.is_memory and bool(RESTATED.fullmatch(reading.text[a.end : b.start]))
             and abs(a.value - b.value) <= 0.06 * max(a.value, b.value))
 
 
@@ -567,86 +549,6 @@ def _at_least(reading: Reading, idx: list[int]) -> int | None:
                     or _AT_LEAST_AFTER.match(reading.text[q.end : seg.end])):
             return i  # "at least 12.6 MB", "gives about 12.6 MB at least"
     return None
-
-
-def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
-    """The picked value and the other values next to it offered as alternatives for the same part
-    ("9,027,000? 902,700? 903,400?", "3.6 MB, 9 MB, 12.6 MB or 14.1 MB", "2,700 / 902,700 /
-    903,400"), or [] when the pick stands alone. Steps of a formula are not rivals."""
-    seg = pick.segment
-    lo, hi = seg.start, seg.end
-    if part == "params":
-        # "2,800, 180,200, 720,400 = 903,400": the terms of a formula are no rivals; only values
-        # on the pick's side of every '=' are ("params = 902,700 / 903,400")
-        before = reading.text[seg.start : pick.quantity.start]
-        after = reading.text[pick.quantity.end : seg.end]
-        lo = seg.start + max((m.end() for m in re.finditer(r"[=≈]", before)), default=0)
-        nxt = re.search(r"[=≈]", after)
-        hi = pick.quantity.end + nxt.start() if nxt else seg.end
-        twin = _lone_count_chained(reading, pick.quantity, seg)
-        if twin is not None:
-            return [pick.quantity, twin]  # "params ≈ 903,400 ≈ 902,700": two counts said to be one
-    same = [
-        (i, q) for i, q in enumerate(reading.quantities)
-        if lo <= q.start < hi and i not in reading.negated
-        and q.is_memory == pick.quantity.is_memory
-        and (reading.part_of.get(i) in (part, "ram") or part == "params")
-        and (max([q.value, *q.alternatives]) >= 1000 if part == "params" else True)  # "902.700" too
-        and not _in_parentheses(reading, q)
-        and not _other_part_by_size(q, pick.quantity, reading.part_of.get(i), part)
-    ]
-    group: list[Quantity] = []
-    for (_, a), (_, b) in zip(same, same[1:], strict=False):
-        between = reading.text[a.end : b.start]
-        before = reading.text[max(seg.start, a.start - 20) : a.start]
-        # "between 3.6 MB and 14.1 MB": a range is no single answer
-        ranged = bool(re.fullmatch(r"\s*(?:and|to|-|–)\s*", between) and re.search(
-            r"\b(?:between|from|range\s+of|ranges?\s+from)\s*$", before, re.I))
-        # "565.6 MB, i.e. about 5.6 GB": a restatement that does not agree is a second answer
-        slip = bool(_RESTATED.fullmatch(between)) and abs(a.value - b.value) > 0.1 * max(a.value, b.value)
-        if ranged or slip or (_ALTERNATIVES.fullmatch(between) and "=" not in between):
-            for q in (a, b):
-                if all(q is not g for g in group):
-                    group.append(q)
-    if all(q is not pick.quantity for q in group):
-        return []
-    terms = [q.value for q in group if q is not pick.quantity]
-    span = reading.text[min(q.start for q in group) : max(q.end for q in group)]
-    if (part == "params" and len(terms) >= 2 and abs(sum(terms) - pick.quantity.value) < 0.5
-            and not re.search(r"\?|\bor\b|\bmaybe\b", span)):
-        return []  # "2 800, 180 200 and 720 400, i.e. 903 400": the terms and their total, in words
-    values = {round(q.value, -3 if q.is_memory else 0) for q in group}
-    return group if len(values) > 1 else []
-
-
-def _lone_count_chained(reading: Reading, q: Quantity, seg: Segment) -> Quantity | None:
-    """A different lone count right before or after `q` across one '=' or '≈' (no operator on
-    either side): the student equates two totals, so neither is the single answer."""
-    lone = r"[^\d+\-*/×x()^]*"
-    for r in reading.quantities:
-        if r is q or r.is_memory or not (seg.start <= r.start < seg.end):
-            continue
-        if agrees(q.value, r) or agrees(r.value, q):
-            continue  # "903,400 ≈ 0.9M" restates one value
-        a, b = (q, r) if q.end <= r.start else (r, q)
-        if not re.fullmatch(r"\s*[=≈~]\s*", reading.text[a.end : b.start]):
-            continue
-        text = reading.text
-        if re.fullmatch(lone, text[seg.start : a.start]) and re.fullmatch(lone, text[b.end : seg.end]):
-            return r
-    return None
-
-
-def _other_part_by_size(q: Quantity, pick: Quantity, q_part: str | None, part: str) -> bool:
-    """'12.6MB; 565.6MB (batch)': an amount no sentence names that is a tenth of the batch figure
-    (or ten times the prediction figure) answers the other RAM part, in the question's order."""
-    if q_part != "ram" or not q.is_memory or not pick.is_memory:
-        return False
-    if part == "ram_batch":
-        return q.value * 10 <= pick.value
-    if part == "ram_prediction":
-        return q.value >= 10 * pick.value
-    return False
 
 
 def _chain_ends(reading: Reading, idx: list[int]) -> list[int]:
