@@ -697,3 +697,9 @@ def test_a_latex_fraction_with_powers_in_it_is_evaluated():
             r"$\frac{(1.5 + 0.75) \times 10^{6} + 903\,400}{10^{6}} \times 4 \approx 12.6$ MB.")
     o = grade(text)["ram_prediction"]
     assert o.credit == 1 and not o.diagnoses
+
+
+def test_values_given_respectively_follow_the_order_of_the_parts():
+    out = grade("The parameter count, the RAM for one prediction and the RAM for the batch are 903,400, 12.6 MB "
+                "and\n565.6 MB respectively.")
+    assert quoted(out) == ["903,400", "12.6 MB", "565.6 MB"]

@@ -38,7 +38,11 @@ def answer_lists(text: str, quantities: list[Quantity], segs: list[Segment], par
         edges = [start] + [x for i in inside for x in (quantities[i].start, quantities[i].end)]
         edges.append(seg.end)
         gaps = [text[edges[k]:edges[k + 1]] for k in range(0, len(edges), 2)]
-        return inside if all(_LIST_GLUE.fullmatch(g) for g in gaps) else None
+        # "... are 903,400, 12.6 MB and 565.6 MB respectively": the sentence says they go in order
+        listed = all(_LIST_GLUE.fullmatch(g) for g in gaps) or (
+            len(inside) == 3 and _RESPECTIVELY.search(seg.text) and _LIST_GLUE.fullmatch(gaps[1])
+            and re.fullmatch(r"[\s,;]*(?:and|et|y|und|e|и)?[\s,;]*", gaps[2], re.I))
+        return inside if listed else None
 
     found = [values_in(seg) for seg in segs]
     runs: list[tuple[list[int], list[Segment]]] = []
@@ -61,6 +65,8 @@ def answer_lists(text: str, quantities: list[Quantity], segs: list[Segment], par
     return set()
 
 
+_RESPECTIVELY = re.compile(r"respectively|respectivement|respectivamente|rispettivamente|jeweils|"
+                           r"соответственно", re.I)
 #: "1.", "b)", "(iii)", "a:" opening a line of a list
 _ENUMERATOR = re.compile(r"[ \t]*(?:[-*•][ \t]+)?\(?(?:[1-3]|[a-c]|i{1,3})[.):][ \t]*", re.I)
 
