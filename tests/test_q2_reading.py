@@ -700,6 +700,6 @@ def test_a_latex_fraction_with_powers_in_it_is_evaluated():
 
 
 def test_values_given_respectively_follow_the_order_of_the_parts():
-    out = grade("The parameter count, the RAM for one prediction and the RAM for the batch are 903,400, 12.6 MB "
-                "and\n565.6 MB respectively.")
+    out = grade("The parameter count, the RAM for one prediction and the RAM for the batch are 903,400, "
+                "12.6 MB and\n565.6 MB respectively.")
     assert quoted(out) == ["903,400", "12.6 MB", "565.6 MB"]
