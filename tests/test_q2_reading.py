@@ -703,3 +703,9 @@ def test_values_given_respectively_follow_the_order_of_the_parts():
     out = grade("The parameter count, the RAM for one prediction and the RAM for the batch are 903,400, "
                 "12.6 MB and\n565.6 MB respectively.")
     assert quoted(out) == ["903,400", "12.6 MB", "565.6 MB"]
+
+
+def test_a_per_image_training_figure_is_a_rate_not_a_second_batch_answer():
+    o = grade("Per image in training: 11,240 kB. Whole batch (50 images + weights): 565,614 kB. Inference: "
+              "12,614 kB.\nParameters: 903,400.")["ram_batch"]
+    assert o.credit == 1 and not o.needs_review and found(o) == "565,614 kB"

@@ -35,6 +35,10 @@ PREDICTION_CUE = re.compile(
 #: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
 PER_ONE = re.compile(
     r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
+#: "Per image in training: 11.24 MB", "11.24 MB per image": a rate of the batch, not its total.
+PER_IMAGE = re.compile(
+    r"\b(?:per|each|every|pro|par|por|je|на\s+одно)\s+(?:image|sample|instance|picture|example|input|bild|imagen|"
+    r"immagine|imagem|изображени)", re.I)
 NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
                 128: "hundred and twenty-eight"}
 PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]|параметр|vigezo|"

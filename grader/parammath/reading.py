@@ -15,6 +15,7 @@ from grader.parammath.cues import MEMORY_CUE as _MEMORY_CUE
 from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS as _NOT_A_COUNT_OF_PARAMS
 from grader.parammath.cues import NUMBER_WORDS as _NUMBER_WORDS
 from grader.parammath.cues import PARAMS_CUE as _PARAMS_CUE
+from grader.parammath.cues import PER_IMAGE as _PER_IMAGE
 from grader.parammath.cues import PER_ONE as _PER_ONE
 from grader.parammath.cues import PREDICTION_CUE as _PREDICTION_CUE
 from grader.parammath.cues import RAM_CUE as _RAM_CUE
@@ -469,6 +470,9 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
                "ram_batch": reading.batch_cue}.get(part)
         if own is None or not own.search(seg.text):
             continue  # the sentence itself names the part (not a label carried from the line above)
+        if part == "ram_batch" and _PER_IMAGE.search(
+                reading.text[seg.start : q.start] + _clause(reading, q, seg)):
+            continue  # "Per image in training: 11.24 MB": a rate of the batch, not a second total
         local = reading.text[seg.start : q.start]
         stated = (cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
                   or marks_correction(seg.text))
