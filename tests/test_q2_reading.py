@@ -709,3 +709,8 @@ def test_a_per_image_training_figure_is_a_rate_not_a_second_batch_answer():
     o = grade("Per image in training: 11,240 kB. Whole batch (50 images + weights): 565,614 kB. Inference: "
               "12,614 kB.\nParameters: 903,400.")["ram_batch"]
     assert o.credit == 1 and not o.needs_review and found(o) == "565,614 kB"
+
+
+def test_three_bare_lines_take_the_unit_a_note_in_words_names():
+    out = grade("903400\n12.03\n539.41\n(the two RAM figures are in MiB)")
+    assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "539.41 MiB"

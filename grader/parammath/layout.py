@@ -413,18 +413,24 @@ _BARE_ROW = re.compile(r"(\d[\d,]*\d|\d)\s*[;,/|]\s+(\d+(?:\.\d+)?)\s*[;,/|]\s+(
 
 def _bare_lines_in_mb(text: str) -> str:
     """'903,400 / 12.6 / 565.6' on three lines (or one) and no unit anywhere: the answers in the question's
-    order, the two amounts of memory in megabytes (the unit the question's scale implies)."""
+    order, the two amounts of memory in megabytes (the unit the question's scale implies), or in the
+    unit a note in words next to them names ('the RAM figures are in MiB')."""
     one = _BARE_ROW.match(text.strip())
     if one and float(one.group(2)) < float(one.group(1).replace(",", "")):  # "903400, 12.6, 565.6"
         return f"{one.group(1)}\n{one.group(2)} MB\n{one.group(3)} MB"
     lines = [ln for ln in text.split("\n") if ln.strip()]
-    if len(lines) != 3 or not all(_BARE_LINE.match(ln) for ln in lines):
+    bare = [k for k, ln in enumerate(lines) if _BARE_LINE.match(ln)]
+    # the three bare lines, and at most a note in words around them ("the RAM figures are in MiB")
+    rest = " ".join(ln for k, ln in enumerate(lines) if k not in bare)
+    if len(bare) != 3 or bare[2] - bare[0] != 2 or re.search(r"\d", rest):
         return text
+    named = re.search(r"\b(MiB|GiB|KiB|kB|KB|GB|MB)\b", rest)
+    unit = named.group(1) if named else "MB"
     out, k = [], 0
     for line in text.split("\n"):
-        if line.strip():
+        if line.strip() and _BARE_LINE.match(line):
             k += 1
             if k > 1:
-                line = f"{line.rstrip()} MB"
+                line = f"{line.rstrip()} {unit}"
         out.append(line)
     return "\n".join(out)
