@@ -714,3 +714,8 @@ def test_a_per_image_training_figure_is_a_rate_not_a_second_batch_answer():
 def test_three_bare_lines_take_the_unit_a_note_in_words_names():
     out = grade("903400\n12.03\n539.41\n(the two RAM figures are in MiB)")
     assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "539.41 MiB"
+
+
+def test_two_amounts_split_by_a_slash_with_their_labels_after_them():
+    out = grade("RAM: 12.6 MB / 565.6 MB (predict / train). Params: 903,400.")
+    assert quoted(out) == ["903,400", "12.6 MB", "565.6 MB"]

@@ -136,6 +136,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         part = _part_for(q, seg, batch_cue, batch_size)
         if part:
             part_of[i] = part
+    _paired_labels(text, quantities, part_of, operands, batch_cue)
     placed = answer_lists(text, quantities, segs, part_of, operands)
     by_order(text, quantities, segs, part_of, operands, negated)
     reading = Reading(
@@ -154,6 +155,28 @@ def read_answer(text: str, batch_size: int) -> Reading:
 
 
 _AMOUNT = r"\d[\d.,]*\s*(?:[kKMG]i?B|bytes?|megabytes?)"
+#: "12.6 MB / 565.6 MB (predict / train)": two amounts and, after them, their labels in the same order
+_PAIRED = re.compile(r"(?P<a>\d[\d.,]*\s*[kKMG]i?B)\s*/\s*(?P<b>\d[\d.,]*\s*[kKMG]i?B)\s*"
+                     r"\(\s*(?P<x>[^/()]{1,30}?)\s*/\s*(?P<y>[^/()]{1,30}?)\s*\)")
+
+
+def _paired_labels(text: str, quantities: list[Quantity], part_of: dict[int, str], operands: set[int],
+                   batch_cue: re.Pattern[str]) -> None:
+    """'12.6 MB / 565.6 MB (predict / train)': a slash between amounts of memory lists them (no
+    division of megabytes by megabytes), and the labels after them say which is which."""
+    for m in _PAIRED.finditer(text):
+        parts = []
+        for label in (m.group("x"), m.group("y")):
+            pred, batch = bool(_PREDICTION_CUE.search(label)), bool(batch_cue.search(label))
+            parts.append("ram_prediction" if pred and not batch else
+                         "ram_batch" if batch and not pred else None)
+        if None in parts or parts[0] == parts[1]:
+            continue
+        for group, part in zip(("a", "b"), parts, strict=True):
+            i = next((k for k, q in enumerate(quantities) if q.start == m.start(group)), None)
+            if i is not None:
+                part_of[i] = part
+                operands.discard(i)
 
 
 def _params_only_as_memory(text: str) -> bool:
