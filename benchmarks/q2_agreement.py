@@ -29,6 +29,7 @@ from grader.rubric import load_rubric  # noqa: E402
 DATA = ROOT / "tests" / "data"
 SETS = {"in-sample": DATA / "q2_realistic.yaml", "held-out": DATA / "q2_realistic_holdout.yaml",
         "dev2": DATA / "q2_dev2.yaml",  # second development set (issue 13, round 2)
+        "dev4": DATA / "q2_dev4.yaml",  # fourth development set (issue 13, round 4)
         "blind": DATA / "q2_blind.yaml",  # written by another engineer, never tuned on
         "blind2": DATA / "q2_blind2.yaml",  # second blind set (issue 13 round 2), never tuned on
         "dev3": DATA / "q2_dev3.yaml",  # third development set (issue 13, round 3)

@@ -31,23 +31,37 @@ BYTE_UNITS: dict[str, int] = {
     "KiB": 2**10,
     "MiB": 2**20,
     "GiB": 2**30,
+    # bits, for students who state memory in bits ("100.9 Mbit"): an eighth of the byte unit
+    "kbit": 125,
+    "Mbit": 125_000,
+    "Gbit": 125_000_000,
 }
 #: The decimal unit and its binary twin: students mix them up, so both readings are tried.
 UNIT_TWIN = {"kB": "KiB", "KiB": "kB", "MB": "MiB", "MiB": "MB", "GB": "GiB", "GiB": "GB"}
 
+#: Also the French (octet, Ko/Mo/Go, Kio/Mio/Gio) and Russian (байт, КБ/МБ/ГБ) spellings.
 _UNIT_WORDS: list[tuple[str, str]] = [
-    (r"kibibytes?|KiB|kiB", "KiB"),
-    (r"mebibytes?|MiB", "MiB"),
-    (r"gibibytes?|GiB", "GiB"),
-    (r"kilo[- ]?bytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko", "kB"),
-    (r"mega[- ]?bytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|m[ée]ga-?octets?|Mo", "MB"),
-    (r"giga[- ]?bytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go", "GB"),
-    (r"bytes?|B|octets?", "B"),
+    (r"kilobits?|kbits?|Kbits?", "kbit"),
+    (r"megabits?|Mbits?|mbits?", "Mbit"),
+    (r"gigabits?|Gbits?|gbits?", "Gbit"),
+    (r"[Kk]ibibytes?|KiB|kiB|Kib|Kio|КиБ", "KiB"),
+    (r"[Mm]ebibytes?|MiB|Mib|Mio|МиБ", "MiB"),
+    (r"[Gg]ibibytes?|GiB|Gib|Gio|ГиБ", "GiB"),
+    (r"[Kk]ilo[- ]?[Bb]ytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko|"
+     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?", "kB"),
+    (r"[Mm]ega[- ]?[Bb]ytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|mB|m[ée]ga-?octets?|Mo|"
+     r"МБ|Мб|мб|мегабайт(?:а|ов)?", "MB"),
+    (r"[Gg]iga[- ]?[Bb]ytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go|"
+     r"ГБ|Гб|гб|гигабайт(?:а|ов)?", "GB"),
+    (r"[Bb]ytes?|B|octets?|байт(?:а|ов)?|Б", "B"),
 ]
+#: "Mio." is a million in German ("0,9 Mio. Parameter") but the mebioctet (MiB) in French
+#: ("12,03 Mio"): a million only right before a word for parameters.
+_MILLION_WORD = r"Mio\.?(?=\s*(?:de\s+)?(?:[Pp]aram|[Gg]ewicht|weights|poids|pesos|Werte))"
 _MULTIPLIER_WORDS: list[tuple[str, float]] = [
-    (r"thousand|k|K", 1e3),
-    (r"millions?|mio|mn|M", 1e6),
-    (r"billions?|bn", 1e9),
+    (r"thousand|k|K|тыс\.?", 1e3),
+    (rf"millions?|mio|{_MILLION_WORD}|mn|M|млн\.?|миллион(?:а|ов)?", 1e6),
+    (r"billions?|bn|млрд\.?", 1e9),
 ]
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
@@ -57,20 +71,23 @@ _MANTISSA = r"""
   | \d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])     # 903,400  1,343,400.5 (not 90,3400)
   | \d{1,3}(?:\.\d{3}){2,}(?:,\d+)?         # 1.343.400 (dots as thousands separators)
   | \d{1,3}(?:'\d{3})+(?:\.\d+)?            # 903'400
+  | \d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+,\d{1,2}(?![\d,.]\d)  # 12 613,6 (space groups, decimal comma)
   | \d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?![\d,.]\d)  # 903 400
   | \d+(?:[.,]\d+)?                         # 903400  12.6  12,6
   | [.,]\d+                                 # .5
 """
+_MULT_ALT = "|".join(w for w, _ in _MULTIPLIER_WORDS)
+_UNIT_ALT = "|".join(w for w, _ in _UNIT_WORDS)
 _NUMBER_RE = re.compile(
     rf"""
     (?<![0-9A-WYZa-wyz_.,'])                     # not inside a word or another number ("float32")
     (?P<mantissa>{_MANTISSA})
     (?:
         (?P<exp>[eE][-+]?\d+)                      # 9.03e5
-      | \s*(?:[x×*·⋅]\s*10\s*(?:\^|\*\*)\s*(?P<pow>[-+]?\d+)|[x×*·⋅]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+))
+      | \s*(?:[x×*·⋅∙]\s*10\s*(?:\^|\*\*)\s*(?P<pow>[-+]?\d+)|[x×*·⋅∙]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+))
     )?
-    (?:\s*(?P<mult>{"|".join(w for w, _ in _MULTIPLIER_WORDS)})(?![A-Za-z]))?
-    (?:\s*(?P<unit>{"|".join(w for w, _ in _UNIT_WORDS)})(?![A-Za-z]))?
+    (?:[ \t\u00a0]*(?P<mult>{_MULT_ALT})(?![A-Za-zА-Яа-яЁё]))?             # not across lines
+    (?:[ \t\u00a0]*(?P<unit>{_UNIT_ALT})(?:(?<=[A-Z])s)?(?![A-Za-zА-Яа-яЁё]))?  # "12.6 MBs" too
     """,
     re.VERBOSE,
 )
@@ -117,6 +134,8 @@ def _unit_name(word: str) -> str:
 
 
 def _multiplier(word: str) -> float:
+    if re.fullmatch(r"Mio\.?", word):
+        return 1e6  # the lookahead that made it a million is behind us
     for pattern, factor in _MULTIPLIER_WORDS:
         if re.fullmatch(pattern, word):
             return factor
@@ -140,8 +159,8 @@ def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | Non
         text, note = text.replace(".", "").replace(",", "."), "dots read as thousands separators"
     elif re.fullmatch(r"\d{1,3}(?:'\d{3})+(?:\.\d+)?", text):
         text = text.replace("'", "")
-    elif re.fullmatch(r"\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+", text):
-        text = re.sub(r"\s", "", text)
+    elif re.fullmatch(r"\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?:,\d+)?", text):
+        text = re.sub(r"\s", "", text).replace(",", ".")
     elif re.fullmatch(r"\d{1,3}\.\d{3}", text) and _COUNT_CONTEXT.match(after):
         # "903.400 parameters": a count with a fractional part makes no sense, so the dot groups digits
         text, note, other = text.replace(".", ""), "dot read as a thousands separator", float(text)
@@ -157,8 +176,21 @@ def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | Non
     return float(text), decimals, note, other
 
 
-def find_quantities(text: str) -> list[Quantity]:
-    """Every number in `text`, with its unit and multiplier applied."""
+#: A text written the European way: dots group thousands ("1.500.000") or commas are decimal
+#: points ("12,6 MB"), and no dot is a decimal point ("12.6").
+_EUROPEAN = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3}){2,}(?![\d.,])|(?<![\d.,])\d+,\d{1,2}(?![\d.,])")
+_DOT_DECIMAL = re.compile(r"(?<![\d.,])\d+\.(?:\d{1,2}|\d{4,})(?![\d.,])")
+
+
+def is_european(text: str) -> bool:
+    return bool(_EUROPEAN.search(text)) and not _DOT_DECIMAL.search(text)
+
+
+def find_quantities(text: str, *, european: bool | None = None) -> list[Quantity]:
+    """Every number in `text`, with its unit and multiplier applied. In a text written the European
+    way, '750.000' is 750,000 (elsewhere it may be either, and both readings are kept)."""
+    if european is None:
+        european = is_european(text)
     out: list[Quantity] = []
     for m in _NUMBER_RE.finditer(text):
         mantissa = m.group("mantissa")
@@ -176,6 +208,11 @@ def find_quantities(text: str) -> list[Quantity]:
         alternatives = (
             [other] if other is not None and not unit and not exponent and not m.group("mult") else []
         )
+        if (european and alternatives and value < alternatives[0]
+                and re.fullmatch(r"\d{1,3}\.\d{3}", mantissa)):
+            value, step, alternatives = alternatives[0], 1.0, [value]
+            note = note or "dot read as a thousands separator (the answer writes numbers that way)"
+            number = value
         if unit:
             value, step = value * BYTE_UNITS[unit], step * BYTE_UNITS[unit]
         out.append(
@@ -205,7 +242,7 @@ _OPS = {
 }
 #: "=>" and "==>" mean "so", not "equals": "3.6 MB of weights => 14.1 MB" is no formula.
 _EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?![=>]))")
-_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
+_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
 
 
 def safe_eval(expr: str) -> float | None:
@@ -250,9 +287,9 @@ class Formula:
     plain: float | None = None  # the value with every unit ignored: "50 × (6 + 3) MB" is 450 (MB)
 
 
-def _side_tokens(text: str, offset: int) -> list[tuple[str, Any, int, int]]:
+def _side_tokens(text: str, offset: int, european: bool | None = None) -> list[tuple[str, Any, int, int]]:
     """Tokens of one side of an equation: ('num', Quantity) | ('op', '+') | ('(' ...) | ('word', w)."""
-    quantities = find_quantities(text)
+    quantities = find_quantities(text, european=european)
     tokens: list[tuple[str, Any, int, int]] = []
     pos = 0
     for q in [*quantities, None]:
@@ -285,15 +322,22 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
             if tok[1] in "+×*" and nxt is not None and nxt[0] == "word":
                 # "10.52 MB + weights 3.6 MB": a word or two naming the next term
                 k = next((j for j in range(i + 1, min(i + 4, len(tokens))) if tokens[j][0] != "word"), None)
-                if k is not None and tokens[k][0] == "num":
+                if k is not None and (tokens[k][0] == "num" or tokens[k][1] == "("):  # "+ params (3.61 MB)"
                     nxt = tokens[k]
             if nxt is None or not (nxt[0] == "num" or nxt[1] == "("):
                 continue
         if tok[1] == ")" and out and out[-1][1] == "(" and out[-1][0] == "op":
             out.pop()  # "3.6 MB (weights)": the parentheses held only words
             continue
+        if (tok[1] == ")" and len(out) >= 3 and out[-1][0] == "num" and out[-2][1] == "("
+                and out[-2][0] == "op" and (out[-3][0] == "num" or out[-3][1] == ")")):
+            del out[-2:]  # "902,700 × 4 B (3.61 MB)": a value restated in parentheses, not a factor
+            continue
         out.append(tok)
     return out
+
+
+_PY_OPS = {"×": "*", "x": "*", "·": "*", "⋅": "*", "∙": "*", "÷": "/", "^": "**"}
 
 
 def _python(tokens: list[tuple[str, Any, int, int]], *, plain: bool = False) -> str:
@@ -302,7 +346,7 @@ def _python(tokens: list[tuple[str, Any, int, int]], *, plain: bool = False) -> 
         if kind == "num":
             parts.append(repr(value.number if plain else value.value))
         elif kind == "op":
-            parts.append({"×": "*", "x": "*", "·": "*", "⋅": "*", "÷": "/", "^": "**"}.get(value, value))
+            parts.append(_PY_OPS.get(value, value))
         else:
             parts.append(value)
     return " ".join(parts)
@@ -329,9 +373,9 @@ def _formula(tokens: list[tuple[str, Any, int, int]], text: str, offset: int) ->
     )
 
 
-def formula_at_end(text: str, offset: int = 0) -> Formula | None:
+def formula_at_end(text: str, offset: int = 0, european: bool | None = None) -> Formula | None:
     """The longest arithmetic expression that ends `text` (the left side of an '=')."""
-    tokens = _clean(_side_tokens(text, offset))
+    tokens = _clean(_side_tokens(text, offset, european))
     for i in range(len(tokens)):
         if tokens[i][0] not in ("num", "op") or (tokens[i][0] == "op" and tokens[i][1] != "("):
             continue
@@ -398,6 +442,7 @@ def find_equations(text: str) -> list[Equation]:
     first number after it, so "100×150×100 = 1,500,000 × 4 bytes = 6 MB" checks both steps.
     """
     out: list[Equation] = []
+    european = is_european(text)  # one reading of "750.000" for the whole answer
     cuts = [(m.start(), m.end(), m.group(0)) for m in _EQ_SPLIT.finditer(text)]
     bounds = [0, *[c[1] for c in cuts]]
     for k, (s, e, sign) in enumerate(cuts):
@@ -405,7 +450,7 @@ def find_equations(text: str) -> list[Equation]:
         blank = text.rfind("\n\n", left_start, s)
         if blank >= 0:
             left_start = blank + 2  # a formula may wrap over lines, not over paragraphs
-        lhs = formula_at_end(text[left_start:s], left_start)
+        lhs = formula_at_end(text[left_start:s], left_start, european)
         if lhs is None or (len(lhs.operands) == 1 and not lhs.is_memory):
             continue  # "Total = 903,400": a label, not a formula ("36,108,000 bytes = 36.1 MB" is one)
         if len(lhs.operands) == 1 and re.search(r"[A-Za-z]", text[lhs.operands[0].end : s]):
@@ -413,7 +458,7 @@ def find_equations(text: str) -> list[Equation]:
         right_end = cuts[k + 1][0] if k + 1 < len(cuts) else len(text)
         blank = text.find("\n\n", e, right_end)
         right_end = blank if blank >= 0 else right_end
-        rhs_q = find_quantities(text[e:right_end])
+        rhs_q = find_quantities(text[e:right_end], european=european)
         if not rhs_q:
             continue
         rhs = rhs_q[0]
@@ -467,7 +512,9 @@ class Segment:
 
 #: A sentence may start with a number ("... of weights). 50 images need 565.6 MB"), but not after
 #: a question mark: "36 MB? 526 MB? 565.6 MB?" is one list of guesses, not three sentences.
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(*\-•#]|$)|(?<=[A-Za-z)][.!])\s+(?=\d)")
+#: "。", "；", "।" end a sentence in scripts that put no space after them.
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÀ-ÖØ-ÞА-ЯЁ(*\-•#]|$)|(?<=[A-Za-zА-Яа-яЁё)][.!])\s+(?=\d)|"
+                           r"(?<=[。；！？।])\s*(?=\S)")
 #: "ca. 12,6 MB", "approx. 14 MB": a period that ends an abbreviation, not a sentence
 _ABBREVIATION = re.compile(
     r"\b(?:ca|approx|appr|circa|e\.g|i\.e|resp|vs|etc|no|nr|bzw|z\.b|env|aprox)\.$", re.I)
@@ -482,11 +529,16 @@ def segments(text: str) -> list[Segment]:
         lines.append((pos, pos + len(line)))
         pos += len(line) + 1
     blocks: list[tuple[int, int]] = []
+    fenced = False  # inside a ``` block each line stands alone (aligned output, not prose)
     for start, end in lines:
         line = text[start:end]
         if not line.strip():
             continue
-        if blocks:
+        if re.match(r"\s*(?:```|~~~)", line):
+            fenced = not fenced
+            blocks.append((start, end))
+            continue
+        if blocks and not fenced and not re.match(r"\s*(?:```|~~~)", text[blocks[-1][0]:blocks[-1][1]]):
             prev = text[blocks[-1][0] : blocks[-1][1]].rstrip()
             nxt = line.lstrip()
             # a line runs on when it cannot end there (an operator, a comma), when the next one
@@ -495,8 +547,10 @@ def segments(text: str) -> list[Segment]:
                 not re.search(r"[.!?;]$", prev)
                 and not re.match(r"[-•*]\s", nxt)
                 and bool(
-                    re.search(r"[×x*+/=≈~,(]$|\b(?:and|of|plus|or|the)$", prev)
+                    re.search(r"[×x*+/=≈~,(]$|\b(?:and|of|plus|or|the|a|an|for|to|with|in|on|by|per|at)$",
+                              prev)
                     or re.match(r"[=≈~×*+/]", nxt)
+                    or (prev.endswith(":") and re.match(r"[~≈]?\s*\d[\d.,]*\s*[KMG]i?B\b", nxt))
                     or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev))
                 )
             )

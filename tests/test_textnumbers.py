@@ -184,3 +184,38 @@ def test_a_lone_value_followed_by_a_label_is_no_formula():
 def test_an_approx_line_does_not_run_on_into_the_next_label():
     segs = segments("one prediction ≈ 0.0117 GiB\nmini-batch (50) ≈ 0.527 GiB")
     assert [s.text for s in segs] == ["one prediction ≈ 0.0117 GiB", "mini-batch (50) ≈ 0.527 GiB"]
+
+
+@pytest.mark.parametrize("text, value, unit", [
+    ("12,6 МБ памяти", 12_600_000, "MB"),  # Russian megabytes, decimal comma
+    ("0,57 ГБ", 570_000_000, "GB"),
+    ("565 613 600 байт", 565_613_600, "B"),
+    ("0,9 млн параметров", 900_000, None),  # Russian "million"
+    ("12,03 Mio", 12.03 * 2**20, "MiB"),  # French mébioctet
+    ("0,9 Mio. Parameter", 900_000, None),  # German Millionen, before a word for parameters
+    ("100.9 Mbit", 12_612_500, "Mbit"),  # bits: an eighth of the byte unit
+    ("565.613.600 Bytes", 565_613_600, "B"),  # German capitalised Bytes, dotted grouping
+    ("565.6MBs", 565_600_000, "MB"),  # plural abbreviations
+    ("12.6 Megabytes", 12_600_000, "MB"),
+    ("13.5 Mib", 13.5 * 2**20, "MiB"),
+])
+def test_other_languages_units_and_bits(text, value, unit):
+    q = find_quantities(text)[0]
+    assert q.value == pytest.approx(value) and q.unit == unit
+
+
+def test_a_single_dot_group_is_thousands_in_an_answer_written_the_european_way():
+    eq = find_equations("(1.500.000 + 750.000 + 903.400) × 4 bytes = 12.613.600 bytes ≈ 12,6 MB")[0]
+    assert eq.holds
+    assert find_quantities("2.800 Parameter, 12,6 MB")[0].value == 2800
+    assert find_quantities("2.800 and 12.6 MB")[0].value == 2.8  # a dot decimal elsewhere: as written
+
+
+def test_a_value_restated_in_parentheses_inside_a_formula_is_no_factor():
+    eq = find_equations("6 MB + 3 MB + 902,700 × 4 B (3.61 MB) = 12.61 MB")[0]
+    assert eq.holds and eq.lhs.value == pytest.approx(12_610_800)
+
+
+def test_a_multiplier_or_unit_on_the_next_line_belongs_to_that_line():
+    q = find_quantities("P = 903400\nM(1) = 12.6 MB")[0]
+    assert q.value == 903_400 and q.unit is None

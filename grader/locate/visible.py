@@ -88,6 +88,8 @@ class _Visible(HTMLParser):
             self.out.append("**")
         elif tag in _BLOCK or tag in ("br", "hr", "code"):
             self.out.append("\n")
+        elif tag in ("td", "th"):
+            self.out.append(" ")  # "<td>params</td><td>903,400</td>": cells apart, not glued
 
     def handle_data(self, data: str) -> None:
         if self.hidden_tag is None:

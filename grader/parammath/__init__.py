@@ -1,6 +1,9 @@
 """Q2 parameter and memory math in four stages, one module each (the check is grader/checks/parammath.py).
 
 - reading: the numbers, formulas and sentences of an answer, and which number answers which part
+  (with cues: the words per part and language; corrections: EDIT / Update lines; negation:
+  rejected values; rivals: several values for one part; order: answers known by their position;
+  layout: tables, code, LaTeX, units)
 - conventions: the accepted values (MB or MiB, layers kept ...) and the known wrong ones
 - verdict: credit and diagnoses for one part, from the reading and the conventions
 - feedback: what the student reads, and the evidence shown next to it

@@ -142,6 +142,9 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
             if accepted_count:
                 value = ref["ram_batch"]["batch-minimum"] - p_ref * b + pb
                 out.append(Target(value, ref["conventions"]["batch-minimum"] + carried, True))
+                # training also keeps one gradient per parameter: a fuller count, not a mistake
+                out.append(Target(value + pb, ref["conventions"]["batch-minimum"] + carried
+                                  + ", plus the parameters' gradients", True))
                 out.append(
                     Target(
                         n * sum(maps) + n * ref["input_values"] + pb,
@@ -152,6 +155,16 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                         partial,
                         f"Each input value is a {8 * b}-bit float: the {n} input images take "
                         f"{n} × {h}×{w}×{c} × {b} bytes = {n * ref['input_bytes'] / 1e6:g} MB.",
+                    )
+                )
+                out.append(
+                    Target(
+                        n * (sum(maps) + ref["input_bytes"] / c) + pb,
+                        f"the batch with each input image counted with one channel instead of {c}",
+                        False,
+                        "input-channels-missing",
+                        partial,
+                        f"The input images are RGB: {h}×{w}×{c} values × {b} bytes each.",
                     )
                 )
                 out.append(
@@ -216,6 +229,18 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                     )
                 )
     return out
+
+
+def bits_as_bytes(part: str, ref: dict[str, Any]) -> list[Target]:
+    """The accepted values × 8: each 32-bit float counted as 32 bytes (bits taken for bytes). Named
+    so the feedback says what went wrong; no credit, like the maps counted without their 4 bytes:
+    a conversion that puts the whole figure far off is no slip (the rubric's q2 comments)."""
+    b = ref["bytes_per_value"]
+    values = (ref["ram_prediction"].values() if part == "ram_prediction"
+              else [ref["ram_batch"]["batch-minimum"]])
+    return [Target(8 * v, f"the right amount in bits written as bytes ({8 * b} bits counted as "
+                          f"{8 * b} bytes)", False, "bits-as-bytes", 0.0,
+                   f"A {8 * b}-bit float takes {b} bytes: divide by 8.") for v in values]
 
 
 def _close(q: Quantity, value: float, tolerance: float) -> bool:

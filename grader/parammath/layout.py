@@ -6,6 +6,7 @@ name gives ('ram_single_mb = 12.61', '| memory (KB) |'); three bare lines in the
 from __future__ import annotations
 
 import ast
+import math
 import re
 from typing import Any
 
@@ -47,7 +48,7 @@ def _code_arithmetic(code: str) -> list[str]:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    env: dict[str, float] = {}
+    env: dict[str, Any] = {}
     lines = []
     source = code.splitlines()
     for node in tree.body:
@@ -59,10 +60,14 @@ def _code_arithmetic(code: str) -> list[str]:
             isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
         ):
             continue
+        name = node.targets[0].id
+        listed = _eval_list(node.value, env)
+        if listed is not None:
+            env[name] = listed  # "maps = [100 * 150 * 100, ...]": kept for sum(maps), maps[0]
+            continue
         value = _eval_node(node.value, env)
         if value is None:
             continue
-        name = node.targets[0].id
         env[name] = value
         label = name.replace("_", " ")
         unit = ""
@@ -71,6 +76,9 @@ def _code_arithmetic(code: str) -> list[str]:
             scaled = _scaled_unit(node.value)
             if scaled and unit == " bytes":
                 unit = f" {scaled}"  # "mem = (...) * 4 / 1e6": the student's figure is in MB
+        elif _scaled_unit(node.value) and _BYTES_PER_VALUE.search(
+                ast.get_source_segment(code, node.value) or ""):
+            unit = f" {_scaled_unit(node.value)}"  # "pred = (maps + params) * 4 / 1e6": bytes to MB
         elif _sum_of_names(node.value, env) and _PARAM_WORDS.search(code) and not _PARAM_WORDS.search(name):
             label += " parameters"  # "total = p1 + p2 + p3" in code about parameters: the count
         said = _COMMENT_UNIT.search(source[node.lineno - 1]) if node.lineno <= len(source) else None
@@ -106,33 +114,52 @@ _COMMENT_NUMBER = re.compile(r"(?<![\w.])(\d[\d_,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)(
 
 
 def _printed_result(node: ast.AST, source: list[str]) -> str | None:
-    """`print(pred_mb)  # 12.6136`, `print("total:", total, ram)  # total: 903400 12.61`: the student
-    pasted the printed results into a comment; each is read under its variable's name and the unit
-    the name implies ('pred mb = 12.6136 MB.'), when the comment holds one number per variable."""
+    """`print(pred_mb)  # 12.6136`, `print("one prediction:", (maps + params) * 4 / 1e6, "MB")  # 14.13`,
+    `print(batch / 2**20)  # 539.41`: the student pasted the printed results into a comment; each
+    is read under its label (the text printed before it, else its variables' names) and the unit
+    the comment, the printed text, the name or a last division (/ 1e6, / 2**20) gives, when the
+    comment holds one number per printed value. The rest of the comment ('(MB, one prediction)')
+    goes with it."""
     if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
             and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"
             and node.lineno <= len(source) and "#" in source[node.lineno - 1]):
         return None
     args = node.value.args
-    text_or_name = [isinstance(a, ast.Name) or (isinstance(a, ast.Constant) and isinstance(a.value, str))
-                    for a in args]
-    if not args or not all(text_or_name):
-        return None
-    names = [a.id for a in args if isinstance(a, ast.Name)]
     comment = source[node.lineno - 1].split("#", 1)[1]
-    numbers = _COMMENT_NUMBER.findall(comment)
-    if len(names) == 1 and numbers:
-        numbers = numbers[:1]  # "print(params)  # 903400 (2,800 + 180,200 + 720,400)"
-    if not names or len(numbers) != len(names):
+    if (len(args) == 1 and isinstance(args[0], ast.Constant) and isinstance(args[0].value, int | float)
+            and not isinstance(args[0].value, bool) and re.fullmatch(r"[\sA-Za-z()-]{3,40}", comment)):
+        return f"{comment.strip()} = {args[0].value:g}."  # "print(903_400)  # parameters"
+    values = [k for k, a in enumerate(args) if not (isinstance(a, ast.Constant) and isinstance(a.value, str))]
+    if not args or not values or any(isinstance(args[k], ast.Constant) for k in values):
         return None
+    numbers = list(_COMMENT_NUMBER.finditer(comment))
+    if len(values) == 1 and numbers:
+        numbers = numbers[:1]  # "print(params)  # 903400 (2,800 + 180,200 + 720,400)"
+    if len(numbers) != len(values):
+        return None
+    rest = comment[numbers[-1].end():].strip(" .") if len(values) == 1 else ""
+    comment_unit = _UNIT_WORD.search(rest) if rest else None
     out = []
-    for name, (number, said) in zip(names, numbers, strict=True):
-        unit = said or _name_unit(name)
-        out.append(f"{name.replace('_', ' ')} = {number}{' ' + unit if unit else ''}.")
+    for k, m in zip(values, numbers, strict=True):
+        arg = args[k]
+        before = args[k - 1] if k else None
+        after = args[k + 1] if k + 1 < len(args) else None
+        label = (before.value.strip(" :=") if isinstance(before, ast.Constant) and before.value.strip(" :=")
+                 else " ".join(n.id.replace("_", " ") for n in ast.walk(arg) if isinstance(n, ast.Name)))
+        printed_unit = (after.value.strip() if isinstance(after, ast.Constant)
+                        and _UNIT_WORD.fullmatch(str(after.value).strip()) else "")
+        unit = (m.group(2) or printed_unit or (comment_unit.group(0) if comment_unit else "")
+                or (_name_unit(arg.id) if isinstance(arg, ast.Name) else _scaled_unit(arg) or ""))
+        out.append(f"{label} = {m.group(1).rstrip('.')}{' ' + unit if unit else ''}"
+                   f"{' ' + rest if rest else ''}.")
     return "\n".join(out)
 
 
-def _sum_of_names(node: ast.AST, env: dict[str, float]) -> bool:
+_BYTES_PER_VALUE = re.compile(r"\*\s*[248]\b")
+_UNIT_WORD = re.compile(r"\b(?:KiB|MiB|GiB|kB|KB|MB|GB|bytes)\b")
+
+
+def _sum_of_names(node: ast.AST, env: dict[str, Any]) -> bool:
     """`p1 + p2 + p3`: two or more variables computed before, added up."""
     names = []
     while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
@@ -163,7 +190,31 @@ def _scaled_unit(node: ast.AST) -> str | None:
     return _DIVISORS.get(divisor)
 
 
-def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
+def _eval_list(node: ast.AST, env: dict[str, Any]) -> list[float] | None:
+    """A list of numbers: a literal '[100 * 150 * 100, 50 * 75 * 200]' or a name bound to one."""
+    if isinstance(node, ast.Name):
+        value = env.get(node.id)
+        return value if isinstance(value, list) else None
+    if isinstance(node, ast.List | ast.Tuple) and node.elts:
+        values = [_eval_node(e, env) for e in node.elts]
+        return None if any(v is None for v in values) else values  # type: ignore[return-value]
+    return None
+
+
+#: sum(maps), np.prod([100, 150, 100]), math.prod(...): the list functions students use
+_LIST_FUNCS = {"sum": sum, "prod": math.prod}
+
+
+def _eval_call(node: ast.Call, env: dict[str, Any]) -> float | None:
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    if name not in _LIST_FUNCS or len(node.args) != 1 or node.keywords:
+        return None
+    values = _eval_list(node.args[0], env)
+    return None if values is None else float(_LIST_FUNCS[name](values))
+
+
+def _eval_node(node: ast.AST, env: dict[str, Any]) -> float | None:
     ops = {
         ast.Add: lambda a, b: a + b,
         ast.Sub: lambda a, b: a - b,
@@ -178,7 +229,16 @@ def _eval_node(node: ast.AST, env: dict[str, float]) -> float | None:
     ):
         return float(node.value)
     if isinstance(node, ast.Name):
-        return env.get(node.id)
+        value = env.get(node.id)
+        return value if isinstance(value, float) else None
+    if isinstance(node, ast.Call):
+        return _eval_call(node, env)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        values = _eval_list(node.value, env)  # maps[0]
+        k = node.slice.value
+        if values is None or not isinstance(k, int) or not -len(values) <= k < len(values):
+            return None
+        return values[k]
     if isinstance(node, ast.BinOp) and type(node.op) in ops:
         a, b = _eval_node(node.left, env), _eval_node(node.right, env)
         return None if a is None or b is None else ops[type(node.op)](a, b)
@@ -204,9 +264,27 @@ def with_units(text: str) -> str:
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
     text = _plain_latex(text)
+    text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a markdown quote block: its lines as they read
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)
     text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping
+    # '"ram_prediction_mb": 12.61', 'pred_MB=12.6': the unit a key's name ends with, inline
+    text = _KEY_UNIT.sub(lambda m: f"{m.group(1).replace('_', ' ')}: {m.group(3)} "
+                                   f"{_NAME_UNIT[m.group(2).lower()]}", text)
+    text = _UNIT_FIRST.sub(r"\2 \1", text)  # "MB 12.6" (Swahili and others put the unit first)
+    # "12.6 ± 0.1 MB": the value with its unit; the margin is no second value
+    text = re.sub(r"(\d+(?:[.,]\d+)?)\s*(?:±|\+/-|\+-)\s*\d+(?:[.,]\d+)?\s*([KMG]i?B)\b", r"\1 \2", text)
+    # "12.6 / 14.1 / 18 MB", "12.6 or 14.1 MB": the unit written once applies to every value
+    for _ in range(3):
+        text, n = _SHARED_UNIT.subn(_share_unit, text)
+        if not n:
+            break
+    # "903,400 · 12.6 MB · 565.6 MB": two or more spaced middots on a line with no '=' list values
+    text = "\n".join(re.sub(r"[ \t]+·[ \t]+", "; ", ln) if ln.count(" · ") >= 2 and "=" not in ln else ln
+                     for ln in text.split("\n"))
+    # "903,400 parameters · 12.6 MB": a middot between words and a value separates items; between
+    # two numbers ("3 · 3") it multiplies
+    text = _MIDDOT_SEPARATOR.sub("; ", text)
     # "RAM(1) = 12.6M", "memory: 565.6M": in a sentence about memory, M is megabytes
     text = _MEMORY_M.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}B", text)
     # "~12.6MB" opening a line means "about", not "≈" continuing the line above
@@ -227,14 +305,51 @@ def with_units(text: str) -> str:
     return "\n".join(out)
 
 
+_SHARED_UNIT = re.compile(
+    r"(?<![\d.,])(\d+(?:\.\d+)?)[ \t]*(/|\bor\b)[ \t]*(?=(\d+(?:\.\d+)?)[ \t]*([KMG]i?B)\b)")
+def _share_unit(m: re.Match[str]) -> str:
+    """Only between values of one kind and size (within 10×): '903400 / 12.6 MB' stays as it is."""
+    a, b = float(m.group(1)), float(m.group(3))
+    if a <= 0 or b <= 0 or not 0.1 <= a / b <= 10:
+        return m.group(0)
+    return f"{m.group(1)} {m.group(4)} {m.group(2)} "
+
+
+_MIDDOT_SEPARATOR = re.compile(r"(?<=[A-Za-z%])[ \t]+[·•][ \t]+|(?<=\d)[ \t]+[·•][ \t]+(?=[^\W\d_])")
+_KEY_UNIT = re.compile(
+    r"\b([A-Za-z]\w*?)_(mb|mib|gb|gib|kb|kib|bytes)\b[\"']?\s*[:=]\s*"
+    r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)(?![\d.]|,\d)", re.I)
+#: A byte unit right before a number that has none of its own, not after another number:
+#: "ni angalau MB 12.6" -> "12.6 MB"; "6 MB 3 MB" and "12.6 MB 565.6 MB" stay as they are.
+_UNIT_FIRST = re.compile(
+    r"(?<![\d.,])(?<![\d.,] )(?<![\w.,])(MB|GB|kB|KB|MiB|GiB|KiB|Mo|Go|МБ|ГБ|КБ)[ \t]+"
+    r"(\d+(?:[.,]\d+)?)(?![\d.,]*\s*(?:[KMG]i?B|[KMG]o|bytes?|%|[МГК]Б))")
+
+
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
 _LATEX_WORDS = [
     (r"\{,\}", ","), (r"\\(?:times|cdot|ast)\b", " × "), (r"\\(?:approx|simeq|sim)\b", " ≈ "),
     (r"\\(?:text|mathrm|textrm|mbox|mathit|textbf|mathbf|operatorname)\s*\{([^{}]*)\}", r" \1"),
+    (r"\^\{([^{}]*)\}", r"^\1"), (r"_\{([^{}]*)\}", r"_\1"),  # before \frac: its parts hold no braces
     (r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)"), (r"\\(?:left|right|big|Big)\b", ""),
-    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)\b", " "), (r"\^\{([^{}]*)\}", r"^\1"),
+    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)\b", " "),
     (r"\\[A-Za-z]+", " "), (r"[{}]", ""),
 ]
+
+
+_SIUNITX = re.compile(r"\\(?:SI|qty)\s*\{([^{}]*)\}\s*\{([^{}]*)\}|\\num\s*\{([^{}]*)\}")
+_SI_PREFIX = {"kilo": "k", "mega": "M", "giga": "G", "kibi": "Ki", "mebi": "Mi", "gibi": "Gi"}
+
+
+def _siunitx(m: re.Match[str]) -> str:
+    """'\\SI{12.6}{\\mega\\byte}' -> '12.6 MB', '\\num{903400}' -> '903400' (siunitx, in or out of math)."""
+    if m.group(3) is not None:
+        return m.group(3)
+    unit = m.group(2)
+    named = re.fullmatch(r"\s*\\(kilo|mega|giga|kibi|mebi|gibi)?\s*\\?(byte|bit)\s*", unit)
+    if named:
+        unit = (_SI_PREFIX.get(named.group(1) or "", "")) + ("B" if named.group(2) == "byte" else "bit")
+    return f"{m.group(1)} {unit.strip()}"
 
 
 def _plain_latex(text: str) -> str:
@@ -245,6 +360,8 @@ def _plain_latex(text: str) -> str:
         for pattern, repl in _LATEX_WORDS:
             body = re.sub(pattern, repl, body)
         return re.sub(r"[ \t]{2,}", " ", body).strip()
+    if "\\" in text:
+        text = _SIUNITX.sub(_siunitx, text)
     return _MATH.sub(plain, text) if "$" in text else text
 
 
@@ -296,18 +413,24 @@ _BARE_ROW = re.compile(r"(\d[\d,]*\d|\d)\s*[;,/|]\s+(\d+(?:\.\d+)?)\s*[;,/|]\s+(
 
 def _bare_lines_in_mb(text: str) -> str:
     """'903,400 / 12.6 / 565.6' on three lines (or one) and no unit anywhere: the answers in the question's
-    order, the two amounts of memory in megabytes (the unit the question's scale implies)."""
+    order, the two amounts of memory in megabytes (the unit the question's scale implies), or in the
+    unit a note in words next to them names ('the RAM figures are in MiB')."""
     one = _BARE_ROW.match(text.strip())
     if one and float(one.group(2)) < float(one.group(1).replace(",", "")):  # "903400, 12.6, 565.6"
         return f"{one.group(1)}\n{one.group(2)} MB\n{one.group(3)} MB"
     lines = [ln for ln in text.split("\n") if ln.strip()]
-    if len(lines) != 3 or not all(_BARE_LINE.match(ln) for ln in lines):
+    bare = [k for k, ln in enumerate(lines) if _BARE_LINE.match(ln)]
+    # the three bare lines, and at most a note in words around them ("the RAM figures are in MiB")
+    rest = " ".join(ln for k, ln in enumerate(lines) if k not in bare)
+    if len(bare) != 3 or bare[2] - bare[0] != 2 or re.search(r"\d", rest):
         return text
+    named = re.search(r"\b(MiB|GiB|KiB|kB|KB|GB|MB)\b", rest)
+    unit = named.group(1) if named else "MB"
     out, k = [], 0
     for line in text.split("\n"):
-        if line.strip():
+        if line.strip() and _BARE_LINE.match(line):
             k += 1
             if k > 1:
-                line = f"{line.rstrip()} MB"
+                line = f"{line.rstrip()} {unit}"
         out.append(line)
     return "\n".join(out)

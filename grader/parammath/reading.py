@@ -3,47 +3,32 @@ that answers each part (params, ram_prediction, ram_batch), saying why."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from grader.parammath.corrections import in_regions, marks_correction, replacing_regions
+from grader.parammath.cues import AT_LEAST as _AT_LEAST
+from grader.parammath.cues import BATCH_CUE as _BATCH_CUE
+from grader.parammath.cues import MEMORY_CUE as _MEMORY_CUE
+from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS as _NOT_A_COUNT_OF_PARAMS
+from grader.parammath.cues import NUMBER_WORDS as _NUMBER_WORDS
+from grader.parammath.cues import PARAMS_CUE as _PARAMS_CUE
+from grader.parammath.cues import PER_IMAGE as _PER_IMAGE
+from grader.parammath.cues import PER_ONE as _PER_ONE
+from grader.parammath.cues import PREDICTION_CUE as _PREDICTION_CUE
+from grader.parammath.cues import RAM_CUE as _RAM_CUE
+from grader.parammath.cues import TOTAL_CUE as _TOTAL_CUE
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
+from grader.parammath.negation import is_negated
+from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by_order
+from grader.parammath.order import segment_of as _segment_of
+from grader.parammath.rivals import RESTATED, in_parentheses
+from grader.parammath.rivals import rivals as _rivals
+from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
 
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
-from grader.textnumbers import Equation, Quantity, Segment, agrees, find_equations, find_quantities, segments
-
-PARTS = ("params", "ram_prediction", "ram_batch")
-
-#: Batch and prediction cues, also in the words of the other languages students write in
-#: (Spanish lote/entrenamiento, French lot/entraînement, German Stapel/Training).
-_BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|entrenamiento|entra[iî]nement|\bstapel|"
-              r"treinamento|treino|addestramento|allenamento|\(\s*{n}\s*\)|"
-              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder)|"
-              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
-_PREDICTION_CUE = re.compile(
-    r"predict|pr[eé]dic|vorhersage|inferen[cz]|single|einzel|seule?\b|\bsol[ao]\b|"
-    r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
-    r"\bone\s+(?:image|instance|input|sample|picture|forward\s+pass)\b|"
-    r"\b(?:una|une|un|uma|ein(?:em|es|e)?|ek)\s+(?:imagen|image|immagine|imagem|instancia|bild|instanz|photo)|"
-    r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)", re.I
-)
-#: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
-_PER_ONE = re.compile(
-    r"\s*(?:per|each|for\s+each|/)\s*(?:image|instance|input|sample|picture|prediction)\b", re.I)
-_NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
-                 128: "hundred and twenty-eight"}
-_PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]", re.I)
-_RAM_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed|\bat least|minimum|\btotal|overall|answer|"
-                     r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence)\b", re.I)
-_MEMORY_CUE = re.compile(r"\bRAM\b|memory|\brequire|\bneed", re.I)
-_TOTAL_CUE = re.compile(
-    r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has", re.I
-)
-_NOT_A_COUNT_OF_PARAMS = re.compile(
-    r"[ \t]*-?[ \t]*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|"
-    r"channels?|bits?\b|layers?|kernels?|floats?|values?|neurons?|units?)",
-    re.I,
-)
 
 
 
@@ -82,6 +67,8 @@ class Reading:
     batch_cue: re.Pattern[str] | None = None
     #: part -> the value that would have been picked had it no rivals
     withheld: dict[str, Pick] = field(default_factory=dict)
+    #: quantities given a part by their position in a list of the three answers (a guess)
+    placed: set[int] = field(default_factory=set)
 
     def equations_in(self, part: str) -> list[Equation]:
         """Equations whose result sits in a sentence about `part` ('' for sentences about none)."""
@@ -141,13 +128,17 @@ def read_answer(text: str, batch_size: int) -> Reading:
             continue
         if (q.start, q.end) in eq_spans or _is_operand(text, q, seg):
             operands.add(i)
-        if _is_negated(text, q, seg):
+        if is_negated(text, q, seg):
             negated.add(i)
             continue
+        if not q.is_memory and q.end >= seg.end and COUNTED_ON_NEXT_LINE.match(text, q.end):
+            continue  # "... = 42,000,000\nfloats": the word that says what it counts is on the next line
         part = _part_for(q, seg, batch_cue, batch_size)
         if part:
             part_of[i] = part
-    _by_order(text, quantities, segs, part_of, operands, negated)
+    _paired_labels(text, quantities, part_of, operands, batch_cue)
+    placed = answer_lists(text, quantities, segs, part_of, operands)
+    by_order(text, quantities, segs, part_of, operands, negated)
     reading = Reading(
         text=text,
         segments=segs,
@@ -157,24 +148,35 @@ def read_answer(text: str, batch_size: int) -> Reading:
         operands=operands,
         negated=negated,
         batch_cue=batch_cue,
+        placed=placed,
     )
     _pick(reading)
     return reading
 
 
-#: "Some people say 903,400 but ...": a value reported as someone else's; rejected only when the
-#: student then contrasts it ("but", "however", "I disagree"), not in "the book says 903,400 and I agree"
-_REPORTED_BEFORE = re.compile(
-    r"\b(?:some(?:\s+people)?|others?|people|many|they|the\s+(?:book|internet|solution))\s+"
-    r"(?:say|said|claim|claimed|get|got|write|wrote|think)s?\s+(?:(?:it\s+is|it'?s|that|the\s+answer\s+is)\s+)?$",
-    re.I)
-_CONTRAST_AFTER = re.compile(r"^[^.;]{0,40}?\b(?:but|however|though|disagree|wrong|incorrect)\b", re.I)
-_NEGATED_BEFORE = re.compile(
-    r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
-    r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$", re.I)
-
-
 _AMOUNT = r"\d[\d.,]*\s*(?:[kKMG]i?B|bytes?|megabytes?)"
+#: "12.6 MB / 565.6 MB (predict / train)": two amounts and, after them, their labels in the same order
+_PAIRED = re.compile(r"(?P<a>\d[\d.,]*\s*[kKMG]i?B)\s*/\s*(?P<b>\d[\d.,]*\s*[kKMG]i?B)\s*"
+                     r"\(\s*(?P<x>[^/()]{1,30}?)\s*/\s*(?P<y>[^/()]{1,30}?)\s*\)")
+
+
+def _paired_labels(text: str, quantities: list[Quantity], part_of: dict[int, str], operands: set[int],
+                   batch_cue: re.Pattern[str]) -> None:
+    """'12.6 MB / 565.6 MB (predict / train)': a slash between amounts of memory lists them (no
+    division of megabytes by megabytes), and the labels after them say which is which."""
+    for m in _PAIRED.finditer(text):
+        parts = []
+        for label in (m.group("x"), m.group("y")):
+            pred, batch = bool(_PREDICTION_CUE.search(label)), bool(batch_cue.search(label))
+            parts.append("ram_prediction" if pred and not batch else
+                         "ram_batch" if batch and not pred else None)
+        if None in parts or parts[0] == parts[1]:
+            continue
+        for group, part in zip(("a", "b"), parts, strict=True):
+            i = next((k for k, q in enumerate(quantities) if q.start == m.start(group)), None)
+            if i is not None:
+                part_of[i] = part
+                operands.discard(i)
 
 
 def _params_only_as_memory(text: str) -> bool:
@@ -183,49 +185,8 @@ def _params_only_as_memory(text: str) -> bool:
     cues = list(_PARAMS_CUE.finditer(text))
     return bool(cues) and all(
         re.search(rf"{_AMOUNT}\s*(?:of\s+(?:the\s+)?)?$", text[max(0, m.start() - 25) : m.start()])
-        or re.match(rf"\w*\s*(?:[:=(]\s*|take\s+|use\s+)?{_AMOUNT}", text[m.end() : m.end() + 25])
+        or re.match(rf"\w*\s*(?:[:=(≈~]\s*|take\s+|use\s+)?{_AMOUNT}", text[m.end() : m.end() + 25])
         for m in cues)
-
-
-#: After a value: the student rejects it or gives it as someone else's ("903,400 is wrong",
-#: "903,400 parameters is what the book says but I get ...").
-_NEGATED_AFTER = re.compile(
-    r"^\s*(?:(?:parameters?|params|weights|[KMG]i?B|bytes)\s+)?(?:\(\s*)?(?:is|are|would\s+be|seems)?\s*"
-    r"(?:not\s+(?:right|correct|true|the\s+answer)|incorrect|wrong|a\s+mistake|,?\s*but\s+I\s+(?:don'?t|do\s+not)\s+agree|"
-    r",?\s*but\s+I\s+disagree|"
-    r"what\s+(?:the\s+)?(?:book|author|solution|others?|internet|chatgpt)\s+(?:says|gives|gets))\b", re.I)
-
-
-def _is_negated(text: str, q: Quantity, seg: Segment) -> bool:
-    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB', '903,400 is wrong'."""
-    return bool(_NEGATED_BEFORE.search(text[seg.start : q.start])
-                or _NEGATED_AFTER.match(text[q.end : seg.end])
-                or (_REPORTED_BEFORE.search(text[seg.start : q.start])
-                    and _CONTRAST_AFTER.match(text[q.end : seg.end])))
-
-
-def _by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
-              operands: set[int], negated: set[int]) -> None:
-    """No sentence names the parameter count ('903,400' / '12.6 MB' / '565.6 MB' on three lines,
-    'a) 903400'): the question asks for the count first, so the first plain count of a thousand
-    or more that is not a step of a formula, before any amount of memory, answers it."""
-    if "params" in part_of.values():
-        return
-    # "float32 = 4 bytes" is the size of one value, not an amount of memory answering a part
-    first_memory = min((q.start for q in quantities if q.is_memory and q.value > 8), default=len(text))
-    counts = []
-    for i, q in enumerate(quantities):
-        if (q.is_memory or i in operands or i in negated or max([q.value, *q.alternatives]) < 1000
-                or q.start > first_memory):  # "903.400" (dot grouping) is a count of a thousand or more
-            continue
-        seg = _segment_of(segs, q.start)
-        if seg is None or _NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
-            continue
-        counts.append((i, seg))
-    # "Total = 831,400" after the per-layer lines: the count a sentence calls the total
-    totals = [i for i, seg in counts if _TOTAL_CUE.search(seg.text)]
-    for i in totals or [i for i, _ in counts]:
-        part_of[i] = "params"
 
 
 def _around(reading: Reading, q: Quantity) -> str:
@@ -237,24 +198,9 @@ def _around(reading: Reading, q: Quantity) -> str:
         return ""
     before = [r.end for r in reading.quantities if seg.start <= r.end <= q.start and r is not q]
     after = reading.text[q.end : seg.end]
-    stop = re.search(r"[,;(]|\d", after)
+    stop = re.search(r"[,;(]|(?<![\w.])\d", after)  # "in float16" is one word
     tail = after[: stop.start()] if stop else after
     return reading.text[max(before, default=seg.start) : q.start] + " " + tail
-
-
-def _in_parentheses(reading: Reading, q: Quantity) -> bool:
-    seg = _segment_of(reading.segments, q.start)
-    if seg is None:
-        return False
-    before = reading.text[seg.start : q.start]
-    return before.count("(") > before.count(")")
-
-
-def _segment_of(segs: list[Segment], pos: int) -> Segment | None:
-    for seg in segs:
-        if seg.start <= pos < seg.end:
-            return seg
-    return None
 
 
 def _last_cue(text: str, upto: int, batch_cue: re.Pattern[str]) -> bool:
@@ -276,14 +222,14 @@ def _is_operand(text: str, q: Quantity, seg: Segment) -> bool:
         return False  # "2,700 / 27,000 / 902,700 / 903,400": a list of values, not divisions
     if not re.search(r"[=≈]", text[q.end : seg.end]) and _alternative_pair(text, q, seg):
         return False  # "902,700 / 903,400 (not sure which)": two candidates, not a division
-    before_m = re.search(r"([+×x*/÷^·⋅(])\s*$", before)
+    before_m = re.search(r"([+×x*/÷^·⋅∙(])\s*$", before)
     if before_m and before_m.group(1) == "(":
         # "(6 MB + 3 MB ...)" opens a formula; "(565.6 MB)" only restates a value
-        if re.match(r"[^)]*[+×*/÷^·⋅]", after):
+        if re.match(r"[^)]*[+×*/÷^·⋅∙]", after):
             return True
     elif before_m and (before_m.group(1) != "x" or re.search(r"[\d)]\s*x\s*$", before)):
         return True
-    after_m = re.match(r"\s*,?\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅]|x(?=\s*[\d(]))\s*[\d(]", after)
+    after_m = re.match(r"\s*,?\s*(?:[A-Za-z]+\s*){0,2}([+×*/÷^·⋅∙]|x(?=\s*[\d(]))\s*[\d(]", after)
     return bool(after_m)
 
 
@@ -353,13 +299,15 @@ def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bo
            for m in (batch_cue.match(after, start), _PREDICTION_CUE.match(after, start)) if m):
         return None  # "ram≈12.6mb batch≈566mb": the cue is the label of the next value
     between = after[:start]
-    if start > 40 or re.search(r"[,;.:=≈]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
-                               r"lekin|ma|mas)\b", between, re.I):
+    if start > 40 or re.match(r"[ \t]*\n", between) or re.search(  # "12.6 MB\nbatch 565.6 MB": a new line
+            r"[,;.:=≈|·•—–，、；：。،؛]|\s/|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
+            r"lekin|ma|mas)\b", between, re.I):
         return None
     return part
 
 
 def _pick(reading: Reading) -> None:
+    replaced = replacing_regions(reading.text)
     rhs_spans = {(eq.rhs.start, eq.rhs.end) for eq in reading.equations}
 
     def candidates(part: str) -> list[int]:
@@ -381,6 +329,12 @@ def _pick(reading: Reading) -> None:
     def choose(idx: list[int], cue: re.Pattern[str], part: str) -> Pick | None:
         if not idx:
             return None
+        # "903,400 / 12.6 MB / 565.6 MB" then the working: the list of the answers states them
+        idx = [i for i in idx if i in reading.placed] or idx
+        if part == "params":  # "... mini-batch of 50": the question's small numbers are no parameter count
+            idx = [i for i in idx if reading.quantities[i].value >= 1000] or idx
+        # "EDIT: ... the correct total is 903,400": the value marked as a replacement is the answer
+        idx = [i for i in idx if in_regions(reading.quantities[i].start, replaced)] or idx
         floor = _at_least(reading, idx)
         if floor is not None:  # "at least 12.6 MB ... and up to 14.9 MB": the question asks the minimum
             q = reading.quantities[floor]
@@ -388,7 +342,7 @@ def _pick(reading: Reading) -> None:
             assert seg is not None
             return Pick(quantity=q, segment=seg, why="the value stated as the minimum ('at least')")
         # "(6 MB + 3 MB of maps and 3.6 MB of weights)": numbers in parentheses explain, not answer
-        outside = [i for i in idx if not _in_parentheses(reading, reading.quantities[i])
+        outside = [i for i in idx if not in_parentheses(reading, reading.quantities[i])
                    or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
         idx = outside or idx
         # "(it would be 6.3 MB with float16)": an aside about another setting is not the answer
@@ -420,10 +374,19 @@ def _pick(reading: Reading) -> None:
                 why = "the largest parameter count written (no sentence says 'total')"
                 sure = len(idx) == 1
         else:
-            i, why = idx[-1], "the last amount of memory written for this part"
+            # "About 12.6 MB: the two layers (6 MB + 3 MB) plus the 3.6 MB of weights": a term of
+            # another amount explains it
+            whole = [k for k in idx if not any(
+                k != j and reading.quantities[k].value < 0.9 * reading.quantities[j].value
+                and _term_of(reading, reading.quantities[k], reading.quantities[j]) for j in idx)]
+            i, why = (whole or idx)[-1], "the last amount of memory written for this part"
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
         assert seg is not None  # candidates are numbers inside a segment
+        if i in reading.placed:
+            named = {"params": "the parameter count", "ram_prediction": "a single prediction"}.get(
+                part, "the batch")
+            why, sure = f"its place in a list of the three answers (no sentence names {named})", False
         return Pick(quantity=q, segment=seg, why=why, cued=sure)
 
     def settle(part: str, pick: Pick | None) -> Pick | None:
@@ -451,6 +414,9 @@ def _pick(reading: Reading) -> None:
         "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
     reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
     loose = _chain_ends(reading, candidates("ram"))
+    if (len(loose) == 2 and reading.quantities[loose[0]].value >= 10 * reading.quantities[loose[1]].value
+            and reading.picks["ram_prediction"] is None and reading.picks["ram_batch"] is None):
+        loose.reverse()  # "565,6 MB ..., 12,6 MB": two unnamed amounts, the batch's (the larger) first
     if loose and reading.picks["ram_prediction"] is None and "ram_prediction" not in reading.conflicts:
         p = choose(loose[:1], _RAM_CUE, "ram")
         if p:
@@ -465,10 +431,31 @@ def _pick(reading: Reading) -> None:
         if p:
             p.why = "the last amount of memory written (no sentence names the batch)"
         reading.picks["ram_batch"] = p
+    _corrected_loose(reading, [i for i in candidates("ram") if i not in reading.negated], replaced)
     for part in PARTS:
         pick = reading.picks.get(part)
         if pick is not None and pick.cued:
-            reading.restated[part] = _restatements(reading, pick, part, candidates(part))
+            others = _restatements(reading, pick, part, candidates(part))
+            if in_regions(pick.quantity.start, replaced):  # what came before the EDIT is superseded
+                others = [o for o in others if in_regions(o.quantity.start, replaced)]
+            reading.restated[part] = others
+
+
+def _corrected_loose(reading: Reading, loose: list[int], replaced: list[tuple[int, int]]) -> None:
+    """'Corrección: ... así que son 50 × 11,24 MB + 3,6 MB = 565,6 MB': an amount after a correction
+    mark that no sentence names replaces the earlier figure of the part it is nearest in size to
+    (within a factor of 5), when that figure came before the mark."""
+    late = [i for i in loose if in_regions(reading.quantities[i].start, replaced)]
+    for i in _chain_ends(reading, late)[-2:]:
+        q = reading.quantities[i]
+        near = [(abs(math.log(q.value / p.quantity.value)), part) for part in ("ram_prediction", "ram_batch")
+                if (p := reading.picks.get(part)) is not None and p.quantity.value > 0
+                and not in_regions(p.quantity.start, replaced)]
+        if q.value > 0 and near and min(near)[0] < math.log(5):
+            seg = _segment_of(reading.segments, q.start)
+            if seg is not None:
+                reading.picks[min(near)[1]] = Pick(quantity=q, segment=seg,
+                                                   why="the value after the correction")
 
 
 #: Words that make an amount a component or an aside, not the answer: "feature maps: 10.52 MB",
@@ -496,7 +483,7 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
     for i in idx:
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
-        if seg is None or seg is pick.segment or i in reading.negated or _in_parentheses(reading, q):
+        if seg is None or seg is pick.segment or i in reading.negated or in_parentheses(reading, q):
             continue
         if part == "params" and q.value < 10000:
             continue
@@ -506,8 +493,12 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
                "ram_batch": reading.batch_cue}.get(part)
         if own is None or not own.search(seg.text):
             continue  # the sentence itself names the part (not a label carried from the line above)
+        if part == "ram_batch" and _PER_IMAGE.search(
+                reading.text[seg.start : q.start] + _clause(reading, q, seg)):
+            continue  # "Per image in training: 11.24 MB": a rate of the batch, not a second total
         local = reading.text[seg.start : q.start]
-        stated = cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
+        stated = (cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
+                  or marks_correction(seg.text))
         aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text)
                  or _working_term(reading, q, seg) or _term_of(reading, q, pick.quantity))
@@ -566,20 +557,6 @@ def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
 
 
 
-_AT_LEAST = re.compile(
-    r"\b(?:at\s+least|minimum(?:\s+of)?|min\.?|no\s+less\s+than)\s*[:=]?\s*[~≈]?\s*$", re.I)
-#: Between two values offered as alternatives: "or", "/", "?", commas, "maybe" (and their units).
-_ALTERNATIVES = re.compile(
-    r"(?:\s|[,/?;]|\bor\b|\beither\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\b|"
-    r"\b(?:[KMG]i?B|bytes?|megabytes?|gigabytes?|params|parameters|weights)\b)*", re.I)
-
-
-#: Between an amount and the same amount said again: "i.e.", "that is", "in other words".
-_RESTATED = re.compile(
-    r"\s*,?\s*(?:i\.\s?e\.|ie|that\s+is|in\s+other\s+words|which\s+is)\s*,?\s*"
-    r"(?:about|approx\w*\.?|roughly|around|~|≈)?\s*", re.I)
-
-
 _AT_LEAST_AFTER = re.compile(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", re.I)
 
 
@@ -587,7 +564,7 @@ def _restates_previous(reading: Reading, i: int) -> bool:
     if i == 0:
         return False
     a, b = reading.quantities[i - 1], reading.quantities[i]
-    return (a.is_memory and b.is_memory and bool(_RESTATED.fullmatch(reading.text[a.end : b.start]))
+    return (a.is_memory and b.is_memory and bool(RESTATED.fullmatch(reading.text[a.end : b.start]))
             and abs(a.value - b.value) <= 0.06 * max(a.value, b.value))
 
 
@@ -599,81 +576,6 @@ def _at_least(reading: Reading, idx: list[int]) -> int | None:
                     or _AT_LEAST_AFTER.match(reading.text[q.end : seg.end])):
             return i  # "at least 12.6 MB", "gives about 12.6 MB at least"
     return None
-
-
-def _rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
-    """The picked value and the other values next to it offered as alternatives for the same part
-    ("9,027,000? 902,700? 903,400?", "3.6 MB, 9 MB, 12.6 MB or 14.1 MB", "2,700 / 902,700 /
-    903,400"), or [] when the pick stands alone. Steps of a formula are not rivals."""
-    seg = pick.segment
-    lo, hi = seg.start, seg.end
-    if part == "params":
-        # "2,800, 180,200, 720,400 = 903,400": the terms of a formula are no rivals; only values
-        # on the pick's side of every '=' are ("params = 902,700 / 903,400")
-        before = reading.text[seg.start : pick.quantity.start]
-        after = reading.text[pick.quantity.end : seg.end]
-        lo = seg.start + max((m.end() for m in re.finditer(r"[=≈]", before)), default=0)
-        nxt = re.search(r"[=≈]", after)
-        hi = pick.quantity.end + nxt.start() if nxt else seg.end
-        twin = _lone_count_chained(reading, pick.quantity, seg)
-        if twin is not None:
-            return [pick.quantity, twin]  # "params ≈ 903,400 ≈ 902,700": two counts said to be one
-    same = [
-        (i, q) for i, q in enumerate(reading.quantities)
-        if lo <= q.start < hi and i not in reading.negated
-        and q.is_memory == pick.quantity.is_memory
-        and (reading.part_of.get(i) in (part, "ram") or part == "params")
-        and (q.value >= 1000 if part == "params" else True)
-        and not _in_parentheses(reading, q)
-        and not _other_part_by_size(q, pick.quantity, reading.part_of.get(i), part)
-    ]
-    group: list[Quantity] = []
-    for (_, a), (_, b) in zip(same, same[1:], strict=False):
-        between = reading.text[a.end : b.start]
-        before = reading.text[max(seg.start, a.start - 20) : a.start]
-        # "between 3.6 MB and 14.1 MB": a range is no single answer
-        ranged = bool(re.fullmatch(r"\s*(?:and|to|-|–)\s*", between) and re.search(
-            r"\b(?:between|from|range\s+of|ranges?\s+from)\s*$", before, re.I))
-        # "565.6 MB, i.e. about 5.6 GB": a restatement that does not agree is a second answer
-        slip = bool(_RESTATED.fullmatch(between)) and abs(a.value - b.value) > 0.1 * max(a.value, b.value)
-        if ranged or slip or (_ALTERNATIVES.fullmatch(between) and "=" not in between):
-            for q in (a, b):
-                if all(q is not g for g in group):
-                    group.append(q)
-    if all(q is not pick.quantity for q in group):
-        return []
-    values = {round(q.value, -3 if q.is_memory else 0) for q in group}
-    return group if len(values) > 1 else []
-
-
-def _lone_count_chained(reading: Reading, q: Quantity, seg: Segment) -> Quantity | None:
-    """A different lone count right before or after `q` across one '=' or '≈' (no operator on
-    either side): the student equates two totals, so neither is the single answer."""
-    lone = r"[^\d+\-*/×x()^]*"
-    for r in reading.quantities:
-        if r is q or r.is_memory or not (seg.start <= r.start < seg.end):
-            continue
-        if agrees(q.value, r) or agrees(r.value, q):
-            continue  # "903,400 ≈ 0.9M" restates one value
-        a, b = (q, r) if q.end <= r.start else (r, q)
-        if not re.fullmatch(r"\s*[=≈~]\s*", reading.text[a.end : b.start]):
-            continue
-        text = reading.text
-        if re.fullmatch(lone, text[seg.start : a.start]) and re.fullmatch(lone, text[b.end : seg.end]):
-            return r
-    return None
-
-
-def _other_part_by_size(q: Quantity, pick: Quantity, q_part: str | None, part: str) -> bool:
-    """'12.6MB; 565.6MB (batch)': an amount no sentence names that is a tenth of the batch figure
-    (or ten times the prediction figure) answers the other RAM part, in the question's order."""
-    if q_part != "ram" or not q.is_memory or not pick.is_memory:
-        return False
-    if part == "ram_batch":
-        return q.value * 10 <= pick.value
-    if part == "ram_prediction":
-        return q.value >= 10 * pick.value
-    return False
 
 
 def _chain_ends(reading: Reading, idx: list[int]) -> list[int]:

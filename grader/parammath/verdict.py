@@ -4,7 +4,7 @@ step), from the reading (stage 1) and the conventions (stage 2)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from grader.checks.base import Diagnosis
@@ -14,6 +14,7 @@ from grader.parammath.conventions import (
     _depth_fix,
     _distance,
     _layer_formula,
+    bits_as_bytes,
     targets,
 )
 from grader.parammath.reading import _NOT_A_COUNT_OF_PARAMS, Reading
@@ -153,6 +154,13 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
             )
     if not steps:
         steps.append("Per layer: " + "; ".join(_layer_formula(layer) for layer in layers) + ".")
+    # "| 1 | 2,800 | ... | Σ | 930,400 |": every layer's count written right, the total a slip
+    counts = {round(x.value) for x in reading.quantities if not x.is_memory}
+    if not eqs and counts >= per_layer and sum(per_layer) == ref["params_total"]:
+        terms = " + ".join(format_number(v) for v in sorted(per_layer))
+        note = f"{terms} = {format_number(ref['params_total'])}, not {found.raw}."
+        diagnoses.append(Diagnosis("sum-mismatch", note, fix="Add up your per-layer counts again."))
+        return Verdict(partial, f"Your layers add up to {note}", diagnoses)
     # sound method, arithmetic slip: the formulas (evaluated correctly) give the right counts
     fixed = any(abs(eq.lhs.value - ref["params_total"]) < 0.5 for eq in eqs) or (
         len(layer_eqs) >= len(layers) and {round(eq.lhs.value) for eq in layer_eqs} >= per_layer
@@ -168,15 +176,22 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         return Verdict(0.0, "", [])
     params_pick = reading.picks.get("params")
     student_params = params_pick.quantity.value if params_pick else None
-    tgs = targets(part, ref, student_params, partial)
+    tgs = targets(part, ref, student_params, partial) + bits_as_bytes(part, ref)
     q = pick.quantity
     eqs = reading.equations_in(part)
     own = next((eq for eq in reading.equations if eq.rhs.start == q.start), None)
     wrong = [eq for eq in eqs if not eq.holds]
+    if own is not None:  # "maps = 6 + 3 + 1.52 = 10.25 MB" ... "10.25 + 3.61 = 13.86 MB": a slip carried in
+        terms = {round(o.number if o.unit else o.value, 6) for o in own.lhs.operands}
+        wrong += [eq for eq in reading.equations if not eq.holds and eq not in wrong and eq.end <= own.start
+                  and round(eq.rhs.number if eq.rhs.unit else eq.rhs.value, 6) in terms]
     if own is not None and not own.holds:
         hits: list[Target] = []  # the answer is the result of a slip; what it happens to equal is chance
     else:
-        hits = [t for t in tgs if _close(q, t.value, tolerance)]
+        # "10.52 MB maps + 0.24 MB input ... = 541.6 MB": working in decimal megabytes means the
+        # result is decimal too; that 541.6 read as MiB lands near 565.6 MB is chance
+        as_read = replace(q, unit=None) if q.unit == "MB" and _decimal_working(reading, ref) else q
+        hits = [t for t in tgs if _close(as_read, t.value, tolerance)]
     accepted = [t for t in hits if t.accepted]
     # a wrong method whose value lies near an accepted one (538.6 MB vs 539.4 MiB): the working
     # decides; among mistakes, the one the working shows, then the simplest, then the closest
@@ -279,6 +294,22 @@ def _wrong_map_size(text: str, ref: dict[str, Any]) -> str:
                 return (f"Your working uses a {h}×{w} feature map where this layer's output is "
                         f"{oh}×{ow} (with 'same' padding and stride 2, the size is rounded up).")
     return ""
+
+
+def _decimal_working(reading: Reading, ref: dict[str, Any]) -> bool:
+    """The working writes two or more of the network's sizes in decimal megabytes (a layer's
+    maps 6 MB / 3 MB / 1.52 MB, all maps 10.52 MB, an input image 0.72 MB) and none in MiB."""
+    sizes = [layer["bytes"] for layer in ref["layers"]] + [ref["maps_bytes"], ref["input_bytes"]]
+    decimal = binary = 0
+    for q in reading.quantities:
+        if q.unit not in ("MB", "MiB", None) or (q.unit is None and not re.fullmatch(r"\d+[.,]\d+", q.raw)):
+            continue  # "50 × (10.52 + 0.72) MB": unitless terms with decimals count; "2." does not
+        number = q.number if q.unit else q.value
+        if any(abs(number * 1e6 - s) <= max(q.precision / (q.value or 1) * 1e6 * number, 1) for s in sizes):
+            decimal += q.unit != "MiB"
+        elif any(abs(number * 2**20 - s) <= 0.005 * s for s in sizes):
+            binary += 1
+    return decimal >= 2 and not binary
 
 
 def _spatial_only(reading: Reading, ref: dict[str, Any]) -> bool:

@@ -1,0 +1,42 @@
+"""Later attempts that replace earlier ones: "EDIT: forgot the biases, the total is 903,400",
+"Update: ... final answers: 12.6 MB, 565.6 MB", "-> correction: ... 565.6 MB". A TA grades the
+figure the student marks as the replacement and reads the earlier one as superseded working."""
+
+from __future__ import annotations
+
+import re
+
+#: A mark that what follows replaces what came before (to the end of the answer).
+_REPLACES = re.compile(
+    r"(?:^|(?<=[\s(>*_\-]))(?:edit(?:ed)?|update[d]?|correction|erratum|oops|nachtrag|korrektur|"
+    r"correcci[oó]n|corre[cç][aã]o|исправлени[ея]|поправка)\b(?:\s*\([^()\n]{0,60}\))?\s*[:!,\-]",
+    re.I | re.M)  # "EDIT (after feedback):" too
+#: "final answer(s):", "Final:", a line opened with "Answer:" / "TL;DR" mark the answer in its own
+#: sentence (the working may follow).
+_FINAL = re.compile(r"\bfinal\s+(?:answers?|results?)\b\s*[:=\-]?|\bfinal\s*:|"
+                    # a line opened as the answer: "Short answer:", "TL;DR", "Réponses :"
+                    r"^[ \t>*_#-]*(?:short\s+answers?|answers?|tl;?dr|r[ée]ponses?|"
+                    r"respuestas?|antworten?|ergebnis(?:se)?|risposte?|respostas?|ответы?)[*_]*[ \t]*[:\-–]?",
+                    re.I | re.M)
+
+
+def replacing_regions(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the text a student marks as replacing what came before: after the
+    last EDIT / Update / correction mark, and the sentence of a 'final answer'."""
+    regions: list[tuple[int, int]] = []
+    marks = list(_REPLACES.finditer(text))
+    if marks:
+        regions.append((marks[-1].start(), len(text)))
+    for m in _FINAL.finditer(text):
+        stop = re.search(r"\n|(?<=[.!?])\s", text[m.end():])
+        regions.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end())))
+    return regions
+
+
+def marks_correction(sentence: str) -> bool:
+    """The sentence carries an EDIT / Update / correction mark: what it says about a part is stated."""
+    return bool(_REPLACES.search(sentence))
+
+
+def in_regions(pos: int, regions: list[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in regions)

@@ -1,0 +1,106 @@
+"""Answers read from where they stand when no sentence names their part: a sentence of only the
+three answers ("903,400 / 14.13 MB / 565.61 MB"), the first plain count of a thousand or more
+as the parameter count ('a) 903400'); and the sentence a position falls in."""
+
+from __future__ import annotations
+
+import re
+
+from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS, TOTAL_CUE
+from grader.textnumbers import Quantity, Segment
+
+PARTS = ("params", "ram_prediction", "ram_batch")
+
+#: "... = 42,000,000" ending a line and "floats = 168 MB" opening the next: what a count counts
+COUNTED_ON_NEXT_LINE = re.compile(r"[ \t]*\n[ \t]*(?:floats?|values?)\b", re.I)
+#: What may stand between the values of a list of the three answers: separators, labels, units.
+_LIST_GLUE = re.compile(
+    r"[\s/,;|.:()\-·•–—]*(?:(?:answers?|params|parameters|weights|total|and|RAM|tl;?dr|summary|short|final|"
+    r"results?|r[ée]ponses?|respuestas?|antworten?|ergebnis(?:se)?|risposte?|respostas?|ответы?)"
+    r"(?![^\W\d_])[\s/,;|.:()\-·•–—]*)*", re.I)
+
+
+def answer_lists(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
+                 operands: set[int]) -> set[int]:
+    """'903,400 / 14.13 MB / 565.61 MB.' (answer first, working after), or the three on lines of
+    their own ('903,400' / '12.6 MB' / '565.6 MB', then the explanation): nothing but a count and
+    two amounts of memory, the smaller first, answers the three parts in the question's order,
+    whatever the working after it says. Returns the quantities so placed: read by position, so a
+    guess (flagged for review when it costs credit)."""
+    def values_in(seg: Segment) -> list[int] | None:
+        """The quantities of a segment that holds nothing but values and glue (None otherwise);
+        a leading enumerator ('1.', 'b)') is glue."""
+        lead = _ENUMERATOR.match(text, seg.start)
+        start = lead.end() if lead else seg.start
+        inside = [i for i, q in enumerate(quantities) if start <= q.start < seg.end]
+        if not inside or any(i in operands for i in inside):
+            return None
+        edges = [start] + [x for i in inside for x in (quantities[i].start, quantities[i].end)]
+        edges.append(seg.end)
+        gaps = [text[edges[k]:edges[k + 1]] for k in range(0, len(edges), 2)]
+        # "... are 903,400, 12.6 MB and 565.6 MB respectively": the sentence says they go in order
+        listed = all(_LIST_GLUE.fullmatch(g) for g in gaps) or (
+            len(inside) == 3 and _RESPECTIVELY.search(seg.text) and _LIST_GLUE.fullmatch(gaps[1])
+            and re.fullmatch(r"[\s,;]*(?:and|et|y|und|e|и)?[\s,;]*", gaps[2], re.I))
+        return inside if listed else None
+
+    found = [values_in(seg) for seg in segs]
+    runs: list[tuple[list[int], list[Segment]]] = []
+    for k, seg in enumerate(segs):
+        if found[k] is not None and len(found[k]) == 3:
+            runs.append((found[k], [seg]))
+        elif k + 2 < len(segs) and all(f is not None and len(f) == 1 for f in found[k : k + 3]):
+            runs.append(([f[0] for f in found[k : k + 3] if f], segs[k : k + 3]))
+    for inside, run_segs in runs:
+        count, pred, batch = (quantities[i] for i in inside)
+        if count.is_memory or max([count.value, *count.alternatives]) < 1000 \
+                or not (pred.is_memory and batch.is_memory) or not 0 < pred.value < batch.value:
+            continue
+        part_of.update(zip(inside, PARTS, strict=True))
+        for seg, part in zip(run_segs, PARTS if len(run_segs) == 3 else [], strict=False):
+            seg.labels = [part] + (["ram"] if part != "params" else [])
+        if len(run_segs) == 1:
+            run_segs[0].labels = [*PARTS, "ram"]
+        return set(inside)
+    return set()
+
+
+_RESPECTIVELY = re.compile(r"respectively|respectivement|respectivamente|rispettivamente|jeweils|"
+                           r"соответственно", re.I)
+#: "1.", "b)", "(iii)", "a:" opening a line of a list
+_ENUMERATOR = re.compile(r"[ \t]*(?:[-*•][ \t]+)?\(?(?:[1-3]|[a-c]|i{1,3})[.):][ \t]*", re.I)
+
+
+def by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
+              operands: set[int], negated: set[int]) -> None:
+    """No sentence names the parameter count ('903,400' / '12.6 MB' / '565.6 MB' on three lines,
+    'a) 903400'): the question asks for the count first, so the first plain count of a thousand
+    or more that is not a step of a formula, before any amount of memory, answers it."""
+    if "params" in part_of.values():
+        return
+    # "float32 = 4 bytes" is the size of one value, not an amount of memory answering a part
+    first_memory = min((q.start for q in quantities if q.is_memory and q.value > 8), default=len(text))
+    counts = []
+    for i, q in enumerate(quantities):
+        if q.is_memory or i in operands or i in negated or max([q.value, *q.alternatives]) < 1000:
+            continue  # "903.400" (dot grouping) is a count of a thousand or more
+        seg = segment_of(segs, q.start)
+        if seg is None or NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
+            continue
+        counts.append((i, seg, q.start > first_memory))
+    # the count before any memory; else ("565.6 MB ..., 12.6 MB ... and 903,400"), in a text with no
+    # other plain count, the one after the amounts
+    before = [(i, seg) for i, seg, late in counts if not late]
+    after = [(i, seg) for i, seg, late in counts if late]
+    counts = before or (after if len(after) == 1 else [])
+    # "Total = 831,400" after the per-layer lines: the count a sentence calls the total
+    totals = [i for i, seg in counts if TOTAL_CUE.search(seg.text)]
+    for i in totals or [i for i, _ in counts]:
+        part_of[i] = "params"
+
+
+def segment_of(segs: list[Segment], pos: int) -> Segment | None:
+    for seg in segs:
+        if seg.start <= pos < seg.end:
+            return seg
+    return None

@@ -1,0 +1,113 @@
+"""Several values offered for one part ("902,700? 903,400?", "12.6 MB or 14.1 MB", "2,700 / 902,700
+/ 903,400"): the rivals of a picked value, which the verdict treats as no single answer. Steps of a
+formula, restatements in another unit and a list of terms with their total are no rivals."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from grader.parammath.order import segment_of as _segment_of
+from grader.textnumbers import Quantity, Segment, agrees
+
+if TYPE_CHECKING:
+    from grader.parammath.reading import Pick, Reading
+
+#: Between two values offered as alternatives: "or", "/", "?", commas, "maybe" (and their units).
+ALTERNATIVES = re.compile(
+    r"(?:\s|[,/?;]|\b(?:or|ou|oder|o|или|au)\b|\beither\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\b|"
+    r"\b(?:[KMG]i?B|bytes?|megabytes?|gigabytes?|params|parameters|weights)\b)*", re.I)
+
+
+#: Between an amount and the same amount said again: "i.e.", "that is", "in other words".
+RESTATED = re.compile(
+    r"\s*,?\s*(?:i\.\s?e\.|ie|that\s+is|in\s+other\s+words|which\s+is)\s*,?\s*"
+    r"(?:about|approx\w*\.?|roughly|around|~|≈)?\s*", re.I)
+
+
+def in_parentheses(reading: Reading, q: Quantity) -> bool:
+    seg = _segment_of(reading.segments, q.start)
+    if seg is None:
+        return False
+    before = reading.text[seg.start : q.start]
+    return before.count("(") > before.count(")")
+
+
+def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
+    """The picked value and the other values next to it offered as alternatives for the same part
+    ("9,027,000? 902,700? 903,400?", "3.6 MB, 9 MB, 12.6 MB or 14.1 MB", "2,700 / 902,700 /
+    903,400"), or [] when the pick stands alone. Steps of a formula are not rivals."""
+    seg = pick.segment
+    lo, hi = seg.start, seg.end
+    if part == "params":
+        # "2,800, 180,200, 720,400 = 903,400": the terms of a formula are no rivals; only values
+        # on the pick's side of every '=' are ("params = 902,700 / 903,400")
+        before = reading.text[seg.start : pick.quantity.start]
+        after = reading.text[pick.quantity.end : seg.end]
+        lo = seg.start + max((m.end() for m in re.finditer(r"[=≈]", before)), default=0)
+        nxt = re.search(r"[=≈]", after)
+        hi = pick.quantity.end + nxt.start() if nxt else seg.end
+        twin = _lone_count_chained(reading, pick.quantity, seg)
+        if twin is not None:
+            return [pick.quantity, twin]  # "params ≈ 903,400 ≈ 902,700": two counts said to be one
+    same = [
+        (i, q) for i, q in enumerate(reading.quantities)
+        if lo <= q.start < hi and i not in reading.negated
+        and q.is_memory == pick.quantity.is_memory
+        and (reading.part_of.get(i) in (part, "ram") or part == "params")
+        and (max([q.value, *q.alternatives]) >= 1000 if part == "params" else True)  # "902.700" too
+        and not in_parentheses(reading, q)
+        and not _other_part_by_size(q, pick.quantity, reading.part_of.get(i), part)
+    ]
+    group: list[Quantity] = []
+    for (_, a), (_, b) in zip(same, same[1:], strict=False):
+        between = reading.text[a.end : b.start]
+        before = reading.text[max(seg.start, a.start - 20) : a.start]
+        # "between 3.6 MB and 14.1 MB": a range is no single answer
+        ranged = bool(re.fullmatch(r"\s*(?:and|to|-|–)\s*", between) and re.search(
+            r"\b(?:between|from|range\s+of|ranges?\s+from)\s*$", before, re.I))
+        # "565.6 MB, i.e. about 5.6 GB": a restatement that does not agree is a second answer
+        slip = bool(RESTATED.fullmatch(between)) and abs(a.value - b.value) > 0.1 * max(a.value, b.value)
+        if ranged or slip or (ALTERNATIVES.fullmatch(between) and "=" not in between):
+            for q in (a, b):
+                if all(q is not g for g in group):
+                    group.append(q)
+    if all(q is not pick.quantity for q in group):
+        return []
+    terms = [q.value for q in group if q is not pick.quantity]
+    span = reading.text[min(q.start for q in group) : max(q.end for q in group)]
+    if (part == "params" and len(terms) >= 2 and abs(sum(terms) - pick.quantity.value) < 0.5
+            and not re.search(r"\?|\bor\b|\bmaybe\b", span)):
+        return []  # "2 800, 180 200 and 720 400, i.e. 903 400": the terms and their total, in words
+    values = {round(q.value, -3 if q.is_memory else 0) for q in group}
+    return group if len(values) > 1 else []
+
+
+def _lone_count_chained(reading: Reading, q: Quantity, seg: Segment) -> Quantity | None:
+    """A different lone count right before or after `q` across one '=' or '≈' (no operator on
+    either side): the student equates two totals, so neither is the single answer."""
+    lone = r"[^\d+\-*/×x()^]*"
+    for r in reading.quantities:
+        if r is q or r.is_memory or not (seg.start <= r.start < seg.end):
+            continue
+        if agrees(q.value, r) or agrees(r.value, q):
+            continue  # "903,400 ≈ 0.9M" restates one value
+        a, b = (q, r) if q.end <= r.start else (r, q)
+        if not re.fullmatch(r"\s*[=≈~]\s*", reading.text[a.end : b.start]):
+            continue
+        text = reading.text
+        if re.fullmatch(lone, text[seg.start : a.start]) and re.fullmatch(lone, text[b.end : seg.end]):
+            return r
+    return None
+
+
+def _other_part_by_size(q: Quantity, pick: Quantity, q_part: str | None, part: str) -> bool:
+    """'12.6MB; 565.6MB (batch)': an amount no sentence names that is a tenth of the batch figure
+    (or ten times the prediction figure) answers the other RAM part, in the question's order."""
+    if q_part != "ram" or not q.is_memory or not pick.is_memory:
+        return False
+    if part == "ram_batch":
+        return q.value * 10 <= pick.value
+    if part == "ram_prediction":
+        return q.value >= 10 * pick.value
+    return False
