@@ -34,6 +34,7 @@ SETS = {"in-sample": DATA / "q2_realistic.yaml", "held-out": DATA / "q2_realisti
         "blind2": DATA / "q2_blind2.yaml",  # second blind set (issue 13 round 2), never tuned on
         "dev3": DATA / "q2_dev3.yaml",  # third development set (issue 13, round 3)
         "blind3": DATA / "q2_blind3.yaml"}  # third blind set (issue 13 round 3), never tuned on
+SETS["blind4"] = DATA / "q2_blind4.yaml"  # fourth blind set (issue 13 round 4), never tuned on
 
 
 def _norm(s: str | None) -> str | None:
