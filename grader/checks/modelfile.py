@@ -72,9 +72,6 @@ def saved_entry(record: Any, index: int | None) -> dict[str, Any] | None:
 
 def verify_file(ctx: GradingContext, index: int | None) -> tuple[dict[str, Any] | None, str, str]:
     """(saved entry, status, message): whether the model's file is one the grader may read."""
-    from grader.execute.integrity import MODEL_LIMIT
-    from grader.execute.safefile import sha256_regular
-
     record = ctx.execution
     entry = saved_entry(record, index)
     if entry is None:
@@ -85,17 +82,26 @@ def verify_file(ctx: GradingContext, index: int | None) -> tuple[dict[str, Any] 
         return entry, "tampered", str(entry.get("error") or f"{name} was changed after the grader saved it")
     if entry.get("status") != "ok":
         return entry, "no-file", f"the grader could not save the model ({str(entry.get('error', ''))[:200]})"
+    why = verify_name(record, name)
+    return (entry, "tampered", why) if why else (entry, "ok", "")
+
+
+def verify_name(record: Any, name: str) -> str | None:
+    """Why the capture file `name` may not be read (None: the runner saw the grader's capture
+    save it, and it still has the hash recorded then)."""
+    from grader.execute.integrity import MODEL_LIMIT
+    from grader.execute.safefile import sha256_regular
+
     if not record.model_file_trusted(name):
         why = next((t.get("message") for t in record.tampered if t.get("file") == name), None)
-        return entry, "tampered", why or f"{name} was never seen being saved by the grader's capture"
+        return why or f"{name} was never seen being saved by the grader's capture"
     try:
         digest, _ = sha256_regular(Path(record.workdir) / ".grader", name, MODEL_LIMIT)
     except OSError as exc:
-        return entry, "tampered", f"{name} cannot be read safely ({exc})"
+        return f"{name} cannot be read safely ({exc})"
     if digest != record.model_files[name]["sha256"]:
-        cell = record.model_files[name]["cell"]
-        return entry, "tampered", f"{name} is not the file the grader hashed after cell {cell}"
-    return entry, "ok", ""
+        return f"{name} is not the file the grader hashed after cell {record.model_files[name]['cell']}"
+    return None
 
 
 def _rows(model: dict[str, Any]) -> list[tuple[Any, Any]]:
