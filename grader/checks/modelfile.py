@@ -33,7 +33,7 @@ from typing import Any
 from grader.checks.base import Diagnosis
 from grader.checks.models import FIXES, question_capture
 from grader.context import GradingContext
-from grader.execute.integrity import trains_outside_fit
+from grader.execute.integrity import step_allowance, trains_outside_fit
 
 #: statuses after which the question earns no architecture or accuracy credit
 FORGED = ("tampered", "capture-mismatch")
@@ -144,12 +144,19 @@ def budget_problem(ctx: GradingContext, index: int | None,
     None within them; ("over-budget", why) when the notebook trains outside fit() (a custom loop
     or train_on_batch, which no fit() cap reaches: honest, measured as it is, and reviewed);
     ("tampered", why) when nothing but fit() trains, so the caps were lifted."""
-    caps = ctx.execution.budget.get("caps") or {}  # the runner's copy, never the kernel's
     steps = described.get("optimizer_steps")
+    key = f"models:budget:{index}:{steps}"  # asked by the accuracy item twice (_forged, _over_budget)
+    if key not in ctx.cache:
+        ctx.cache[key] = _budget_problem(ctx, index, steps)
+    return ctx.cache[key]
+
+
+def _budget_problem(ctx: GradingContext, index: int | None, steps: Any) -> tuple[str, str] | None:
+    caps = ctx.execution.budget.get("caps") or {}  # the runner's copy, never the kernel's
     if ctx.execution.profile != "quick" or not caps.get("max_steps_per_epoch") or not isinstance(steps, int):
         return None
     fits = sum(1 for f in ctx.execution.fits if f.get("model") == index)
-    allowed = fits * int(caps.get("max_epochs") or 1) * int(caps["max_steps_per_epoch"])
+    allowed = step_allowance(ctx.execution.fits, caps).get(index, 0) if isinstance(index, int) else 0
     if steps <= allowed:
         return None
     what = (f"the saved model's optimizer took {steps:,} steps, but the quick profile allows "

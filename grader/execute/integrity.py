@@ -193,3 +193,22 @@ OWN_TRAINING = re.compile(r"GradientTape|train_on_batch|apply_gradients|\.minimi
 
 def trains_outside_fit(sources: list[str]) -> bool:
     return any(OWN_TRAINING.search(s) for s in sources)
+
+
+def step_allowance(fits: list[dict[str, Any]], caps: dict[str, Any]) -> dict[int, int]:
+    """Optimizer steps the quick caps allow each model (by capture index) for the fits recorded:
+    per fit, max_epochs (or, without that cap, the epochs the fit ran) x max_steps_per_epoch.
+    The one definition the runner (`_check_budget`) and the file check (modelfile.budget_problem)
+    share; empty without a step cap."""
+    max_epochs, max_steps = caps.get("max_epochs"), caps.get("max_steps_per_epoch")
+    allowed: dict[int, int] = {}
+    if not max_steps:
+        return allowed
+    for fit in fits:
+        model = fit.get("model")
+        if not isinstance(model, int) or isinstance(model, bool):
+            continue
+        history = fit.get("history") if isinstance(fit.get("history"), dict) else {}
+        epochs = max((len(v) for v in history.values() if isinstance(v, list)), default=0)
+        allowed[model] = allowed.get(model, 0) + int(max_epochs or epochs or 1) * int(max_steps)
+    return allowed
