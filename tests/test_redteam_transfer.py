@@ -81,14 +81,14 @@ def test_a_fit_file_is_hashed_once_and_any_later_change_is_tampering(tmp_path):
 # ---- the judgement, on described files ----------------------------------------------------------
 
 def _file(k: int, lr: float, changed: int, *, from_imagenet: int = 156, trainable: int = 0,
-          digest: str = "a", reference: bool = True) -> FitFile:
+          digest: str = "a", reference: bool = True, steps: int = 24) -> FitFile:
     imagenet = ({"status": "ok", "reference": ALPHA_035, "learnable": {
         "n": 156, "changed": changed, "from_imagenet": from_imagenet}, "moving": {"n": 104, "changed": 0}}
         if reference else {"status": "no-reference", "why": "not a MobileNetV2 the grader holds"})
     base = {"name": "mobilenetv2_0.35_96", "trainable_params": trainable, "imagenet": imagenet,
             "digests": {"learnable": {"Conv1/0": "c", "block_16_project/0": digest}}}
     return FitFile(f"model_0_fit{k}.keras", 0, k, 3 + k, "ok",
-                   training={"optimizer": {"learning_rate": lr}, "bases": [base]})
+                   training={"optimizer": {"learning_rate": lr, "iterations": steps}, "bases": [base]})
 
 
 def test_the_steps_follow_the_files_whatever_the_capture_says():
@@ -117,6 +117,15 @@ def test_the_steps_follow_the_files_whatever_the_capture_says():
     # the grader lacked the weights: not checked, not the student's zero
     missing = judge([_file(0, 1e-3, 0, reference=False)], None, "mobilenet_v2_..._1.0_96_no_top.h5")
     assert missing.pretrained.met is None
+    # a decoy first fit of 0 steps with the base frozen, then the base trained at the first rate
+    decoy = judge([_file(0, 1e-3, 0, steps=0), _file(1, 1e-3, 21, trainable=5, digest="b"),
+                   _file(2, 1e-4, 30, trainable=5, digest="c")], None, None)
+    assert decoy.first.name == "model_0_fit1.keras" and decoy.frozen_first.met is False
+    # frozen first, then unfrozen at the same rate before a lower one: not the fine-tuning step
+    middle = judge([_file(0, 1e-3, 0), _file(1, 1e-3, 21, trainable=5, digest="b"),
+                    _file(2, 1e-4, 30, trainable=5, digest="c")], None, None)
+    assert middle.frozen_first.met is True and middle.fine_tuned.met is False
+    assert "cell 4" in middle.fine_tuned.detail
     # only a tampered file: nothing earned from it
     bad = FitFile("model_0_fit0.keras", 0, 0, 3, "tampered", "changed after cell 3 saved it")
     assert judge([bad], ALPHA_035, None).frozen_first.met is False

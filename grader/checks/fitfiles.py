@@ -8,6 +8,8 @@ describes each file (grader/evaluate.py `describe_training`): the compiled optim
 rate and steps, the base's trainable flags, a digest per weight tensor, and the base's weights
 against the ImageNet weights the grader itself holds. From those:
 
+The first training is the first file whose optimizer took steps (a decoy fit of 0 steps with a
+frozen base does not count). Then:
 - pretrained base: after the first fit, (almost) all of the base's learnable tensors are the
   grader's ImageNet tensors, equal or correlated above 0.5 (random initialisations correlate ~0);
 - frozen first: after the first fit every base tensor is still equal to ImageNet's, BatchNorm
@@ -15,7 +17,7 @@ against the ImageNet weights the grader itself holds. From those:
   whatever `training` says, so an honestly frozen base is bitwise unchanged; changed statistics
   mean BN layers were trainable and ran in training mode, which updates the base too;
 - fine-tuned: a later fit's file shows base tensors changed since the fit before it (digests),
-  with a learning rate below the first fit's.
+  and every later fit that changed the base did so with a learning rate below the first fit's.
 
 A base the grader holds no ImageNet weights for (another family, another alpha) falls back to
 the file's trainable flags for "frozen first" and to the capture's (unverified) weight source for
@@ -143,6 +145,13 @@ def _changed_since(before: FitFile, after: FitFile) -> int:
     return sum(1 for k, v in b.items() if k in a and a[k] != v)
 
 
+def _trained(f: FitFile) -> bool:
+    """Whether the fit took optimizer steps (a decoy fit of 0 steps, epochs=0 or no data, and a
+    fit that failed before its first batch do not count as the first training)."""
+    steps = ((f.training or {}).get("optimizer") or {}).get("iterations")
+    return not isinstance(steps, int) or steps > 0
+
+
 def _imagenet(f: FitFile) -> dict[str, Any] | None:
     ref = (f.base or {}).get("imagenet") or {}
     return ref if ref.get("status") == "ok" else None
@@ -160,7 +169,9 @@ def judge(files: list[FitFile], source: str | None, missing: str | None) -> Tran
         facts.frozen_first = Step(False, f"the file the grader saved after the first training ({bad.name}) "
                                   f"cannot be used: {bad.message}")
         return facts
-    first = facts.first = usable[0]
+    trained = [f for f in usable if _trained(f)]
+    first = facts.first = trained[0] if trained else usable[0]  # a fit of 0 steps is no first training
+    usable = usable[usable.index(first):]
     base, ref = first.base or {}, _imagenet(first)
     where = f"{first.name}, after the training in cell {first.cell}"
     if ref:
@@ -206,12 +217,12 @@ def judge(files: list[FitFile], source: str | None, missing: str | None) -> Tran
             if after.learning_rate is not None and first.learning_rate is not None \
                     and after.learning_rate < first.learning_rate:
                 lowered.append(after)
-    if lowered:
+    if lowered and len(lowered) == len(updated):
         f = lowered[0]
         facts.fine_tuned = Step(True, f"the base was fine-tuned in cell {f.cell} with a learning rate of "
                                 f"{f.learning_rate:g} (first training: {first.learning_rate:g}), {f.name}")
     elif updated:
-        f = updated[0]
+        f = next(u for u in updated if u not in lowered)
         facts.fine_tuned = Step(False, f"the base was trained again in cell {f.cell} but the learning rate "
                                 f"({_lr(f)}) is not lower than the first training's ({_lr(first)})")
     else:
