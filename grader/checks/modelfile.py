@@ -21,7 +21,9 @@ the sandboxed evaluator (grader/evaluate.py `describe_model`). `read` checks, in
    the runner's cell and notebook time limits and the memory cgroup, all outside the kernel.
 
 A capture forged to agree with the file changes nothing: the file is what is scored, and it
-holds a model the kernel really had. Results are cached per question in `ctx.cache`.
+holds a model the kernel really had. Results are cached per question in `ctx.cache`. How a
+transfer model was trained (frozen first, fine-tuned, pretrained weights) is read the same way
+from the files saved after each fit: grader/checks/fitfiles.py.
 """
 
 from __future__ import annotations
