@@ -25,7 +25,10 @@ It prints one JSON object. Student code is never imported or executed here. Ever
 model that loaded carries `file_model` (`describe_model`): the architecture as the file holds it
 (layers, output shapes, parameter counts, loss, optimizer steps), which the checks score from
 (grader/checks/modelfile.py), never from the kernel's capture. A spec with `inspect: true` only
-loads and describes the model (no data needed), for questions that measure no accuracy.
+loads and describes the model (no data needed), for questions that measure no accuracy; with
+`training: true` as well (a model saved after one fit()) it describes how the file was trained
+(`describe_training`: optimizer, base trainable flags, base weights against the grader's own
+ImageNet weights).
 
 Spec: {"model": path, "data_dir": dir, "dataset": "mnist"|"cifar10", "scale": float,
        "offset": float, "sample_shape": [...], "dtype": str,
@@ -391,6 +394,171 @@ def describe_model(model: Any, facts: dict[str, Any] | None = None) -> dict[str,
             "optimizer_steps": steps, "declared_params": (facts or {}).get("declared_params")}
 
 
+# ---- how a model with a pretrained base was trained (grader/checks/fitfiles.py) ----------------
+
+#: the ImageNet no-top weight files the grader holds, by alpha (file names as Keras spells them)
+IMAGENET_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_224_no_top.h5"
+#: a changed tensor still counts as the ImageNet one it started from above this correlation
+#: (random initialisations correlate ~0 with it; a few epochs of fine-tuning stay above 0.9)
+FROM_IMAGENET_CORR = 0.5
+#: a reference MobileNetV2 with the grader's weights, per weight file (built once per process)
+_REFERENCE_CACHE: dict[str, dict[str, list[np.ndarray]]] = {}
+_MOVING = ("moving_mean", "moving_variance")
+
+
+def _kind(var: Any) -> str:
+    """"moving" for a BatchNormalization moving statistic, else "learnable"."""
+    return "moving" if any(m in str(getattr(var, "path", var.name)) for m in _MOVING) else "learnable"
+
+
+def _learning_rate(optimizer: Any) -> float | None:
+    """The compiled optimizer's learning rate as saved: a float, or a schedule's initial value."""
+    try:
+        lr = optimizer.get_config().get("learning_rate")
+    except Exception:
+        return None
+    if isinstance(lr, dict):  # a serialised schedule
+        cfg = lr.get("config") or {}
+        lr = next((cfg[k] for k in ("initial_learning_rate", "learning_rate") if k in cfg), None)
+        if isinstance(lr, dict):  # a schedule wrapping another (warm-up)
+            lr = (lr.get("config") or {}).get("initial_learning_rate")
+    return float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
+
+
+def _reference_weights(data_dir: str | None, alpha: str) -> dict[str, list[np.ndarray]] | None:
+    """{layer name: weights} of a fresh MobileNetV2 loaded with the grader's own ImageNet file."""
+    if not data_dir:
+        return None
+    name = IMAGENET_FILE.format(alpha=alpha)
+    path = next((p for p in (Path(data_dir) / "weights" / name, Path(data_dir) / name) if p.is_file()), None)
+    if path is None:
+        return None
+    if name not in _REFERENCE_CACHE:
+        import keras
+
+        ref = keras.applications.MobileNetV2(weights=str(path), include_top=False, alpha=float(alpha),
+                                             input_shape=(96, 96, 3))
+        _REFERENCE_CACHE[name] = {layer.name: [np.asarray(w) for w in layer.get_weights()]
+                                  for layer in ref.layers if layer.weights}
+        del ref
+    return _REFERENCE_CACHE[name]
+
+
+def _held_alphas(data_dir: str | None) -> list[str]:
+    import re
+
+    found = set()
+    for folder in (Path(data_dir) / "weights", Path(data_dir)) if data_dir else ():
+        with contextlib.suppress(OSError):
+            for p in folder.iterdir():
+                m = re.fullmatch(IMAGENET_FILE.format(alpha=r"([0-9.]+)"), p.name)
+                if m:
+                    found.add(m.group(1))
+    return sorted(found)
+
+
+def compare_with_imagenet(base: Any, data_dir: str | None) -> dict[str, Any]:
+    """The base's weights against the grader's ImageNet weights, tensor by tensor (layer name,
+    position and shape): how many are equal (bitwise, or allclose), and how the changed ones
+    correlate. Learnable tensors and BatchNormalization moving statistics are counted apart.
+    {"status": "no-reference", "why"} when no weight file the grader holds fits this base."""
+    layers = [sub for sub in getattr(base, "layers", []) if sub.weights]
+    best: tuple[int, str, dict[str, list[np.ndarray]]] | None = None
+    for alpha in _held_alphas(data_dir):
+        try:
+            ref = _reference_weights(data_dir, alpha)
+        except Exception as exc:  # the grader's own file or Keras failed: not the student's
+            return {"status": "no-reference", "environment": True,
+                    "why": f"the grader's ImageNet weights (alpha {alpha}) could not be loaded: "
+                           f"{type(exc).__name__}: {str(exc)[:200]}"}
+        if not ref:
+            continue
+        fits = sum(1 for sub in layers if sub.name in ref and len(ref[sub.name]) == len(sub.weights)
+                   and all(tuple(r.shape) == tuple(w.shape)
+                           for r, w in zip(ref[sub.name], sub.weights, strict=True)))
+        if best is None or fits > best[0]:
+            best = (fits, alpha, ref)
+    if best is None:
+        return {"status": "no-reference", "why": "the grader holds no ImageNet MobileNetV2 weights"}
+    fits, alpha, ref = best
+    if not layers or fits < 0.9 * len(layers) or fits < 0.9 * len(ref):
+        return {"status": "no-reference", "why": f"the base is not a MobileNetV2 the grader holds ImageNet "
+                f"weights for ({fits} of its {len(layers)} weighted layers match alpha {alpha})"}
+    out: dict[str, Any] = {"status": "ok", "reference": IMAGENET_FILE.format(alpha=alpha), "alpha": alpha,
+                           "layers": len(layers), "unmatched_layers": len(layers) - fits}
+    counts = {kind: {"n": 0, "bitwise": 0, "close": 0, "changed": 0, "from_imagenet": 0, "corr": []}
+              for kind in ("learnable", "moving")}
+    changed_layers: list[str] = []
+    for sub in layers:
+        theirs = ref.get(sub.name)
+        if theirs is None or len(theirs) != len(sub.weights):
+            continue
+        for var, r in zip(sub.weights, theirs, strict=True):
+            w = np.asarray(var)
+            if w.shape != r.shape:
+                continue
+            c = counts[_kind(var)]
+            c["n"] += 1
+            if np.array_equal(w, r):
+                c["bitwise"] += 1
+                c["close"] += 1
+                c["from_imagenet"] += 1
+                continue
+            if np.allclose(w, r, rtol=1e-5, atol=1e-6):
+                c["close"] += 1
+                c["from_imagenet"] += 1
+                continue
+            c["changed"] += 1
+            if sub.name not in changed_layers:
+                changed_layers.append(sub.name)
+            a, b = w.reshape(-1).astype(np.float64), r.reshape(-1).astype(np.float64)
+            corr = float(np.corrcoef(a, b)[0, 1]) if a.size > 1 and a.std() > 0 and b.std() > 0 else 0.0
+            c["corr"].append(corr if math.isfinite(corr) else 0.0)
+            if corr >= FROM_IMAGENET_CORR:
+                c["from_imagenet"] += 1
+    for c in counts.values():
+        corr = c.pop("corr")
+        c["corr_mean"] = round(float(np.mean(corr)), 4) if corr else None
+        c["corr_min"] = round(float(np.min(corr)), 4) if corr else None
+    out.update(counts)
+    out["changed_layers"] = changed_layers[:10]
+    out["changed_layer_count"] = len(changed_layers)
+    return out
+
+
+def describe_training(model: Any, data_dir: str | None) -> dict[str, Any]:
+    """What a model file says about how it was trained: the compiled optimizer (class, learning
+    rate, initial value of a schedule, iterations), and for each nested base its trainable flags,
+    a digest of each weight tensor (so two files of the same model can be compared) and how its
+    weights compare with the grader's ImageNet weights (`compare_with_imagenet`)."""
+    import hashlib
+
+    opt = getattr(model, "optimizer", None)
+    optimizer = None
+    if opt is not None:
+        steps = None
+        with contextlib.suppress(Exception):
+            steps = int(opt.iterations.numpy())
+        optimizer = {"class": type(opt).__name__, "learning_rate": _learning_rate(opt), "iterations": steps}
+    bases = []
+    for layer in getattr(model, "layers", []):
+        subs = getattr(layer, "layers", None) or []
+        if not subs or not layer.weights:
+            continue
+        digests: dict[str, dict[str, str]] = {"learnable": {}, "moving": {}}
+        for sub in subs:
+            for i, var in enumerate(sub.weights):
+                digests[_kind(var)][f"{sub.name}/{i}"] = hashlib.blake2b(
+                    np.ascontiguousarray(np.asarray(var)).tobytes(), digest_size=8).hexdigest()
+        weighted = [sub for sub in subs if sub.weights]
+        bases.append({"name": layer.name, "class": type(layer).__name__, "trainable": bool(layer.trainable),
+                      "trainable_layers": sum(1 for sub in weighted if sub.trainable),
+                      "weighted_layers": len(weighted), "trainable_params": _count(layer.trainable_weights),
+                      "params": int(layer.count_params()), "digests": digests,
+                      "imagenet": compare_with_imagenet(layer, data_dir)})
+    return {"optimizer": optimizer, "bases": bases}
+
+
 def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     """Inspect, load, predict, score, probe. Runs in the sandboxed evaluator (imports Keras)."""
     facts = inspect_model_file(spec["model"], int(spec.get("max_params") or MAX_PARAMS))
@@ -407,7 +575,10 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:
             return {"ok": False, "status": "model-unloadable", "error": "the saved model could not be "
                     f"loaded safely: {type(exc).__name__}: {str(exc)[:300]}"}
-        return {"ok": True, "inspect": True, "file_model": describe_model(model, facts)}
+        out = {"ok": True, "inspect": True, "file_model": describe_model(model, facts)}
+        if spec.get("training"):  # a per-fit file: how it was trained (grader/checks/fitfiles.py)
+            out["training"] = describe_training(model, spec.get("data_dir"))
+        return out
 
     arrays = _official(spec["data_dir"], spec["dataset"])
     _ready()  # from here on, failures are the model's

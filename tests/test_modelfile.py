@@ -184,3 +184,23 @@ def test_diagnoses_the_file_shows_survive_a_capture_edited_to_hide_them(tmp_path
                                                       captured=ctx.execution.models[0])
     codes = {d.code for d in diagnose(ctx, "q9", "scratch")}
     assert {"output-activation-loss-mismatch", "not-from-scratch"} <= codes
+
+
+def test_runner_and_file_check_allow_the_same_steps_when_epochs_are_not_capped(tmp_path):
+    """One function (integrity.step_allowance) owns the quick allowance: without max_epochs a fit
+    may run all its epochs, so 3 epochs of 50 steps are within the caps for both checks."""
+    from grader.execute.runner import _check_budget
+
+    ctx = _ctx(tmp_path)
+    record = ctx.execution
+    record.budget["caps"] = {"max_steps_per_epoch": 50}
+    record.fits[0]["history"] = {"loss": [0.5, 0.4, 0.3]}
+    assert modelfile.check_described(ctx, 0, dict(TINY, optimizer_steps=150)) == ("ok", "")
+    assert modelfile.check_described(ctx, 0, dict(TINY, optimizer_steps=151))[0] == "tampered"
+    options = type("Options", (), {"budget": {"max_steps_per_epoch": 50}, "profile": "quick"})()
+    record.saved_models = [{"model": 0, "file": "model_0.keras", "status": "ok", "optimizer_steps": 150}]
+    _check_budget(record, options, [])
+    assert record.saved_models[0]["status"] == "ok"
+    record.saved_models[0]["optimizer_steps"] = 151
+    _check_budget(record, options, [])
+    assert record.saved_models[0]["status"] == "tampered"

@@ -13,7 +13,8 @@ from typing import Any
 
 from grader.checks.architecture import architecture_rows
 from grader.checks.base import Outcome, register
-from grader.checks.models import _base_trainable, bases, diagnose, question_capture
+from grader.checks.fitfiles import transfer_facts
+from grader.checks.models import bases, diagnose, question_capture
 from grader.context import GradingContext
 from grader.plugin import require_answer
 from grader.rubric import RubricItem
@@ -58,36 +59,30 @@ def transfer_pipeline(item: RubricItem, ctx: GradingContext) -> Outcome:
     model = qc.model_of(with_base[0]) if with_base else qc.final_model()
     base = bases(model)[0] if model and bases(model) else None
     missing = _missing_weights(ctx)
-    steps: list[tuple[str, bool, str]] = []
     source = base.get("weights_source") if base else None
-    if base is None:
-        steps.append(("pretrained base", False, "no pretrained model (e.g. keras.applications."
-                                                "MobileNetV2) is part of the trained model"))
-    elif missing and not source:
-        pass  # the weights were not available to the grader: that step is not checked (quick only)
+    # the three training steps come from the files saved after each fit (grader/checks/fitfiles.py)
+    facts = transfer_facts(ctx, item.question)
+    steps: list[tuple[str, bool, str]] = []
+    if facts.first is None and base is None and not facts.files:
+        steps.append(("pretrained base", False, "no pretrained model (e.g. keras.applications.MobileNetV2) "
+                      "is part of the trained model"))
+        steps.append(("frozen first", False, "no training with the base"))
+    elif facts.first is None:  # no usable file: a capture claiming a base earns nothing by itself
+        why = (facts.frozen_first.detail if facts.frozen_first else
+               "the grader saved no model file after a training with the pretrained base, so how it "
+               "was trained cannot be checked")
+        if not (missing and not source):
+            steps.append(("pretrained base", False, why))
+        steps.append(("frozen first", False, why))
     else:
-        steps.append(("pretrained base", bool(source),
-                      f"{base['name']} with weights from {source.rsplit('/', 1)[-1]}" if source
-                      else f"{base['name']} was built without pretrained weights (weights=None)"))
-    steps.append(("frozen first", bool(with_base) and "base-not-frozen-first" not in found,
-                  found["base-not-frozen-first"].message if "base-not-frozen-first" in found
-                  else "the first training keeps the base frozen" if with_base
-                  else "no training with the base"))
-    lrs = [(f.get("optimizer") or {}).get("learning_rate") for f in with_base]
-    unfrozen = [f for f in with_base[1:] if _base_trainable(f) > 0]
-    lower = bool(unfrozen) and isinstance(lrs[0], float) and all(
-        isinstance((f.get("optimizer") or {}).get("learning_rate"), float)
-        and f["optimizer"]["learning_rate"] < lrs[0] for f in unfrozen)
-    if "base-never-unfrozen" in found:
-        tuned = found["base-never-unfrozen"].message
-    elif lower:
-        tuned = "some base layers unfrozen with a lower learning rate"
-    elif unfrozen:
-        tuned = "the base was unfrozen but the learning rate was not lowered"
-    else:
-        tuned = ("no training ran with base layers unfrozen (a second, fine-tuning phase with a "
-                 "lower learning rate); if your code has one, an earlier error stopped it")
-    steps.append(("fine-tuned", bool(unfrozen) and lower, tuned))
+        if facts.pretrained is not None and facts.pretrained.met is not None:
+            steps.append(("pretrained base", bool(facts.pretrained.met), facts.pretrained.detail))
+        frozen = facts.frozen_first
+        steps.append(("frozen first", bool(frozen and frozen.met), frozen.detail if frozen else ""))
+    tuned = facts.fine_tuned
+    steps.append(("fine-tuned", bool(tuned and tuned.met), tuned.detail if tuned else
+                  "no training ran with base layers unfrozen (a second, fine-tuning phase with a lower "
+                  "learning rate); if your code has one, an earlier error stopped it"))
     for code, name, ok_text in (
         ("too-few-images-per-class", "images per class", "at least 100 training images per class"),
         ("no-test-split", "train/validation/test split", "separate training, validation and test data"),
@@ -112,6 +107,7 @@ def transfer_pipeline(item: RubricItem, ctx: GradingContext) -> Outcome:
                      "with random weights, so whether ImageNet weights load was not checked.")
     return Outcome(met / len(steps), feedback, diagnoses=diagnoses,
                    evidence={"steps": [{"step": n, "met": ok, "detail": why} for n, ok, why in steps],
+                             "fit_files": facts.evidence(),
                              "architecture": architecture_rows(model) if model else [],
                              "history": _history(with_base),
                              "cells": sorted({f.get("cell") for f in qc.fits if f.get("cell") is not None})})

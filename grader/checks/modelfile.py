@@ -21,7 +21,9 @@ the sandboxed evaluator (grader/evaluate.py `describe_model`). `read` checks, in
    the runner's cell and notebook time limits and the memory cgroup, all outside the kernel.
 
 A capture forged to agree with the file changes nothing: the file is what is scored, and it
-holds a model the kernel really had. Results are cached per question in `ctx.cache`.
+holds a model the kernel really had. Results are cached per question in `ctx.cache`. How a
+transfer model was trained (frozen first, fine-tuned, pretrained weights) is read the same way
+from the files saved after each fit: grader/checks/fitfiles.py.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 from grader.checks.base import Diagnosis
 from grader.checks.models import FIXES, question_capture
 from grader.context import GradingContext
-from grader.execute.integrity import trains_outside_fit
+from grader.execute.integrity import step_allowance, trains_outside_fit
 
 #: statuses after which the question earns no architecture or accuracy credit
 FORGED = ("tampered", "capture-mismatch")
@@ -72,9 +74,6 @@ def saved_entry(record: Any, index: int | None) -> dict[str, Any] | None:
 
 def verify_file(ctx: GradingContext, index: int | None) -> tuple[dict[str, Any] | None, str, str]:
     """(saved entry, status, message): whether the model's file is one the grader may read."""
-    from grader.execute.integrity import MODEL_LIMIT
-    from grader.execute.safefile import sha256_regular
-
     record = ctx.execution
     entry = saved_entry(record, index)
     if entry is None:
@@ -85,17 +84,26 @@ def verify_file(ctx: GradingContext, index: int | None) -> tuple[dict[str, Any] 
         return entry, "tampered", str(entry.get("error") or f"{name} was changed after the grader saved it")
     if entry.get("status") != "ok":
         return entry, "no-file", f"the grader could not save the model ({str(entry.get('error', ''))[:200]})"
+    why = verify_name(record, name)
+    return (entry, "tampered", why) if why else (entry, "ok", "")
+
+
+def verify_name(record: Any, name: str) -> str | None:
+    """Why the capture file `name` may not be read (None: the runner saw the grader's capture
+    save it, and it still has the hash recorded then)."""
+    from grader.execute.integrity import MODEL_LIMIT
+    from grader.execute.safefile import sha256_regular
+
     if not record.model_file_trusted(name):
         why = next((t.get("message") for t in record.tampered if t.get("file") == name), None)
-        return entry, "tampered", why or f"{name} was never seen being saved by the grader's capture"
+        return why or f"{name} was never seen being saved by the grader's capture"
     try:
         digest, _ = sha256_regular(Path(record.workdir) / ".grader", name, MODEL_LIMIT)
     except OSError as exc:
-        return entry, "tampered", f"{name} cannot be read safely ({exc})"
+        return f"{name} cannot be read safely ({exc})"
     if digest != record.model_files[name]["sha256"]:
-        cell = record.model_files[name]["cell"]
-        return entry, "tampered", f"{name} is not the file the grader hashed after cell {cell}"
-    return entry, "ok", ""
+        return f"{name} is not the file the grader hashed after cell {record.model_files[name]['cell']}"
+    return None
 
 
 def _rows(model: dict[str, Any]) -> list[tuple[Any, Any]]:
@@ -138,12 +146,19 @@ def budget_problem(ctx: GradingContext, index: int | None,
     None within them; ("over-budget", why) when the notebook trains outside fit() (a custom loop
     or train_on_batch, which no fit() cap reaches: honest, measured as it is, and reviewed);
     ("tampered", why) when nothing but fit() trains, so the caps were lifted."""
-    caps = ctx.execution.budget.get("caps") or {}  # the runner's copy, never the kernel's
     steps = described.get("optimizer_steps")
+    key = f"models:budget:{index}:{steps}"  # asked by the accuracy item twice (_forged, _over_budget)
+    if key not in ctx.cache:
+        ctx.cache[key] = _budget_problem(ctx, index, steps)
+    return ctx.cache[key]
+
+
+def _budget_problem(ctx: GradingContext, index: int | None, steps: Any) -> tuple[str, str] | None:
+    caps = ctx.execution.budget.get("caps") or {}  # the runner's copy, never the kernel's
     if ctx.execution.profile != "quick" or not caps.get("max_steps_per_epoch") or not isinstance(steps, int):
         return None
     fits = sum(1 for f in ctx.execution.fits if f.get("model") == index)
-    allowed = fits * int(caps.get("max_epochs") or 1) * int(caps["max_steps_per_epoch"])
+    allowed = step_allowance(ctx.execution.fits, caps).get(index, 0) if isinstance(index, int) else 0
     if steps <= allowed:
         return None
     what = (f"the saved model's optimizer took {steps:,} steps, but the quick profile allows "

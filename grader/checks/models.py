@@ -471,26 +471,22 @@ def _from_file(ctx: GradingContext, question: str, task: str) -> list[Diagnosis]
     return out
 
 
-def _base_trainable(fit: dict[str, Any]) -> int:
-    """Trainable parameters of the pretrained base(s) when this fit started."""
-    return max([b["trainable_params"] for b in (fit.get("trainable") or {}).get("bases", [])] or [0])
-
-
 def _transfer_diagnoses(ctx: GradingContext, qc: QuestionCapture, evals) -> list[Diagnosis]:
     out: list[Diagnosis] = []
+    from grader.checks.fitfiles import transfer_facts
+
     with_base = [f for f in qc.fits if bases(qc.model_of(f))]
+    facts = transfer_facts(ctx, qc.question)  # from the files saved after each fit, not the capture
+    if facts.first is not None and facts.frozen_first is not None and facts.frozen_first.met is False:
+        out.append(_diag("base-not-frozen-first", facts.frozen_first.detail, facts.first.cell))
+    ran = ctx.execution.cells_ok(qc.cells)  # a failed cell may have stopped the unfreezing
+    if ran and facts.first is not None and facts.never_unfrozen:
+        out.append(_diag("base-never-unfrozen",
+                         "every training keeps the whole pretrained base frozen, so it is never "
+                         f"fine-tuned (its weights are the same in every file the grader saved after "
+                         f"a training, the last {facts.files[-1].name})", facts.files[-1].cell))
     if with_base:
         first = with_base[0]
-        if _base_trainable(first) > 0:
-            out.append(_diag("base-not-frozen-first",
-                             f"the first training in cell {first.get('cell')} already updates the "
-                             "pretrained base", first.get("cell")))
-        ran = ctx.execution.cells_ok(qc.cells)  # a failed cell may have stopped the unfreezing
-        if ran and all(_base_trainable(f) == 0 for f in with_base):
-            last = with_base[-1]
-            out.append(_diag("base-never-unfrozen",
-                             "every training keeps the whole pretrained base frozen, so it is never "
-                             "fine-tuned", last.get("cell")))
         model = qc.model_of(first) or {}
         base = bases(model)[0]
         x = first.get("x") or {}

@@ -1,7 +1,8 @@
 """Grader-side record of the model files the capture saved, so a file swapped later is caught.
 
 The in-kernel hook saves each trained model as `.grader/model_<i>.keras` right after the cell
-that trained or evaluated it, and notes that cell in capture.json. The runner calls
+that trained or evaluated it, and a model with a pretrained base also right after each fit()
+(`.grader/model_<i>_fit<k>.keras`), and notes that cell in capture.json. The runner calls
 `CaptureWatch.after_cell` between cells (it sees the working directory from outside the
 kernel): a model file that appears or changes in the cell the capture names is recorded as
 `record.model_files[name] = {"sha256", "size", "cell"}`; one that changes in any other cell, or
@@ -25,7 +26,9 @@ from typing import Any
 from grader.execute.record import ExecutionProblem, ExecutionRecord
 from grader.execute.safefile import read_regular, sha256_regular
 
-MODEL_FILE = re.compile(r"model_\d+\.keras")
+MODEL_FILE = re.compile(r"model_\d+(?:_fit\d+)?\.keras")
+#: a model saved right after one fit() (a model with a pretrained base): model_<i>_fit<k>.keras
+FIT_FILE = re.compile(r"model_(\d+)_fit(\d+)\.keras")
 MODEL_LIMIT = 4 * 1024**3  # a model file larger than this is not measured
 CAPTURE_LIMIT = 64 * 1024**2
 
@@ -45,8 +48,16 @@ class CaptureWatch:
             data = json.loads(read_regular(self.workdir, self.capture_file, CAPTURE_LIMIT))
         except (OSError, ValueError, RecursionError):
             return {}
-        saved = data.get("saved_models") if isinstance(data, dict) else None
-        return {str(s.get("file")): s.get("cell") for s in saved or [] if isinstance(s, dict)}
+        if not isinstance(data, dict):
+            return {}
+        saved = data.get("saved_models") if isinstance(data.get("saved_models"), list) else []
+        cells = {str(s.get("file")): s.get("cell") for s in saved if isinstance(s, dict)}
+        fits = data.get("fits") if isinstance(data.get("fits"), list) else []
+        for fit in fits:
+            entry = fit.get("saved_fit") if isinstance(fit, dict) else None
+            if isinstance(entry, dict) and FIT_FILE.fullmatch(str(entry.get("file"))):
+                cells[str(entry["file"])] = entry.get("cell")
+        return cells
 
     def _entries(self) -> list[tuple[str, os.stat_result]]:
         try:
@@ -81,6 +92,10 @@ class CaptureWatch:
                 continue
             known = self.record.model_files.get(name)
             if known and known["sha256"] == digest:
+                continue
+            if known and FIT_FILE.fullmatch(name) and not known.get("unverified"):
+                self._tamper(name, cell, f"{name} changed in cell {cell}; the grader saves a fit's file "
+                             f"once, in the cell of that fit (cell {known['cell']})")
                 continue
             if saved_cells is None:
                 saved_cells = self._saved_cells()
@@ -121,7 +136,21 @@ class CaptureWatch:
                 entry["status"], entry["error"] = "tampered", why
                 if name not in bad:
                     self._tamper(name, last_cell, why)
+        self._check_fit_files(last_cell, bad)
         self._remove_special_files()
+
+    def _check_fit_files(self, last_cell: int, bad: set[str]) -> None:
+        """Every per-fit file the runner recorded must still be the file it hashed."""
+        for name, known in list(self.record.model_files.items()):
+            if not FIT_FILE.fullmatch(name) or name in bad or known.get("unverified"):
+                continue
+            try:
+                digest, _ = sha256_regular(self.capture_dir, name, MODEL_LIMIT)
+            except OSError as exc:
+                self._tamper(name, last_cell, f"{name} cannot be read safely: {exc}")
+                continue
+            if digest != known["sha256"]:
+                self._tamper(name, last_cell, f"{name} changed after cell {known['cell']} saved it")
 
     def _remove_special_files(self) -> None:
         for name, st in self._entries():
@@ -164,3 +193,22 @@ OWN_TRAINING = re.compile(r"GradientTape|train_on_batch|apply_gradients|\.minimi
 
 def trains_outside_fit(sources: list[str]) -> bool:
     return any(OWN_TRAINING.search(s) for s in sources)
+
+
+def step_allowance(fits: list[dict[str, Any]], caps: dict[str, Any]) -> dict[int, int]:
+    """Optimizer steps the quick caps allow each model (by capture index) for the fits recorded:
+    per fit, max_epochs (or, without that cap, the epochs the fit ran) x max_steps_per_epoch.
+    The one definition the runner (`_check_budget`) and the file check (modelfile.budget_problem)
+    share; empty without a step cap."""
+    max_epochs, max_steps = caps.get("max_epochs"), caps.get("max_steps_per_epoch")
+    allowed: dict[int, int] = {}
+    if not max_steps:
+        return allowed
+    for fit in fits:
+        model = fit.get("model")
+        if not isinstance(model, int) or isinstance(model, bool):
+            continue
+        history = fit.get("history") if isinstance(fit.get("history"), dict) else {}
+        epochs = max((len(v) for v in history.values() if isinstance(v, list)), default=0)
+        allowed[model] = allowed.get(model, 0) + int(max_epochs or epochs or 1) * int(max_steps)
+    return allowed

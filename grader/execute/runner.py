@@ -27,7 +27,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.execute.diskquota import DiskWatch, descendants
-from grader.execute.integrity import CaptureWatch, trains_outside_fit
+from grader.execute.integrity import CaptureWatch, step_allowance, trains_outside_fit
 from grader.execute.record import CellRun, ExecutionProblem, ExecutionRecord
 from grader.execute.safefile import read_regular
 from grader.execute.sandbox import SandboxPlan, format_bytes, kill_group, make_kernel_manager, parse_memory
@@ -507,7 +507,7 @@ def _check_budget(record: ExecutionRecord, options: ExecutionOptions,
     if options.profile != "quick" or not caps:
         return
     max_epochs, max_steps = caps.get("max_epochs"), caps.get("max_steps_per_epoch")
-    allowed: dict[int, int] = {}
+    allowed = step_allowance(record.fits, caps)
     lifted: set[int] = set()
     for fit in record.fits:
         model = fit.get("model")
@@ -515,8 +515,6 @@ def _check_budget(record: ExecutionRecord, options: ExecutionOptions,
         epochs = max((len(v) for v in history.values() if isinstance(v, list)), default=0)
         if max_epochs and epochs > max_epochs and isinstance(model, int):
             lifted.add(model)
-        if isinstance(model, int) and max_steps:
-            allowed[model] = allowed.get(model, 0) + int(max_epochs or epochs or 1) * int(max_steps)
     for note in record.tampered:
         if note.get("kind") == "budget":
             for fit in record.fits:

@@ -30,6 +30,8 @@
 #   data description x: {kind array|image-data-generator|image-directory|tf.data|sequence|generator,
 #            shape, dtype, n, min, max, mean, fingerprint {file, vmin, vmax}, labels {counts...},
 #            generator {rotation_range..., rescale, augmented}}
+#   fits[].saved_fit: {file (model_<i>_fit<k>.keras), cell, fit k, status, save_s, bytes}: a model
+#            with a nested base saved right after each fit (grader/checks/fitfiles.py reads them)
 #   saved_models[]: {model, file (model_<i>.keras), cell, status, save_s}: every model fitted,
 #            evaluated or found in the notebook's globals after a cell, saved after that cell; the
 #            grader scores the architecture from this file and ties it to models[i]
@@ -563,7 +565,13 @@ def _grader_install_keras(keras, apply_budget, caps):
             cbs = kw.get("callbacks")
             cbs = list(cbs) if isinstance(cbs, (list, tuple)) else [cbs] if cbs else []
             kw["callbacks"] = [*cbs, counter]
-        history = _grader_call_recorded(record, original_fit, self, kw)
+        try:
+            history = _grader_call_recorded(record, original_fit, self, kw)
+        except Exception:
+            if "model" in record:  # the model as the failed fit left it (usually unchanged)
+                _grader_save_fit(self, record)
+                _grader_write_capture()
+            raise
         record["history"] = _grader_history(history)
         if counter is not None:
             record["ran"] = {"epochs": counter.epochs, "max_batches": max(counter.batches or [0])}
@@ -575,6 +583,7 @@ def _grader_install_keras(keras, apply_budget, caps):
                                                     "ran": record["ran"], "caps": dict(caps)})
         if "model" in record:
             _grader_dirty.add(record["model"])
+            _grader_save_fit(self, record)
         record["capture_s"] = round(_grader_time.perf_counter() - started - record.get("call_s", 0.0), 4)
         _grader_write_capture()
         return history
@@ -700,6 +709,48 @@ def _grader_save_models():
         _grader_capture["saved_models"] = [s for s in _grader_capture["saved_models"] if s["model"] != index]
         _grader_capture["saved_models"].append(entry)
     _grader_dirty.clear()
+
+
+#: per-fit saves kept per model (a loop of fits saves the first ones only: disk and time)
+_GRADER_FIT_SAVES = 20
+
+
+def _grader_has_base(model):
+    """Whether a top-level layer is itself a model with weights (a pretrained base)."""
+    return any(len(getattr(layer, "layers", None) or []) > 0 and layer.weights
+               for layer in getattr(model, "layers", []))
+
+
+def _grader_save_fit(model, record):
+    """After a fit() of a model with a nested base: the model as that fit left it, saved as
+    model_<i>_fit<k>.keras (k counts this model's saved fits), so the grader reads from files
+    whether the base was frozen, with what learning rate, and how its weights compare with the
+    ImageNet ones (grader/checks/fitfiles.py). The runner hashes it after the cell like the
+    final save."""
+    index = record.get("model")
+    try:
+        if not _grader_has_base(model):
+            return
+        done = sum(1 for f in _grader_capture["fits"] if f.get("model") == index and f.get("saved_fit"))
+        if done >= _GRADER_FIT_SAVES:
+            record["saved_fit"] = {"status": "skipped", "error": f"only {_GRADER_FIT_SAVES} fits are saved"}
+            return
+        name = f"model_{index}_fit{done}.keras"
+        started = _grader_time.perf_counter()
+        entry = {"file": name, "cell": record.get("cell"), "fit": done}
+        path = _grader_os.path.join(_grader_config["capture_dir"], name)
+        try:
+            model.save(path)
+            entry["status"] = "ok"
+        except Exception as exc:
+            entry["status"] = "error"
+            entry["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        entry["save_s"] = round(_grader_time.perf_counter() - started, 4)
+        with _grader_contextlib.suppress(Exception):
+            entry["bytes"] = _grader_os.path.getsize(path)
+        record["saved_fit"] = entry
+    except Exception as exc:
+        _grader_note_error("fit-save", exc)
 
 
 def _grader_scan_models():
