@@ -43,6 +43,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -808,6 +809,22 @@ def keep_evaluators(on: bool = True) -> None:
     _KEPT["on"] = bool(on) and os.environ.get("GRADER_KEEP_EVALUATOR") != "0"
     if not _KEPT["on"] and _KEPT["evaluator"] is not None:
         _KEPT["evaluator"].close()
+
+
+@contextlib.contextmanager
+def one_evaluator_per_submission() -> Iterator[None]:
+    """Outside a batch worker, keep one evaluator for the whole submission: its accuracy
+    measurements and its per-fit model files (grader/checks/fitfiles.py) are graded by different
+    items, and a second process would import Keras again (~6-11 s). Inside a worker, whose
+    evaluator is kept already, this changes nothing; at the end the process is closed."""
+    if _KEPT["on"]:
+        yield
+        return
+    keep_evaluators(True)
+    try:
+        yield
+    finally:
+        keep_evaluators(False)
 
 
 def evaluator_for(data_dir: str | None, memory: str | int | None = None) -> Evaluator:

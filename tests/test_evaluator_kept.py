@@ -152,3 +152,29 @@ def test_a_kept_evaluator_dies_with_its_worker(data_dir, tmp_path):
         worker.send_signal(signal.SIGKILL)
         worker.wait()
     assert _gone(processes, 30.0), "the evaluator outlived its worker"
+
+
+def test_one_submission_outside_a_worker_measures_all_its_models_in_one_process(
+        two_models, data_dir, monkeypatch):
+    """A single `grader run`: the accuracy item and the per-fit files of the pipeline item each
+    call measure_many; under one_evaluator_per_submission (entered by start_evaluator_early)
+    both use the same process, which is closed when the submission ends."""
+    monkeypatch.delenv("GRADER_KEEP_EVALUATOR", raising=False)
+    started = []
+    real_start = ev.Evaluator.start.__func__
+
+    def counting_start(cls, *args, **kwargs):
+        started.append(real_start(cls, *args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(ev.Evaluator, "start", classmethod(counting_start))
+    specs = [dict(MNIST_SPEC, model=str(p), data_dir=str(data_dir)) for p in two_models]
+    assert not ev._KEPT["on"]
+    with ev.one_evaluator_per_submission():
+        [a] = ev.measure_many([specs[0]])  # q9.accuracy
+        [b] = ev.measure_many([specs[1]])  # another item of the same submission
+        assert len(started) == 1 and started[0].alive() and started[0].batches == 2
+        processes = _tree(started[0].proc.pid)
+    assert not ev._KEPT["on"] and ev._KEPT["evaluator"] is None
+    assert started[0].root is None and _gone(processes)
+    assert a["ok"] and b["ok"] and a["accuracy"] != b["accuracy"]

@@ -20,6 +20,7 @@ tiers: {full: [[min_accuracy, credit], ...], quick: [...]}
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -104,6 +105,8 @@ def _measure_all(ctx: GradingContext, asked: tuple[str, str], others: set[tuple[
 
 #: ctx.cache key of the evaluator started before the notebook runs (`start_evaluator_early`)
 EARLY_KEY = "evaluator:early"
+#: ctx.cache key of the ExitStack that keeps one evaluator for the submission (outside a worker)
+KEEP_KEY = "evaluator:kept-for-submission"
 
 
 def start_evaluator_early(ctx: GradingContext) -> None:
@@ -113,11 +116,16 @@ def start_evaluator_early(ctx: GradingContext) -> None:
     from grader.evaluate import evaluator_for
     from grader.execute.runner import default_data_dir
 
-    if os.environ.get("GRADER_EARLY_EVALUATOR") == "0":  # off, to measure what starting early saves
-        return
-    if EARLY_KEY in ctx.cache or not _wanted(ctx, check_weights=False):
+    if EARLY_KEY in ctx.cache or KEEP_KEY in ctx.cache or not _wanted(ctx, check_weights=False):
         return
     if not any(".fit(" in cell.source for cell in ctx.notebook.cells if cell.cell_type == "code"):
+        return
+    from grader.evaluate import one_evaluator_per_submission
+
+    keep = contextlib.ExitStack()  # accuracy and the per-fit files share one process
+    keep.enter_context(one_evaluator_per_submission())
+    ctx.cache[KEEP_KEY] = keep
+    if os.environ.get("GRADER_EARLY_EVALUATOR") == "0":  # off, to measure what starting early saves
         return
     ctx.cache[EARLY_KEY] = evaluator_for(ctx.options.data_dir or default_data_dir())
 
@@ -126,6 +134,9 @@ def close_early(ctx: GradingContext) -> None:
     early = ctx.cache.pop(EARLY_KEY, None)
     if early is not None:
         early.release()  # a batch worker's kept evaluator stays for its next submission
+    keep = ctx.cache.pop(KEEP_KEY, None)
+    if keep is not None:
+        keep.close()  # outside a worker: the submission's evaluator is closed now
 
 
 def _plan(qc: QuestionCapture, dataset: str, ctx: GradingContext | None = None
