@@ -289,14 +289,16 @@ def bench_pairs(names: list[str], folder: Path, data_dir: str, budget: dict, rep
     return figures
 
 
-def _machine_cpu() -> tuple[float, float]:
-    """(busy, idle) CPU seconds of the whole machine since boot, from /proc/stat: what the other
-    users of a shared machine took during a run is the machine's busy time minus ours."""
+def _machine_cpu() -> tuple[float, float, float]:
+    """(busy, idle, steal) CPU seconds of the whole machine since boot, from /proc/stat: what the
+    other users of a shared machine took during a run is the machine's busy time minus ours;
+    steal is what the hypervisor gave to other machines."""
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    fields += [0] * (8 - len(fields))
     tick = os.sysconf("SC_CLK_TCK")
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    busy = sum(fields[:8]) - idle  # user nice system idle iowait irq softirq steal
-    return busy / tick, idle / tick
+    idle = fields[3] + fields[4]  # idle + iowait
+    busy = sum(fields[:7]) - idle  # user nice system idle iowait irq softirq (steal: fields[7])
+    return busy / tick, idle / tick, fields[7] / tick
 
 
 def _warm(_: int) -> int:
@@ -321,11 +323,11 @@ def plain_batch(paths: list[Path], jobs: int, data_dir: str, budget: dict) -> di
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         list(pool.map(_warm, range(jobs)))  # every pool process started and its imports done
-        busy0, idle0 = _machine_cpu()
+        busy0, idle0, steal0 = _machine_cpu()
         t0 = time.time()
         runs = list(pool.map(_plain_job, [(str(p), data_dir, budget) for p in paths]))
         t1 = time.time()
-        busy1, idle1 = _machine_cpu()
+        busy1, idle1, steal1 = _machine_cpu()
     entries = [(r["pid"], p.stem, r["start"], r["end"]) for p, r in zip(paths, runs, strict=True)]
     roles: dict[str, float] = {}
     for r in runs:
@@ -333,7 +335,8 @@ def plain_batch(paths: list[Path], jobs: int, data_dir: str, budget: dict) -> di
             roles[role] = roles.get(role, 0.0) + value
     return {"wall_s": t1 - t0, "cpu_s": sum(r["cpu_s"] for r in runs), "t0": t0, "t1": t1,
             "cpu_by_role": roles,
-            "machine_busy_s": busy1 - busy0, "machine_idle_s": idle1 - idle0, "entries": entries}
+            "machine_busy_s": busy1 - busy0, "machine_idle_s": idle1 - idle0,
+            "machine_steal_s": steal1 - steal0, "entries": entries}
 
 
 def _timeline(entries: list[tuple[int, str, float, float]], t0: float, t1: float) -> dict:
@@ -366,6 +369,34 @@ def _print_timeline(label: str, tl: dict) -> None:
           flush=True)
 
 
+def _makespan(order: list[str], seconds: dict[str, float], workers: int) -> float:
+    """When the last of `order` ends with `workers` taking the next job as they free up."""
+    free = [0.0] * workers
+    for name in order:
+        i = free.index(min(free))
+        free[i] += seconds[name]
+    return max(free)
+
+
+def _schedule_line(paths: list[Path], timeline: dict, workers: int = 2) -> str:
+    """-j 2 makespans simulated from the -j 1 run's own durations (no second timing, so no load
+    drift between them): the alphabetical order, longest first by the code estimate (what a
+    first batch does, grader/schedule.py), longest first by the true durations (what a re-run
+    does from the gradebook), and the bound max(total / workers, longest)."""
+    from grader import schedule
+
+    seconds = {name: b - a for row in timeline["workers"] for name, a, b in row["runs"]}
+    given = sorted(seconds)
+    costs = {p: schedule.static_cost(p) for p in paths}
+    by_code = [p.stem for p in schedule.longest_first(sorted(paths), costs)]
+    by_time = sorted(given, key=lambda n: -seconds[n])
+    bound = max(sum(seconds.values()) / workers, max(seconds.values()))
+    return (f"  -j {workers} makespan simulated from the -j 1 durations: alphabetical "
+            f"{_makespan(given, seconds, workers):.1f} s, longest first by code "
+            f"{_makespan(by_code, seconds, workers):.1f} s, longest first by last duration "
+            f"{_makespan(by_time, seconds, workers):.1f} s, bound {bound:.1f} s")
+
+
 def _graded_entries(out: Path, paths: list[Path]) -> list[tuple[int, str, float, float]]:
     entries = []
     for p in paths:
@@ -384,7 +415,8 @@ def _cpu_line(label: str, run: dict, count: int) -> str:
                                                                 key=lambda kv: -kv[1]))
     return (f"{label}: ours {run['cpu_s']:.1f} CPU s = {run['cpu_s'] / run['wall_s']:.2f} cores busy on "
             f"average; others on the machine {others:.1f} CPU s; machine idle {run['machine_idle_s']:.1f} "
-            f"CPU s ({100 * run['machine_idle_s'] / span:.0f}% of {os.cpu_count()} cores x wall); we used "
+            f"CPU s ({100 * run['machine_idle_s'] / span:.0f}% of {os.cpu_count()} cores x wall), stolen by "
+            f"the hypervisor {run.get('machine_steal_s', 0.0):.1f} CPU s; we used "
             f"{100 * got:.0f}% of the CPU the others left\n    CPU s per notebook by process: {roles}")
 
 
@@ -406,11 +438,12 @@ def bench_batch(names: list[str], count: int, folder: Path, data_dir: str, plain
     out, plain_out, cpus = {}, {}, os.cpu_count() or 1
     for jobs in job_counts:
         load = os.getloadavg()[0]
-        busy0, idle0 = _machine_cpu()
+        busy0, idle0, steal0 = _machine_cpu()
         t0 = time.time()
         run = _run_folder(hand_ins, paths, folder / f"batch-j{jobs}", data_dir, jobs)
-        busy1, idle1 = _machine_cpu()
+        busy1, idle1, steal1 = _machine_cpu()
         run.update(machine_busy_s=busy1 - busy0, machine_idle_s=idle1 - idle0,
+                   machine_steal_s=steal1 - steal0,
                    timeline=_timeline(_graded_entries(folder / f"batch-j{jobs}", paths), t0,
                                       t0 + run["wall_s"]))
         out[jobs] = run
@@ -420,6 +453,8 @@ def bench_batch(names: list[str], count: int, folder: Path, data_dir: str, plain
               f"(plain runs together {plain_sum:.1f} s; load average before {load:.1f})", flush=True)
         print("  " + _cpu_line(f"CPU -j {jobs}", run, count), flush=True)
         _print_timeline(f"-j {jobs}", run["timeline"])
+        if jobs == 1:
+            print(_schedule_line(paths, run["timeline"]), flush=True)
         if plain_batches:
             load = os.getloadavg()[0]
             p = plain_batch(paths, jobs, data_dir, budget or _budget())
