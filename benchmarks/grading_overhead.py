@@ -13,7 +13,12 @@ capture hooks; the evaluator; the checks; the process and reports, i.e. wall min
 the CPU seconds of every process of each run (far less sensitive to load than wall time),
 the capture's own cost per fit / evaluate / model save (the hooks' time, the Keras call not
 counted), then a batch of N copies at -j 1 and -j 2 (notebooks per minute, speed-up,
-per-notebook ratio against the plain runs), a cached re-run of that unchanged batch against its
+per-notebook ratio against the plain runs; for each: CPU seconds per notebook by process, the
+machine's idle time and what the other users took, a per-worker timeline with the idle time at
+the end; the same notebooks run plainly 1 and 2 at a time, the kernels' own scaling and so the
+most -j 2 can reach; the CPU ceiling of -j 2 over -j 1, cores x -j 1 wall / -j 2 CPU seconds;
+-j 2 makespans simulated from the -j 1 durations for the alphabetical and the longest-first
+orders), a cached re-run of that unchanged batch against its
 first run, the static self-check in a fresh process (benchmarks/selfcheck_speed.py), and the
 small-notebook figures of benchmarks/batch.py as a second line. Every figure line says the load
 average when it was measured: on a shared 2-core machine the figures are only comparable at
@@ -22,11 +27,13 @@ similar load.
     python benchmarks/grading_overhead.py                # 3 notebooks x 3 pairs, batch of 8, all lines
     python benchmarks/grading_overhead.py --short        # 1 small notebook, 1 pair, no batch (smoke test)
     python benchmarks/grading_overhead.py --repeat 2 --batch 4 --no-small --no-selfcheck
+    python benchmarks/grading_overhead.py --no-pairs --batch 8 --jobs 2 --no-small --no-selfcheck
 
 Switches to measure what each cut saves (set in the environment of the run):
 GRADER_EARLY_EVALUATOR=0 (evaluator started only when a model is measured),
 GRADER_EARLY_EXECUTION=0 (the notebook runs after the static items, not beside them),
 GRADER_KEEP_EVALUATOR=0 (a batch worker starts one evaluator per submission),
+GRADER_LONGEST_FIRST=0 (the batch hands out its notebooks in the given order, grader/schedule.py),
 GRADER_CACHE_DIR=off (official data sets hashed again in every process).
 
 Notebooks: submissions/alice.ipynb (Q9 CNN + Q10 transfer), tests/notebooks/redteam/
