@@ -33,7 +33,8 @@ Switches to measure what each cut saves (set in the environment of the run):
 GRADER_EARLY_EVALUATOR=0 (evaluator started only when a model is measured),
 GRADER_EARLY_EXECUTION=0 (the notebook runs after the static items, not beside them),
 GRADER_KEEP_EVALUATOR=0 (a batch worker starts one evaluator per submission),
-GRADER_LONGEST_FIRST=0 (the batch hands out its notebooks in the given order, grader/schedule.py),
+GRADER_LONGEST_FIRST=0 (a regrade hands out its notebooks in the given order, not longest last
+grading first, grader/schedule.py),
 GRADER_CACHE_DIR=off (official data sets hashed again in every process).
 
 Notebooks: submissions/alice.ipynb (Q9 CNN + Q10 transfer), tests/notebooks/redteam/
@@ -385,16 +386,35 @@ def _makespan(order: list[str], seconds: dict[str, float], workers: int) -> floa
     return max(free)
 
 
+def _code_estimate(path: Path) -> float:
+    """A static guess of a notebook's grading cost from its code: a kernel start, a framework
+    import, 2 per training call, 0.5 per evaluate/predict, the code's length. Tried as the
+    batch's order for notebooks never graded before and dropped (see grader/schedule.py): the
+    line below keeps showing what it would do."""
+    import re
+
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        code = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                         for c in nb["cells"] if c.get("cell_type") == "code")
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+    return (1.0 + (1.0 if re.search(r"^\s*(?:import|from)\s+(?:tensorflow|keras)", code, re.M) else 0.0)
+            + 2.0 * len(re.findall(r"\.\s*fit\s*\(", code))
+            + 0.5 * len(re.findall(r"\.\s*(?:evaluate|predict)\s*\(", code)) + len(code) / 2000.0)
+
+
 def _schedule_line(paths: list[Path], timeline: dict, workers: int = 2) -> str:
     """-j 2 makespans simulated from the -j 1 run's own durations (no second timing, so no load
-    drift between them): the alphabetical order, longest first by the code estimate (what a
-    first batch does, grader/schedule.py), longest first by the true durations (what a re-run
-    does from the gradebook), and the bound max(total / workers, longest)."""
+    drift between them): the alphabetical order (a first batch), longest first by a code
+    estimate (`_code_estimate`, not used by the grader), longest first by the true durations
+    (what a regrade does from the gradebook, grader/schedule.py), and the bound
+    max(total / workers, longest)."""
     from grader import schedule
 
     seconds = {name: b - a for row in timeline["workers"] for name, a, b in row["runs"]}
     given = sorted(seconds)
-    costs = {p: schedule.static_cost(p) for p in paths}
+    costs = {p: _code_estimate(p) for p in paths}
     by_code = [p.stem for p in schedule.longest_first(sorted(paths), costs)]
     by_time = sorted(given, key=lambda n: -seconds[n])
     bound = max(sum(seconds.values()) / workers, max(seconds.values()))

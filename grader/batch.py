@@ -434,8 +434,9 @@ def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_tr
 
 
 def hand_out_order(todo: list[Path], book: Gradebook, options: GradingOptions) -> list[Path]:
-    """The order jobs go to the executor: longest expected grading first (grader/schedule.py), so
-    that the workers finish together; the given order with GRADER_LONGEST_FIRST=0."""
+    """The order jobs go to the executor: on a regrade, the longest last grading first
+    (grader/schedule.py), so that the workers finish together; otherwise, and with
+    GRADER_LONGEST_FIRST=0, the given order."""
     from grader import schedule
     from grader.engine import resolve_profile
 
