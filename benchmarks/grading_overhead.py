@@ -13,7 +13,12 @@ capture hooks; the evaluator; the checks; the process and reports, i.e. wall min
 the CPU seconds of every process of each run (far less sensitive to load than wall time),
 the capture's own cost per fit / evaluate / model save (the hooks' time, the Keras call not
 counted), then a batch of N copies at -j 1 and -j 2 (notebooks per minute, speed-up,
-per-notebook ratio against the plain runs), a cached re-run of that unchanged batch against its
+per-notebook ratio against the plain runs; for each: CPU seconds per notebook by process, the
+machine's idle time and what the other users took, a per-worker timeline with the idle time at
+the end; the same notebooks run plainly 1 and 2 at a time, the kernels' own scaling and so the
+most -j 2 can reach; the CPU ceiling of -j 2 over -j 1, cores x -j 1 wall / -j 2 CPU seconds;
+-j 2 makespans simulated from the -j 1 durations for the alphabetical and the longest-first
+orders), a cached re-run of that unchanged batch against its
 first run, the static self-check in a fresh process (benchmarks/selfcheck_speed.py), and the
 small-notebook figures of benchmarks/batch.py as a second line. Every figure line says the load
 average when it was measured: on a shared 2-core machine the figures are only comparable at
@@ -22,11 +27,14 @@ similar load.
     python benchmarks/grading_overhead.py                # 3 notebooks x 3 pairs, batch of 8, all lines
     python benchmarks/grading_overhead.py --short        # 1 small notebook, 1 pair, no batch (smoke test)
     python benchmarks/grading_overhead.py --repeat 2 --batch 4 --no-small --no-selfcheck
+    python benchmarks/grading_overhead.py --no-pairs --batch 8 --jobs 2 --no-small --no-selfcheck
 
 Switches to measure what each cut saves (set in the environment of the run):
 GRADER_EARLY_EVALUATOR=0 (evaluator started only when a model is measured),
 GRADER_EARLY_EXECUTION=0 (the notebook runs after the static items, not beside them),
 GRADER_KEEP_EVALUATOR=0 (a batch worker starts one evaluator per submission),
+GRADER_LONGEST_FIRST=0 (a regrade hands out its notebooks in the given order, not longest last
+grading first, grader/schedule.py),
 GRADER_CACHE_DIR=off (official data sets hashed again in every process).
 
 Notebooks: submissions/alice.ipynb (Q9 CNN + Q10 transfer), tests/notebooks/redteam/
@@ -107,6 +115,7 @@ class TreeCPU:
         import threading
 
         self.pid, self.every, self.seen, self.without_root = pid, every, {}, without_root
+        self.roles: dict[tuple[int, int], str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
@@ -132,12 +141,37 @@ class TreeCPU:
             for pid in tree & set(stats):
                 _, started, ticks = stats[pid]
                 self.seen[(pid, started)] = ticks / tick
+                if (pid, started) not in self.roles or self.roles[(pid, started)] == "other":
+                    self.roles[(pid, started)] = _role(pid)
             self._stop.wait(self.every)
+
+    def by_role(self) -> dict[str, float]:
+        """CPU seconds per kind of process (kernel, evaluator, worker, grader run, other)."""
+        out: dict[str, float] = {}
+        for key, value in self.seen.items():
+            if not (self.without_root and key[0] == self.pid):
+                role = self.roles.get(key, "other")
+                out[role] = out.get(role, 0.0) + value
+        return out
 
     def stop(self) -> float:
         self._stop.set()
         self._thread.join()
         return sum(v for (pid, _), v in self.seen.items() if not (self.without_root and pid == self.pid))
+
+
+def _role(pid: int) -> str:
+    """What a process of a grading run is, from its command line."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "other"
+    for needle, role in (("ipykernel", "kernel"), ("grader.evaluate", "evaluator"),
+                         ("grader.worker", "worker"), ("-m grader run", "grader run"),
+                         ("grading_overhead", "plain (nbclient)")):
+        if needle in cmd:
+            return role
+    return "other"
 
 
 def _budget() -> dict:
@@ -183,11 +217,13 @@ def run_plain(path: Path, data_dir: str, budget: dict) -> dict:
         client.execute()
         wall = time.perf_counter() - t0
         cpu = meter.stop() + _cpu(resource.RUSAGE_SELF) - s0  # and nbclient driving it
+        roles = {**meter.by_role(), "plain (nbclient)": _cpu(resource.RUSAGE_SELF) - s0}
         errors = [c.outputs[-1].get("ename") for c in nb.cells[1:] if c.cell_type == "code"
                   and c.get("outputs") and c.outputs[-1].get("output_type") == "error"]
         if nb.cells[0].get("outputs") and nb.cells[0].outputs[-1].get("output_type") == "error":
             raise RuntimeError(f"plain run's setup cell failed: {nb.cells[0].outputs[-1].get('evalue')}")
-        return {"wall_s": wall, "cpu_s": cpu, "errors": errors}
+        return {"wall_s": wall, "cpu_s": cpu, "errors": errors, "pid": os.getpid(), "cpu_by_role": roles,
+                "start": time.time() - wall, "end": time.time()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -261,8 +297,161 @@ def bench_pairs(names: list[str], folder: Path, data_dir: str, budget: dict, rep
     return figures
 
 
-def bench_batch(names: list[str], count: int, folder: Path, data_dir: str, plain: dict) -> dict:
-    """`count` copies of the notebooks (cycled) graded as one folder at -j 1 and at -j 2."""
+def _machine_cpu() -> tuple[float, float, float]:
+    """(busy, idle, steal) CPU seconds of the whole machine since boot, from /proc/stat: what the
+    other users of a shared machine took during a run is the machine's busy time minus ours;
+    steal is what the hypervisor gave to other machines."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    fields += [0] * (8 - len(fields))
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle + iowait
+    busy = sum(fields[:7]) - idle  # user nice system idle iowait irq softirq (steal: fields[7])
+    return busy / tick, idle / tick, fields[7] / tick
+
+
+def _warm(_: int) -> int:
+    import nbclient  # noqa: F401
+
+    import grader.execute.runner  # noqa: F401
+
+    time.sleep(1.0)  # long enough for the pool to hand the next call to another process
+    return os.getpid()
+
+
+def _plain_job(args: tuple[str, str, dict]) -> dict:
+    return run_plain(Path(args[0]), args[1], args[2])
+
+
+def plain_batch(paths: list[Path], jobs: int, data_dir: str, budget: dict) -> dict:
+    """The same notebooks run plainly (run_plain), `jobs` at a time in worker processes taking
+    them in the batch's order: the kernels' own -j scaling, the most the grader can reach."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        list(pool.map(_warm, range(jobs)))  # every pool process started and its imports done
+        busy0, idle0, steal0 = _machine_cpu()
+        t0 = time.time()
+        runs = list(pool.map(_plain_job, [(str(p), data_dir, budget) for p in paths]))
+        t1 = time.time()
+        busy1, idle1, steal1 = _machine_cpu()
+    entries = [(r["pid"], p.stem, r["start"], r["end"]) for p, r in zip(paths, runs, strict=True)]
+    roles: dict[str, float] = {}
+    for r in runs:
+        for role, value in r["cpu_by_role"].items():
+            roles[role] = roles.get(role, 0.0) + value
+    return {"wall_s": t1 - t0, "cpu_s": sum(r["cpu_s"] for r in runs), "t0": t0, "t1": t1,
+            "cpu_by_role": roles,
+            "machine_busy_s": busy1 - busy0, "machine_idle_s": idle1 - idle0,
+            "machine_steal_s": steal1 - steal0, "entries": entries}
+
+
+def _timeline(entries: list[tuple[int, str, float, float]], t0: float, t1: float) -> dict:
+    """Per-worker figures from (worker, notebook, start, end) epoch stamps: when each worker began
+    and ended, how long it was busy, and how long it sat idle at the end while another still ran
+    (makespan imbalance)."""
+    workers: dict[int, list[tuple[str, float, float]]] = {}
+    for who, name, start, end in sorted(entries, key=lambda e: e[2]):
+        workers.setdefault(who, []).append((name, start, end))
+    last = max(end for _, _, _, end in entries)
+    rows = []
+    for i, (_, runs) in enumerate(sorted(workers.items(), key=lambda w: w[1][0][1])):
+        busy = sum(end - start for _, start, end in runs)
+        rows.append({"worker": i, "first_start_s": runs[0][1] - t0, "last_end_s": runs[-1][2] - t0,
+                     "busy_s": busy, "idle_at_end_s": last - runs[-1][2],
+                     "gaps_s": runs[-1][2] - runs[0][1] - busy,
+                     "runs": [(name, start - t0, end - t0) for name, start, end in runs]})
+    return {"workers": rows, "last_end_s": last - t0, "after_last_s": t1 - last,
+            "imbalance_s": max(r["idle_at_end_s"] for r in rows)}
+
+
+def _print_timeline(label: str, tl: dict) -> None:
+    for row in tl["workers"]:
+        runs = ", ".join(f"{name[:14]} {a:.0f}-{b:.0f}" for name, a, b in row["runs"])
+        print(f"    {label} worker {row['worker']}: starts {row['first_start_s']:.1f} s, ends "
+              f"{row['last_end_s']:.1f} s, busy {row['busy_s']:.1f} s, between jobs {row['gaps_s']:.1f} s, "
+              f"idle at the end {row['idle_at_end_s']:.1f} s: {runs}", flush=True)
+    print(f"    {label}: last notebook done at {tl['last_end_s']:.1f} s, then {tl['after_last_s']:.1f} s "
+          f"to the end (class report, similarity, exit); makespan imbalance {tl['imbalance_s']:.1f} s",
+          flush=True)
+
+
+def _makespan(order: list[str], seconds: dict[str, float], workers: int) -> float:
+    """When the last of `order` ends with `workers` taking the next job as they free up."""
+    free = [0.0] * workers
+    for name in order:
+        i = free.index(min(free))
+        free[i] += seconds[name]
+    return max(free)
+
+
+def _code_estimate(path: Path) -> float:
+    """A static guess of a notebook's grading cost from its code: a kernel start, a framework
+    import, 2 per training call, 0.5 per evaluate/predict, the code's length. Tried as the
+    batch's order for notebooks never graded before and dropped (see grader/schedule.py): the
+    line below keeps showing what it would do."""
+    import re
+
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        code = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                         for c in nb["cells"] if c.get("cell_type") == "code")
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+    return (1.0 + (1.0 if re.search(r"^\s*(?:import|from)\s+(?:tensorflow|keras)", code, re.M) else 0.0)
+            + 2.0 * len(re.findall(r"\.\s*fit\s*\(", code))
+            + 0.5 * len(re.findall(r"\.\s*(?:evaluate|predict)\s*\(", code)) + len(code) / 2000.0)
+
+
+def _schedule_line(paths: list[Path], timeline: dict, workers: int = 2) -> str:
+    """-j 2 makespans simulated from the -j 1 run's own durations (no second timing, so no load
+    drift between them): the alphabetical order (a first batch), longest first by a code
+    estimate (`_code_estimate`, not used by the grader), longest first by the true durations
+    (what a regrade does from the gradebook, grader/schedule.py), and the bound
+    max(total / workers, longest)."""
+    from grader import schedule
+
+    seconds = {name: b - a for row in timeline["workers"] for name, a, b in row["runs"]}
+    given = sorted(seconds)
+    costs = {p: _code_estimate(p) for p in paths}
+    by_code = [p.stem for p in schedule.longest_first(sorted(paths), costs)]
+    by_time = sorted(given, key=lambda n: -seconds[n])
+    bound = max(sum(seconds.values()) / workers, max(seconds.values()))
+    return (f"  -j {workers} makespan simulated from the -j 1 durations: alphabetical "
+            f"{_makespan(given, seconds, workers):.1f} s, longest first by code "
+            f"{_makespan(by_code, seconds, workers):.1f} s, longest first by last duration "
+            f"{_makespan(by_time, seconds, workers):.1f} s, bound {bound:.1f} s")
+
+
+def _graded_entries(out: Path, paths: list[Path]) -> list[tuple[int, str, float, float]]:
+    entries = []
+    for p in paths:
+        data = json.loads((out / f"{p.stem}.json").read_text(encoding="utf-8"))
+        w = ((data.get("environment") or {}).get("timings") or {}).get("worker") or {}
+        if w:
+            entries.append((int(w["pid"]), p.stem, float(w["start"]), float(w["end"])))
+    return entries
+
+
+def _cpu_line(label: str, run: dict, count: int) -> str:
+    span = run["wall_s"] * (os.cpu_count() or 1)
+    others = max(run["machine_busy_s"] - run["cpu_s"], 0.0)
+    got = run["cpu_s"] / max(span - others, 1e-9)
+    roles = ", ".join(f"{k} {v / count:.1f}" for k, v in sorted(run.get("cpu_by_role", {}).items(),
+                                                                key=lambda kv: -kv[1]))
+    return (f"{label}: ours {run['cpu_s']:.1f} CPU s = {run['cpu_s'] / run['wall_s']:.2f} cores busy on "
+            f"average; others on the machine {others:.1f} CPU s; machine idle {run['machine_idle_s']:.1f} "
+            f"CPU s ({100 * run['machine_idle_s'] / span:.0f}% of {os.cpu_count()} cores x wall), stolen by "
+            f"the hypervisor {run.get('machine_steal_s', 0.0):.1f} CPU s; we used "
+            f"{100 * got:.0f}% of the CPU the others left\n    CPU s per notebook by process: {roles}")
+
+
+def bench_batch(names: list[str], count: int, folder: Path, data_dir: str, plain: dict,
+                budget: dict | None = None, plain_batches: bool = True,
+                job_counts: tuple[int, ...] = (1, 2)) -> dict:
+    """`count` copies of the notebooks (cycled) graded as one folder at -j 1 and at -j 2, each
+    beside the same notebooks run plainly at 1 and 2 at a time (`plain_batch`)."""
     hand_ins = folder / "batch"
     hand_ins.mkdir()
     paths, plain_sum = [], 0.0
@@ -272,23 +461,56 @@ def bench_batch(names: list[str], count: int, folder: Path, data_dir: str, plain
         dest = hand_ins / f"{i:02d}_{name}.ipynb"
         shutil.copy(src, dest)
         paths.append(dest)
-        plain_sum += plain[name]["plain_s"]
-    out = {}
-    for jobs in (1, 2):
+        plain_sum += plain[name]["plain_s"] if name in plain else float("nan")  # --no-pairs: unknown
+    out, plain_out, cpus = {}, {}, os.cpu_count() or 1
+    for jobs in job_counts:
         load = os.getloadavg()[0]
+        busy0, idle0, steal0 = _machine_cpu()
+        t0 = time.time()
         run = _run_folder(hand_ins, paths, folder / f"batch-j{jobs}", data_dir, jobs)
+        busy1, idle1, steal1 = _machine_cpu()
+        run.update(machine_busy_s=busy1 - busy0, machine_idle_s=idle1 - idle0,
+                   machine_steal_s=steal1 - steal0,
+                   timeline=_timeline(_graded_entries(folder / f"batch-j{jobs}", paths), t0,
+                                      t0 + run["wall_s"]))
         out[jobs] = run
         print(f"batch of {count} (grader run DIR -j {jobs}): {run['wall_s']:.1f} s = "
               f"{60 * count / run['wall_s']:.1f} notebooks/min; batch wall / plain runs' sum "
               f"{run['wall_s'] / plain_sum:.2f}x; {run['cpu_s'] / count:.1f} CPU s per notebook "
               f"(plain runs together {plain_sum:.1f} s; load average before {load:.1f})", flush=True)
-    print(f"  -j 2 over -j 1: {out[1]['wall_s'] / out[2]['wall_s']:.2f}x", flush=True)
+        print("  " + _cpu_line(f"CPU -j {jobs}", run, count), flush=True)
+        _print_timeline(f"-j {jobs}", run["timeline"])
+        if jobs == 1:
+            print(_schedule_line(paths, run["timeline"]), flush=True)
+        if plain_batches:
+            load = os.getloadavg()[0]
+            p = plain_batch(paths, jobs, data_dir, budget or _budget())
+            plain_out[jobs] = p
+            print(f"  plain nbclient, {jobs} at a time, same {count} notebooks in the same order: "
+                  f"{p['wall_s']:.1f} s; {p['cpu_s'] / count:.1f} CPU s per notebook; grader/plain "
+                  f"{run['wall_s'] / p['wall_s']:.2f}x (load average before {load:.1f})", flush=True)
+            print("  " + _cpu_line(f"CPU plain {jobs} at a time", p, count), flush=True)
+            _print_timeline(f"plain {jobs} at a time", _timeline(p["entries"], p["t0"], p["t1"]))
+    if set(job_counts) != {1, 2}:
+        return {"runs": out, "plain_batches": plain_out}
+    speedup = out[1]["wall_s"] / out[2]["wall_s"]
+    print(f"  -j 2 over -j 1: {speedup:.2f}x", flush=True)
+    u1 = out[1]["cpu_s"] / out[1]["wall_s"]
+    print(f"  CPU ceiling for -j 2 over -j 1 on {cpus} cores: {cpus / u1:.2f}x if -j 2 spent -j 1's CPU "
+          f"({cpus} / {u1:.2f} cores busy at -j 1); {cpus * out[1]['wall_s'] / out[2]['cpu_s']:.2f}x with "
+          f"-j 2's own CPU ({out[2]['cpu_s'] / count:.1f} against {out[1]['cpu_s'] / count:.1f} CPU s per "
+          f"notebook at -j 1)", flush=True)
+    if plain_batches:
+        plain_speedup = plain_out[1]["wall_s"] / plain_out[2]["wall_s"]
+        print(f"  plain nbclient 2 at a time over 1 at a time: {plain_speedup:.2f}x (the kernels' own "
+              f"scaling) beside the grader's {speedup:.2f}x", flush=True)
     load = os.getloadavg()[0]
     cached = _grader_run([str(hand_ins)], folder / "batch-j2", data_dir, 2, force=False)["wall_s"]
     print(f"cached re-run of the unchanged batch (grader run DIR -j 2, same --out, no --force): "
           f"{cached:.2f} s = {100 * cached / out[2]['wall_s']:.1f}% of its first run "
           f"({out[2]['wall_s']:.1f} s; load average before {load:.1f})", flush=True)
     return {"j1_s": out[1]["wall_s"], "j2_s": out[2]["wall_s"], "plain_sum_s": plain_sum,
+            "runs": out, "plain_batches": plain_out,
             "per_notebook_ratio_j1": out[1]["wall_s"] / plain_sum,
             "speedup": out[1]["wall_s"] / out[2]["wall_s"],
             "cached_rerun_s": cached, "cached_share": cached / out[2]["wall_s"]}
@@ -310,10 +532,11 @@ def _grader_run(targets: list[str], out: Path, data_dir: str, jobs: int, force: 
     meter = TreeCPU(child.pid)
     _, stderr = child.communicate()
     wall, cpu = time.perf_counter() - t0, meter.stop()
+    roles = meter.by_role()
     proc = subprocess.CompletedProcess(cmd, child.returncode, "", stderr)
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"grader run failed ({proc.returncode}): {proc.stderr[-800:]}")
-    return {"wall_s": wall, "cpu_s": cpu}
+    return {"wall_s": wall, "cpu_s": cpu, "cpu_by_role": roles}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,6 +547,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None,
                         help="pairs per notebook (default 3; 1 with --short)")
     parser.add_argument("--batch", type=int, default=None, help="notebooks in the batch (default 8; 0: none)")
+    parser.add_argument("--jobs", default="1,2",
+                        help="the batch's -j values (default 1,2; the speed-up lines need both)")
+    parser.add_argument("--no-pairs", action="store_true",
+                        help="skip the single-notebook pairs (only the batch lines; its plain sum unknown)")
+    parser.add_argument("--no-plain-batch", action="store_true",
+                        help="skip the plain nbclient runs of the batch at 1 and 2 at a time")
     parser.add_argument("--no-small", action="store_true", help="skip benchmarks/batch.py --short")
     parser.add_argument("--no-selfcheck", action="store_true", help="skip benchmarks/selfcheck_speed.py")
     parser.add_argument("--data-dir",
@@ -340,9 +569,11 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {"cpus": os.cpu_count(), "budget": budget}
     with tempfile.TemporaryDirectory(prefix="grader-overhead-") as tmp:
         folder = Path(tmp)
-        figures["pairs"] = bench_pairs(names, folder, data_dir, budget, repeat)
+        figures["pairs"] = {} if args.no_pairs else bench_pairs(names, folder, data_dir, budget, repeat)
         if count:
-            figures["batch"] = bench_batch(names, count, folder, data_dir, figures["pairs"])
+            figures["batch"] = bench_batch(names, count, folder, data_dir, figures["pairs"], budget,
+                                           plain_batches=not args.no_plain_batch,
+                                           job_counts=tuple(int(j) for j in args.jobs.split(",")))
     if not (args.short or args.no_selfcheck):
         print("# static self-check, fresh process (benchmarks/selfcheck_speed.py --repeat 3):", flush=True)
         script = str(ROOT / "benchmarks" / "selfcheck_speed.py")

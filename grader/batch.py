@@ -403,7 +403,7 @@ def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_tr
         future.add_done_callback(lambda _f: _notify(cond))
 
     try:
-        for path in todo:
+        for path in hand_out_order(todo, book, options):
             submit(path)
         while True:
             with cond:
@@ -431,6 +431,19 @@ def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_tr
     if own:
         executor.shutdown()
     return done
+
+
+def hand_out_order(todo: list[Path], book: Gradebook, options: GradingOptions) -> list[Path]:
+    """The order jobs go to the executor: on a regrade, the longest last grading first
+    (grader/schedule.py), so that the workers finish together; otherwise, and with
+    GRADER_LONGEST_FIRST=0, the given order."""
+    from grader import schedule
+    from grader.engine import resolve_profile
+
+    if not schedule.enabled() or len(todo) < 2:
+        return list(todo)
+    known = schedule.previous_durations(book.db, todo, resolve_profile(options.profile))
+    return schedule.longest_first(todo, schedule.expected_costs(todo, known))
 
 
 def _notify(cond: threading.Condition) -> None:

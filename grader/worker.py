@@ -118,7 +118,18 @@ def error_result(path: str | Path, rubric: Rubric, options: GradingOptions, mess
 # ---- one job ------------------------------------------------------------------------------
 
 def run_job(job: GradeJob) -> dict[str, Any]:
-    """Grade one job; returns the result as a dict. Never raises for a submission's behaviour."""
+    """Grade one job; returns the result as a dict. Never raises for a submission's behaviour.
+    The result's `environment.timings.worker` says which process graded it and when (epoch
+    seconds): the batch benchmark's per-worker timeline, never part of a grade."""
+    started = time.time()
+    result = _run_job(job)
+    timings = result.setdefault("environment", {}).setdefault("timings", {})
+    if isinstance(timings, dict):
+        timings["worker"] = {"pid": os.getpid(), "start": round(started, 3), "end": round(time.time(), 3)}
+    return result
+
+
+def _run_job(job: GradeJob) -> dict[str, Any]:
     rubric = load_rubric(job.rubric)  # a bad rubric is a configuration error: let it raise
     options = GradingOptions(**job.options)
     _set_phase(job, "static")
