@@ -63,7 +63,8 @@ def test_no_honest_notebook_in_the_repository_trips_it():
     """Every notebook that is not an attack (submissions, reference, model and honest red-team
     notebooks, the hostile corpus's good one) scans clean; every capture attack trips it."""
     attacks = {"capture_edited_more_layers", "capture_saves_a_bigger_model", "lift_quick_caps",
-               "lift_quick_caps_train_forever", "bigger_model_file_saved_later"}
+               "lift_quick_caps_train_forever", "bigger_model_file_saved_later", "forged_frozen_first",
+               "forged_weights_source"}
     checked = 0
     for path in sorted(ROOT.glob("**/*.ipynb")):
         if ".tox" in path.parts or "hostile" in path.parts and path.stem != "good":
