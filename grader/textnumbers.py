@@ -39,7 +39,8 @@ BYTE_UNITS: dict[str, int] = {
 #: The decimal unit and its binary twin: students mix them up, so both readings are tried.
 UNIT_TWIN = {"kB": "KiB", "KiB": "kB", "MB": "MiB", "MiB": "MB", "GB": "GiB", "GiB": "GB"}
 
-#: Also the French (octet, Ko/Mo/Go, Kio/Mio/Gio) and Russian (байт, КБ/МБ/ГБ) spellings.
+#: Also the French (octet, Ko/Mo/Go, Kio/Mio/Gio), Russian (байт, КБ/МБ/ГБ) and Arabic (بايت,
+#: ميغابايت: megabyte, with Western digits) spellings.
 _UNIT_WORDS: list[tuple[str, str]] = [
     (r"kilobits?|kbits?|Kbits?", "kbit"),
     (r"megabits?|Mbits?|mbits?", "Mbit"),
@@ -48,12 +49,12 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"[Mm]ebibytes?|MiB|Mib|Mio|МиБ", "MiB"),
     (r"[Gg]ibibytes?|GiB|Gib|Gio|ГиБ", "GiB"),
     (r"[Kk]ilo[- ]?[Bb]ytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko|"
-     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?", "kB"),
+     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?|كيلوبايت", "kB"),
     (r"[Mm]ega[- ]?[Bb]ytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|mB|m[ée]ga-?octets?|Mo|"
-     r"МБ|Мб|мб|мегабайт(?:а|ов)?", "MB"),
+     r"МБ|Мб|мб|мегабайт(?:а|ов)?|ميغابايت|ميجابايت|ميقابايت", "MB"),
     (r"[Gg]iga[- ]?[Bb]ytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go|"
-     r"ГБ|Гб|гб|гигабайт(?:а|ов)?", "GB"),
-    (r"[Bb]ytes?|B|octets?|байт(?:а|ов)?|Б", "B"),
+     r"ГБ|Гб|гб|гигабайт(?:а|ов)?|غيغابايت|جيجابايت|قيقابايت", "GB"),
+    (r"[Bb]ytes?|B|octets?|байт(?:а|ов)?|Б|بايت", "B"),
 ]
 #: "Mio." is a million in German ("0,9 Mio. Parameter") but the mebioctet (MiB) in French
 #: ("12,03 Mio"): a million only right before a word for parameters.
@@ -242,7 +243,7 @@ _OPS = {
 }
 #: "=>" and "==>" mean "so", not "equals": "3.6 MB of weights => 14.1 MB" is no formula.
 _EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?![=>]))")
-_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
+_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>[^\W\d]+)|(?P<other>\S)")
 
 
 def safe_eval(expr: str) -> float | None:
@@ -552,6 +553,8 @@ def segments(text: str) -> list[Segment]:
                     or re.match(r"[=≈~×*+/]", nxt)
                     or (prev.endswith(":") and re.match(r"[~≈]?\s*\d[\d.,]*\s*[KMG]i?B\b", nxt))
                     or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev))
+                    # a sentence wrapped between two words, in any script ("одновременно\nнужно")
+                    or (prev[-1:].islower() and nxt[:1].islower() and not re.search(r"[=≈~]$", prev))
                 )
             )
             if runs_on and (start - blocks[-1][1]) <= 1:

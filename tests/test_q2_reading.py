@@ -719,3 +719,20 @@ def test_three_bare_lines_take_the_unit_a_note_in_words_names():
 def test_two_amounts_split_by_a_slash_with_their_labels_after_them():
     out = grade("RAM: 12.6 MB / 565.6 MB (predict / train). Params: 903,400.")
     assert quoted(out) == ["903,400", "12.6 MB", "565.6 MB"]
+
+
+def test_a_sentence_wrapped_between_two_words_in_cyrillic_is_one_sentence():
+    out = grade("Параметры: у каждого фильтра 3×3×(число входных каналов) весов и одно смещение.\n"
+                "Слой 1: 28 × 100 = 2 800; слой 2: 901 × 200 = 180 200; слой 3: 1 801 × 400 = 720 400.\n"
+                "Итого 903 400 параметров.\nПамять при предсказании одного изображения: выходы слоёв 6 МБ, "
+                "3 МБ и 1,52 МБ; одновременно\nнужно хранить два соседних слоя (9 МБ) + веса 3,6 МБ "
+                "≈ 12,6 МБ.\n"
+                "Обучение на мини-батче из 50 картинок: все активации + входные изображения + веса ≈ 566 МБ.")
+    o = out["ram_prediction"]
+    assert o.credit == 1 and not o.needs_review and found(o) == "12,6 МБ"
+
+
+def test_arabic_unit_words_with_western_digits_are_megabytes():
+    out = grade("المجموع = 903400 معامل\nالذاكرة عند التنبؤ بصورة واحدة: 12.6 ميغابايت تقريبا\n"
+                "عند التدريب على دفعة من 50 صورة: 565.6 ميغابايت على الأقل")
+    assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565.6 ميغابايت"

@@ -44,7 +44,7 @@ NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 
 PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]|параметр|vigezo|"
                         r"παράμετρ|参数|パラメータ|파라미터|매개변수|المعاملات|معامل|पैरामीटर|פרמטר", re.I)
 _MEMORY_WORDS = (r"\bRAM\b|memory|\brequire|\bneed|m[ée]moire|mem[oó]ria|speicher|geheugen|памят|"
-                 r"нужн|требу")
+                 r"нужн|требу|الذاكرة|ذاكرة")
 RAM_CUE = re.compile(_MEMORY_WORDS + r"|\bat least|minimum|\btotal|overall|answer|"
                      r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence)\b", re.I)
 MEMORY_CUE = re.compile(_MEMORY_WORDS, re.I)
