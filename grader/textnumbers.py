@@ -554,7 +554,8 @@ def segments(text: str) -> list[Segment]:
                     or (prev.endswith(":") and re.match(r"[~≈]?\s*\d[\d.,]*\s*[KMG]i?B\b", nxt))
                     or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev))
                     # a sentence wrapped between two words, in any script ("одновременно\nнужно")
-                    or (prev[-1:].islower() and nxt[:1].islower() and not re.search(r"[=≈~]$", prev))
+                    or (prev[-1:].islower() and nxt[:1].islower() and not re.search(r"[=≈~]", prev)
+                        and not re.match(r"\w+\s*=", nxt))
                 )
             )
             if runs_on and (start - blocks[-1][1]) <= 1:
