@@ -740,6 +740,6 @@ def test_arabic_unit_words_with_western_digits_are_megabytes():
 
 def test_notes_as_assignments_one_per_line_name_their_part_in_the_variable():
     out = grade("params = 2_800 + 180_200 + 720_400 = 903_400\n"
-                "ram_infer = (1_500_000 + 750_000 + 380_000 + 903_400) * 4 = 14_133_600 bytes\n"
-                "ram_train = (50 * 2_810_000 + 903_400) * 4 = 565_613_600 bytes")
+                "mem_predict = (1_500_000 + 750_000 + 380_000 + 903_400) * 4 = 14_133_600 bytes\n"
+                "mem_train = (50 * 2_810_000 + 903_400) * 4 = 565_613_600 bytes")
     assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565613600 bytes"
