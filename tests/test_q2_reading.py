@@ -743,3 +743,17 @@ def test_notes_as_assignments_one_per_line_name_their_part_in_the_variable():
                 "mem_predict = (1_500_000 + 750_000 + 380_000 + 903_400) * 4 = 14_133_600 bytes\n"
                 "mem_train = (50 * 2_810_000 + 903_400) * 4 = 565_613_600 bytes")
     assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565613600 bytes"
+
+
+def test_a_summary_line_that_contradicts_the_working_is_no_single_answer():
+    out = grade("Params: 903,400.\nOne image: conv1 + conv2 together, 9 MB,\nplus 3.6 MB of weights, "
+                "so 12.6 MB.\nTraining: 565.6 MB.\n\nSummary: params 903,400 | predict 9 MB | train 565.6 MB")
+    o = out["ram_prediction"]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_a_range_between_two_conventions_is_no_committed_answer():
+    out = grade("Params: 903,400.\nRAM per prediction: between 12.6 MB (if each layer is freed) and 14.9 MB "
+                "(if everything is kept),\nI can't tell which.\nTraining on 50 images: 565.6 MB.")
+    o = out["ram_prediction"]
+    assert o.credit == 0 and o.needs_review

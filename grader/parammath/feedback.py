@@ -10,6 +10,7 @@ from typing import Any
 from grader.checks.base import Diagnosis, Outcome
 from grader.parammath.conventions import _layer_formula, _mb, breakdown
 from grader.parammath.reading import PARTS, Reading
+from grader.parammath.rivals import uncommitted
 from grader.parammath.verdict import Verdict, grade_params, grade_ram
 from grader.textnumbers import format_number
 
@@ -156,7 +157,7 @@ def grade_part(
 
 def _all_accepted(reading: Reading, part: str, ref: dict[str, Any], tolerance: float) -> bool:
     base = reading.withheld.get(part)
-    if base is None:
+    if base is None or uncommitted(reading, reading.conflicts[part]):
         return False
     for q in reading.conflicts[part]:
         alt = replace(reading, picks={**reading.picks, part: replace(base, quantity=q)})

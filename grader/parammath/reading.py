@@ -24,7 +24,7 @@ from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 from grader.parammath.negation import is_negated
 from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by_order
 from grader.parammath.order import segment_of as _segment_of
-from grader.parammath.rivals import RESTATED, in_parentheses
+from grader.parammath.rivals import RESTATED, in_parentheses, labelled_cell
 from grader.parammath.rivals import rivals as _rivals
 from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
 
@@ -487,8 +487,9 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
             continue
         if part == "params" and q.value < 10000:
             continue
+        # "Summary: params 903,400 | predict 9 MB | train 565.6 MB": each cell of a line is a clause
         later = [r for r in reading.quantities if seg.start <= r.start < seg.end and r.start > q.start
-                 and r.is_memory == q.is_memory]
+                 and r.is_memory == q.is_memory and "|" not in reading.text[q.end : r.start]]
         own = {"params": _PARAMS_CUE, "ram_prediction": _PREDICTION_CUE,
                "ram_batch": reading.batch_cue}.get(part)
         if own is None or not own.search(seg.text):
@@ -501,7 +502,8 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
                   or marks_correction(seg.text))
         aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text)
-                 or _working_term(reading, q, seg) or _term_of(reading, q, pick.quantity))
+                 or _working_term(reading, q, seg)
+                 or (_term_of(reading, q, pick.quantity) and not labelled_cell(reading, q, seg, own)))
         if later or not stated or aside:
             continue
         same = 0.02 if q.is_memory else 0.0  # counts are exact; amounts are rounded as written
