@@ -757,3 +757,9 @@ def test_a_range_between_two_conventions_is_no_committed_answer():
                 "(if everything is kept),\nI can't tell which.\nTraining on 50 images: 565.6 MB.")
     o = out["ram_prediction"]
     assert o.credit == 0 and o.needs_review
+
+
+def test_right_per_layer_formulas_with_a_digit_swapped_total_is_one_slip():
+    o = grade("conv1: 3*3*3 + 1 = 28 per filter, x100 = 2,800\nconv2: 3*3*100 + 1 = 901, x200 = 180,200\n"
+              "conv3: 3*3*200 + 1 = 1,801, x400 = 720,400\nTotal = 930,400 parameters")["params"]
+    assert o.credit == 0.5 and "sum-mismatch" in {d.code for d in o.diagnoses}
