@@ -763,3 +763,22 @@ def test_right_per_layer_formulas_with_a_digit_swapped_total_is_one_slip():
     o = grade("conv1: 3*3*3 + 1 = 28 per filter, x100 = 2,800\nconv2: 3*3*100 + 1 = 901, x200 = 180,200\n"
               "conv3: 3*3*200 + 1 = 1,801, x400 = 720,400\nTotal = 930,400 parameters")["params"]
     assert o.credit == 0.5 and "sum-mismatch" in {d.code for d in o.diagnoses}
+
+
+def test_a_bare_output_line_takes_the_name_its_print_printed():
+    code = ("total_params = 0\nfor cin, cout in [(3, 100), (100, 200), (200, 400)]:\n"
+            "    total_params += (9 * cin + 1) * cout\nprint(total_params)\n"
+            "print(f'one image: {12.61} MB')\nprint(f'batch: {565.61} MB')\n"
+            "# output:\n# 903400\n# one image: 12.61 MB\n# batch: 565.61 MB\n")
+    out = grade("See my cell, the printed output is pasted under it.", code=code)
+    assert credits(out) == [1, 1, 1] and found(out["params"]) == "903400"
+
+
+def test_a_jupyter_out_value_takes_the_unit_its_cell_scales_bytes_to():
+    text = ("```python\np = (27 + 1) * 100 + (900 + 1) * 200 + (1800 + 1) * 400\np\n```\nOut[2]: 903400\n\n"
+            "One image keeps two layers: 12.6 MB. Training on the batch of 50:\n\n"
+            "```python\nacts = 100*150*100 + 50*75*200 + 25*38*400\n"
+            "(50 * (acts + 200*300*3) + p) * 4 / 1e6\n```\n"
+            "Out[3]: 565.6136\n")
+    o = grade(text)["ram_batch"]
+    assert o.credit == 1 and found(o) == "565.6136 MB"

@@ -20,7 +20,9 @@ def _norm(text: str) -> str:
 def answer_text(answer: Any, prompt: str) -> str:
     """The answer's prose and code comments, plus simple arithmetic in its code and its outputs;
     sentences copied from the question's prompt are left out."""
-    parts = [answer.text or ""]
+    from grader.parammath.outputs import jupyter_out_units, label_printed_lines  # it uses this module
+
+    parts = [jupyter_out_units(label_printed_lines(answer.text or "", answer.code or ""))]
     code_lines = _code_arithmetic(answer.code or "")
     if code_lines:
         parts.append("\n\n".join(code_lines))
