@@ -67,7 +67,8 @@ _MULTIPLIER_WORDS: list[tuple[str, float]] = [
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
 _MANTISSA = r"""
-    \d{1,2}(?:,\d{2})+,\d{3}(?![\d]|,\d)    # 9,03,400  1,26,13,600 (Indian lakh/crore grouping)
+    \d{1,4}(?:,\d{1,4}){2,}(?=[ \t]*(?:bytes?|octets?|B)\b)  # 12,6136,00 bytes (commas garbled)
+  | \d{1,2}(?:,\d{2})+,\d{3}(?![\d]|,\d)    # 9,03,400  1,26,13,600 (Indian lakh/crore grouping)
   | \d{1,3}(?:,\d{3})+,\d{1,2}(?![\d])       # 1,802,00 (grouping commas misplaced)
   | \d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])     # 903,400  1,343,400.5 (not 90,3400)
   | \d{1,3}(?:\.\d{3}){2,}(?:,\d+)?         # 1.343.400 (dots as thousands separators)
@@ -147,7 +148,10 @@ def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | Non
     """(value, decimals written, note, other reading) for a digit string; `after` follows it."""
     note = ""
     other = None
-    if re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}", text):
+    if re.fullmatch(r"\d{1,4}(?:,\d{1,4}){2,}", text) and re.match(r"[ \t]*(?:bytes?|octets?|B)\b", after) \
+            and not re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}", text):
+        text, note = text.replace(",", ""), "grouping commas garbled: read as the digits written"
+    elif re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}", text):
         text, note = text.replace(",", ""), "Indian digit grouping (lakh, crore)"
     elif re.fullmatch(r"\d{1,3}(?:,\d{3})+,\d{1,2}", text):
         # "1,802,00": the digits as written (180,200); a dropped zero (1,802,000) is the other reading

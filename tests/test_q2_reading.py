@@ -782,3 +782,9 @@ def test_a_jupyter_out_value_takes_the_unit_its_cell_scales_bytes_to():
             "Out[3]: 565.6136\n")
     o = grade(text)["ram_batch"]
     assert o.credit == 1 and found(o) == "565.6136 MB"
+
+
+def test_garbled_grouping_commas_before_bytes_are_read_as_the_digits_written():
+    out = grade("total parameters 903,400\nprediction: 12,6136,00 bytes (two layers + weights)\n"
+                "batch of 50: 565,613,600 bytes")
+    assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12,6136,00 bytes"
