@@ -788,3 +788,10 @@ def test_garbled_grouping_commas_before_bytes_are_read_as_the_digits_written():
     out = grade("total parameters 903,400\nprediction: 12,6136,00 bytes (two layers + weights)\n"
                 "batch of 50: 565,613,600 bytes")
     assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12,6136,00 bytes"
+
+
+def test_bare_arithmetic_lines_with_a_factor_of_four_count_bytes():
+    out = grade("(27+1)*100=2800\n(900+1)*200=180200\n(1800+1)*400=720400\n2800+180200+720400=903400\n"
+                "4*100*150*100=6000000\n4*50*75*200=3000000\n4*25*38*400=1520000\n"
+                "6000000+3000000+4*903400=12613600\n50*(6000000+3000000+1520000+720000)+4*903400=565613600")
+    assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12613600 bytes"

@@ -20,9 +20,14 @@ def _norm(text: str) -> str:
 def answer_text(answer: Any, prompt: str) -> str:
     """The answer's prose and code comments, plus simple arithmetic in its code and its outputs;
     sentences copied from the question's prompt are left out."""
-    from grader.parammath.outputs import jupyter_out_units, label_printed_lines  # it uses this module
+    from grader.parammath.outputs import (  # it uses this module
+        bytes_in_bare_arithmetic,
+        jupyter_out_units,
+        label_printed_lines,
+    )
 
-    parts = [jupyter_out_units(label_printed_lines(answer.text or "", answer.code or ""))]
+    prose = label_printed_lines(answer.text or "", answer.code or "")
+    parts = [bytes_in_bare_arithmetic(jupyter_out_units(prose))]
     code_lines = _code_arithmetic(answer.code or "")
     if code_lines:
         parts.append("\n\n".join(code_lines))

@@ -71,3 +71,20 @@ def jupyter_out_units(text: str) -> str:
         u = _cell_unit(m.group("code"))
         return m.group(0) + (f" {u}" if u else "")
     return _FENCED_CELL.sub(unit, text)
+
+
+_ARITHMETIC_LINE = re.compile(r"[\d\s*+()×x.,/-]+=\s*\d[\d,.]*\s*")
+_TIMES_FOUR = re.compile(r"[*×x]\s*4(?![\d.])|(?<![\d.])4\s*[*×x]")
+_ANY_UNIT = re.compile(r"\b(?:[KMG]i?B|[kKMG]b|bytes?|octets?|float|RAM|memory)\b", re.I)
+
+
+def bytes_in_bare_arithmetic(text: str) -> str:
+    """Lines of bare arithmetic and no unit anywhere ('100*150*100*4=6000000'): a product with a
+    factor of 4 (bytes per float32) counts bytes, so its result is given the unit."""
+    if _ANY_UNIT.search(text):
+        return text
+    lines = text.split("\n")
+    if sum(bool(_ARITHMETIC_LINE.fullmatch(ln)) for ln in lines if ln.strip()) < 3:
+        return text
+    return "\n".join(f"{ln.rstrip()} bytes" if _ARITHMETIC_LINE.fullmatch(ln) and _TIMES_FOUR.search(ln)
+                     else ln for ln in lines)

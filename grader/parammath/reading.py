@@ -417,6 +417,12 @@ def _pick(reading: Reading) -> None:
     if (len(loose) == 2 and reading.quantities[loose[0]].value >= 10 * reading.quantities[loose[1]].value
             and reading.picks["ram_prediction"] is None and reading.picks["ram_batch"] is None):
         loose.reverse()  # "565,6 MB ..., 12,6 MB": two unnamed amounts, the batch's (the larger) first
+    # "6000000+3000000+903400*4=12613600" under three per-layer products: unnamed amounts that are
+    # results of a sum are the totals, the products before them steps
+    sums = [i for i in loose if any(eq.rhs.start == reading.quantities[i].start and "+" in eq.lhs.text
+                                    for eq in reading.equations)]
+    if len(loose) > 2 and len(sums) >= 2:
+        loose = sums
     if loose and reading.picks["ram_prediction"] is None and "ram_prediction" not in reading.conflicts:
         p = choose(loose[:1], _RAM_CUE, "ram")
         if p:
