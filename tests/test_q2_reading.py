@@ -795,3 +795,16 @@ def test_bare_arithmetic_lines_with_a_factor_of_four_count_bytes():
                 "4*100*150*100=6000000\n4*50*75*200=3000000\n4*25*38*400=1520000\n"
                 "6000000+3000000+4*903400=12613600\n50*(6000000+3000000+1520000+720000)+4*903400=565613600")
     assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12613600 bytes"
+
+
+def test_pinyin_cue_words_name_the_parts():
+    out = grade("Canshu: (3*3*3+1)*100 = 2800, (3*3*100+1)*200 = 180200, (3*3*200+1)*400 = 720400, zong gong "
+                "903400 ge canshu.\nYuce yi zhang tupian: tezheng tu 6 MB + 3 MB, zai jia canshu 3.6 MB, "
+                "zhishao 12.6 MB.\nXunlian 50 zhang tupian: 50 * (10.52 + 0.72) + 3.6 = 565.6 MB zuoyou.")
+    assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12.6 MB"
+
+
+def test_portuguese_predicao_names_the_prediction():
+    out = grade("Parâmetros: 903.400\n\nMemória na predição: a imagem de entrada (0,72 MB), as três saídas "
+                "(6 + 3 + 1,52 MB)\ne os pesos (3,61 MB) → 14,85 MB\n\nTreino com 50 imagens: 565,6 MB")
+    assert found(out["ram_prediction"]) == "14,85 MB" and out["ram_prediction"].credit == 1
