@@ -42,7 +42,8 @@ PER_IMAGE = re.compile(
 NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
                 128: "hundred and twenty-eight"}
 PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]|параметр|vigezo|"
-                        r"παράμετρ|参数|パラメータ|파라미터|매개변수|المعاملات|معامل|पैरामीटर|פרמטר|\bcanshu\b", re.I)
+                        r"παράμετρ|参数|パラメータ|파라미터|매개변수|المعاملات|معامل|पैरामीटर|פרמטר|"
+                        r"\bcanshu\b", re.I)
 _MEMORY_WORDS = (r"\bRAM\b|memory|\brequire|\bneed|m[ée]moire|mem[oó]ria|speicher|geheugen|памят|"
                  r"нужн|требу|الذاكرة|ذاكرة|\bneicun\b")
 RAM_CUE = re.compile(_MEMORY_WORDS + r"|\bat least|minimum|\btotal|overall|answer|"
