@@ -808,3 +808,12 @@ def test_portuguese_predicao_names_the_prediction():
     out = grade("Parâmetros: 903.400\n\nMemória na predição: a imagem de entrada (0,72 MB), as três saídas "
                 "(6 + 3 + 1,52 MB)\ne os pesos (3,61 MB) → 14,85 MB\n\nTreino com 50 imagens: 565,6 MB")
     assert found(out["ram_prediction"]) == "14,85 MB" and out["ram_prediction"].credit == 1
+
+
+def test_an_edit_of_one_part_and_a_later_update_of_another_both_replace():
+    out = grade("params = 2,700 + 180,000 + 720,000 = 902,700\nEDIT: forgot the biases, one per filter: "
+                "+100 +200 +400 → 903,400 total.\n\nRAM for 1 image: maps 1.5M + 0.75M + 0.38M = 2.63M "
+                "floats "
+                "= 10.52 MB\nUpdate: + the weights (903,400 × 4 B ≈ 3.6 MB) → 14.1 MB\n\n"
+                "batch 50: 50 × (10.52 + 0.72) + 3.6 ≈ 565.6 MB")
+    assert credits(out) == [1, 1, 1] and found(out["params"]) == "903,400"
