@@ -817,3 +817,12 @@ def test_an_edit_of_one_part_and_a_later_update_of_another_both_replace():
                 "= 10.52 MB\nUpdate: + the weights (903,400 × 4 B ≈ 3.6 MB) → 14.1 MB\n\n"
                 "batch 50: 50 × (10.52 + 0.72) + 3.6 ≈ 565.6 MB")
     assert credits(out) == [1, 1, 1] and found(out["params"]) == "903,400"
+
+
+def test_the_parameters_bytes_after_the_word_parameters_are_no_second_count():
+    out = grade("So the sum is 903400 parameters for the CNN.\nWhen predict we keep two layer, 9000000 byte, "
+                "and the parameters\n903400x4 = 3613600 byte, total 12613600 byte it is 12.6 MB.\n"
+                "In training we need all: 526000000, input 36000000, parameters 3613600, "
+                "total 565613600 byte.")
+    o = out["params"]
+    assert o.credit == 1 and not o.needs_review

@@ -491,8 +491,9 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
         seg = _segment_of(reading.segments, q.start)
         if seg is None or seg is pick.segment or i in reading.negated or in_parentheses(reading, q):
             continue
-        if part == "params" and q.value < 10000:
-            continue
+        if part == "params" and (q.value < 10000
+                                 or any(abs(q.value - k * pick.quantity.value) < 1 for k in (2, 4, 8))):
+            continue  # "parameters 3613600": the parameters' bytes (4 per float32), not a second count
         # "Summary: params 903,400 | predict 9 MB | train 565.6 MB": each cell of a line is a clause
         later = [r for r in reading.quantities if seg.start <= r.start < seg.end and r.start > q.start
                  and r.is_memory == q.is_memory and "|" not in reading.text[q.end : r.start]]
