@@ -826,3 +826,10 @@ def test_the_parameters_bytes_after_the_word_parameters_are_no_second_count():
                 "total 565613600 byte.")
     o = out["params"]
     assert o.credit == 1 and not o.needs_review
+
+
+def test_a_total_stated_before_its_terms_is_the_answer():
+    o = grade("The total parameters of the network are 903.400, because first conv has 2.800, "
+              "second 180.200\n"
+              "and the third 720.400 (we don't forget the bias).")["params"]
+    assert o.credit == 1 and found(o) == "903.400"

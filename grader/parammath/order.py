@@ -5,9 +5,13 @@ as the parameter count ('a) 903400'); and the sentence a position falls in."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS, TOTAL_CUE
 from grader.textnumbers import Quantity, Segment
+
+if TYPE_CHECKING:
+    from grader.parammath.reading import Reading
 
 PARTS = ("params", "ram_prediction", "ram_batch")
 
@@ -104,3 +108,27 @@ def segment_of(segs: list[Segment], pos: int) -> Segment | None:
         if seg.start <= pos < seg.end:
             return seg
     return None
+
+
+def sum_of_later(reading: Reading, j: int, idx: list[int]) -> bool:
+    """The count `j` is the sum of two or more counts written after it in its sentence: the total,
+    stated before its terms."""
+    seg = segment_of(reading.segments, reading.quantities[j].start)
+    later = [reading.quantities[k].value for k in idx if k > j and seg is not None
+             and seg.start <= reading.quantities[k].start < seg.end]
+    return len(later) >= 2 and abs(sum(later) - reading.quantities[j].value) < 0.5
+
+
+def chain_ends(reading: Reading, idx: list[int]) -> list[int]:
+    """'14,133,600 bytes = 13.47 MB': one value restated in another unit; the last one written is
+    the student's figure."""
+    out: list[int] = []
+    for i in idx:
+        if out:
+            a, b = reading.quantities[out[-1]], reading.quantities[i]
+            if re.fullmatch(r"\s*(?:=|≈|~|i\.e\.|or|,)\s*", reading.text[a.end : b.start]) and (
+                    abs(a.value - b.value) <= 0.06 * max(a.value, b.value)):
+                out[-1] = i
+                continue
+        out.append(i)
+    return out

@@ -22,7 +22,14 @@ from grader.parammath.cues import RAM_CUE as _RAM_CUE
 from grader.parammath.cues import TOTAL_CUE as _TOTAL_CUE
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 from grader.parammath.negation import is_negated
-from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by_order
+from grader.parammath.order import (
+    COUNTED_ON_NEXT_LINE,
+    PARTS,
+    answer_lists,
+    by_order,
+    chain_ends,
+    sum_of_later,
+)
 from grader.parammath.order import segment_of as _segment_of
 from grader.parammath.rivals import RESTATED, in_parentheses, labelled_cell
 from grader.parammath.rivals import rivals as _rivals
@@ -361,6 +368,8 @@ def _pick(reading: Reading) -> None:
         sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
         if cued:
             i, why = cued[-1], "the last number in a sentence that states the answer"
+            if part == "params":  # "903.400, because first conv has 2.800, second 180.200 and 720.400"
+                i = next((j for j in cued if sum_of_later(reading, j, cued)), i)
         elif part == "params":
             sums = [
                 i
@@ -413,7 +422,7 @@ def _pick(reading: Reading) -> None:
     reading.picks["ram_prediction"] = settle(
         "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
     reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
-    loose = _chain_ends(reading, candidates("ram"))
+    loose = chain_ends(reading, candidates("ram"))
     if (len(loose) == 2 and reading.quantities[loose[0]].value >= 10 * reading.quantities[loose[1]].value
             and reading.picks["ram_prediction"] is None and reading.picks["ram_batch"] is None):
         loose.reverse()  # "565,6 MB ..., 12,6 MB": two unnamed amounts, the batch's (the larger) first
@@ -452,7 +461,7 @@ def _corrected_loose(reading: Reading, loose: list[int], replaced: list[tuple[in
     mark that no sentence names replaces the earlier figure of the part it is nearest in size to
     (within a factor of 5), when that figure came before the mark."""
     late = [i for i in loose if in_regions(reading.quantities[i].start, replaced)]
-    for i in _chain_ends(reading, late)[-2:]:
+    for i in chain_ends(reading, late)[-2:]:
         q = reading.quantities[i]
         near = [(abs(math.log(q.value / p.quantity.value)), part) for part in ("ram_prediction", "ram_batch")
                 if (p := reading.picks.get(part)) is not None and p.quantity.value > 0
@@ -585,18 +594,3 @@ def _at_least(reading: Reading, idx: list[int]) -> int | None:
                     or _AT_LEAST_AFTER.match(reading.text[q.end : seg.end])):
             return i  # "at least 12.6 MB", "gives about 12.6 MB at least"
     return None
-
-
-def _chain_ends(reading: Reading, idx: list[int]) -> list[int]:
-    """'14,133,600 bytes = 13.47 MB': one value restated in another unit; the last one written is
-    the student's figure."""
-    out: list[int] = []
-    for i in idx:
-        if out:
-            a, b = reading.quantities[out[-1]], reading.quantities[i]
-            if re.fullmatch(r"\s*(?:=|≈|~|i\.e\.|or|,)\s*", reading.text[a.end : b.start]) and (
-                    abs(a.value - b.value) <= 0.06 * max(a.value, b.value)):
-                out[-1] = i
-                continue
-        out.append(i)
-    return out
