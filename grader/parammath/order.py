@@ -110,13 +110,16 @@ def segment_of(segs: list[Segment], pos: int) -> Segment | None:
     return None
 
 
-def sum_of_later(reading: Reading, j: int, idx: list[int]) -> bool:
+def sum_of_later(reading: Reading, j: int) -> bool:
     """The count `j` is the sum of two or more counts written after it in its sentence: the total,
     stated before its terms."""
     seg = segment_of(reading.segments, reading.quantities[j].start)
-    later = [reading.quantities[k].value for k in idx if k > j and seg is not None
-             and seg.start <= reading.quantities[k].start < seg.end]
-    return len(later) >= 2 and abs(sum(later) - reading.quantities[j].value) < 0.5
+    def count(q: Quantity) -> float:
+        return max([q.value, *q.alternatives])  # "2.800" may group digits
+
+    later = [count(q) for k, q in enumerate(reading.quantities) if k > j and seg is not None
+             and seg.start <= q.start < seg.end and not q.is_memory and k not in reading.operands]
+    return len(later) >= 2 and abs(sum(later) - count(reading.quantities[j])) < 0.5
 
 
 def chain_ends(reading: Reading, idx: list[int]) -> list[int]:

@@ -369,7 +369,7 @@ def _pick(reading: Reading) -> None:
         if cued:
             i, why = cued[-1], "the last number in a sentence that states the answer"
             if part == "params":  # "903.400, because first conv has 2.800, second 180.200 and 720.400"
-                i = next((j for j in cued if sum_of_later(reading, j, cued)), i)
+                i = next((j for j in cued if sum_of_later(reading, j)), i)
         elif part == "params":
             sums = [
                 i
