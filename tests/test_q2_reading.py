@@ -833,3 +833,12 @@ def test_a_total_stated_before_its_terms_is_the_answer():
               "second 180.200\n"
               "and the third 720.400 (we don't forget the bias).")["params"]
     assert o.credit == 1 and found(o) == "903.400"
+
+
+def test_an_amount_after_the_weights_goes_on_about_the_part_of_its_paragraph():
+    out = grade("Params: 28×100 + 901×200 + 1801×400 = 903400.\n\nFor one prediction I keep two layers, "
+                "6 MB + 3 MB = 9 MB. Then the weights must be in RAM too (903,400 x 4 = 3,613,600 bytes), "
+                "so we end up at roughly 12.6 MB.\n\nWith 50 images I need 50 × 10.52 MB of activations = "
+                "526 MB, plus 50 × 0.72 MB for the input\npictures = 36 MB, plus the weights once "
+                "→ 565.6 MB.")
+    assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565.6 MB"

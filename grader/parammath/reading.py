@@ -106,6 +106,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
     for seg in segs:
         if "\n\n" in text[last_end : seg.start] and not seg.labels:
             previous = []  # a paragraph break ends what a line goes on about
+            part_cue = None
         last_end = seg.end
         has_batch = bool(batch_cue.search(seg.text))
         has_pred = bool(_PREDICTION_CUE.search(seg.text))
@@ -118,8 +119,10 @@ def read_answer(text: str, batch_size: int) -> Reading:
             seg.labels.append("ram_prediction")
         if has_batch or has_pred:
             part_cue = "ram_batch" if _last_cue(seg.text, len(seg.text), batch_cue) else "ram_prediction"
-        elif part_cue and has_ram and "params" not in seg.labels:
-            seg.labels.append(part_cue)  # "= 12.6 MB" on the line after "RAM for one prediction"
+        elif part_cue and has_ram and ("params" not in seg.labels or _AMOUNT_RE.search(seg.text)):
+            # "= 12.6 MB" on the line after "RAM for one prediction"; "Then the weights too (...),
+            # so we end up at 12.6 MB": an amount of memory goes on about the part, weights or not
+            seg.labels.append(part_cue)
         if has_ram:
             seg.labels.append("ram")
         if not seg.labels:
@@ -162,6 +165,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
 
 
 _AMOUNT = r"\d[\d.,]*\s*(?:[kKMG]i?B|bytes?|megabytes?)"
+_AMOUNT_RE = re.compile(_AMOUNT + r"\b")
 #: "12.6 MB / 565.6 MB (predict / train)": two amounts and, after them, their labels in the same order
 _PAIRED = re.compile(r"(?P<a>\d[\d.,]*\s*[kKMG]i?B)\s*/\s*(?P<b>\d[\d.,]*\s*[kKMG]i?B)\s*"
                      r"\(\s*(?P<x>[^/()]{1,30}?)\s*/\s*(?P<y>[^/()]{1,30}?)\s*\)")
@@ -363,7 +367,7 @@ def _pick(reading: Reading) -> None:
         for i in idx:
             q = reading.quantities[i]
             seg = _segment_of(reading.segments, q.start)
-            if seg and cue.search(seg.text[: q.start - seg.start]):
+            if seg and cue.search(_lead_in(reading, seg) + seg.text[: q.start - seg.start]):
                 cued.append(i)
         sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
         if cued:
@@ -576,6 +580,18 @@ def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
 
 
 _AT_LEAST_AFTER = re.compile(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", re.I)
+
+
+def _lead_in(reading: Reading, seg: Segment) -> str:
+    """A line that starts lower-case goes on with the sentence above it ('... for the input\npictures
+    = 36 MB, plus the weights → 565.6 MB'): that sentence's words lead into it."""
+    if not seg.text[:1].islower():
+        return ""
+    k = reading.segments.index(seg)
+    prev = reading.segments[k - 1] if k > 0 else None
+    if prev is None or "\n\n" in reading.text[prev.end : seg.start] or re.search(r"[.!?;)]$", prev.text):
+        return ""  # a new paragraph, or the sentence above has ended
+    return prev.text + " "
 
 
 def _restates_previous(reading: Reading, i: int) -> bool:
