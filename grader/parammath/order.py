@@ -135,3 +135,15 @@ def chain_ends(reading: Reading, idx: list[int]) -> list[int]:
                 continue
         out.append(i)
     return out
+
+
+def lead_in(reading: Reading, seg: Segment) -> str:
+    """A line that starts lower-case goes on with the sentence above it ('... for the input\npictures
+    = 36 MB, plus the weights → 565.6 MB'): that sentence's words lead into it."""
+    if not seg.text[:1].islower():
+        return ""
+    k = reading.segments.index(seg)
+    prev = reading.segments[k - 1] if k > 0 else None
+    if prev is None or "\n\n" in reading.text[prev.end : seg.start] or re.search(r"[.!?;)]$", prev.text):
+        return ""  # a new paragraph, or the sentence above has ended
+    return prev.text + " "

@@ -28,6 +28,7 @@ from grader.parammath.order import (
     answer_lists,
     by_order,
     chain_ends,
+    lead_in,
     sum_of_later,
 )
 from grader.parammath.order import segment_of as _segment_of
@@ -367,7 +368,7 @@ def _pick(reading: Reading) -> None:
         for i in idx:
             q = reading.quantities[i]
             seg = _segment_of(reading.segments, q.start)
-            if seg and cue.search(_lead_in(reading, seg) + seg.text[: q.start - seg.start]):
+            if seg and cue.search(lead_in(reading, seg) + seg.text[: q.start - seg.start]):
                 cued.append(i)
         sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
         if cued:
@@ -580,18 +581,6 @@ def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
 
 
 _AT_LEAST_AFTER = re.compile(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", re.I)
-
-
-def _lead_in(reading: Reading, seg: Segment) -> str:
-    """A line that starts lower-case goes on with the sentence above it ('... for the input\npictures
-    = 36 MB, plus the weights → 565.6 MB'): that sentence's words lead into it."""
-    if not seg.text[:1].islower():
-        return ""
-    k = reading.segments.index(seg)
-    prev = reading.segments[k - 1] if k > 0 else None
-    if prev is None or "\n\n" in reading.text[prev.end : seg.start] or re.search(r"[.!?;)]$", prev.text):
-        return ""  # a new paragraph, or the sentence above has ended
-    return prev.text + " "
 
 
 def _restates_previous(reading: Reading, i: int) -> bool:
