@@ -842,3 +842,15 @@ def test_an_amount_after_the_weights_goes_on_about_the_part_of_its_paragraph():
                 "526 MB, plus 50 × 0.72 MB for the input\npictures = 36 MB, plus the weights once "
                 "→ 565.6 MB.")
     assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565.6 MB"
+
+
+@pytest.mark.parametrize("text, part", [
+    ("903,400 params. Inference: 12.6 MB. Training with a batch of 50: activations 526 MB + inputs 36 MB + "
+     "weights 3.6 MB, plus the gradients (3.6 MB) and Adam's two moments (7.2 MB) → ≈ 576.4 MB.",
+     "ram_batch"),
+    ("Params: 903,400. With floor((n - k)/s) + 1 the maps are 99x149x100, 49x74x200, 24x36x400; one "
+     "prediction keeps conv1 + conv2 and the weights: 12.41 MB. Batch of 50: 548.8 MB.", "ram_prediction"),
+])
+def test_a_figure_a_few_percent_off_an_accepted_one_earns_nothing_but_is_flagged(text, part):
+    o = grade(text)[part]
+    assert o.credit == 0 and o.needs_review
