@@ -548,6 +548,9 @@ def segments(text: str) -> list[Segment]:
             nxt = line.lstrip()
             # a line runs on when it cannot end there (an operator, a comma), when the next one
             # continues an equation, or when a sentence without a formula wraps ("One prediction\nneeds")
+            # short notes, one amount a line ("total: 903,400 parameters\nprediction 12.6 MB"), are
+            # no prose wrapped between words
+            notes = len(prev) < 60 and bool(re.search(r"\d", prev) and re.search(r"\d", nxt))
             runs_on = (
                 not re.search(r"[.!?;]$", prev)
                 and not re.match(r"[-•*]\s", nxt)
@@ -556,10 +559,10 @@ def segments(text: str) -> list[Segment]:
                               prev)
                     or re.match(r"[=≈~×*+/]", nxt)
                     or (prev.endswith(":") and re.match(r"[~≈]?\s*\d[\d.,]*\s*[KMG]i?B\b", nxt))
-                    or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev))
+                    or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev) and not notes)
                     # a sentence wrapped between two words, in any script ("одновременно\nнужно")
                     or (prev[-1:].islower() and nxt[:1].islower() and not re.search(r"[=≈~]", prev)
-                        and not re.match(r"\w+\s*=", nxt))
+                        and not re.match(r"\w+\s*=", nxt) and not notes)
                 )
             )
             if runs_on and (start - blocks[-1][1]) <= 1:

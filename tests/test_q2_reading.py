@@ -854,3 +854,16 @@ def test_an_amount_after_the_weights_goes_on_about_the_part_of_its_paragraph():
 def test_a_figure_a_few_percent_off_an_accepted_one_earns_nothing_but_is_flagged(text, part):
     o = grade(text)[part]
     assert o.credit == 0 and o.needs_review
+
+
+def test_short_notes_one_amount_a_line_are_separate_statements():
+    out = grade("total: 903,400 parameters\nprediction needs 12.6 MB of memory\n"
+                "batch of fifty needs 565.6 MB")
+    assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12.6 MB"
+
+
+def test_a_printed_list_is_data_not_rival_answers():
+    code = ("n_params = 903400\nsizes = [1500000, 750000, 380000]\nprint(n_params)\nprint(sizes)\n"
+            "# output:\n# 903400\n# [1500000, 750000, 380000]\n# prediction: 12.61 MB\n# batch: 565.61 MB\n")
+    out = grade("My cell and its output:", code=code)
+    assert credits(out) == [1, 1, 1] and not out["params"].needs_review

@@ -30,7 +30,8 @@ def in_parentheses(reading: Reading, q: Quantity) -> bool:
     if seg is None:
         return False
     before = reading.text[seg.start : q.start]
-    return before.count("(") > before.count(")")
+    # "[1500000, 750000, 380000]": a printed list is data too, no answer
+    return before.count("(") > before.count(")") or before.count("[") > before.count("]")
 
 
 def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
