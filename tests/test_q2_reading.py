@@ -867,3 +867,9 @@ def test_a_printed_list_is_data_not_rival_answers():
             "# output:\n# 903400\n# [1500000, 750000, 380000]\n# prediction: 12.61 MB\n# batch: 565.61 MB\n")
     out = grade("My cell and its output:", code=code)
     assert credits(out) == [1, 1, 1] and not out["params"].needs_review
+
+
+def test_an_ipython_console_out_value_takes_the_unit_its_input_scales_bytes_to():
+    out = grade("In [3]: total_params\nOut[3]: 903400\n\nIn [4]: (2250000 + total_params) * 4 / 1e6\n"
+                "Out[4]: 12.6136\n\nIn [5]: (50 * 2810000 + total_params) * 4 / 1e6\nOut[5]: 565.6136")
+    assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565.6136 MB"

@@ -1,7 +1,8 @@
 """Stage 0 of Q2 grading, outputs pasted as text: a bare number printed by code says what it is
 only through the code that printed it. Two layouts: a code cell's `print(...)` calls and the
 output block pasted under them ('# output:' then one line per print), and Jupyter cells pasted as
-fenced code with their `Out[n]:` value ('(acts + p) * 4 / 1e6' then 'Out[6]: 14.1336')."""
+fenced code (or an IPython console's `In [n]:` lines) with their `Out[n]:` value ('(acts + p) * 4 / 1e6'
+then 'Out[6]: 14.1336')."""
 
 from __future__ import annotations
 
@@ -64,13 +65,21 @@ def _cell_unit(code: str) -> str:
     return unit if unit and re.search(r"\*\s*[248]\b", last) else ""
 
 
+#: An IPython console pasted as text: "In [4]: (acts + p) * 4 / 1e6" then "Out[4]: 14.1336".
+_CONSOLE = re.compile(r"^(?P<code>\s*In\s*\[\s*\d*\s*\]\s*:.*)\n(?P<out>\s*Out\s*\[\s*\d*\s*\]\s*:\s*)"
+                      r"(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)[ \t]*$", re.M)
+
+
 def jupyter_out_units(text: str) -> str:
     """'```python\\n(acts + p) * 4 / 1e6\\n```\\nOut[6]: 14.1336': the Out value takes the unit the
     cell's last line turns bytes into (MB here)."""
     def unit(m: re.Match[str]) -> str:
         u = _cell_unit(m.group("code"))
         return m.group(0) + (f" {u}" if u else "")
-    return _FENCED_CELL.sub(unit, text)
+    def console(m: re.Match[str]) -> str:
+        u = _cell_unit(re.sub(r"^\s*In\s*\[\s*\d*\s*\]\s*:", "", m.group("code")))
+        return m.group(0) + (f" {u}" if u else "")
+    return _CONSOLE.sub(console, _FENCED_CELL.sub(unit, text))
 
 
 _ARITHMETIC_LINE = re.compile(r"[\d\s*+()×x.,/-]+=\s*\d[\d,.]*\s*")
