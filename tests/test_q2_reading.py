@@ -873,3 +873,12 @@ def test_an_ipython_console_out_value_takes_the_unit_its_input_scales_bytes_to()
     out = grade("In [3]: total_params\nOut[3]: 903400\n\nIn [4]: (2250000 + total_params) * 4 / 1e6\n"
                 "Out[4]: 12.6136\n\nIn [5]: (50 * 2810000 + total_params) * 4 / 1e6\nOut[5]: 565.6136")
     assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565.6136 MB"
+
+
+def test_a_bare_output_line_printed_by_an_f_string_takes_the_name():
+    code = ("layers = [(3, 100), (100, 200), (200, 400)]\nn = 0\nfor cin, cout in layers:\n"
+            "    n += (9 * cin + 1) * cout\ntotal_params = n\nprint(f'{total_params:,}')\n"
+            "# output:\n# 903,400\n")
+    o = grade("Parameters from my code (output under it). RAM: 12.6 MB per image, 565.6 MB per batch of 50.",
+              code=code)["params"]
+    assert o.credit == 1 and found(o) == "903,400"

@@ -29,8 +29,11 @@ def _print_labels(code: str) -> list[str | None]:
         if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
                 and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"):
             args = node.value.args
-            out.append(args[0].id.replace("_", " ") if len(args) == 1 and isinstance(args[0], ast.Name)
-                       else None)
+            arg = args[0] if len(args) == 1 else None
+            if (isinstance(arg, ast.JoinedStr) and len(arg.values) == 1
+                    and isinstance(arg.values[0], ast.FormattedValue)):
+                arg = arg.values[0].value  # print(f"{total:,}")
+            out.append(arg.id.replace("_", " ") if isinstance(arg, ast.Name) else None)
     return out
 
 
