@@ -882,3 +882,11 @@ def test_a_bare_output_line_printed_by_an_f_string_takes_the_name():
     o = grade("Parameters from my code (output under it). RAM: 12.6 MB per image, 565.6 MB per batch of 50.",
               code=code)["params"]
     assert o.credit == 1 and found(o) == "903,400"
+
+
+def test_latex_display_delimiters_are_read_like_dollars():
+    out = grade("Total parameters: \\[ 2800 + 180200 + 720400 = 903{,}400 \\]\n"
+                "One prediction: \\( (1.5\\times10^6 + 0.75\\times10^6 + 903400)\\times 4 "
+                "\\approx 12.6\\text{ MB} \\)\n"
+                "Batch of 50: \\[ \\approx 565.6\\text{ MB} \\]")
+    assert credits(out) == [1, 1, 1] and found(out["params"]) == "903,400"

@@ -333,7 +333,8 @@ _UNIT_FIRST = re.compile(
     r"(\d+(?:[.,]\d+)?)(?![\d.,]*\s*(?:[KMG]i?B|[KMG]o|bytes?|%|[МГК]Б))")
 
 
-_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+#: $...$, $$...$$ and the \(...\) / \[...\] delimiters
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$|\\\[(.+?)\\\]|\\\(([^\n]+?)\\\)", re.S)
 _LATEX_WORDS = [
     (r"\{,\}", ","), (r"\\(?:times|cdot|ast)\b", " × "), (r"\\(?:approx|simeq|sim)\b", " ≈ "),
     (r"\\(?:text|mathrm|textrm|mbox|mathit|textbf|mathbf|operatorname)\s*\{([^{}]*)\}", r" \1"),
@@ -363,13 +364,13 @@ def _plain_latex(text: str) -> str:
     """'$903{,}400$', '$100 \\times 150 = 15{,}000$', '$\\approx 12.6\\,\\text{MB}$': LaTeX math
     as the numbers and operators it shows (notebooks render it; the reader reads the source)."""
     def plain(m: re.Match[str]) -> str:
-        body = m.group(1) if m.group(1) is not None else m.group(2)
+        body = next(g for g in m.groups() if g is not None)
         for pattern, repl in _LATEX_WORDS:
             body = re.sub(pattern, repl, body)
         return re.sub(r"[ \t]{2,}", " ", body).strip()
     if "\\" in text:
         text = _SIUNITX.sub(_siunitx, text)
-    return _MATH.sub(plain, text) if "$" in text else text
+    return _MATH.sub(plain, text) if re.search(r"\$|\\[\[(]", text) else text
 
 
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
