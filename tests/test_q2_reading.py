@@ -890,3 +890,12 @@ def test_latex_display_delimiters_are_read_like_dollars():
                 "\\approx 12.6\\text{ MB} \\)\n"
                 "Batch of 50: \\[ \\approx 565.6\\text{ MB} \\]")
     assert credits(out) == [1, 1, 1] and found(out["params"]) == "903,400"
+
+
+@pytest.mark.parametrize("text", [
+    "المجموع = ٩٠٣٬٤٠٠ معامل\nالذاكرة عند التنبؤ بصورة واحدة: ١٢٫٦ ميغابايت\n"
+    "عند التدريب على دفعة من ٥٠ صورة: ٥٦٥٫٦ ميغابايت",
+    "参数总数：９０３４００\n单张图片预测内存：１２．６ MB\n训练批量（５０张）：５６５．６ MB",
+])
+def test_eastern_arabic_and_full_width_digits_are_digits(text):
+    assert credits(grade(text)) == [1, 1, 1]

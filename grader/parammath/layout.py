@@ -266,10 +266,18 @@ _BARE_NUMBER = re.compile(
     rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?!\d|[.,]\d|\s*(?:{_UNIT_NAMES}|[kKMG]i?B|[KMG]o)\b)")
 
 
+#: Arabic-Indic, Persian, Devanagari and full-width digits (and the Arabic decimal / thousands
+#: marks, the full-width point) as the Western ones. Not the full-width comma: it ends a clause.
+_DIGITS = str.maketrans(
+    "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९０１２３４５６７８９٫٬．",
+    "0123456789012345678901234567890123456789.,.")
+
+
 def with_units(text: str) -> str:
     """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
+    text = text.translate(_DIGITS)  # "١٢٫٦", "１２．６": the digits as Western digits
     text = _plain_latex(text)
     text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a markdown quote block: its lines as they read
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
