@@ -899,3 +899,14 @@ def test_latex_display_delimiters_are_read_like_dollars():
 ])
 def test_eastern_arabic_and_full_width_digits_are_digits(text):
     assert credits(grade(text)) == [1, 1, 1]
+
+
+def test_per_layer_terms_and_an_amount_said_of_one_layer_are_not_the_totals():
+    out = grade("Each filter of layer 1 has 3*3*3 weights and a bias, 28 in all, and there are 100 filters: "
+                "2,800. Layer 2 has 200 filters of 901: 180,200. Layer 3 has 400 of 1,801: 720,400. That is "
+                "903,400 parameters in total.\n\nDuring a prediction the first layer's output (6 MB) and the "
+                "second's (3 MB) coexist; adding the 3.6 MB of parameters I get 12.6 MB, the peak. The third "
+                "layer is only 1.52 MB so it never matters.\n\nFor training every output stays: 526 MB for "
+                "the "
+                "batch of 50, the inputs add 36 MB; with the weights that makes 565.6 MB.")
+    assert credits(out) == [1, 1, 1] and found(out["params"]) == "903,400"

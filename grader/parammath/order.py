@@ -147,3 +147,33 @@ def lead_in(reading: Reading, seg: Segment) -> str:
     if prev is None or "\n\n" in reading.text[prev.end : seg.start] or re.search(r"[.!?;)]$", prev.text):
         return ""  # a new paragraph, or the sentence above has ended
     return prev.text + " "
+
+
+def _count(q: Quantity) -> float:
+    return max([q.value, *q.alternatives])  # "2.800" may group digits
+
+
+def sum_of_terms(reading: Reading, total: int, term: int) -> bool:
+    """The count `total`, written later, is `term` plus one or two other counts stated for the
+    parameters (2,800, 180,200 and 720,400; 903,400): `term` is a step of it."""
+    values = [_count(q) for k, q in enumerate(reading.quantities)
+              if k not in (total, term) and not q.is_memory and _count(q) >= 1000
+              and reading.part_of.get(k) == "params" and k not in reading.operands]
+    rest = _count(reading.quantities[total]) - _count(reading.quantities[term])
+    if rest <= 0:
+        return False
+    return any(abs(v - rest) < 0.5 for v in values) or any(
+        abs(a + b - rest) < 0.5 for x, a in enumerate(values) for b in values[x + 1:])
+
+
+_ONE_LAYER = re.compile(r"\b(?:(?:first|second|third|last|\d(?:st|nd|rd|th)?)\s+(?:conv\s*)?layer|"
+                        r"(?:conv\s*)?layer\s*\d|conv\s*\d)\b[^,;:.]*$", re.I)
+
+
+def one_layer(reading: Reading, q: Quantity) -> bool:
+    """'The third layer is only 1.52 MB': the clause before the amount names one layer."""
+    seg = segment_of(reading.segments, q.start)
+    if seg is None:
+        return False
+    before = re.split(r"[,;:]|\.\s", reading.text[seg.start : q.start])[-1]
+    return bool(_ONE_LAYER.search(before))

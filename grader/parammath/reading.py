@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import grader.parammath.order as _order
 from grader.parammath.corrections import in_regions, marks_correction, replacing_regions
 from grader.parammath.cues import AT_LEAST as _AT_LEAST
 from grader.parammath.cues import BATCH_CUE as _BATCH_CUE
@@ -22,15 +23,7 @@ from grader.parammath.cues import RAM_CUE as _RAM_CUE
 from grader.parammath.cues import TOTAL_CUE as _TOTAL_CUE
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 from grader.parammath.negation import is_negated
-from grader.parammath.order import (
-    COUNTED_ON_NEXT_LINE,
-    PARTS,
-    answer_lists,
-    by_order,
-    chain_ends,
-    lead_in,
-    sum_of_later,
-)
+from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by_order
 from grader.parammath.order import segment_of as _segment_of
 from grader.parammath.rivals import RESTATED, in_parentheses, labelled_cell
 from grader.parammath.rivals import rivals as _rivals
@@ -368,13 +361,15 @@ def _pick(reading: Reading) -> None:
         for i in idx:
             q = reading.quantities[i]
             seg = _segment_of(reading.segments, q.start)
-            if seg and cue.search(lead_in(reading, seg) + seg.text[: q.start - seg.start]):
+            if seg and cue.search(_order.lead_in(reading, seg) + seg.text[: q.start - seg.start]):
                 cued.append(i)
         sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
         if cued:
             i, why = cued[-1], "the last number in a sentence that states the answer"
             if part == "params":  # "903.400, because first conv has 2.800, second 180.200 and 720.400"
-                i = next((j for j in cued if sum_of_later(reading, j)), i)
+                i = next((j for j in cued if _order.sum_of_later(reading, j)), i)
+                # "... 28 in all, and 100 filters: 2,800. ... That is 903,400": a term of a total
+                i = next((j for j in idx if j > i and _order.sum_of_terms(reading, j, i)), i)
         elif part == "params":
             sums = [
                 i
@@ -393,6 +388,8 @@ def _pick(reading: Reading) -> None:
             whole = [k for k in idx if not any(
                 k != j and reading.quantities[k].value < 0.9 * reading.quantities[j].value
                 and _term_of(reading, reading.quantities[k], reading.quantities[j]) for j in idx)]
+            # "The third layer is only 1.52 MB": an amount said of one layer is a term, not the total
+            whole = [k for k in whole if not _order.one_layer(reading, reading.quantities[k])] or whole
             i, why = (whole or idx)[-1], "the last amount of memory written for this part"
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
@@ -427,7 +424,7 @@ def _pick(reading: Reading) -> None:
     reading.picks["ram_prediction"] = settle(
         "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
     reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
-    loose = chain_ends(reading, candidates("ram"))
+    loose = _order.chain_ends(reading, candidates("ram"))
     if (len(loose) == 2 and reading.quantities[loose[0]].value >= 10 * reading.quantities[loose[1]].value
             and reading.picks["ram_prediction"] is None and reading.picks["ram_batch"] is None):
         loose.reverse()  # "565,6 MB ..., 12,6 MB": two unnamed amounts, the batch's (the larger) first
@@ -466,7 +463,7 @@ def _corrected_loose(reading: Reading, loose: list[int], replaced: list[tuple[in
     mark that no sentence names replaces the earlier figure of the part it is nearest in size to
     (within a factor of 5), when that figure came before the mark."""
     late = [i for i in loose if in_regions(reading.quantities[i].start, replaced)]
-    for i in chain_ends(reading, late)[-2:]:
+    for i in _order.chain_ends(reading, late)[-2:]:
         q = reading.quantities[i]
         near = [(abs(math.log(q.value / p.quantity.value)), part) for part in ("ram_prediction", "ram_batch")
                 if (p := reading.picks.get(part)) is not None and p.quantity.value > 0
