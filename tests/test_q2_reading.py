@@ -910,3 +910,10 @@ def test_per_layer_terms_and_an_amount_said_of_one_layer_are_not_the_totals():
                 "the "
                 "batch of 50, the inputs add 36 MB; with the weights that makes 565.6 MB.")
     assert credits(out) == [1, 1, 1] and found(out["params"]) == "903,400"
+
+
+def test_it_is_and_i_get_state_the_amount_after_the_working():
+    out = grade("Sum: 903 400 parameters.\nPrediction memory: conv1 holds 6 MB, conv2 adds 3 MB; conv1 can "
+                "go once conv2 is done, so the peak is 9 MB of maps. With the parameters (3.61 MB) it is "
+                "about 12.6 MB.\nTraining memory: 50 × (6 + 3 + 1.52 + 0.72) MB + 3.6 MB = 565.6 MB.")
+    assert found(out["ram_prediction"]) == "12.6 MB" and out["ram_prediction"].credit == 1

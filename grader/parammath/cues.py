@@ -47,7 +47,8 @@ PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s
 _MEMORY_WORDS = (r"\bRAM\b|memory|\brequire|\bneed|m[ée]moire|mem[oó]ria|speicher|geheugen|памят|"
                  r"нужн|требу|الذاكرة|ذاكرة|\bneicun\b")
 RAM_CUE = re.compile(_MEMORY_WORDS + r"|\bat least|minimum|\btotal|overall|answer|"
-                     r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence)\b", re.I)
+                     r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence|[Ii]\s+get|we\s+get|it\s+is|it's|"
+                     r"that\s+makes|this\s+is)\b", re.I)
 MEMORY_CUE = re.compile(_MEMORY_WORDS, re.I)
 TOTAL_CUE = re.compile(
     r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has|insgesamt|всего|"
