@@ -917,3 +917,10 @@ def test_it_is_and_i_get_state_the_amount_after_the_working():
                 "go once conv2 is done, so the peak is 9 MB of maps. With the parameters (3.61 MB) it is "
                 "about 12.6 MB.\nTraining memory: 50 × (6 + 3 + 1.52 + 0.72) MB + 3.6 MB = 565.6 MB.")
     assert found(out["ram_prediction"]) == "12.6 MB" and out["ram_prediction"].credit == 1
+
+
+def test_a_closing_table_that_contradicts_a_labelled_line_is_no_single_answer():
+    o = grade("Params: 903,400.\nPrediction: two layers plus weights, 12.6 MB.\nBatch of 50: 565.6 MB.\n\n"
+              "| part | answer |\n|---|---|\n| params | 903,400 |\n| prediction | 9 MB |\n"
+              "| batch | 565.6 MB |")["ram_prediction"]
+    assert o.credit == 0 and o.needs_review

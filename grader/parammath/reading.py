@@ -516,8 +516,10 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
                 reading.text[seg.start : q.start] + _clause(reading, q, seg)):
             continue  # "Per image in training: 11.24 MB": a rate of the batch, not a second total
         local = reading.text[seg.start : q.start]
+        label = re.match(r"\W*([\w\s()/-]{0,40}):", seg.text)  # "Prediction: two layers ..., 12.6 MB."
         stated = (cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
-                  or marks_correction(seg.text))
+                  or marks_correction(seg.text)
+                  or (part != "params" and label and own.search(label.group(1))))
         aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text)
                  or _working_term(reading, q, seg)
