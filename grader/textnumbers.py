@@ -39,7 +39,8 @@ BYTE_UNITS: dict[str, int] = {
 #: The decimal unit and its binary twin: students mix them up, so both readings are tried.
 UNIT_TWIN = {"kB": "KiB", "KiB": "kB", "MB": "MiB", "MiB": "MB", "GB": "GiB", "GiB": "GB"}
 
-#: Also the French (octet, Ko/Mo/Go, Kio/Mio/Gio) and Russian (байт, КБ/МБ/ГБ) spellings.
+#: Also the French (octet, Ko/Mo/Go, Kio/Mio/Gio), Russian (байт, КБ/МБ/ГБ) and Arabic (بايت,
+#: ميغابايت: megabyte, with Western digits) spellings.
 _UNIT_WORDS: list[tuple[str, str]] = [
     (r"kilobits?|kbits?|Kbits?", "kbit"),
     (r"megabits?|Mbits?|mbits?", "Mbit"),
@@ -48,12 +49,12 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"[Mm]ebibytes?|MiB|Mib|Mio|МиБ", "MiB"),
     (r"[Gg]ibibytes?|GiB|Gib|Gio|ГиБ", "GiB"),
     (r"[Kk]ilo[- ]?[Bb]ytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko|"
-     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?", "kB"),
+     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?|كيلوبايت", "kB"),
     (r"[Mm]ega[- ]?[Bb]ytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|mB|m[ée]ga-?octets?|Mo|"
-     r"МБ|Мб|мб|мегабайт(?:а|ов)?", "MB"),
+     r"МБ|Мб|мб|мегабайт(?:а|ов)?|ميغابايت|ميجابايت|ميقابايت", "MB"),
     (r"[Gg]iga[- ]?[Bb]ytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go|"
-     r"ГБ|Гб|гб|гигабайт(?:а|ов)?", "GB"),
-    (r"[Bb]ytes?|B|octets?|байт(?:а|ов)?|Б", "B"),
+     r"ГБ|Гб|гб|гигабайт(?:а|ов)?|غيغابايت|جيجابايت|قيقابايت", "GB"),
+    (r"[Bb]ytes?|B|octets?|байт(?:а|ов)?|Б|بايت", "B"),
 ]
 #: "Mio." is a million in German ("0,9 Mio. Parameter") but the mebioctet (MiB) in French
 #: ("12,03 Mio"): a million only right before a word for parameters.
@@ -66,7 +67,8 @@ _MULTIPLIER_WORDS: list[tuple[str, float]] = [
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
 _MANTISSA = r"""
-    \d{1,2}(?:,\d{2})+,\d{3}(?![\d]|,\d)    # 9,03,400  1,26,13,600 (Indian lakh/crore grouping)
+    \d{1,4}(?:,\d{1,4}){2,}(?=[ \t]*(?:bytes?|octets?|B)\b)  # 12,6136,00 bytes (commas garbled)
+  | \d{1,2}(?:,\d{2})+,\d{3}(?![\d]|,\d)    # 9,03,400  1,26,13,600 (Indian lakh/crore grouping)
   | \d{1,3}(?:,\d{3})+,\d{1,2}(?![\d])       # 1,802,00 (grouping commas misplaced)
   | \d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])     # 903,400  1,343,400.5 (not 90,3400)
   | \d{1,3}(?:\.\d{3}){2,}(?:,\d+)?         # 1.343.400 (dots as thousands separators)
@@ -146,7 +148,10 @@ def _parse_mantissa(text: str, after: str) -> tuple[float, int, str, float | Non
     """(value, decimals written, note, other reading) for a digit string; `after` follows it."""
     note = ""
     other = None
-    if re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}", text):
+    if re.fullmatch(r"\d{1,4}(?:,\d{1,4}){2,}", text) and re.match(r"[ \t]*(?:bytes?|octets?|B)\b", after) \
+            and not re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}", text):
+        text, note = text.replace(",", ""), "grouping commas garbled: read as the digits written"
+    elif re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}", text):
         text, note = text.replace(",", ""), "Indian digit grouping (lakh, crore)"
     elif re.fullmatch(r"\d{1,3}(?:,\d{3})+,\d{1,2}", text):
         # "1,802,00": the digits as written (180,200); a dropped zero (1,802,000) is the other reading
@@ -242,7 +247,7 @@ _OPS = {
 }
 #: "=>" and "==>" mean "so", not "equals": "3.6 MB of weights => 14.1 MB" is no formula.
 _EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?![=>]))")
-_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>[A-Za-z_]+)|(?P<other>\S)")
+_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>[^\W\d]+)|(?P<other>\S)")
 
 
 def safe_eval(expr: str) -> float | None:
@@ -543,6 +548,9 @@ def segments(text: str) -> list[Segment]:
             nxt = line.lstrip()
             # a line runs on when it cannot end there (an operator, a comma), when the next one
             # continues an equation, or when a sentence without a formula wraps ("One prediction\nneeds")
+            # short notes, one amount a line ("total: 903,400 parameters\nprediction 12.6 MB"), are
+            # no prose wrapped between words
+            notes = len(prev) < 60 and bool(re.search(r"\d", prev) and re.search(r"\d", nxt))
             runs_on = (
                 not re.search(r"[.!?;]$", prev)
                 and not re.match(r"[-•*]\s", nxt)
@@ -551,7 +559,10 @@ def segments(text: str) -> list[Segment]:
                               prev)
                     or re.match(r"[=≈~×*+/]", nxt)
                     or (prev.endswith(":") and re.match(r"[~≈]?\s*\d[\d.,]*\s*[KMG]i?B\b", nxt))
-                    or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev))
+                    or (re.match(r"[a-z(]", nxt) and not re.search(r"[=:≈~]", prev) and not notes)
+                    # a sentence wrapped between two words, in any script ("одновременно\nнужно")
+                    or (prev[-1:].islower() and nxt[:1].islower() and not re.search(r"[=≈~]", prev)
+                        and not re.match(r"\w+\s*=", nxt) and not notes)
                 )
             )
             if runs_on and (start - blocks[-1][1]) <= 1:

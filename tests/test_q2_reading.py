@@ -719,3 +719,208 @@ def test_three_bare_lines_take_the_unit_a_note_in_words_names():
 def test_two_amounts_split_by_a_slash_with_their_labels_after_them():
     out = grade("RAM: 12.6 MB / 565.6 MB (predict / train). Params: 903,400.")
     assert quoted(out) == ["903,400", "12.6 MB", "565.6 MB"]
+
+
+def test_a_sentence_wrapped_between_two_words_in_cyrillic_is_one_sentence():
+    out = grade("Параметры: у каждого фильтра 3×3×(число входных каналов) весов и одно смещение.\n"
+                "Слой 1: 28 × 100 = 2 800; слой 2: 901 × 200 = 180 200; слой 3: 1 801 × 400 = 720 400.\n"
+                "Итого 903 400 параметров.\nПамять при предсказании одного изображения: выходы слоёв 6 МБ, "
+                "3 МБ и 1,52 МБ; одновременно\nнужно хранить два соседних слоя (9 МБ) + веса 3,6 МБ "
+                "≈ 12,6 МБ.\n"
+                "Обучение на мини-батче из 50 картинок: все активации + входные изображения + веса ≈ 566 МБ.")
+    o = out["ram_prediction"]
+    assert o.credit == 1 and not o.needs_review and found(o) == "12,6 МБ"
+
+
+def test_arabic_unit_words_with_western_digits_are_megabytes():
+    out = grade("المجموع = 903400 معامل\nالذاكرة عند التنبؤ بصورة واحدة: 12.6 ميغابايت تقريبا\n"
+                "عند التدريب على دفعة من 50 صورة: 565.6 ميغابايت على الأقل")
+    assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565.6 ميغابايت"
+
+
+def test_notes_as_assignments_one_per_line_name_their_part_in_the_variable():
+    out = grade("params = 2_800 + 180_200 + 720_400 = 903_400\n"
+                "mem_predict = (1_500_000 + 750_000 + 380_000 + 903_400) * 4 = 14_133_600 bytes\n"
+                "mem_train = (50 * 2_810_000 + 903_400) * 4 = 565_613_600 bytes")
+    assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565613600 bytes"
+
+
+def test_a_summary_line_that_contradicts_the_working_is_no_single_answer():
+    out = grade("Params: 903,400.\nOne image: conv1 + conv2 together, 9 MB,\nplus 3.6 MB of weights, "
+                "so 12.6 MB.\nTraining: 565.6 MB.\n\nSummary: params 903,400 | predict 9 MB | train 565.6 MB")
+    o = out["ram_prediction"]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_a_range_between_two_conventions_is_no_committed_answer():
+    out = grade("Params: 903,400.\nRAM per prediction: between 12.6 MB (if each layer is freed) and 14.9 MB "
+                "(if everything is kept),\nI can't tell which.\nTraining on 50 images: 565.6 MB.")
+    o = out["ram_prediction"]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_right_per_layer_formulas_with_a_digit_swapped_total_is_one_slip():
+    o = grade("conv1: 3*3*3 + 1 = 28 per filter, x100 = 2,800\nconv2: 3*3*100 + 1 = 901, x200 = 180,200\n"
+              "conv3: 3*3*200 + 1 = 1,801, x400 = 720,400\nTotal = 930,400 parameters")["params"]
+    assert o.credit == 0.5 and "sum-mismatch" in {d.code for d in o.diagnoses}
+
+
+def test_a_bare_output_line_takes_the_name_its_print_printed():
+    code = ("total_params = 0\nfor cin, cout in [(3, 100), (100, 200), (200, 400)]:\n"
+            "    total_params += (9 * cin + 1) * cout\nprint(total_params)\n"
+            "print(f'one image: {12.61} MB')\nprint(f'batch: {565.61} MB')\n"
+            "# output:\n# 903400\n# one image: 12.61 MB\n# batch: 565.61 MB\n")
+    out = grade("See my cell, the printed output is pasted under it.", code=code)
+    assert credits(out) == [1, 1, 1] and found(out["params"]) == "903400"
+
+
+def test_a_jupyter_out_value_takes_the_unit_its_cell_scales_bytes_to():
+    text = ("```python\np = (27 + 1) * 100 + (900 + 1) * 200 + (1800 + 1) * 400\np\n```\nOut[2]: 903400\n\n"
+            "One image keeps two layers: 12.6 MB. Training on the batch of 50:\n\n"
+            "```python\nacts = 100*150*100 + 50*75*200 + 25*38*400\n"
+            "(50 * (acts + 200*300*3) + p) * 4 / 1e6\n```\n"
+            "Out[3]: 565.6136\n")
+    o = grade(text)["ram_batch"]
+    assert o.credit == 1 and found(o) == "565.6136 MB"
+
+
+def test_garbled_grouping_commas_before_bytes_are_read_as_the_digits_written():
+    out = grade("total parameters 903,400\nprediction: 12,6136,00 bytes (two layers + weights)\n"
+                "batch of 50: 565,613,600 bytes")
+    assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12,6136,00 bytes"
+
+
+def test_bare_arithmetic_lines_with_a_factor_of_four_count_bytes():
+    out = grade("(27+1)*100=2800\n(900+1)*200=180200\n(1800+1)*400=720400\n2800+180200+720400=903400\n"
+                "4*100*150*100=6000000\n4*50*75*200=3000000\n4*25*38*400=1520000\n"
+                "6000000+3000000+4*903400=12613600\n50*(6000000+3000000+1520000+720000)+4*903400=565613600")
+    assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12613600 bytes"
+
+
+def test_pinyin_cue_words_name_the_parts():
+    out = grade("Canshu: (3*3*3+1)*100 = 2800, (3*3*100+1)*200 = 180200, (3*3*200+1)*400 = 720400, zong gong "
+                "903400 ge canshu.\nYuce yi zhang tupian: tezheng tu 6 MB + 3 MB, zai jia canshu 3.6 MB, "
+                "zhishao 12.6 MB.\nXunlian 50 zhang tupian: 50 * (10.52 + 0.72) + 3.6 = 565.6 MB zuoyou.")
+    assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12.6 MB"
+
+
+def test_portuguese_predicao_names_the_prediction():
+    out = grade("Parâmetros: 903.400\n\nMemória na predição: a imagem de entrada (0,72 MB), as três saídas "
+                "(6 + 3 + 1,52 MB)\ne os pesos (3,61 MB) → 14,85 MB\n\nTreino com 50 imagens: 565,6 MB")
+    assert found(out["ram_prediction"]) == "14,85 MB" and out["ram_prediction"].credit == 1
+
+
+def test_an_edit_of_one_part_and_a_later_update_of_another_both_replace():
+    out = grade("params = 2,700 + 180,000 + 720,000 = 902,700\nEDIT: forgot the biases, one per filter: "
+                "+100 +200 +400 → 903,400 total.\n\nRAM for 1 image: maps 1.5M + 0.75M + 0.38M = 2.63M "
+                "floats "
+                "= 10.52 MB\nUpdate: + the weights (903,400 × 4 B ≈ 3.6 MB) → 14.1 MB\n\n"
+                "batch 50: 50 × (10.52 + 0.72) + 3.6 ≈ 565.6 MB")
+    assert credits(out) == [1, 1, 1] and found(out["params"]) == "903,400"
+
+
+def test_the_parameters_bytes_after_the_word_parameters_are_no_second_count():
+    out = grade("So the sum is 903400 parameters for the CNN.\nWhen predict we keep two layer, 9000000 byte, "
+                "and the parameters\n903400x4 = 3613600 byte, total 12613600 byte it is 12.6 MB.\n"
+                "In training we need all: 526000000, input 36000000, parameters 3613600, "
+                "total 565613600 byte.")
+    o = out["params"]
+    assert o.credit == 1 and not o.needs_review
+
+
+def test_a_total_stated_before_its_terms_is_the_answer():
+    o = grade("The total parameters of the network are 903.400, because first conv has 2.800, "
+              "second 180.200\n"
+              "and the third 720.400 (we don't forget the bias).")["params"]
+    assert o.credit == 1 and found(o) == "903.400"
+
+
+def test_an_amount_after_the_weights_goes_on_about_the_part_of_its_paragraph():
+    out = grade("Params: 28×100 + 901×200 + 1801×400 = 903400.\n\nFor one prediction I keep two layers, "
+                "6 MB + 3 MB = 9 MB. Then the weights must be in RAM too (903,400 x 4 = 3,613,600 bytes), "
+                "so we end up at roughly 12.6 MB.\n\nWith 50 images I need 50 × 10.52 MB of activations = "
+                "526 MB, plus 50 × 0.72 MB for the input\npictures = 36 MB, plus the weights once "
+                "→ 565.6 MB.")
+    assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565.6 MB"
+
+
+@pytest.mark.parametrize("text, part", [
+    ("903,400 params. Inference: 12.6 MB. Training with a batch of 50: activations 526 MB + inputs 36 MB + "
+     "weights 3.6 MB, plus the gradients (3.6 MB) and Adam's two moments (7.2 MB) → ≈ 576.4 MB.",
+     "ram_batch"),
+    ("Params: 903,400. With floor((n - k)/s) + 1 the maps are 99x149x100, 49x74x200, 24x36x400; one "
+     "prediction keeps conv1 + conv2 and the weights: 12.41 MB. Batch of 50: 548.8 MB.", "ram_prediction"),
+])
+def test_a_figure_a_few_percent_off_an_accepted_one_earns_nothing_but_is_flagged(text, part):
+    o = grade(text)[part]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_short_notes_one_amount_a_line_are_separate_statements():
+    out = grade("total: 903,400 parameters\nprediction needs 12.6 MB of memory\n"
+                "batch of fifty needs 565.6 MB")
+    assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12.6 MB"
+
+
+def test_a_printed_list_is_data_not_rival_answers():
+    code = ("n_params = 903400\nsizes = [1500000, 750000, 380000]\nprint(n_params)\nprint(sizes)\n"
+            "# output:\n# 903400\n# [1500000, 750000, 380000]\n# prediction: 12.61 MB\n# batch: 565.61 MB\n")
+    out = grade("My cell and its output:", code=code)
+    assert credits(out) == [1, 1, 1] and not out["params"].needs_review
+
+
+def test_an_ipython_console_out_value_takes_the_unit_its_input_scales_bytes_to():
+    out = grade("In [3]: total_params\nOut[3]: 903400\n\nIn [4]: (2250000 + total_params) * 4 / 1e6\n"
+                "Out[4]: 12.6136\n\nIn [5]: (50 * 2810000 + total_params) * 4 / 1e6\nOut[5]: 565.6136")
+    assert credits(out) == [1, 1, 1] and found(out["ram_batch"]) == "565.6136 MB"
+
+
+def test_a_bare_output_line_printed_by_an_f_string_takes_the_name():
+    code = ("layers = [(3, 100), (100, 200), (200, 400)]\nn = 0\nfor cin, cout in layers:\n"
+            "    n += (9 * cin + 1) * cout\ntotal_params = n\nprint(f'{total_params:,}')\n"
+            "# output:\n# 903,400\n")
+    o = grade("Parameters from my code (output under it). RAM: 12.6 MB per image, 565.6 MB per batch of 50.",
+              code=code)["params"]
+    assert o.credit == 1 and found(o) == "903,400"
+
+
+def test_latex_display_delimiters_are_read_like_dollars():
+    out = grade("Total parameters: \\[ 2800 + 180200 + 720400 = 903{,}400 \\]\n"
+                "One prediction: \\( (1.5\\times10^6 + 0.75\\times10^6 + 903400)\\times 4 "
+                "\\approx 12.6\\text{ MB} \\)\n"
+                "Batch of 50: \\[ \\approx 565.6\\text{ MB} \\]")
+    assert credits(out) == [1, 1, 1] and found(out["params"]) == "903,400"
+
+
+@pytest.mark.parametrize("text", [
+    "المجموع = ٩٠٣٬٤٠٠ معامل\nالذاكرة عند التنبؤ بصورة واحدة: ١٢٫٦ ميغابايت\n"
+    "عند التدريب على دفعة من ٥٠ صورة: ٥٦٥٫٦ ميغابايت",
+    "参数总数：９０３４００\n单张图片预测内存：１２．６ MB\n训练批量（５０张）：５６５．６ MB",
+])
+def test_eastern_arabic_and_full_width_digits_are_digits(text):
+    assert credits(grade(text)) == [1, 1, 1]
+
+
+def test_per_layer_terms_and_an_amount_said_of_one_layer_are_not_the_totals():
+    out = grade("Each filter of layer 1 has 3*3*3 weights and a bias, 28 in all, and there are 100 filters: "
+                "2,800. Layer 2 has 200 filters of 901: 180,200. Layer 3 has 400 of 1,801: 720,400. That is "
+                "903,400 parameters in total.\n\nDuring a prediction the first layer's output (6 MB) and the "
+                "second's (3 MB) coexist; adding the 3.6 MB of parameters I get 12.6 MB, the peak. The third "
+                "layer is only 1.52 MB so it never matters.\n\nFor training every output stays: 526 MB for "
+                "the "
+                "batch of 50, the inputs add 36 MB; with the weights that makes 565.6 MB.")
+    assert credits(out) == [1, 1, 1] and found(out["params"]) == "903,400"
+
+
+def test_it_is_and_i_get_state_the_amount_after_the_working():
+    out = grade("Sum: 903 400 parameters.\nPrediction memory: conv1 holds 6 MB, conv2 adds 3 MB; conv1 can "
+                "go once conv2 is done, so the peak is 9 MB of maps. With the parameters (3.61 MB) it is "
+                "about 12.6 MB.\nTraining memory: 50 × (6 + 3 + 1.52 + 0.72) MB + 3.6 MB = 565.6 MB.")
+    assert found(out["ram_prediction"]) == "12.6 MB" and out["ram_prediction"].credit == 1
+
+
+def test_a_closing_table_that_contradicts_a_labelled_line_is_no_single_answer():
+    o = grade("Params: 903,400.\nPrediction: two layers plus weights, 12.6 MB.\nBatch of 50: 565.6 MB.\n\n"
+              "| part | answer |\n|---|---|\n| params | 903,400 |\n| prediction | 9 MB |\n"
+              "| batch | 565.6 MB |")["ram_prediction"]
+    assert o.credit == 0 and o.needs_review

@@ -27,6 +27,11 @@ def replacing_regions(text: str) -> list[tuple[int, int]]:
     marks = list(_REPLACES.finditer(text))
     if marks:
         regions.append((marks[-1].start(), len(text)))
+    # "EDIT: ... 903,400 total." then "Update: ... 14.1 MB": an earlier mark that corrects another
+    # part than the later one still replaces what came before it, to the end of its paragraph
+    for a, b in zip(marks, marks[1:], strict=False):
+        para = text.find("\n\n", a.end())
+        regions.append((a.start(), min(b.start(), para if para >= 0 else len(text))))
     for m in _FINAL.finditer(text):
         stop = re.search(r"\n|(?<=[.!?])\s", text[m.end():])
         regions.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end())))

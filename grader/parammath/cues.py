@@ -1,7 +1,7 @@
 """The words that say what a Q2 sentence is about (the batch, one prediction, the parameters,
 memory, a total, a minimum), in English and in the other languages students write in: Spanish,
-French, German, Dutch, Portuguese, Italian, Russian, Swahili and Hindi / Vietnamese in Latin
-script. One place for them, so a new language is one edit."""
+French, German, Dutch, Portuguese, Italian, Russian, Swahili and Hindi / Vietnamese / Chinese (pinyin)
+in Latin script. One place for them, so a new language is one edit."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import re
 #: Batch cues ({n}: the batch size, {word}: it in words). Spanish lote/entrenamiento, French
 #: lot/entraînement, German Stapel/Training, Dutch trainen, Russian батч/обучение/пакет,
 #: Swahili mafunzo (training) / kundi (group).
-BATCH_CUE = (r"batch|training|\btrain(?!able)|backprop|\blote\b|\blot\b|entrenamiento|entra[iî]nement|"
+BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|\blot\b|entrenamiento|entra[iî]nement|"
              r"\bstapel|treinamento|treino|addestramento|allenamento|батч|обучени|\bпакет|mafunzo|kundi|"
              # Swedish, Norwegian / Danish, Czech, Polish, Turkish, Indonesian, Vietnamese, Greek,
              # Romanian, Hungarian; Chinese, Japanese, Korean, Arabic, Hindi, Hebrew (no \b in scripts
              # without spaces between words)
              r"träning|\btrening|træning|trénov|trénink|dávk|\bpaczk|\bpartii?\b|eğitim|pelatihan|"
              r"huấn\s+luyện|εκπαίδευσ|παρτίδ|antrenar|tanítás|训练|批量|批次|学習|バッチ|학습|훈련|배치|"
-             r"تدريب|دفعة|ट्रेनिंग|प्रशिक्षण|बैच|אימון|"
+             r"تدريب|دفعة|ट्रेनिंग|प्रशिक्षण|बैच|אימון|\bxunlian\b|"
              r"\(\s*{n}\s*\)|"
              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder|изображени)|"
              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
@@ -30,7 +30,7 @@ PREDICTION_CUE = re.compile(
     r"instanz|photo|afbeelding)|одно(?:го)?\s+изображени|"
     r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)|"
     r"förutsägelse|prediksjon|predikc|predykc|tahmin|prediksi|dự\s+đoán|πρόβλεψ|predicți|predikció|"
-    r"előrejelzés|预测|推理|推論|予測|예측|추론|تنبؤ|प्रेडिक्शन|अनुमान|חיזוי", re.I
+    r"előrejelzés|预测|推理|推論|予測|예측|추론|تنبؤ|प्रेडिक्शन|अनुमान|חיזוי|prediç|\byuce\b|\btuili\b", re.I
 )
 #: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
 PER_ONE = re.compile(
@@ -42,15 +42,17 @@ PER_IMAGE = re.compile(
 NUMBER_WORDS = {16: "sixteen", 32: "thirty-two", 50: "fifty", 64: "sixty-four", 100: "hundred",
                 128: "hundred and twenty-eight"}
 PARAMS_CUE = re.compile(r"param|par[áâ]m|weights?\b|bias|gewicht|peso|tham\s+s[ốô]|параметр|vigezo|"
-                        r"παράμετρ|参数|パラメータ|파라미터|매개변수|المعاملات|معامل|पैरामीटर|פרמטר", re.I)
+                        r"παράμετρ|参数|パラメータ|파라미터|매개변수|المعاملات|معامل|पैरामीटर|פרמטר|"
+                        r"\bcanshu\b", re.I)
 _MEMORY_WORDS = (r"\bRAM\b|memory|\brequire|\bneed|m[ée]moire|mem[oó]ria|speicher|geheugen|памят|"
-                 r"нужн|требу")
+                 r"нужн|требу|الذاكرة|ذاكرة|\bneicun\b")
 RAM_CUE = re.compile(_MEMORY_WORDS + r"|\bat least|minimum|\btotal|overall|answer|"
-                     r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence)\b", re.I)
+                     r"\b(?:gives?|giving|makes|comes\s+to|so|thus|therefore|hence|[Ii]\s+get|we\s+get|it\s+is|it's|"
+                     r"that\s+makes|this\s+is)\b", re.I)
 MEMORY_CUE = re.compile(_MEMORY_WORDS, re.I)
 TOTAL_CUE = re.compile(
     r"total|overall|altogether|in all|sum|whole|answer|the (?:cnn|network|model) has|insgesamt|всего|"
-    r"итого|totaal|jumla", re.I
+    r"итого|totaal|jumla|zong\s*gong|\bzongji\b", re.I
 )
 NOT_A_COUNT_OF_PARAMS = re.compile(
     r"\s*-?[ \t]*(?:images?|instances?|samples?|pictures?|pixels?|feature\s*maps?|maps?|filters?|"
@@ -61,7 +63,7 @@ NOT_A_COUNT_OF_PARAMS = re.compile(
 #: menos, almeno, не менее, как минимум, angalau).
 AT_LEAST = re.compile(
     r"\b(?:at\s+least|minimum(?:\s+of)?|min\.?|no\s+less\s+than|minstens|minimaal|mindestens|"
-    r"au\s+moins|al\s+menos|pelo\s+menos|almeno|как\s+минимум|минимум|не\s+менее|angalau)"
+    r"au\s+moins|al\s+menos|pelo\s+menos|almeno|как\s+минимум|минимум|не\s+менее|angalau|zhishao)"
     r"\s*[:=]?\s*[~≈]?\s*$", re.I)
 #: Before a value: the student rejects it ("not 903,400", "nicht", "pas", "не 903 400").
 NEGATED_BEFORE = re.compile(

@@ -8,8 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from grader.checks.base import Diagnosis, Outcome
-from grader.parammath.conventions import _layer_formula, _mb, breakdown
+from grader.parammath.conventions import _layer_formula, _mb, breakdown, targets
 from grader.parammath.reading import PARTS, Reading
+from grader.parammath.rivals import uncommitted
 from grader.parammath.verdict import Verdict, grade_params, grade_ram
 from grader.textnumbers import format_number
 
@@ -144,6 +145,8 @@ def grade_part(
     confidence = pick.confidence if pick is not None else 0.8
     if rivals:
         confidence = 0.3  # which value the student meant is a human's call
+    elif pick is not None and verdict.credit == 0.0 and _near_miss(reading, part, ref, tolerance):
+        confidence = 0.5  # a few percent off an accepted figure: a method slip a TA may still credit
     return Outcome(
         credit=verdict.credit,
         feedback=verdict.feedback,
@@ -154,9 +157,26 @@ def grade_part(
     )
 
 
+#: How far from an accepted figure a value with no credit still makes a TA look (12.41 MB for 12.6 MB,
+#: 576.4 MB for 565.6 MB: the "valid" output size, an extra term the question leaves out).
+NEAR_MISS = 0.03
+
+
+def _near_miss(reading: Reading, part: str, ref: dict[str, Any], tolerance: float) -> bool:
+    """The amount picked for a RAM part lies within NEAR_MISS (but outside the tolerance) of an
+    accepted figure."""
+    pick = reading.picks.get(part)
+    if part == "params" or pick is None or not pick.quantity.is_memory:
+        return False
+    params = reading.picks.get("params")
+    count = params.quantity.value if params else None
+    accepted = [t.value for t in targets(part, ref, count, DEFAULT_PARTIAL) if t.accepted]
+    return any(tolerance < abs(v - a) / a <= NEAR_MISS for a in accepted for v, _ in pick.quantity.readings())
+
+
 def _all_accepted(reading: Reading, part: str, ref: dict[str, Any], tolerance: float) -> bool:
     base = reading.withheld.get(part)
-    if base is None:
+    if base is None or uncommitted(reading, reading.conflicts[part]):
         return False
     for q in reading.conflicts[part]:
         alt = replace(reading, picks={**reading.picks, part: replace(base, quantity=q)})

@@ -20,7 +20,14 @@ def _norm(text: str) -> str:
 def answer_text(answer: Any, prompt: str) -> str:
     """The answer's prose and code comments, plus simple arithmetic in its code and its outputs;
     sentences copied from the question's prompt are left out."""
-    parts = [answer.text or ""]
+    from grader.parammath.outputs import (  # it uses this module
+        bytes_in_bare_arithmetic,
+        jupyter_out_units,
+        label_printed_lines,
+    )
+
+    prose = label_printed_lines(answer.text or "", answer.code or "")
+    parts = [bytes_in_bare_arithmetic(jupyter_out_units(prose))]
     code_lines = _code_arithmetic(answer.code or "")
     if code_lines:
         parts.append("\n\n".join(code_lines))
@@ -259,10 +266,18 @@ _BARE_NUMBER = re.compile(
     rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?!\d|[.,]\d|\s*(?:{_UNIT_NAMES}|[kKMG]i?B|[KMG]o)\b)")
 
 
+#: Arabic-Indic, Persian, Devanagari and full-width digits (and the Arabic decimal / thousands
+#: marks, the full-width point) as the Western ones. Not the full-width comma: it ends a clause.
+_DIGITS = str.maketrans(
+    "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९０１２３４５６７８９٫٬．",
+    "0123456789012345678901234567890123456789.,.")
+
+
 def with_units(text: str) -> str:
     """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
+    text = text.translate(_DIGITS)  # "١٢٫٦", "１２．６": the digits as Western digits
     text = _plain_latex(text)
     text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a markdown quote block: its lines as they read
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
@@ -326,7 +341,8 @@ _UNIT_FIRST = re.compile(
     r"(\d+(?:[.,]\d+)?)(?![\d.,]*\s*(?:[KMG]i?B|[KMG]o|bytes?|%|[МГК]Б))")
 
 
-_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+#: $...$, $$...$$ and the \(...\) / \[...\] delimiters
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$|\\\[(.+?)\\\]|\\\(([^\n]+?)\\\)", re.S)
 _LATEX_WORDS = [
     (r"\{,\}", ","), (r"\\(?:times|cdot|ast)\b", " × "), (r"\\(?:approx|simeq|sim)\b", " ≈ "),
     (r"\\(?:text|mathrm|textrm|mbox|mathit|textbf|mathbf|operatorname)\s*\{([^{}]*)\}", r" \1"),
@@ -356,13 +372,13 @@ def _plain_latex(text: str) -> str:
     """'$903{,}400$', '$100 \\times 150 = 15{,}000$', '$\\approx 12.6\\,\\text{MB}$': LaTeX math
     as the numbers and operators it shows (notebooks render it; the reader reads the source)."""
     def plain(m: re.Match[str]) -> str:
-        body = m.group(1) if m.group(1) is not None else m.group(2)
+        body = next(g for g in m.groups() if g is not None)
         for pattern, repl in _LATEX_WORDS:
             body = re.sub(pattern, repl, body)
         return re.sub(r"[ \t]{2,}", " ", body).strip()
     if "\\" in text:
         text = _SIUNITX.sub(_siunitx, text)
-    return _MATH.sub(plain, text) if "$" in text else text
+    return _MATH.sub(plain, text) if re.search(r"\$|\\[\[(]", text) else text
 
 
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")

@@ -5,9 +5,13 @@ as the parameter count ('a) 903400'); and the sentence a position falls in."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS, TOTAL_CUE
 from grader.textnumbers import Quantity, Segment
+
+if TYPE_CHECKING:
+    from grader.parammath.reading import Reading
 
 PARTS = ("params", "ram_prediction", "ram_batch")
 
@@ -104,3 +108,72 @@ def segment_of(segs: list[Segment], pos: int) -> Segment | None:
         if seg.start <= pos < seg.end:
             return seg
     return None
+
+
+def sum_of_later(reading: Reading, j: int) -> bool:
+    """The count `j` is the sum of two or more counts written after it in its sentence: the total,
+    stated before its terms."""
+    seg = segment_of(reading.segments, reading.quantities[j].start)
+    def count(q: Quantity) -> float:
+        return max([q.value, *q.alternatives])  # "2.800" may group digits
+
+    later = [count(q) for k, q in enumerate(reading.quantities) if k > j and seg is not None
+             and seg.start <= q.start < seg.end and not q.is_memory and k not in reading.operands]
+    return len(later) >= 2 and abs(sum(later) - count(reading.quantities[j])) < 0.5
+
+
+def chain_ends(reading: Reading, idx: list[int]) -> list[int]:
+    """'14,133,600 bytes = 13.47 MB': one value restated in another unit; the last one written is
+    the student's figure."""
+    out: list[int] = []
+    for i in idx:
+        if out:
+            a, b = reading.quantities[out[-1]], reading.quantities[i]
+            if re.fullmatch(r"\s*(?:=|≈|~|i\.e\.|or|,)\s*", reading.text[a.end : b.start]) and (
+                    abs(a.value - b.value) <= 0.06 * max(a.value, b.value)):
+                out[-1] = i
+                continue
+        out.append(i)
+    return out
+
+
+def lead_in(reading: Reading, seg: Segment) -> str:
+    """A line that starts lower-case goes on with the sentence above it ('... for the input\npictures
+    = 36 MB, plus the weights → 565.6 MB'): that sentence's words lead into it."""
+    if not seg.text[:1].islower():
+        return ""
+    k = reading.segments.index(seg)
+    prev = reading.segments[k - 1] if k > 0 else None
+    if prev is None or "\n\n" in reading.text[prev.end : seg.start] or re.search(r"[.!?;)]$", prev.text):
+        return ""  # a new paragraph, or the sentence above has ended
+    return prev.text + " "
+
+
+def _count(q: Quantity) -> float:
+    return max([q.value, *q.alternatives])  # "2.800" may group digits
+
+
+def sum_of_terms(reading: Reading, total: int, term: int) -> bool:
+    """The count `total`, written later, is `term` plus one or two other counts stated for the
+    parameters (2,800, 180,200 and 720,400; 903,400): `term` is a step of it."""
+    values = [_count(q) for k, q in enumerate(reading.quantities)
+              if k not in (total, term) and not q.is_memory and _count(q) >= 1000
+              and reading.part_of.get(k) == "params" and k not in reading.operands]
+    rest = _count(reading.quantities[total]) - _count(reading.quantities[term])
+    if rest <= 0:
+        return False
+    return any(abs(v - rest) < 0.5 for v in values) or any(
+        abs(a + b - rest) < 0.5 for x, a in enumerate(values) for b in values[x + 1:])
+
+
+_ONE_LAYER = re.compile(r"\b(?:(?:first|second|third|last|\d(?:st|nd|rd|th)?)\s+(?:conv\s*)?layer|"
+                        r"(?:conv\s*)?layer\s*\d|conv\s*\d)\b[^,;:.]*$", re.I)
+
+
+def one_layer(reading: Reading, q: Quantity) -> bool:
+    """'The third layer is only 1.52 MB': the clause before the amount names one layer."""
+    seg = segment_of(reading.segments, q.start)
+    if seg is None:
+        return False
+    before = re.split(r"[,;:]|\.\s", reading.text[seg.start : q.start])[-1]
+    return bool(_ONE_LAYER.search(before))

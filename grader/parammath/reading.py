@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import grader.parammath.order as _order
 from grader.parammath.corrections import in_regions, marks_correction, replacing_regions
 from grader.parammath.cues import AT_LEAST as _AT_LEAST
 from grader.parammath.cues import BATCH_CUE as _BATCH_CUE
@@ -24,7 +25,7 @@ from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 from grader.parammath.negation import is_negated
 from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by_order
 from grader.parammath.order import segment_of as _segment_of
-from grader.parammath.rivals import RESTATED, in_parentheses
+from grader.parammath.rivals import RESTATED, in_parentheses, labelled_cell
 from grader.parammath.rivals import rivals as _rivals
 from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
 
@@ -99,6 +100,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
     for seg in segs:
         if "\n\n" in text[last_end : seg.start] and not seg.labels:
             previous = []  # a paragraph break ends what a line goes on about
+            part_cue = None
         last_end = seg.end
         has_batch = bool(batch_cue.search(seg.text))
         has_pred = bool(_PREDICTION_CUE.search(seg.text))
@@ -111,8 +113,10 @@ def read_answer(text: str, batch_size: int) -> Reading:
             seg.labels.append("ram_prediction")
         if has_batch or has_pred:
             part_cue = "ram_batch" if _last_cue(seg.text, len(seg.text), batch_cue) else "ram_prediction"
-        elif part_cue and has_ram and "params" not in seg.labels:
-            seg.labels.append(part_cue)  # "= 12.6 MB" on the line after "RAM for one prediction"
+        elif part_cue and has_ram and ("params" not in seg.labels or _AMOUNT_RE.search(seg.text)):
+            # "= 12.6 MB" on the line after "RAM for one prediction"; "Then the weights too (...),
+            # so we end up at 12.6 MB": an amount of memory goes on about the part, weights or not
+            seg.labels.append(part_cue)
         if has_ram:
             seg.labels.append("ram")
         if not seg.labels:
@@ -155,6 +159,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
 
 
 _AMOUNT = r"\d[\d.,]*\s*(?:[kKMG]i?B|bytes?|megabytes?)"
+_AMOUNT_RE = re.compile(_AMOUNT + r"\b")
 #: "12.6 MB / 565.6 MB (predict / train)": two amounts and, after them, their labels in the same order
 _PAIRED = re.compile(r"(?P<a>\d[\d.,]*\s*[kKMG]i?B)\s*/\s*(?P<b>\d[\d.,]*\s*[kKMG]i?B)\s*"
                      r"\(\s*(?P<x>[^/()]{1,30}?)\s*/\s*(?P<y>[^/()]{1,30}?)\s*\)")
@@ -356,11 +361,15 @@ def _pick(reading: Reading) -> None:
         for i in idx:
             q = reading.quantities[i]
             seg = _segment_of(reading.segments, q.start)
-            if seg and cue.search(seg.text[: q.start - seg.start]):
+            if seg and cue.search(_order.lead_in(reading, seg) + seg.text[: q.start - seg.start]):
                 cued.append(i)
         sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
         if cued:
             i, why = cued[-1], "the last number in a sentence that states the answer"
+            if part == "params":  # "903.400, because first conv has 2.800, second 180.200 and 720.400"
+                i = next((j for j in cued if _order.sum_of_later(reading, j)), i)
+                # "... 28 in all, and 100 filters: 2,800. ... That is 903,400": a term of a total
+                i = next((j for j in idx if j > i and _order.sum_of_terms(reading, j, i)), i)
         elif part == "params":
             sums = [
                 i
@@ -379,6 +388,8 @@ def _pick(reading: Reading) -> None:
             whole = [k for k in idx if not any(
                 k != j and reading.quantities[k].value < 0.9 * reading.quantities[j].value
                 and _term_of(reading, reading.quantities[k], reading.quantities[j]) for j in idx)]
+            # "The third layer is only 1.52 MB": an amount said of one layer is a term, not the total
+            whole = [k for k in whole if not _order.one_layer(reading, reading.quantities[k])] or whole
             i, why = (whole or idx)[-1], "the last amount of memory written for this part"
         q = reading.quantities[i]
         seg = _segment_of(reading.segments, q.start)
@@ -413,10 +424,16 @@ def _pick(reading: Reading) -> None:
     reading.picks["ram_prediction"] = settle(
         "ram_prediction", choose(candidates("ram_prediction"), _RAM_CUE, "ram_prediction"))
     reading.picks["ram_batch"] = settle("ram_batch", choose(candidates("ram_batch"), _RAM_CUE, "ram_batch"))
-    loose = _chain_ends(reading, candidates("ram"))
+    loose = _order.chain_ends(reading, candidates("ram"))
     if (len(loose) == 2 and reading.quantities[loose[0]].value >= 10 * reading.quantities[loose[1]].value
             and reading.picks["ram_prediction"] is None and reading.picks["ram_batch"] is None):
         loose.reverse()  # "565,6 MB ..., 12,6 MB": two unnamed amounts, the batch's (the larger) first
+    # "6000000+3000000+903400*4=12613600" under three per-layer products: unnamed amounts that are
+    # results of a sum are the totals, the products before them steps
+    sums = [i for i in loose if any(eq.rhs.start == reading.quantities[i].start and "+" in eq.lhs.text
+                                    for eq in reading.equations)]
+    if len(loose) > 2 and len(sums) >= 2:
+        loose = sums
     if loose and reading.picks["ram_prediction"] is None and "ram_prediction" not in reading.conflicts:
         p = choose(loose[:1], _RAM_CUE, "ram")
         if p:
@@ -446,7 +463,7 @@ def _corrected_loose(reading: Reading, loose: list[int], replaced: list[tuple[in
     mark that no sentence names replaces the earlier figure of the part it is nearest in size to
     (within a factor of 5), when that figure came before the mark."""
     late = [i for i in loose if in_regions(reading.quantities[i].start, replaced)]
-    for i in _chain_ends(reading, late)[-2:]:
+    for i in _order.chain_ends(reading, late)[-2:]:
         q = reading.quantities[i]
         near = [(abs(math.log(q.value / p.quantity.value)), part) for part in ("ram_prediction", "ram_batch")
                 if (p := reading.picks.get(part)) is not None and p.quantity.value > 0
@@ -485,10 +502,12 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
         seg = _segment_of(reading.segments, q.start)
         if seg is None or seg is pick.segment or i in reading.negated or in_parentheses(reading, q):
             continue
-        if part == "params" and q.value < 10000:
-            continue
+        if part == "params" and (q.value < 10000
+                                 or any(abs(q.value - k * pick.quantity.value) < 1 for k in (2, 4, 8))):
+            continue  # "parameters 3613600": the parameters' bytes (4 per float32), not a second count
+        # "Summary: params 903,400 | predict 9 MB | train 565.6 MB": each cell of a line is a clause
         later = [r for r in reading.quantities if seg.start <= r.start < seg.end and r.start > q.start
-                 and r.is_memory == q.is_memory]
+                 and r.is_memory == q.is_memory and "|" not in reading.text[q.end : r.start]]
         own = {"params": _PARAMS_CUE, "ram_prediction": _PREDICTION_CUE,
                "ram_batch": reading.batch_cue}.get(part)
         if own is None or not own.search(seg.text):
@@ -497,11 +516,14 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
                 reading.text[seg.start : q.start] + _clause(reading, q, seg)):
             continue  # "Per image in training: 11.24 MB": a rate of the batch, not a second total
         local = reading.text[seg.start : q.start]
+        label = re.match(r"\W*([\w\s()/-]{0,40}):", seg.text)  # "Prediction: two layers ..., 12.6 MB."
         stated = (cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
-                  or marks_correction(seg.text))
+                  or marks_correction(seg.text)
+                  or (part != "params" and label and own.search(label.group(1))))
         aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text)
-                 or _working_term(reading, q, seg) or _term_of(reading, q, pick.quantity))
+                 or _working_term(reading, q, seg)
+                 or (_term_of(reading, q, pick.quantity) and not labelled_cell(reading, q, seg, own)))
         if later or not stated or aside:
             continue
         same = 0.02 if q.is_memory else 0.0  # counts are exact; amounts are rounded as written
@@ -576,18 +598,3 @@ def _at_least(reading: Reading, idx: list[int]) -> int | None:
                     or _AT_LEAST_AFTER.match(reading.text[q.end : seg.end])):
             return i  # "at least 12.6 MB", "gives about 12.6 MB at least"
     return None
-
-
-def _chain_ends(reading: Reading, idx: list[int]) -> list[int]:
-    """'14,133,600 bytes = 13.47 MB': one value restated in another unit; the last one written is
-    the student's figure."""
-    out: list[int] = []
-    for i in idx:
-        if out:
-            a, b = reading.quantities[out[-1]], reading.quantities[i]
-            if re.fullmatch(r"\s*(?:=|≈|~|i\.e\.|or|,)\s*", reading.text[a.end : b.start]) and (
-                    abs(a.value - b.value) <= 0.06 * max(a.value, b.value)):
-                out[-1] = i
-                continue
-        out.append(i)
-    return out

@@ -30,7 +30,8 @@ def in_parentheses(reading: Reading, q: Quantity) -> bool:
     if seg is None:
         return False
     before = reading.text[seg.start : q.start]
-    return before.count("(") > before.count(")")
+    # "[1500000, 750000, 380000]": a printed list is data too, no answer
+    return before.count("(") > before.count(")") or before.count("[") > before.count("]")
 
 
 def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
@@ -64,8 +65,7 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         between = reading.text[a.end : b.start]
         before = reading.text[max(seg.start, a.start - 20) : a.start]
         # "between 3.6 MB and 14.1 MB": a range is no single answer
-        ranged = bool(re.fullmatch(r"\s*(?:and|to|-|–)\s*", between) and re.search(
-            r"\b(?:between|from|range\s+of|ranges?\s+from)\s*$", before, re.I))
+        ranged = _ranged(reading.text[max(seg.start, a.start - 30) : a.start], between)
         # "565.6 MB, i.e. about 5.6 GB": a restatement that does not agree is a second answer
         slip = bool(RESTATED.fullmatch(between)) and abs(a.value - b.value) > 0.1 * max(a.value, b.value)
         if ranged or slip or (ALTERNATIVES.fullmatch(between) and "=" not in between):
@@ -81,6 +81,42 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         return []  # "2 800, 180 200 and 720 400, i.e. 903 400": the terms and their total, in words
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
+
+
+def labelled_cell(reading: Reading, q: Quantity, seg: Segment, own: re.Pattern[str]) -> bool:
+    """'Summary: params 903,400 | predict 9 MB | train 565.6 MB': an amount right after its part's
+    name in a cell of a line split by '|' is stated as that part's answer, not a term of working."""
+    before = reading.text[seg.start : q.start]
+    if "|" not in seg.text:
+        return False
+    cell = before.rsplit("|", 1)[-1]
+    return bool(own.search(cell)) and not re.search(r"[\d+*×=]", cell)
+
+
+def _ranged(before: str, between: str) -> bool:
+    """'between 12.6 MB (if each layer is freed) and 14.9 MB (if ...)': the ends of a range, asides
+    in parentheses left out."""
+    between = re.sub(r"\([^()]*\)", " ", between)
+    return bool(re.fullmatch(r"\s*(?:and|to|-|–)\s*", between) and re.search(
+        r"\b(?:between|from|range\s+of|ranges?\s+from)\s*$", before, re.I))
+
+
+#: The student says they do not commit to one value ("I can't tell which one is meant").
+_UNDECIDED = re.compile(r"\b(?:can'?t|cannot|could\s*n[o']t)\s+(?:tell|decide|say)|\bnot\s+sure\b|"
+                        r"\bunsure\b|\bdon'?t\s+know\s+which", re.I)
+
+
+def uncommitted(reading: Reading, values: list[Quantity]) -> bool:
+    """Values offered as the two ends of a range, or with the student saying they cannot choose:
+    no answer, even when each end is an accepted convention (a human decides)."""
+    qs = sorted(values, key=lambda q: q.start)
+    seg = _segment_of(reading.segments, qs[0].start)
+    if seg is None:
+        return False
+    if _UNDECIDED.search(seg.text):
+        return True
+    return any(_ranged(reading.text[max(seg.start, a.start - 30) : a.start], reading.text[a.end : b.start])
+               for a, b in zip(qs, qs[1:], strict=False))
 
 
 def _lone_count_chained(reading: Reading, q: Quantity, seg: Segment) -> Quantity | None:

@@ -156,10 +156,13 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
         steps.append("Per layer: " + "; ".join(_layer_formula(layer) for layer in layers) + ".")
     # "| 1 | 2,800 | ... | Σ | 930,400 |": every layer's count written right, the total a slip
     counts = {round(x.value) for x in reading.quantities if not x.is_memory}
-    if not eqs and counts >= per_layer and sum(per_layer) == ref["params_total"]:
+    # (also under per-layer formulas: "3x3x100 + 1 = 901, x200 = 180,200 ... Total = 930,400")
+    if (counts >= per_layer and sum(per_layer) == ref["params_total"]
+            and "missing-biases" not in {d.code for d in diagnoses}):
         terms = " + ".join(format_number(v) for v in sorted(per_layer))
         note = f"{terms} = {format_number(ref['params_total'])}, not {found.raw}."
-        diagnoses.append(Diagnosis("sum-mismatch", note, fix="Add up your per-layer counts again."))
+        if "sum-mismatch" not in {d.code for d in diagnoses}:
+            diagnoses.append(Diagnosis("sum-mismatch", note, fix="Add up your per-layer counts again."))
         return Verdict(partial, f"Your layers add up to {note}", diagnoses)
     # sound method, arithmetic slip: the formulas (evaluated correctly) give the right counts
     fixed = any(abs(eq.lhs.value - ref["params_total"]) < 0.5 for eq in eqs) or (

@@ -1,0 +1,102 @@
+"""Stage 0 of Q2 grading, outputs pasted as text: a bare number printed by code says what it is
+only through the code that printed it. Two layouts: a code cell's `print(...)` calls and the
+output block pasted under them ('# output:' then one line per print), and Jupyter cells pasted as
+fenced code (or an IPython console's `In [n]:` lines) with their `Out[n]:` value ('(acts + p) * 4 / 1e6'
+then 'Out[6]: 14.1336')."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from grader.parammath.layout import _scaled_unit
+
+_OUTPUT_HEAD = re.compile(r"^\s*(?:#\s*)?(?:output|outputs|prints?|result|results)\s*:?\s*$", re.I)
+_BARE = re.compile(r"\s*(?:#\s*)?(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)\s*")
+_FENCED_CELL = re.compile(r"```[\w+-]*[ \t]*\n(?P<code>.*?)\n```[ \t]*\n+"
+                          r"(?P<out>\s*Out\s*\[\s*\d*\s*\]\s*:\s*)"
+                          r"(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)[ \t]*$", re.S | re.M)
+
+
+def _print_labels(code: str) -> list[str | None]:
+    """For each top-level print(...) in order: the name printed ('n_params' -> 'n params'), or None."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    out: list[str | None] = []
+    for node in tree.body:
+        if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"):
+            args = node.value.args
+            arg = args[0] if len(args) == 1 else None
+            if (isinstance(arg, ast.JoinedStr) and len(arg.values) == 1
+                    and isinstance(arg.values[0], ast.FormattedValue)):
+                arg = arg.values[0].value  # print(f"{total:,}")
+            out.append(arg.id.replace("_", " ") if isinstance(arg, ast.Name) else None)
+    return out
+
+
+def label_printed_lines(text: str, code: str) -> str:
+    """'# output:\\n# 903400' under 'print(n_params)': the bare line becomes 'n params: 903400'."""
+    labels = _print_labels(code) if code else []
+    if not labels:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not _OUTPUT_HEAD.match(line):
+            continue
+        for k, label in enumerate(labels):
+            j = i + 1 + k
+            if j >= len(lines):
+                break
+            m = _BARE.fullmatch(lines[j])
+            if m and label:
+                lines[j] = f"{label}: {m.group('num')}"
+        break
+    return "\n".join(lines)
+
+
+def _cell_unit(code: str) -> str:
+    """The unit of a cell's last expression: bytes scaled by a last division ('... * 4 / 1e6')."""
+    last = code.strip().split("\n")[-1]
+    try:
+        node = ast.parse(last.strip(), mode="eval").body
+    except SyntaxError:
+        return ""
+    unit = _scaled_unit(node)
+    return unit if unit and re.search(r"\*\s*[248]\b", last) else ""
+
+
+#: An IPython console pasted as text: "In [4]: (acts + p) * 4 / 1e6" then "Out[4]: 14.1336".
+_CONSOLE = re.compile(r"^(?P<code>\s*In\s*\[\s*\d*\s*\]\s*:.*)\n(?P<out>\s*Out\s*\[\s*\d*\s*\]\s*:\s*)"
+                      r"(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)[ \t]*$", re.M)
+
+
+def jupyter_out_units(text: str) -> str:
+    """'```python\\n(acts + p) * 4 / 1e6\\n```\\nOut[6]: 14.1336': the Out value takes the unit the
+    cell's last line turns bytes into (MB here)."""
+    def unit(m: re.Match[str]) -> str:
+        u = _cell_unit(m.group("code"))
+        return m.group(0) + (f" {u}" if u else "")
+    def console(m: re.Match[str]) -> str:
+        u = _cell_unit(re.sub(r"^\s*In\s*\[\s*\d*\s*\]\s*:", "", m.group("code")))
+        return m.group(0) + (f" {u}" if u else "")
+    return _CONSOLE.sub(console, _FENCED_CELL.sub(unit, text))
+
+
+_ARITHMETIC_LINE = re.compile(r"[\d\s*+()×x.,/-]+=\s*\d[\d,.]*\s*")
+_TIMES_FOUR = re.compile(r"[*×x]\s*4(?![\d.])|(?<![\d.])4\s*[*×x]")
+_ANY_UNIT = re.compile(r"\b(?:[KMG]i?B|[kKMG]b|bytes?|octets?|float|RAM|memory)\b", re.I)
+
+
+def bytes_in_bare_arithmetic(text: str) -> str:
+    """Lines of bare arithmetic and no unit anywhere ('100*150*100*4=6000000'): a product with a
+    factor of 4 (bytes per float32) counts bytes, so its result is given the unit."""
+    if _ANY_UNIT.search(text):
+        return text
+    lines = text.split("\n")
+    if sum(bool(_ARITHMETIC_LINE.fullmatch(ln)) for ln in lines if ln.strip()) < 3:
+        return text
+    return "\n".join(f"{ln.rstrip()} bytes" if _ARITHMETIC_LINE.fullmatch(ln) and _TIMES_FOUR.search(ln)
+                     else ln for ln in lines)
