@@ -924,3 +924,14 @@ def test_a_closing_table_that_contradicts_a_labelled_line_is_no_single_answer():
               "| part | answer |\n|---|---|\n| params | 903,400 |\n| prediction | 9 MB |\n"
               "| batch | 565.6 MB |")["ram_prediction"]
     assert o.credit == 0 and o.needs_review
+
+
+def test_a_second_count_offered_in_an_or_aside_is_no_single_answer():
+    o = grade("nb of params = 903 400 (or 902 700 when conv layers got no bias, idk which one u want)\n"
+              "predict ram ~ 14.1 MB, train (50 imgs) ~ 565.6 MB")["params"]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_the_questions_own_numbers_in_an_unrun_formula_are_no_parameter_count():
+    o = grade("```python\nn = (3*3*3+1)*100 + (3*3*100+1)*200 + (3*3*200+1)*400\nprint(n)\n```")["params"]
+    assert o.credit == 0 and found(o) is None

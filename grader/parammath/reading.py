@@ -32,7 +32,6 @@ from grader.textnumbers import Equation, Quantity, Segment, find_equations, find
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
 
 
-
 # ---- reading the answer -------------------------------------------------------------------
 
 
@@ -322,8 +321,8 @@ def _pick(reading: Reading) -> None:
                 continue
             if i in reading.operands and (q.start, q.end) not in rhs_spans:
                 continue
-            if part == "params" and q.value < 10:
-                continue
+            if part == "params" and max([q.value, *q.alternatives]) < 1000:
+                continue  # "... mini-batch of 50", "*100": the question's small numbers are no count
             if q.is_memory and q.value <= 0:
                 continue  # "Non-trainable params: 0 (0.00 B)"
             if q.unit == "B" and q.value <= 8:
@@ -336,8 +335,6 @@ def _pick(reading: Reading) -> None:
             return None
         # "903,400 / 12.6 MB / 565.6 MB" then the working: the list of the answers states them
         idx = [i for i in idx if i in reading.placed] or idx
-        if part == "params":  # "... mini-batch of 50": the question's small numbers are no parameter count
-            idx = [i for i in idx if reading.quantities[i].value >= 1000] or idx
         # "EDIT: ... the correct total is 903,400": the value marked as a replacement is the answer
         idx = [i for i in idx if in_regions(reading.quantities[i].start, replaced)] or idx
         floor = _at_least(reading, idx)
@@ -575,8 +572,6 @@ def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
     after = reading.text[q.end : seg.end]
     stop = re.search(r"\d|[,;]|\band\b", after)
     return before[cut:] + " " + (after[: stop.start()] if stop else after)
-
-
 
 
 _AT_LEAST_AFTER = re.compile(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", re.I)
