@@ -935,3 +935,11 @@ def test_a_second_count_offered_in_an_or_aside_is_no_single_answer():
 def test_the_questions_own_numbers_in_an_unrun_formula_are_no_parameter_count():
     o = grade("```python\nn = (3*3*3+1)*100 + (3*3*100+1)*200 + (3*3*200+1)*400\nprint(n)\n```")["params"]
     assert o.credit == 0 and found(o) is None
+
+
+def test_an_update_that_multiplies_by_the_batch_size_replaces_the_batch_figure():
+    out = grade("params 903,400\nprediction = 14.13 MB (all outputs + weights)\n"
+                "training 50 imgs = 565.6 MB\n\nUPDATE: actually the training is just fifty times the "
+                "prediction, hence 50 x 14.13 = 706.7 MB")
+    assert credits(out) == [1, 1, 0]
+    assert found(out["ram_prediction"]) == "14.13 MB" and found(out["ram_batch"]) == "706.7 MB"

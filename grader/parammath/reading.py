@@ -429,7 +429,7 @@ def _pick(reading: Reading) -> None:
     # results of a sum are the totals, the products before them steps
     sums = [i for i in loose if any(eq.rhs.start == reading.quantities[i].start and "+" in eq.lhs.text
                                     for eq in reading.equations)]
-    if len(loose) > 2 and len(sums) >= 2:
+    if len(loose) > 2 and (len(sums) >= 2 or (sums and reading.picks["ram_batch"] is not None)):
         loose = sums
     if loose and reading.picks["ram_prediction"] is None and "ram_prediction" not in reading.conflicts:
         p = choose(loose[:1], _RAM_CUE, "ram")
