@@ -943,3 +943,10 @@ def test_an_update_that_multiplies_by_the_batch_size_replaces_the_batch_figure()
                 "prediction, hence 50 x 14.13 = 706.7 MB")
     assert credits(out) == [1, 1, 0]
     assert found(out["ram_prediction"]) == "14.13 MB" and found(out["ram_batch"]) == "706.7 MB"
+
+
+def test_one_amount_per_condition_is_a_list_of_conventions_not_an_answer():
+    o = grade("Total params 903400.\nOne image inference: depends, 9 MB if only the two biggest maps "
+              "count, 12.6 MB when the weights are added; or 14.1 MB if nothing gets freed.\n"
+              "Batch 50: 565.6 MB")["ram_prediction"]
+    assert o.credit == 0 and o.needs_review

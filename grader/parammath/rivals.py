@@ -70,6 +70,8 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         slip = bool(RESTATED.fullmatch(between)) and abs(a.value - b.value) > 0.1 * max(a.value, b.value)
         # "903,400 (or 902,700 if the layers have no bias)": a second value in an aside opened by 'or'
         offered = _or_aside(reading, b) and ALTERNATIVES.fullmatch(between.replace("(", " "))
+        # "10.52 MB if you only count the maps, 12.6 MB if ..., or 14.1 MB if ...": one per condition
+        offered = offered or bool(_CONDITIONAL.fullmatch(between))
         if ranged or slip or offered or (ALTERNATIVES.fullmatch(between) and "=" not in between):
             for q in (a, b):
                 if all(q is not g for g in group):
@@ -87,6 +89,10 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
 
 #: "(or 902,700 ...": a parenthesis that opens with 'or' offers another value
 _OR_OPEN = re.compile(r"\(\s*(?:or|ou|oder|o|или|atau|veya|o\s+bien)\s*$", re.I)
+
+
+_CONDITIONAL = re.compile(r"\s*(?:if|when|wenn|falls|si|jika|kalau|если)\b[^.;\d=()]{0,80}[,;]\s*"
+                          r"(?:(?:or|oder|ou|o|или|atau)\s+)?(?:maybe\s+|perhaps\s+)?", re.I)
 
 
 def _or_aside(reading: Reading, q: Quantity) -> bool:
