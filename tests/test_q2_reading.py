@@ -950,3 +950,11 @@ def test_one_amount_per_condition_is_a_list_of_conventions_not_an_answer():
               "count, 12.6 MB when the weights are added; or 14.1 MB if nothing gets freed.\n"
               "Batch 50: 565.6 MB")["ram_prediction"]
     assert o.credit == 0 and o.needs_review
+
+
+def test_a_summary_that_contradicts_the_working_total_is_no_single_answer():
+    o = grade("Params = 2800 + 180200 + 720400 = 903400\nFeature maps one image: 10,520,000 bytes\n"
+              "Weights: 903,400 x 4 = 3,613,600 bytes\nTotal = 14,133,600 bytes = 14.13 MB\n"
+              "Batch: 50 x 11,240,000 + 3,613,600 = 565,613,600 bytes\n\n"
+              "Answer: 903,400 params, roughly 10.5 MB to predict, 565.6 MB for the batch.")["ram_prediction"]
+    assert o.credit == 0 and o.needs_review

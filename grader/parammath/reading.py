@@ -450,8 +450,9 @@ def _pick(reading: Reading) -> None:
         pick = reading.picks.get(part)
         if pick is not None and pick.cued:
             others = _restatements(reading, pick, part, candidates(part))
-            if in_regions(pick.quantity.start, replaced):  # what came before the EDIT is superseded
-                others = [o for o in others if in_regions(o.quantity.start, replaced)]
+            edits = replacing_regions(reading.text, summaries=False)
+            if in_regions(pick.quantity.start, edits):  # what came before the EDIT is superseded
+                others = [o for o in others if in_regions(o.quantity.start, edits)]
             reading.restated[part] = others
 
 
@@ -486,6 +487,7 @@ _ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\b
                     r"\be\.g\.|for\s+example|realistically|optimi[sz]er", re.I)
 #: "12.6 MB, maybe 14.1 MB if nothing is freed": a hedged second value, not the student's answer
 _HEDGE = re.compile(r"\b(?:maybe|perhaps|possibly)\b", re.I)
+_TOTAL_LINE = re.compile(r"\W*(?:total|gesamt|итого|всего)\s*[:=]", re.I)  # "Total = 14,133,600 bytes"
 _LABEL_ONLY = re.compile(r"\W*[\w\s()/-]{0,40}[:=]\s*(?:about|approx\.?|ca\.?|~|≈)?\s*$", re.I)
 
 
@@ -507,8 +509,8 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
                  and r.is_memory == q.is_memory and "|" not in reading.text[q.end : r.start]]
         own = {"params": _PARAMS_CUE, "ram_prediction": _PREDICTION_CUE,
                "ram_batch": reading.batch_cue}.get(part)
-        if own is None or not own.search(seg.text):
-            continue  # the sentence itself names the part (not a label carried from the line above)
+        if own is None or not (own.search(seg.text) or (part in seg.labels and _TOTAL_LINE.match(seg.text))):
+            continue  # the sentence names the part, or is the 'Total = ...' line of its working
         if part == "ram_batch" and _PER_IMAGE.search(
                 reading.text[seg.start : q.start] + _clause(reading, q, seg)):
             continue  # "Per image in training: 11.24 MB": a rate of the batch, not a second total
