@@ -958,3 +958,11 @@ def test_a_summary_that_contradicts_the_working_total_is_no_single_answer():
               "Batch: 50 x 11,240,000 + 3,613,600 = 565,613,600 bytes\n\n"
               "Answer: 903,400 params, roughly 10.5 MB to predict, 565.6 MB for the batch.")["ram_prediction"]
     assert o.credit == 0 and o.needs_review
+
+
+def test_english_a_lot_more_is_no_french_batch_cue():
+    o = grade("903,400 parameters.\nOne prediction: 6 MB + 3 MB + 3.61 MB of weights = 12.61 MB.\n"
+              "Training on 50 pictures keeps all maps, 50 × 10.52 MB = 526 MB, and the inputs are 36 MB. "
+              "Adding the weights we get about 565.61 MB, and really a lot more with the overhead."
+              )["ram_batch"]
+    assert o.credit == 1 and found(o) == "565.61 MB"

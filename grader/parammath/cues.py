@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 
 #: Batch cues ({n}: the batch size, {word}: it in words). Spanish lote/entrenamiento, French
-#: lot/entraînement, German Stapel/Training, Dutch trainen, Russian батч/обучение/пакет,
-#: Swahili mafunzo (training) / kundi (group).
-BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|\blot\b|entrenamiento|entra[iî]nement|"
+#: lot/entraînement (not English "a lot more"), German Stapel/Training, Dutch trainen, Russian
+#: батч/обучение/пакет, Swahili mafunzo (training) / kundi (group).
+BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|"
+             r"(?<!\ba\s)\blot\b(?!\s+(?:more|less|of)\b)|entrenamiento|entra[iî]nement|"
              r"\bstapel|treinamento|treino|addestramento|allenamento|батч|обучени|\bпакет|mafunzo|kundi|"
              # Swedish, Norwegian / Danish, Czech, Polish, Turkish, Indonesian, Vietnamese, Greek,
              # Romanian, Hungarian; Chinese, Japanese, Korean, Arabic, Hindi, Hebrew (no \b in scripts
