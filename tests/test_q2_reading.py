@@ -966,3 +966,9 @@ def test_english_a_lot_more_is_no_french_batch_cue():
               "Adding the weights we get about 565.61 MB, and really a lot more with the overhead."
               )["ram_batch"]
     assert o.credit == 1 and found(o) == "565.61 MB"
+
+
+def test_a_labelled_count_stays_the_answer_over_a_later_sum_of_values():
+    o = grade("params = 903,400\nvalues for one image = 2,630,000 (activations) + 903,400 (weights) = "
+              "3,533,400\nso RAM predict = 3,533,400 * 4 bytes = 14.13 MB")["params"]
+    assert o.credit == 1 and found(o) == "903,400"

@@ -134,8 +134,9 @@ def read_answer(text: str, batch_size: int) -> Reading:
         if is_negated(text, q, seg):
             negated.add(i)
             continue
-        if not q.is_memory and q.end >= seg.end and COUNTED_ON_NEXT_LINE.match(text, q.end):
-            continue  # "... = 42,000,000\nfloats": the word that says what it counts is on the next line
+        if (not q.is_memory and q.end >= seg.end and COUNTED_ON_NEXT_LINE.match(text, q.end)
+                and not _PARAMS_CUE.match(text[text.rfind("\n", 0, q.start) + 1 : q.start].strip())):
+            continue  # "= 42,000,000\nfloats" (not "params = 903,400"): what it counts is on the next line
         part = _part_for(q, seg, batch_cue, batch_size)
         if part:
             part_of[i] = part
@@ -368,6 +369,7 @@ def _pick(reading: Reading) -> None:
                 # "... 28 in all, and 100 filters: 2,800. ... That is 903,400": a term of a total
                 i = next((j for j in idx if j > i and _order.sum_of_terms(reading, j, i)), i)
         elif part == "params":
+            idx = [i for i in idx if not _order.adds_values(reading, i)] or idx
             sums = [
                 i
                 for i in idx
