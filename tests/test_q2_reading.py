@@ -972,3 +972,11 @@ def test_a_labelled_count_stays_the_answer_over_a_later_sum_of_values():
     o = grade("params = 903,400\nvalues for one image = 2,630,000 (activations) + 903,400 (weights) = "
               "3,533,400\nso RAM predict = 3,533,400 * 4 bytes = 14.13 MB")["params"]
     assert o.credit == 1 and found(o) == "903,400"
+
+
+def test_a_header_line_leads_into_every_line_of_its_block():
+    o = grade("params: 2800 + 180200 + 720400 = 903400\n\nmemory for 1 image:\n"
+              "  conv1 100*150*100*4 = 6,000,000 B\n  conv2 50*75*200*4 = 3,000,000 B\n"
+              "  conv3 25*38*400*4 = 1,520,000 B\n"
+              "  sum = 10,520,000 B = 10.52 MB\n")["ram_prediction"]
+    assert found(o) == "10.52 MB" and o.credit == 0.5

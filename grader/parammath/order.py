@@ -160,7 +160,15 @@ def lead_in(reading: Reading, seg: Segment) -> str:
     prev = reading.segments[k - 1] if k > 0 else None
     if prev is None or "\n\n" in reading.text[prev.end : seg.start] or re.search(r"[.!?;)]$", prev.text):
         return ""  # a new paragraph, or the sentence above has ended
-    return prev.text + " "
+    # "RAM, one image:" over indented lines "layer1 ... = 6 MB" ... "sum = 10.52 MB": the header
+    # leads into every line of its block, not only the first
+    head, j = prev, k - 1
+    while j > 0 and head.text[:1].islower() and not head.text.rstrip().endswith(":"):
+        up = reading.segments[j - 1]
+        if "\n\n" in reading.text[up.end : head.start] or re.search(r"[.!?;)]$", up.text):
+            break
+        head, j = up, j - 1
+    return (head.text if head.text.rstrip().endswith(":") else prev.text) + " "
 
 
 def _count(q: Quantity) -> float:
