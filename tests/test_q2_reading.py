@@ -980,3 +980,9 @@ def test_a_header_line_leads_into_every_line_of_its_block():
               "  conv3 25*38*400*4 = 1,520,000 B\n"
               "  sum = 10,520,000 B = 10.52 MB\n")["ram_prediction"]
     assert found(o) == "10.52 MB" and o.credit == 0.5
+
+
+def test_terms_summed_then_times_four_in_prose_hold_without_brackets():
+    o = grade("params = 903,400\nmem for a prediction: layer outputs 1 500 000 + 750 000 + 380 000 "
+              "numbers x 4 bytes\n= 10.52 MB")["ram_prediction"]
+    assert o.credit == 0.5 and "parameters-not-counted" in [d.code for d in o.diagnoses]
