@@ -986,3 +986,9 @@ def test_terms_summed_then_times_four_in_prose_hold_without_brackets():
     o = grade("params = 903,400\nmem for a prediction: layer outputs 1 500 000 + 750 000 + 380 000 "
               "numbers x 4 bytes\n= 10.52 MB")["ram_prediction"]
     assert o.credit == 0.5 and "parameters-not-counted" in [d.code for d in o.diagnoses]
+
+
+def test_a_formula_in_code_never_run_is_no_answer_but_a_human_looks():
+    out = grade("```python\nn_params = (27+1)*100 + (900+1)*200 + (1800+1)*400\n"
+                "ram_one = (1500000 + 750000 + 380000 + n_params) * 4 / 1e6\nprint(n_params, ram_one)\n```")
+    assert all(o.credit == 0 and o.needs_review for o in (out["params"], out["ram_prediction"]))
