@@ -458,8 +458,9 @@ def find_equations(text: str) -> list[Equation]:
         lhs = formula_at_end(text[left_start:s], left_start, european)
         if lhs is None or (len(lhs.operands) == 1 and not lhs.is_memory):
             continue  # "Total = 903,400": a label, not a formula ("36,108,000 bytes = 36.1 MB" is one)
-        if len(lhs.operands) == 1 and re.search(r"[A-Za-z]", text[lhs.operands[0].end : s]):
-            continue  # "ram≈12.6mb batch≈566mb": a word after the lone value labels the next one
+        if ((len(lhs.operands) == 1 and re.search(r"[A-Za-z]", text[lhs.operands[0].end : s]))
+                or re.search(r"\n[ \t]*[A-Za-z_]\w*[ \t]*$", text[lhs.operands[-1].end : s])):
+            continue  # "ram≈12.6mb batch≈566mb", "*400\nram = ...": a word before '=' labels the next value
         right_end = cuts[k + 1][0] if k + 1 < len(cuts) else len(text)
         blank = text.find("\n\n", e, right_end)
         right_end = blank if blank >= 0 else right_end

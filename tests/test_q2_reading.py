@@ -924,3 +924,71 @@ def test_a_closing_table_that_contradicts_a_labelled_line_is_no_single_answer():
               "| part | answer |\n|---|---|\n| params | 903,400 |\n| prediction | 9 MB |\n"
               "| batch | 565.6 MB |")["ram_prediction"]
     assert o.credit == 0 and o.needs_review
+
+
+def test_a_second_count_offered_in_an_or_aside_is_no_single_answer():
+    o = grade("nb of params = 903 400 (or 902 700 when conv layers got no bias, idk which one u want)\n"
+              "predict ram ~ 14.1 MB, train (50 imgs) ~ 565.6 MB")["params"]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_the_questions_own_numbers_in_an_unrun_formula_are_no_parameter_count():
+    o = grade("```python\nn = (3*3*3+1)*100 + (3*3*100+1)*200 + (3*3*200+1)*400\nprint(n)\n```")["params"]
+    assert o.credit == 0 and found(o) is None
+
+
+def test_an_update_that_multiplies_by_the_batch_size_replaces_the_batch_figure():
+    out = grade("params 903,400\nprediction = 14.13 MB (all outputs + weights)\n"
+                "training 50 imgs = 565.6 MB\n\nUPDATE: actually the training is just fifty times the "
+                "prediction, hence 50 x 14.13 = 706.7 MB")
+    assert credits(out) == [1, 1, 0]
+    assert found(out["ram_prediction"]) == "14.13 MB" and found(out["ram_batch"]) == "706.7 MB"
+
+
+def test_one_amount_per_condition_is_a_list_of_conventions_not_an_answer():
+    o = grade("Total params 903400.\nOne image inference: depends, 9 MB if only the two biggest maps "
+              "count, 12.6 MB when the weights are added; or 14.1 MB if nothing gets freed.\n"
+              "Batch 50: 565.6 MB")["ram_prediction"]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_a_summary_that_contradicts_the_working_total_is_no_single_answer():
+    o = grade("Params = 2800 + 180200 + 720400 = 903400\nFeature maps one image: 10,520,000 bytes\n"
+              "Weights: 903,400 x 4 = 3,613,600 bytes\nTotal = 14,133,600 bytes = 14.13 MB\n"
+              "Batch: 50 x 11,240,000 + 3,613,600 = 565,613,600 bytes\n\n"
+              "Answer: 903,400 params, roughly 10.5 MB to predict, 565.6 MB for the batch.")["ram_prediction"]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_english_a_lot_more_is_no_french_batch_cue():
+    o = grade("903,400 parameters.\nOne prediction: 6 MB + 3 MB + 3.61 MB of weights = 12.61 MB.\n"
+              "Training on 50 pictures keeps all maps, 50 × 10.52 MB = 526 MB, and the inputs are 36 MB. "
+              "Adding the weights we get about 565.61 MB, and really a lot more with the overhead."
+              )["ram_batch"]
+    assert o.credit == 1 and found(o) == "565.61 MB"
+
+
+def test_a_labelled_count_stays_the_answer_over_a_later_sum_of_values():
+    o = grade("params = 903,400\nvalues for one image = 2,630,000 (activations) + 903,400 (weights) = "
+              "3,533,400\nso RAM predict = 3,533,400 * 4 bytes = 14.13 MB")["params"]
+    assert o.credit == 1 and found(o) == "903,400"
+
+
+def test_a_header_line_leads_into_every_line_of_its_block():
+    o = grade("params: 2800 + 180200 + 720400 = 903400\n\nmemory for 1 image:\n"
+              "  conv1 100*150*100*4 = 6,000,000 B\n  conv2 50*75*200*4 = 3,000,000 B\n"
+              "  conv3 25*38*400*4 = 1,520,000 B\n"
+              "  sum = 10,520,000 B = 10.52 MB\n")["ram_prediction"]
+    assert found(o) == "10.52 MB" and o.credit == 0.5
+
+
+def test_terms_summed_then_times_four_in_prose_hold_without_brackets():
+    o = grade("params = 903,400\nmem for a prediction: layer outputs 1 500 000 + 750 000 + 380 000 "
+              "numbers x 4 bytes\n= 10.52 MB")["ram_prediction"]
+    assert o.credit == 0.5 and "parameters-not-counted" in [d.code for d in o.diagnoses]
+
+
+def test_a_formula_in_code_never_run_is_no_answer_but_a_human_looks():
+    out = grade("```python\nn_params = (27+1)*100 + (900+1)*200 + (1800+1)*400\n"
+                "ram_one = (1500000 + 750000 + 380000 + n_params) * 4 / 1e6\nprint(n_params, ram_one)\n```")
+    assert all(o.credit == 0 and o.needs_review for o in (out["params"], out["ram_prediction"]))

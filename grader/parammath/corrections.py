@@ -20,9 +20,10 @@ _FINAL = re.compile(r"\bfinal\s+(?:answers?|results?)\b\s*[:=\-]?|\bfinal\s*:|"
                     re.I | re.M)
 
 
-def replacing_regions(text: str) -> list[tuple[int, int]]:
+def replacing_regions(text: str, *, summaries: bool = True) -> list[tuple[int, int]]:
     """(start, end) spans of the text a student marks as replacing what came before: after the
-    last EDIT / Update / correction mark, and the sentence of a 'final answer'."""
+    last EDIT / Update / correction mark, and (with `summaries`) the sentence of a 'final answer'.
+    A summary states the answer but retracts nothing: a working total it contradicts still stands."""
     regions: list[tuple[int, int]] = []
     marks = list(_REPLACES.finditer(text))
     if marks:
@@ -32,7 +33,7 @@ def replacing_regions(text: str) -> list[tuple[int, int]]:
     for a, b in zip(marks, marks[1:], strict=False):
         para = text.find("\n\n", a.end())
         regions.append((a.start(), min(b.start(), para if para >= 0 else len(text))))
-    for m in _FINAL.finditer(text):
+    for m in _FINAL.finditer(text) if summaries else ():
         stop = re.search(r"\n|(?<=[.!?])\s", text[m.end():])
         regions.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end())))
     return regions

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 
 #: Batch cues ({n}: the batch size, {word}: it in words). Spanish lote/entrenamiento, French
-#: lot/entraînement, German Stapel/Training, Dutch trainen, Russian батч/обучение/пакет,
-#: Swahili mafunzo (training) / kundi (group).
-BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|\blot\b|entrenamiento|entra[iî]nement|"
+#: lot/entraînement (not English "a lot more"), German Stapel/Training, Dutch trainen, Russian
+#: батч/обучение/пакет, Swahili mafunzo (training) / kundi (group).
+BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|"
+             r"(?<!\ba\s)\blot\b(?!\s+(?:more|less|of)\b)|entrenamiento|entra[iî]nement|"
              r"\bstapel|treinamento|treino|addestramento|allenamento|батч|обучени|\bпакет|mafunzo|kundi|"
              # Swedish, Norwegian / Danish, Czech, Polish, Turkish, Indonesian, Vietnamese, Greek,
              # Romanian, Hungarian; Chinese, Japanese, Korean, Arabic, Hindi, Hebrew (no \b in scripts
@@ -20,7 +21,9 @@ BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|\blot\b|en
              r"تدريب|دفعة|ट्रेनिंग|प्रशिक्षण|बैच|אימון|\bxunlian\b|"
              r"\(\s*{n}\s*\)|"
              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder|изображени)|"
-             r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])")
+             r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])|"
+             # "so 50 × 14.13 = 706.7 MB": the batch size as the first factor (not of a shape, 50x75)
+             r"(?<![\d.,])\b{n}\s*[×x*]\s*(?:\(|(?:\d+[.,]\d[\d.,]*|\d{{4,}}|\d+\s*[kKMG]i?B)\b(?!\s*[×x*]))")
 PREDICTION_CUE = re.compile(
     r"predict|\bpred\b|\binfer\b|pr[eé]dic|vorhersage|voorspelling|inferen[cz]|инференс|предсказ|utabiri|single|"
     r"einzel|seule?\b(?!\s+fois)|\bsol[ao]\b(?!\s+vez)|"  # not "une seule fois", "una sola vez" (once)

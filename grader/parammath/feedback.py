@@ -147,6 +147,8 @@ def grade_part(
         confidence = 0.3  # which value the student meant is a human's call
     elif pick is not None and verdict.credit == 0.0 and _near_miss(reading, part, ref, tolerance):
         confidence = 0.5  # a few percent off an accepted figure: a method slip a TA may still credit
+    elif pick is None and _FORMULA_CODE.search(reading.text):
+        confidence = 0.5  # "params = (3*3*3+1)*100 + ..." never run: a human can work the number out
     return Outcome(
         credit=verdict.credit,
         feedback=verdict.feedback,
@@ -155,6 +157,11 @@ def grade_part(
         confidence=confidence,
         needs_review=confidence < 0.6 and verdict.credit < 1.0,
     )
+
+
+#: A code line that assigns an arithmetic formula to a variable ("ram = (act + params) * 4 / 1e6").
+_FORMULA_CODE = re.compile(
+    r"^[ \t]*[A-Za-z_]\w*[ \t]*=[ \t]*[\w \t()]*\d[\w \t().]*[*+][\w \t()*+/.-]*$", re.M)
 
 
 #: How far from an accepted figure a value with no credit still makes a TA look (12.41 MB for 12.6 MB,

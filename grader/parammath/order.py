@@ -122,6 +122,20 @@ def sum_of_later(reading: Reading, j: int) -> bool:
     return len(later) >= 2 and abs(sum(later) - count(reading.quantities[j])) < 0.5
 
 
+#: After a term: what it counts is no parameter ("2,630,000 (activations)", "1,500,000 values").
+_VALUES_TERM = re.compile(r"\s*\(?\s*(?:activations?|values?|outputs?|feature\s*maps?|maps?|floats?|pixels?|"
+                          r"inputs?)\b", re.I)
+
+
+def adds_values(reading: Reading, i: int) -> bool:
+    """The count `i` is the result of a sum with a term said to count values: in '2,630,000
+    (activations) + 903,400 (weights) = 3,533,400' the result counts values, not parameters."""
+    q = reading.quantities[i]
+    return any(eq.rhs.start == q.start and eq.is_sum
+               and any(_VALUES_TERM.match(reading.text, o.end) for o in eq.lhs.operands)
+               for eq in reading.equations)
+
+
 def chain_ends(reading: Reading, idx: list[int]) -> list[int]:
     """'14,133,600 bytes = 13.47 MB': one value restated in another unit; the last one written is
     the student's figure."""
@@ -146,7 +160,15 @@ def lead_in(reading: Reading, seg: Segment) -> str:
     prev = reading.segments[k - 1] if k > 0 else None
     if prev is None or "\n\n" in reading.text[prev.end : seg.start] or re.search(r"[.!?;)]$", prev.text):
         return ""  # a new paragraph, or the sentence above has ended
-    return prev.text + " "
+    # "RAM, one image:" over indented lines "layer1 ... = 6 MB" ... "sum = 10.52 MB": the header
+    # leads into every line of its block, not only the first
+    head, j = prev, k - 1
+    while j > 0 and head.text[:1].islower() and not head.text.rstrip().endswith(":"):
+        up = reading.segments[j - 1]
+        if "\n\n" in reading.text[up.end : head.start] or re.search(r"[.!?;)]$", up.text):
+            break
+        head, j = up, j - 1
+    return (head.text if head.text.rstrip().endswith(":") else prev.text) + " "
 
 
 def _count(q: Quantity) -> float:

@@ -32,7 +32,6 @@ from grader.textnumbers import Equation, Quantity, Segment, find_equations, find
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
 
 
-
 # ---- reading the answer -------------------------------------------------------------------
 
 
@@ -135,8 +134,9 @@ def read_answer(text: str, batch_size: int) -> Reading:
         if is_negated(text, q, seg):
             negated.add(i)
             continue
-        if not q.is_memory and q.end >= seg.end and COUNTED_ON_NEXT_LINE.match(text, q.end):
-            continue  # "... = 42,000,000\nfloats": the word that says what it counts is on the next line
+        if (not q.is_memory and q.end >= seg.end and COUNTED_ON_NEXT_LINE.match(text, q.end)
+                and not _PARAMS_CUE.match(text[text.rfind("\n", 0, q.start) + 1 : q.start].strip())):
+            continue  # "= 42,000,000\nfloats" (not "params = 903,400"): what it counts is on the next line
         part = _part_for(q, seg, batch_cue, batch_size)
         if part:
             part_of[i] = part
@@ -322,8 +322,8 @@ def _pick(reading: Reading) -> None:
                 continue
             if i in reading.operands and (q.start, q.end) not in rhs_spans:
                 continue
-            if part == "params" and q.value < 10:
-                continue
+            if part == "params" and max([q.value, *q.alternatives]) < 1000:
+                continue  # "... mini-batch of 50", "*100": the question's small numbers are no count
             if q.is_memory and q.value <= 0:
                 continue  # "Non-trainable params: 0 (0.00 B)"
             if q.unit == "B" and q.value <= 8:
@@ -336,8 +336,6 @@ def _pick(reading: Reading) -> None:
             return None
         # "903,400 / 12.6 MB / 565.6 MB" then the working: the list of the answers states them
         idx = [i for i in idx if i in reading.placed] or idx
-        if part == "params":  # "... mini-batch of 50": the question's small numbers are no parameter count
-            idx = [i for i in idx if reading.quantities[i].value >= 1000] or idx
         # "EDIT: ... the correct total is 903,400": the value marked as a replacement is the answer
         idx = [i for i in idx if in_regions(reading.quantities[i].start, replaced)] or idx
         floor = _at_least(reading, idx)
@@ -371,6 +369,7 @@ def _pick(reading: Reading) -> None:
                 # "... 28 in all, and 100 filters: 2,800. ... That is 903,400": a term of a total
                 i = next((j for j in idx if j > i and _order.sum_of_terms(reading, j, i)), i)
         elif part == "params":
+            idx = [i for i in idx if not _order.adds_values(reading, i)] or idx
             sums = [
                 i
                 for i in idx
@@ -432,7 +431,7 @@ def _pick(reading: Reading) -> None:
     # results of a sum are the totals, the products before them steps
     sums = [i for i in loose if any(eq.rhs.start == reading.quantities[i].start and "+" in eq.lhs.text
                                     for eq in reading.equations)]
-    if len(loose) > 2 and len(sums) >= 2:
+    if len(loose) > 2 and (len(sums) >= 2 or (sums and reading.picks["ram_batch"] is not None)):
         loose = sums
     if loose and reading.picks["ram_prediction"] is None and "ram_prediction" not in reading.conflicts:
         p = choose(loose[:1], _RAM_CUE, "ram")
@@ -453,8 +452,9 @@ def _pick(reading: Reading) -> None:
         pick = reading.picks.get(part)
         if pick is not None and pick.cued:
             others = _restatements(reading, pick, part, candidates(part))
-            if in_regions(pick.quantity.start, replaced):  # what came before the EDIT is superseded
-                others = [o for o in others if in_regions(o.quantity.start, replaced)]
+            edits = replacing_regions(reading.text, summaries=False)
+            if in_regions(pick.quantity.start, edits):  # what came before the EDIT is superseded
+                others = [o for o in others if in_regions(o.quantity.start, edits)]
             reading.restated[part] = others
 
 
@@ -489,6 +489,7 @@ _ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\b
                     r"\be\.g\.|for\s+example|realistically|optimi[sz]er", re.I)
 #: "12.6 MB, maybe 14.1 MB if nothing is freed": a hedged second value, not the student's answer
 _HEDGE = re.compile(r"\b(?:maybe|perhaps|possibly)\b", re.I)
+_TOTAL_LINE = re.compile(r"\W*(?:total|gesamt|итого|всего)\s*[:=]", re.I)  # "Total = 14,133,600 bytes"
 _LABEL_ONLY = re.compile(r"\W*[\w\s()/-]{0,40}[:=]\s*(?:about|approx\.?|ca\.?|~|≈)?\s*$", re.I)
 
 
@@ -510,8 +511,8 @@ def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> li
                  and r.is_memory == q.is_memory and "|" not in reading.text[q.end : r.start]]
         own = {"params": _PARAMS_CUE, "ram_prediction": _PREDICTION_CUE,
                "ram_batch": reading.batch_cue}.get(part)
-        if own is None or not own.search(seg.text):
-            continue  # the sentence itself names the part (not a label carried from the line above)
+        if own is None or not (own.search(seg.text) or (part in seg.labels and _TOTAL_LINE.match(seg.text))):
+            continue  # the sentence names the part, or is the 'Total = ...' line of its working
         if part == "ram_batch" and _PER_IMAGE.search(
                 reading.text[seg.start : q.start] + _clause(reading, q, seg)):
             continue  # "Per image in training: 11.24 MB": a rate of the batch, not a second total
@@ -575,8 +576,6 @@ def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
     after = reading.text[q.end : seg.end]
     stop = re.search(r"\d|[,;]|\band\b", after)
     return before[cut:] + " " + (after[: stop.start()] if stop else after)
-
-
 
 
 _AT_LEAST_AFTER = re.compile(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", re.I)

@@ -57,7 +57,7 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         and q.is_memory == pick.quantity.is_memory
         and (reading.part_of.get(i) in (part, "ram") or part == "params")
         and (max([q.value, *q.alternatives]) >= 1000 if part == "params" else True)  # "902.700" too
-        and not in_parentheses(reading, q)
+        and (not in_parentheses(reading, q) or _or_aside(reading, q))
         and not _other_part_by_size(q, pick.quantity, reading.part_of.get(i), part)
     ]
     group: list[Quantity] = []
@@ -68,7 +68,11 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         ranged = _ranged(reading.text[max(seg.start, a.start - 30) : a.start], between)
         # "565.6 MB, i.e. about 5.6 GB": a restatement that does not agree is a second answer
         slip = bool(RESTATED.fullmatch(between)) and abs(a.value - b.value) > 0.1 * max(a.value, b.value)
-        if ranged or slip or (ALTERNATIVES.fullmatch(between) and "=" not in between):
+        # "903,400 (or 902,700 if the layers have no bias)": a second value in an aside opened by 'or'
+        offered = _or_aside(reading, b) and ALTERNATIVES.fullmatch(between.replace("(", " "))
+        # "10.52 MB if you only count the maps, 12.6 MB if ..., or 14.1 MB if ...": one per condition
+        offered = offered or bool(_CONDITIONAL.fullmatch(between))
+        if ranged or slip or offered or (ALTERNATIVES.fullmatch(between) and "=" not in between):
             for q in (a, b):
                 if all(q is not g for g in group):
                     group.append(q)
@@ -81,6 +85,18 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         return []  # "2 800, 180 200 and 720 400, i.e. 903 400": the terms and their total, in words
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
+
+
+#: "(or 902,700 ...": a parenthesis that opens with 'or' offers another value
+_OR_OPEN = re.compile(r"\(\s*(?:or|ou|oder|o|или|atau|veya|o\s+bien)\s*$", re.I)
+
+
+_CONDITIONAL = re.compile(r"\s*(?:if|when|wenn|falls|si|jika|kalau|если)\b[^.;\d=()]{0,80}[,;]\s*"
+                          r"(?:(?:or|oder|ou|o|или|atau)\s+)?(?:maybe\s+|perhaps\s+)?", re.I)
+
+
+def _or_aside(reading: Reading, q: Quantity) -> bool:
+    return bool(_OR_OPEN.search(reading.text[max(0, q.start - 12) : q.start]))
 
 
 def labelled_cell(reading: Reading, q: Quantity, seg: Segment, own: re.Pattern[str]) -> bool:

@@ -18,7 +18,7 @@ from grader.parammath.conventions import (
     targets,
 )
 from grader.parammath.reading import _NOT_A_COUNT_OF_PARAMS, Reading
-from grader.textnumbers import BYTE_UNITS, PRECISION_CAP, Equation, Quantity, format_number
+from grader.textnumbers import BYTE_UNITS, PRECISION_CAP, Equation, Quantity, agrees, format_number, safe_eval
 
 
 @dataclass
@@ -103,7 +103,7 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
                 fix="Add 1 (the bias) to kernel height × width × input channels, per feature map.",
             )
         )
-    wrong = [eq for eq in eqs if not eq.holds]
+    wrong = [eq for eq in eqs if not eq.holds and not _summed_first(eq)]
     for eq in wrong:
         code = "sum-mismatch" if eq.is_sum else "arithmetic-error"
         if code not in {d.code for d in diagnoses}:
@@ -183,12 +183,12 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     q = pick.quantity
     eqs = reading.equations_in(part)
     own = next((eq for eq in reading.equations if eq.rhs.start == q.start), None)
-    wrong = [eq for eq in eqs if not eq.holds]
+    wrong = [eq for eq in eqs if not eq.holds and not _summed_first(eq)]
     if own is not None:  # "maps = 6 + 3 + 1.52 = 10.25 MB" ... "10.25 + 3.61 = 13.86 MB": a slip carried in
         terms = {round(o.number if o.unit else o.value, 6) for o in own.lhs.operands}
         wrong += [eq for eq in reading.equations if not eq.holds and eq not in wrong and eq.end <= own.start
                   and round(eq.rhs.number if eq.rhs.unit else eq.rhs.value, 6) in terms]
-    if own is not None and not own.holds:
+    if own is not None and not own.holds and not _summed_first(own):
         hits: list[Target] = []  # the answer is the result of a slip; what it happens to equal is chance
     else:
         # "10.52 MB maps + 0.24 MB input ... = 541.6 MB": working in decimal megabytes means the
@@ -246,6 +246,14 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
             ],
         )
     return Verdict(0.0, "", [])
+
+
+def _summed_first(eq: Equation) -> bool:
+    """'1 500 000 + 750 000 + 380 000 values × 4 bytes = 10.52 MB': prose that sums the terms and
+    then multiplies the sum by one factor, without brackets, holds read that way."""
+    m = re.fullmatch(r"([^()*/]+\+[^()*/]+?)\s*\*\s*([\d.e+]+)", eq.lhs.python)
+    value = safe_eval(f"({m.group(1)}) * {m.group(2)}") if m else None
+    return value is not None and agrees(value, eq.rhs, rel=0.01)
 
 
 _PRIORITY = [
