@@ -229,16 +229,22 @@ print('test acc', model.evaluate(X_test, Y_test, verbose=0)[1])"""],
 }
 
 
-def build(name: str, cells: list[str]) -> nbformat.NotebookNode:
+def build(name: str, cells: list[str], heading: str = "### Q9) CNN from scratch on MNIST"
+          ) -> nbformat.NotebookNode:
+    """A red-team notebook: a title, the question's heading, then the code cells."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells.append(nbformat.v4.new_markdown_cell(f"# HW6 ({name.replace('_', ' ')})"))
-    nb.cells.append(nbformat.v4.new_markdown_cell("### Q9) CNN from scratch on MNIST"))
+    nb.cells.append(nbformat.v4.new_markdown_cell(heading))
     nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
     return nb
 
 
-if __name__ == "__main__":
-    for name, cells in NOTEBOOKS.items():
-        nbformat.write(build(name, cells), HERE / f"{name}.ipynb")
+def write_all(notebooks: dict[str, list[str]], **build_options: str) -> None:
+    for name, cells in notebooks.items():
+        nbformat.write(build(name, cells, **build_options), HERE / f"{name}.ipynb")
         print("wrote", HERE / f"{name}.ipynb")
+
+
+if __name__ == "__main__":
+    write_all(NOTEBOOKS)

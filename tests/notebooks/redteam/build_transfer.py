@@ -18,11 +18,7 @@ real CIFAR-10 subset and the real alpha-0.35 ImageNet weights from the data dire
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-
-HERE = Path(__file__).parent
+from build import write_all  # the same notebook frame as the other red-team notebooks (run from here)
 
 LOAD = """\
 import numpy as np
@@ -116,16 +112,5 @@ NOTEBOOKS = {
 }
 
 
-def build(name: str, cells: list[str]) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells.append(nbformat.v4.new_markdown_cell(f"# HW6 ({name.replace('_', ' ')})"))
-    nb.cells.append(nbformat.v4.new_markdown_cell("#### 10. Transfer learning (MobileNetV2, CIFAR-10)"))
-    nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
-    return nb
-
-
 if __name__ == "__main__":
-    for name, cells in NOTEBOOKS.items():
-        nbformat.write(build(name, cells), HERE / f"{name}.ipynb")
-        print("wrote", HERE / f"{name}.ipynb")
+    write_all(NOTEBOOKS, heading="#### 10. Transfer learning (MobileNetV2, CIFAR-10)")
