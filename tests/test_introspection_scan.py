@@ -38,6 +38,8 @@ DYNAMIC = [
     "exec(bytes.fromhex('7072696e74283129').decode())",
     "import base64\ncode = base64.b64decode(blob)",
     "getattr(fn, '__clo' + 'sure__')",
+    "cells = getattr(keras.Model.fit, ''.join(['__clo', 'sure__']))",
+    "setattr(cell, name, {})",
     "x = eval('3 * 4')",
 ]
 

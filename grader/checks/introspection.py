@@ -38,7 +38,9 @@ REACH = re.compile(
 #: code whose text is only known at run time
 DYNAMIC = re.compile(
     r"(?<![\w.])(?:exec|eval|compile)\s*\(|__import__\s*\(|\bbase64\b|\bmarshal\b"
-    r"|\bcodecs\s*\.\s*decode|\bgetattr\s*\([^)\n]*\+|\bsys\s*\.\s*modules\b")
+    r"|\bcodecs\s*\.\s*decode|\bsys\s*\.\s*modules\b"
+    # getattr/setattr whose attribute name is not a plain literal ('__clo' + 'sure__', ''.join(...))
+    r"|\b(?:get|set)attr\s*\([^,()\n]+,\s*+(?!['\"]\w+['\"]\s*[,)])")
 
 
 @dataclass(frozen=True)
