@@ -84,7 +84,8 @@ def guard(kind: str, ctx, outcome: Outcome) -> Outcome:
         outcome.credit = 0.0
         outcome.needs_review = True
         outcome.confidence = 0.0
-        outcome.feedback = f"Held for review: {message}. " + outcome.feedback
+        before = outcome.feedback.rstrip(". ")
+        outcome.feedback = f"Held for review: {message} (without the hold: {before[:1].lower()}{before[1:]})."
         outcome.diagnoses = [Diagnosis("grader-introspection", message, first.cell,
                                        "Remove the code that inspects closures, globals, frames, the "
                                        "garbage collector or the grader's files; a TA will regrade.")
