@@ -43,6 +43,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -426,14 +427,41 @@ def _learning_rate(optimizer: Any) -> float | None:
     return float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
 
 
-def _reference_weights(data_dir: str | None, alpha: str) -> dict[str, list[np.ndarray]] | None:
-    """{layer name: weights} of a fresh MobileNetV2 loaded with the grader's own ImageNet file."""
+def _imagenet_path(data_dir: str | None, alpha: str) -> Path | None:
+    """The grader's own ImageNet weight file for this alpha, if it holds one."""
     if not data_dir:
         return None
     name = IMAGENET_FILE.format(alpha=alpha)
-    path = next((p for p in (Path(data_dir) / "weights" / name, Path(data_dir) / name) if p.is_file()), None)
+    return next((p for p in (Path(data_dir) / "weights" / name, Path(data_dir) / name) if p.is_file()), None)
+
+
+def _reference_shapes(data_dir: str | None, alpha: str) -> Counter[tuple[tuple[int, ...], ...]] | None:
+    """The weight shapes of each weighted layer in the grader's ImageNet file, read from the file's
+    header with h5py (milliseconds; building the reference model takes about a second). None
+    when the file is not in Keras's weights-only layout (then only building it tells)."""
+    import h5py
+
+    path = _imagenet_path(data_dir, alpha)
     if path is None:
         return None
+    shapes: Counter[tuple[tuple[int, ...], ...]] = Counter()
+    with h5py.File(path, "r") as f:
+        if "layer_names" not in f.attrs:
+            return None
+        for layer in f.attrs["layer_names"]:
+            group = f[layer.decode() if isinstance(layer, bytes) else layer]
+            names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs.get("weight_names", [])]
+            if names:
+                shapes[tuple(tuple(group[n].shape) for n in names)] += 1
+    return shapes
+
+
+def _reference_weights(data_dir: str | None, alpha: str) -> dict[str, list[np.ndarray]] | None:
+    """{layer name: weights} of a fresh MobileNetV2 loaded with the grader's own ImageNet file."""
+    path = _imagenet_path(data_dir, alpha)
+    if path is None:
+        return None
+    name = path.name
     if name not in _REFERENCE_CACHE:
         import keras
 
@@ -464,8 +492,32 @@ def compare_with_imagenet(base: Any, data_dir: str | None) -> dict[str, Any]:
     correlate. Learnable tensors and BatchNormalization moving statistics are counted apart.
     {"status": "no-reference", "why"} when no weight file the grader holds fits this base."""
     layers = [sub for sub in getattr(base, "layers", []) if sub.weights]
+    alphas = _held_alphas(data_dir)
+    # A layer matches only with the same weight shapes, so the shapes in a file's header bound how
+    # many layers can match: an alpha that cannot reach the 90 % below is not built at all.
+    mine = Counter(tuple(tuple(w.shape) for w in sub.weights) for sub in layers)
+    excluded: dict[str, int] = {}  # alpha -> the most layers that could match, too few
+    for alpha in alphas:
+        try:
+            shapes = _reference_shapes(data_dir, alpha)
+        except Exception as exc:  # the grader's own file is unreadable: not the student's
+            return {"status": "no-reference", "environment": True,
+                    "why": f"the grader's ImageNet weights (alpha {alpha}) could not be read: "
+                           f"{type(exc).__name__}: {str(exc)[:200]}"}
+        if shapes is None:
+            continue
+        bound = sum((mine & shapes).values())
+        if bound < 0.9 * len(layers) or bound < 0.9 * sum(shapes.values()):
+            excluded[alpha] = bound
+    if alphas and len(excluded) == len(alphas):
+        alpha = max(excluded, key=lambda a: excluded[a])
+        return {"status": "no-reference", "why": f"the base is not a MobileNetV2 the grader holds ImageNet "
+                f"weights for (at most {excluded[alpha]} of its {len(layers)} weighted layers have the "
+                f"weight shapes of alpha {alpha})"}
     best: tuple[int, str, dict[str, list[np.ndarray]]] | None = None
-    for alpha in _held_alphas(data_dir):
+    for alpha in alphas:
+        if alpha in excluded:
+            continue
         try:
             ref = _reference_weights(data_dir, alpha)
         except Exception as exc:  # the grader's own file or Keras failed: not the student's
