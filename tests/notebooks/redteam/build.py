@@ -23,6 +23,13 @@ from tensorflow.keras import layers
 X_train = X_train.reshape(-1, 28, 28, 1).astype('float32') / 255.
 X_test = X_test.reshape(-1, 28, 28, 1).astype('float32') / 255."""
 
+# a tiny dense net trained and tested: the model the file-swap attacks start from
+SMALL_TRAINED = """\
+small = keras.models.Sequential([layers.Flatten(input_shape=(28, 28, 1)), layers.Dense(10, activation='softmax')])
+small.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+small.fit(X_train[:3000], Y_train[:3000], epochs=1, batch_size=64, verbose=0)
+small.evaluate(X_test, Y_test, verbose=0)"""
+
 NOTEBOOKS = {
     # an honest small CNN: trained on the training set, evaluated on the test set
     "honest_small_cnn": [LOAD, """\
@@ -138,11 +145,7 @@ g['_grader_write_capture']()
 print('done')"""],
     # a tiny model trained and tested, then a bigger CNN saved over the grader's copy in a
     # later cell
-    "bigger_model_file_saved_later": [LOAD, """\
-small = keras.models.Sequential([layers.Flatten(input_shape=(28, 28, 1)), layers.Dense(10, activation='softmax')])
-small.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
-small.fit(X_train[:3000], Y_train[:3000], epochs=1, batch_size=64, verbose=0)
-small.evaluate(X_test, Y_test, verbose=0)""", """\
+    "bigger_model_file_saved_later": [LOAD, SMALL_TRAINED, """\
 import os
 big = keras.models.Sequential([layers.Conv2D(32, 3, activation='relu', input_shape=(28, 28, 1)), layers.MaxPool2D(),
                                layers.Conv2D(64, 3, activation='relu'), layers.MaxPool2D(), layers.Flatten(),
@@ -155,11 +158,7 @@ print('ok')"""],
     # the same, but the capture itself is made to save the bigger CNN in place of the tiny
     # model: its references are swapped through a hook's __globals__, so the file is written
     # by the grader's own save after the cell
-    "capture_saves_a_bigger_model": [LOAD, """\
-small = keras.models.Sequential([layers.Flatten(input_shape=(28, 28, 1)), layers.Dense(10, activation='softmax')])
-small.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
-small.fit(X_train[:3000], Y_train[:3000], epochs=1, batch_size=64, verbose=0)
-small.evaluate(X_test, Y_test, verbose=0)""", """\
+    "capture_saves_a_bigger_model": [LOAD, SMALL_TRAINED, """\
 def make_big():
     m = keras.models.Sequential([layers.Conv2D(32, 3, activation='relu', input_shape=(28, 28, 1)),
                                  layers.MaxPool2D(), layers.Flatten(), layers.Dense(10, activation='softmax')])
