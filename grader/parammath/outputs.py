@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import re
 
-from grader.parammath.layout import _scaled_unit
+from grader.parammath.layout import _BYTES_PER_VALUE, _scaled_unit
 
 _OUTPUT_HEAD = re.compile(r"^\s*(?:#\s*)?(?:output|outputs|prints?|result|results)\s*:?\s*$", re.I)
 _BARE = re.compile(r"\s*(?:#\s*)?(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)\s*")
@@ -65,7 +65,7 @@ def _cell_unit(code: str) -> str:
     except SyntaxError:
         return ""
     unit = _scaled_unit(node)
-    return unit if unit and re.search(r"\*\s*[248]\b", last) else ""
+    return unit if unit and _BYTES_PER_VALUE.search(last) else ""
 
 
 #: An IPython console pasted as text: "In [4]: (acts + p) * 4 / 1e6" then "Out[4]: 14.1336".
