@@ -442,7 +442,7 @@ def hand_out_order(todo: list[Path], book: Gradebook, options: GradingOptions) -
 
     if not schedule.enabled() or len(todo) < 2:
         return list(todo)
-    known = schedule.previous_durations(book.db, todo, resolve_profile(options.profile))
+    known = book.last_durations(todo, resolve_profile(options.profile))
     return schedule.longest_first(todo, schedule.expected_costs(todo, known))
 
 

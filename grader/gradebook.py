@@ -257,6 +257,19 @@ class Gradebook:
             "WHERE s.path = ?", (key,)).fetchone()
         return int(row[0])
 
+    def last_durations(self, paths: list[Path], profile: str | None) -> dict[Path, float]:
+        """Each notebook's last grading duration here (`runs.duration_s`), preferring runs of
+        `profile`; notebooks never graded here are left out (grader/schedule.py orders by it)."""
+        found: dict[Path, float] = {}
+        for path in paths:
+            rows = self.db.execute(
+                "SELECT r.profile, r.duration_s FROM runs r JOIN submissions s ON s.id = r.submission_id "
+                "WHERE s.path = ? AND r.duration_s > 0 ORDER BY r.id DESC", (str(path.resolve()),)).fetchall()
+            same = [d for p, d in rows if p == profile]
+            if same or rows:
+                found[path] = float((same or [d for _, d in rows])[0])
+        return found
+
     # ---- listing -------------------------------------------------------------------------
     def students(self) -> list[dict[str, Any]]:
         """One row per submission: student, path, number of runs, and the current run's grade

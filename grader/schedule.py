@@ -4,14 +4,14 @@ With N workers taking jobs in turn, a long notebook handed out last keeps one wo
 the others sit idle (makespan imbalance). Handing out the longest jobs first (the LPT rule)
 lets the short ones fill the gaps at the end, so the workers finish together.
 
-The cost of a notebook is its last grading's duration in this output folder's gradebook (a run
-of the same profile when there is one, else any): a regrade of a class (`--force`, a changed
-rubric or grader) knows them all. A notebook never graded here counts as the median of the known
-ones, so the unknown keep their given order among themselves; when none is known, the order is
-the given one. A static estimate from the code (training calls, code size) was tried and
-dropped: on the 8-notebook benchmark batch (benchmarks/grading_overhead.py, makespans simulated
-from the -j 1 durations) it was 0-5% worse than the alphabetical order, while the known
-durations were never worse (0-1.3% better).
+The cost of a notebook is its last grading's duration in this output folder's gradebook
+(`Gradebook.last_durations`: a run of the same profile when there is one, else any): a regrade
+of a class (`--force`, a changed rubric or grader) knows them all. A notebook never graded here
+counts as the median of the known ones, so the unknown keep their given order among themselves;
+when none is known, the order is the given one. A static estimate from the code (training calls,
+code size) was tried and dropped: on the 8-notebook benchmark batch
+(benchmarks/grading_overhead.py, makespans simulated from the -j 1 durations) it was 0-5% worse
+than the alphabetical order, while the known durations were never worse (0-1.3% better).
 
 The order is deterministic: equal costs keep the given order. It changes only when work is
 handed out, never a grade, the results' order or a cache key. GRADER_LONGEST_FIRST=0 keeps
@@ -21,7 +21,6 @@ the given (alphabetical) order.
 from __future__ import annotations
 
 import os
-import sqlite3
 import statistics
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,20 +28,6 @@ from pathlib import Path
 
 def enabled() -> bool:
     return os.environ.get("GRADER_LONGEST_FIRST") != "0"
-
-
-def previous_durations(db: sqlite3.Connection, paths: list[Path], profile: str | None) -> dict[Path, float]:
-    """Each notebook's last grading duration in this gradebook (`runs.duration_s`), preferring
-    runs of `profile`; notebooks never graded here are left out."""
-    found: dict[Path, float] = {}
-    for path in paths:
-        rows = db.execute(
-            "SELECT r.profile, r.duration_s FROM runs r JOIN submissions s ON s.id = r.submission_id "
-            "WHERE s.path = ? AND r.duration_s > 0 ORDER BY r.id DESC", (str(path.resolve()),)).fetchall()
-        same = [d for p, d in rows if p == profile]
-        if same or rows:
-            found[path] = float((same or [d for _, d in rows])[0])
-    return found
 
 
 def expected_costs(paths: list[Path], known: Mapping[Path, float]) -> dict[Path, float]:

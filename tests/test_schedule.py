@@ -98,8 +98,8 @@ def test_a_regrade_hands_out_the_longest_last_grading_first(three, folder, tmp_p
     assert first == ["a_ng.ipynb", "b_ortiz.ipynb", "c_li.ipynb"]
     with Gradebook(out / "gradebook.sqlite") as book:
         expected = {three[0]: 30.0, three[1]: 5.0, three[2]: 10.0}
-        assert schedule.previous_durations(book.db, three, "quick") == expected
-        assert schedule.previous_durations(book.db, three, "full") == expected  # any profile
+        assert book.last_durations(three, "quick") == expected
+        assert book.last_durations(three, "full") == expected  # any profile
     # a regrade with a late hand-in: the gradebook's last durations decide, the new one in the middle
     late = _notebook(folder / "aa_late.ipynb", "print(1)")
     again = _batch([late, *three], out, _RecordingExecutor({"a_ng.ipynb": 12.0, "b_ortiz.ipynb": 20.0}))
