@@ -14,7 +14,7 @@ from typing import Any
 from grader.checks.architecture import architecture_rows
 from grader.checks.base import Outcome, register
 from grader.checks.fitfiles import transfer_facts
-from grader.checks.models import bases, diagnose, question_capture
+from grader.checks.models import diagnose, question_capture, transfer_model
 from grader.context import GradingContext
 from grader.plugin import require_answer
 from grader.rubric import RubricItem
@@ -55,9 +55,7 @@ def transfer_pipeline(item: RubricItem, ctx: GradingContext) -> Outcome:
     require_answer(item, ctx)
     qc = question_capture(ctx, item.question)
     found = {d.code: d for d in diagnose(ctx, item.question, "transfer")}
-    with_base = [f for f in qc.fits if bases(qc.model_of(f))]
-    model = qc.model_of(with_base[0]) if with_base else qc.final_model()
-    base = bases(model)[0] if model and bases(model) else None
+    with_base, model, base = transfer_model(qc)
     missing = _missing_weights(ctx)
     source = base.get("weights_source") if base else None
     # the three training steps come from the files saved after each fit (grader/checks/fitfiles.py)

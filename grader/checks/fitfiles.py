@@ -240,7 +240,7 @@ def _lr(f: FitFile) -> str:
 def transfer_facts(ctx: GradingContext, question: str) -> TransferFacts:
     """The question's training steps, judged from its per-fit files (cached)."""
     from grader.checks.diagnostics import _missing_weights
-    from grader.checks.models import bases, question_capture
+    from grader.checks.models import question_capture, transfer_model
 
     key = f"models:transfer:{question}"
     if key in ctx.cache:
@@ -249,9 +249,7 @@ def transfer_facts(ctx: GradingContext, question: str) -> TransferFacts:
     cells = set(qc.cells) | {f.get("cell") for f in qc.fits if isinstance(f.get("cell"), int)}
     final = qc.final_model()
     files = read_files(ctx, question, cells, (final or {}).get("index"))
-    with_base = [f for f in qc.fits if bases(qc.model_of(f))]
-    model = qc.model_of(with_base[0]) if with_base else final
-    base = bases(model)[0] if model and bases(model) else None
+    _, _, base = transfer_model(qc)
     source = base.get("weights_source") if base else None
     facts = judge(files, source if isinstance(source, str) else None, _missing_weights(ctx))
     ctx.cache[key] = facts

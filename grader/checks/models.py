@@ -214,6 +214,16 @@ def bases(model: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [r for r in (model or {}).get("layers", []) if r.get("nested")]
 
 
+def transfer_model(qc: QuestionCapture) -> tuple[list[dict[str, Any]], dict[str, Any] | None,
+                                                 dict[str, Any] | None]:
+    """(the fits of a model with a pretrained base, that model or else the final one, its first
+    base row) as the capture recorded them (untrusted: shown, and the fallback weight source)."""
+    with_base = [f for f in qc.fits if bases(qc.model_of(f))]
+    model = qc.model_of(with_base[0]) if with_base else qc.final_model()
+    found = bases(model)
+    return with_base, model, found[0] if found else None
+
+
 def output_activation(model: dict[str, Any]) -> str | None:
     for row in reversed(model.get("layers", [])):
         act = (row.get("config") or {}).get("activation")
