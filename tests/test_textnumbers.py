@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.textnumbers import agrees, find_equations, find_quantities, format_number, safe_eval, segments
+from grader.textnumbers import agrees, find_equations, find_quantities, format_number, safe_eval
+from grader.textsegments import segments
 
 
 def one(text: str):

@@ -10,7 +10,7 @@ import math
 import re
 from typing import Any
 
-from grader.textnumbers import segments
+from grader.textsegments import segments
 
 
 def _norm(text: str) -> str:

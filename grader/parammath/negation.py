@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from grader.parammath.cues import NEGATED_BEFORE
-from grader.textnumbers import Quantity, Segment
+from grader.textnumbers import Quantity
+from grader.textsegments import Segment
 
 #: "Some people say 903,400 but ...": a value reported as someone else's; rejected only when the
 #: student then contrasts it ("but", "however", "I disagree"), not in "the book says 903,400 and I agree"

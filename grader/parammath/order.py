@@ -8,7 +8,8 @@ import re
 from typing import TYPE_CHECKING
 
 from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS, TOTAL_CUE
-from grader.textnumbers import Quantity, Segment
+from grader.textnumbers import Quantity
+from grader.textsegments import Segment
 
 if TYPE_CHECKING:
     from grader.parammath.reading import Reading

@@ -27,7 +27,8 @@ from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by
 from grader.parammath.order import segment_of as _segment_of
 from grader.parammath.rivals import RESTATED, in_parentheses, labelled_cell
 from grader.parammath.rivals import rivals as _rivals
-from grader.textnumbers import Equation, Quantity, Segment, find_equations, find_quantities, segments
+from grader.textnumbers import Equation, Quantity, find_equations, find_quantities
+from grader.textsegments import Segment, segments
 
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
 

@@ -8,7 +8,8 @@ import re
 from typing import TYPE_CHECKING
 
 from grader.parammath.order import segment_of as _segment_of
-from grader.textnumbers import Quantity, Segment, agrees
+from grader.textnumbers import Quantity, agrees
+from grader.textsegments import Segment
 
 if TYPE_CHECKING:
     from grader.parammath.reading import Pick, Reading
