@@ -66,6 +66,12 @@ def segments(text: str) -> list[Segment]:
                     # a sentence wrapped between two words, in any script ("одновременно\nнужно")
                     or (prev[-1:].islower() and nxt[:1].islower() and not re.search(r"[=≈~]", prev)
                         and not re.match(r"\w+\s*=", nxt) and not notes)
+                    # "... ≈ 12,6 MB (feature map 1 dan 2 = 9 MB, ditambah\nparameter 3,6 MB).": an
+                    # open parenthesis; "... = 3,72 Mo\npour les paramètres, donc ...": a long line of
+                    # prose wrapped before a word that cannot start a sentence (lower case, no label)
+                    or (prev.count("(") > prev.count(")") and not re.match(r"\w+\s*[=:]", nxt))
+                    or (len(prev) >= 70 and re.match(r"[a-zà-ÿ]+\s+[a-zà-ÿ]", nxt) is not None
+                        and not re.match(r"\w+\s*[=:]", nxt))
                 )
             )
             if runs_on and (start - blocks[-1][1]) <= 1:
