@@ -6,17 +6,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from itertools import combinations
 
 import grader.parammath.order as _order
-from grader.parammath.corrections import in_regions, marks_correction, replacing_regions
+from grader.parammath.corrections import in_regions, replacing_regions
 from grader.parammath.cues import AT_LEAST as _AT_LEAST
 from grader.parammath.cues import BATCH_CUE as _BATCH_CUE
 from grader.parammath.cues import MEMORY_CUE as _MEMORY_CUE
 from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS as _NOT_A_COUNT_OF_PARAMS
 from grader.parammath.cues import NUMBER_WORDS as _NUMBER_WORDS
 from grader.parammath.cues import PARAMS_CUE as _PARAMS_CUE
-from grader.parammath.cues import PER_IMAGE as _PER_IMAGE
 from grader.parammath.cues import PER_ONE as _PER_ONE
 from grader.parammath.cues import PREDICTION_CUE as _PREDICTION_CUE
 from grader.parammath.cues import RAM_CUE as _RAM_CUE
@@ -25,7 +23,11 @@ from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 from grader.parammath.negation import is_negated
 from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by_order
 from grader.parammath.order import segment_of as _segment_of
-from grader.parammath.rivals import RESTATED, in_parentheses, labelled_cell
+from grader.parammath.restatements import ASIDE as _ASIDE
+from grader.parammath.restatements import HEDGE as _HEDGE
+from grader.parammath.restatements import restatements as _restatements
+from grader.parammath.restatements import term_of as _term_of
+from grader.parammath.rivals import RESTATED, in_parentheses
 from grader.parammath.rivals import rivals as _rivals
 from grader.textnumbers import Equation, Quantity, find_equations, find_quantities
 from grader.textsegments import Segment, segments
@@ -474,109 +476,6 @@ def _corrected_loose(reading: Reading, loose: list[int], replaced: list[tuple[in
             if seg is not None:
                 reading.picks[min(near)[1]] = Pick(quantity=q, segment=seg,
                                                    why="the value after the correction")
-
-
-#: Words that make an amount a component or an aside, not the answer: "feature maps: 10.52 MB",
-#: "without the biases: 902,700", "in float16 it would be 6.3 MB".
-_COMPONENT = re.compile(
-    r"feature|activation|output|weights|param|input|image\s+itself|bias|kernel|layer|without|"
-    r"excluding|w/o|forgot|wrong|mistake|instead|float16|fp16|half|16[- ]?bit|would|if\b|first\s+got",
-    re.I)
-_PARAMS_ASIDE = re.compile(
-    r"without|excluding|w/o|no\s+bias|forgot|wrong|mistake|instead|would|\bif\b|layer|conv|first\s+got|"
-    r"trainable|weights\s+only", re.I)
-#: A value for another setting than the question's: "in float16 it would be 6.3 MB".
-_ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\bif\s+we\b|in\s+practice|"
-                    r"\be\.g\.|for\s+example|realistically|optimi[sz]er", re.I)
-#: "12.6 MB, maybe 14.1 MB if nothing is freed": a hedged second value, not the student's answer
-_HEDGE = re.compile(r"\b(?:maybe|perhaps|possibly)\b", re.I)
-_TOTAL_LINE = re.compile(r"\W*(?:total|gesamt|итого|всего)\s*[:=]", re.I)  # "Total = 14,133,600 bytes"
-_LABEL_ONLY = re.compile(r"\W*[\w\s()/-]{0,40}[:=]\s*(?:about|approx\.?|ca\.?|~|≈)?\s*$", re.I)
-
-
-def _restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> list[Pick]:
-    """Other values that a sentence of their own states as the answer to `part`: the last amount
-    of a sentence that asks for RAM (or a 'total'), about nothing but the part itself."""
-    out: list[Pick] = []
-    cue = _TOTAL_CUE if part == "params" else re.compile(_MEMORY_CUE.pattern + "|" + _TOTAL_CUE.pattern, re.I)
-    for i in idx:
-        q = reading.quantities[i]
-        seg = _segment_of(reading.segments, q.start)
-        if seg is None or seg is pick.segment or i in reading.negated or in_parentheses(reading, q):
-            continue
-        if part == "params" and (q.value < 10000
-                                 or any(abs(q.value - k * pick.quantity.value) < 1 for k in (2, 4, 8))):
-            continue  # "parameters 3613600": the parameters' bytes (4 per float32), not a second count
-        # "Summary: params 903,400 | predict 9 MB | train 565.6 MB": each cell of a line is a clause
-        later = [r for r in reading.quantities if seg.start <= r.start < seg.end and r.start > q.start
-                 and r.is_memory == q.is_memory and "|" not in reading.text[q.end : r.start]]
-        own = {"params": _PARAMS_CUE, "ram_prediction": _PREDICTION_CUE,
-               "ram_batch": reading.batch_cue}.get(part)
-        if own is None or not (own.search(seg.text) or (part in seg.labels and _TOTAL_LINE.match(seg.text))):
-            continue  # the sentence names the part, or is the 'Total = ...' line of its working
-        if part == "ram_batch" and _PER_IMAGE.search(
-                reading.text[seg.start : q.start] + _clause(reading, q, seg)):
-            continue  # "Per image in training: 11.24 MB": a rate of the batch, not a second total
-        local = reading.text[seg.start : q.start]
-        label = re.match(r"\W*([\w\s()/-]{0,40}):", seg.text)  # "Prediction: two layers ..., 12.6 MB."
-        stated = (cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
-                  or marks_correction(seg.text)
-                  or (part != "params" and label and own.search(label.group(1))))
-        aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
-                 else _COMPONENT.search(_clause(reading, q, seg)) or _ASIDE.search(seg.text)
-                 or _working_term(reading, q, seg)
-                 or (_term_of(reading, q, pick.quantity) and not labelled_cell(reading, q, seg, own)))
-        if later or not stated or aside:
-            continue
-        same = 0.02 if q.is_memory else 0.0  # counts are exact; amounts are rounded as written
-        if any(abs(q.value - v) <= same * max(q.value, v) + q.precision for v, _ in pick.quantity.readings()):
-            continue
-        out.append(Pick(quantity=q, segment=seg, why="another value stated for this part"))
-    return out
-
-
-def _working_term(reading: Reading, q: Quantity, seg: Segment) -> bool:
-    """'... and layer 2 is 75x50x200 = 3 MB': the result of a formula in a clause about one layer
-    (or the maps, the weights) is a term of the working, not a second answer."""
-    own = any(eq.rhs.start == q.start and len(eq.lhs.operands) >= 2 for eq in reading.equations)
-    before = reading.text[seg.start : q.start]
-    cut = max((m.end() for m in re.finditer(r"[,;:](?!\d)|\band\b", before)), default=0)
-    return own and bool(_COMPONENT.search(before[cut:]))
-
-
-def _term_of(reading: Reading, q: Quantity, total: Quantity) -> bool:
-    """'6 MB and 3 MB ... (3.6 MB) comes to 12.6 MB': an amount that, with one to three other
-    amounts of the answer, adds up to the figure picked is a term of its working."""
-    if not (q.is_memory and total.is_memory and q.value < total.value):
-        return False
-    others = [r.value for r in reading.quantities if r.is_memory and r is not q and r is not total
-              and 0 < r.value < total.value][:12]
-    rest = total.value - q.value
-    for k in (1, 2, 3):
-        for combo in combinations(others, k):
-            if abs(sum(combo) - rest) <= 0.01 * total.value:
-                return True
-    return False
-
-
-def _comma_clause(reading: Reading, q: Quantity, seg: Segment) -> str:
-    """The clause an amount stands in, between commas or semicolons: in "each conv layer has
-    (3*3*c + 1)*f weights, so the model has 903,400 parameters" the total is not about a layer."""
-    before = reading.text[seg.start : q.start]
-    cut = max((m.end() for m in re.finditer(r"[,;:](?!\d)", before)), default=0)
-    after = reading.text[q.end : seg.end]
-    stop = re.search(r"[,;](?!\d)", after)
-    return before[cut:] + reading.text[q.start:q.end] + (after[: stop.start()] if stop else after)
-
-
-def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
-    """The words around an amount within its clause: from the last number, comma or 'and' before
-    it to the next one after it."""
-    before = reading.text[seg.start : q.start]
-    cut = max((m.end() for m in re.finditer(r"\d|[,;]|\band\b", before)), default=0)
-    after = reading.text[q.end : seg.end]
-    stop = re.search(r"\d|[,;]|\band\b", after)
-    return before[cut:] + " " + (after[: stop.start()] if stop else after)
 
 
 _AT_LEAST_AFTER = re.compile(r"\s*(?:at\s+(?:the\s+)?(?:very\s+)?least|minimum)\b", re.I)
