@@ -336,11 +336,14 @@ def test_a_batch_without_the_parameters_is_a_partial_omission():
     assert o.credit == 0.5 and "parameters-not-counted" in {d.code for d in o.diagnoses}
 
 
-def test_a_map_one_off_in_a_side_is_a_slip_even_within_the_rounding_tolerance():
-    text = ("Maps: 100x150, 50x75, 24x38.\nparams = 903400\n"
-            "one prediction = (100*150*100 + 50*75*200 + 24*38*400 + 903,400) * 4 B = 14.11 MB\n")
-    assert grade(text)["ram_prediction"].credit == 0.5
-    right = text.replace("24x38", "25x38").replace("24*38", "25*38").replace("14.11", "14.13")
+def test_a_top_map_floored_to_25x37_is_not_charged_within_the_rounding_tolerance():
+    # the rubric's rule (a): floor instead of ceil for 'same' padding is named, not charged
+    text = ("Saídas: 100×150, 50×75, 25×37 (75/2 = 37,5 -> 37).\nparams = 903400\n"
+            "uma previsão = (100*150*100 + 50*75*200 + 25*37*400 + 903400) * 4 B = 14,09 MB\n")
+    o = grade(text)["ram_prediction"]
+    assert o.credit == 1 and "25×37" in o.feedback
+    right = (text.replace("25×37 (75/2 = 37,5 -> 37)", "25×38").replace("25*37", "25*38")
+             .replace("14,09", "14,13"))
     assert grade(right)["ram_prediction"].credit == 1
 
 

@@ -24,11 +24,11 @@ activations-missing-feature-maps, input-bytes-missing, batch-not-answered, no-nu
 and three more mistakes seen in answers: parameters-not-counted (feature maps only, partial),
 inputs-not-counted (batch without its input images, partial), batch-scaled-prediction
 (50 × the one-prediction figure: parameters counted per image, only two layers kept, none),
-feature-map-size (a map one off in a side, 25×37 for 25×38: partial even when the total rounds
-to an accepted value), input-channels-missing (the batch's input images with one channel instead
+input-channels-missing (the batch's input images with one channel instead
 of three, partial) and bits-as-bytes (32-bit floats counted as 32 bytes, none). A slip in a step
 carried into a later one ("6 + 3 + 1.52 = 10.25 MB", then "10.25 + 3.61") makes that part partial
-too. The partial-credit rule is written in the rubric's q2 comments.
+too; a 25×37 top map (floor for ceil) stays within the rounding tolerance and is named, not
+charged. The partial-credit rule is written in the rubric's q2 comments.
 Item params: part, reference, network (see reference/q2_memory.py), and optionally
 partial_credit (default 0.5) and tolerance (relative, default 0.005).
 """
