@@ -995,3 +995,20 @@ def test_a_formula_in_code_never_run_is_no_answer_but_a_human_looks():
     out = grade("```python\nn_params = (27+1)*100 + (900+1)*200 + (1800+1)*400\n"
                 "ram_one = (1500000 + 750000 + 380000 + n_params) * 4 / 1e6\nprint(n_params, ram_one)\n```")
     assert all(o.credit == 0 and o.needs_review for o in (out["params"], out["ram_prediction"]))
+
+
+def test_a_wrong_count_carried_far_off_is_charged_on_the_ram_and_flagged():
+    # rule (d): right from the student's own count, but 7,000 parameters put 9.03 MB far off 12.6 MB
+    out = grade("each filter 3x3 -> 9 weights + 1 bias, so 10 params/filter\n"
+                "100*10 + 200*10 + 400*10 = 7,000 params total\n\n"
+                "prediction: maps of layer 1+2 = (1,500,000+750,000)*4 B = 9 MB, params 7000*4 = 28 KB "
+                "-> about 9.03 MB")
+    o = out["ram_prediction"]
+    assert o.credit == 0 and o.needs_review and "parameter-count-carried" in {d.code for d in o.diagnoses}
+
+
+def test_a_sum_slip_carried_within_rounding_is_not_charged_again():
+    out = grade("Paramètres : 2 800 + 180 200 + 720 400 = 930 400.\n"
+                "Prédiction : 6 Mo + 3 Mo + 930 400 × 4 octets = 3,72 Mo, donc au moins 12,72 Mo.")
+    assert out["params"].credit == 0.5
+    assert out["ram_prediction"].credit == 1 and not out["ram_prediction"].needs_review

@@ -21,6 +21,9 @@ class Target:
     code: str | None = None  # diagnosis when matched and not accepted
     credit: float = 0.0
     fix: str = ""
+    #: the accepted value this one is, computed with the student's own (wrong) parameter count
+    #: instead of the right one (None: computed with the right count)
+    right_count_value: float | None = None
 
 
 def _depth_fix(ref: dict[str, Any]) -> str:
@@ -90,7 +93,8 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
         if part == "ram_prediction":
             if accepted_count:
                 for key, value in ref["ram_prediction"].items():
-                    out.append(Target(value - p_ref * b + pb, ref["conventions"][key] + carried, True))
+                    out.append(Target(value - p_ref * b + pb, ref["conventions"][key] + carried, True,
+                                      right_count_value=value if carried else None))
                 out.append(
                     Target(
                         sum(maps) + ref["input_values"] + pb,
@@ -140,11 +144,14 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
             )
         else:
             if accepted_count:
-                value = ref["ram_batch"]["batch-minimum"] - p_ref * b + pb
-                out.append(Target(value, ref["conventions"]["batch-minimum"] + carried, True))
+                right = ref["ram_batch"]["batch-minimum"]
+                value = right - p_ref * b + pb
+                out.append(Target(value, ref["conventions"]["batch-minimum"] + carried, True,
+                                  right_count_value=right if carried else None))
                 # training also keeps one gradient per parameter: a fuller count, not a mistake
                 out.append(Target(value + pb, ref["conventions"]["batch-minimum"] + carried
-                                  + ", plus the parameters' gradients", True))
+                                  + ", plus the parameters' gradients", True,
+                                  right_count_value=right + p_ref * b if carried else None))
                 out.append(
                     Target(
                         n * sum(maps) + n * ref["input_values"] + pb,

@@ -145,6 +145,8 @@ def grade_part(
     confidence = pick.confidence if pick is not None else 0.8
     if rivals:
         confidence = 0.3  # which value the student meant is a human's call
+    elif verdict.review:
+        confidence = 0.5
     elif pick is not None and verdict.credit == 0.0 and _near_miss(reading, part, ref, tolerance):
         confidence = 0.5  # a few percent off an accepted figure: a method slip a TA may still credit
     elif pick is None and _FORMULA_CODE.search(reading.text):

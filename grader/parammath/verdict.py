@@ -27,6 +27,7 @@ class Verdict:
     feedback: str
     diagnoses: list[Diagnosis]
     convention: str = ""
+    review: bool = False  # a human should confirm (a wrong count carried far off the right figure)
 
 
 
@@ -196,6 +197,18 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         as_read = replace(q, unit=None) if q.unit == "MB" and _decimal_working(reading, ref) else q
         hits = [t for t in tgs if _close(as_read, t.value, tolerance)]
     accepted = [t for t in hits if t.accepted]
+    far = [t for t in accepted if t.right_count_value and abs(t.value - t.right_count_value) > CARRIED_FAR
+           * t.right_count_value]
+    if far and len(far) == len(accepted):
+        # "7,000 parameters × 4 = 28 KB, so about 9.03 MB": right from the student's own count, but
+        # the wrong count moves the figure far off the right one, so it is charged here too
+        count = grade_params(reading, ref, partial).credit
+        t = far[0]
+        note = (f"{q.raw} is {t.label}: right for that count, but {t.right_count_value / 1e6:.1f} MB "
+                "with the right parameter count.")
+        return Verdict(min(count, partial), note, [Diagnosis("parameter-count-carried", note,
+                       fix="Redo the parameter count; it changes this figure beyond rounding.")],
+                       t.label, review=True)
     # a wrong method whose value lies near an accepted one (538.6 MB vs 539.4 MiB): the working
     # decides; among mistakes, the one the working shows, then the simplest, then the closest
     mistakes = sorted(
@@ -244,6 +257,12 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
             ],
         )
     return Verdict(0.0, "", [])
+
+
+#: How far (relative) a figure carried from a wrong parameter count may lie from the right one and
+#: still be 'within the rounding tolerance' the rubric does not charge again (12.72 MB from
+#: 930,400 for 12.61 MB: 0.9 %; 9.03 MB from 7,000 for 12.6 MB: 28 %).
+CARRIED_FAR = 0.03
 
 
 def _summed_first(eq: Equation) -> bool:
