@@ -1012,3 +1012,19 @@ def test_a_sum_slip_carried_within_rounding_is_not_charged_again():
                 "Prédiction : 6 Mo + 3 Mo + 930 400 × 4 octets = 3,72 Mo, donc au moins 12,72 Mo.")
     assert out["params"].credit == 0.5
     assert out["ram_prediction"].credit == 1 and not out["ram_prediction"].needs_review
+
+
+def test_the_paragraph_total_after_a_list_of_layer_sizes_answers_the_part():
+    # the cue ('RAM bei einer Vorhersage') heads a list of per-layer sizes; the paragraph's working
+    # ends on the total, and the listed sizes are terms, not a second answer
+    text = ("**RAM bei einer Vorhersage:** Ausgaben 150×100×100, 75×50×200 und 38×25×400 Werte,\n"
+            "also 6 MB, 3 MB und 1,52 MB. Man braucht zwei Schichten gleichzeitig (9 MB) plus die\n"
+            "Parameter (3,6 MB): ca. 12,6 MB.\n")
+    o = grade("Gesamt: 903.400 Parameter.\n\n" + text)["ram_prediction"]
+    assert found(o) == "12,6 MB" and o.credit == 1 and not o.needs_review
+
+
+def test_a_line_wrapped_inside_parentheses_keeps_its_terms_in_them():
+    o = grade("Total parameter = 903.400.\n\nRAM untuk prediksi satu gambar ≈ 12,6 MB (feature map "
+              "lapisan 1 dan 2 = 9 MB, ditambah\nparameter 3,6 MB).")["ram_prediction"]
+    assert found(o) == "12,6 MB" and o.credit == 1

@@ -367,6 +367,10 @@ def _pick(reading: Reading) -> None:
         sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
         if cued:
             i, why = cued[-1], "the last number in a sentence that states the answer"
+            if part != "params":
+                j = _conclusion(reading, i, idx)
+                if j != i:
+                    i, why = j, "the last amount of the paragraph that works out this part"
             if part == "params":  # "903.400, because first conv has 2.800, second 180.200 and 720.400"
                 i = next((j for j in cued if _order.sum_of_later(reading, j)), i)
                 # "... 28 in all, and 100 filters: 2,800. ... That is 903,400": a term of a total
@@ -459,6 +463,16 @@ def _pick(reading: Reading) -> None:
             if in_regions(pick.quantity.start, edits):  # what came before the EDIT is superseded
                 others = [o for o in others if in_regions(o.quantity.start, edits)]
             reading.restated[part] = others
+
+
+def _conclusion(reading: Reading, i: int, idx: list[int]) -> int:
+    """'RAM bei einer Vorhersage: ... also 6 MB, 3 MB und 1,52 MB. Man braucht ... (9 MB) plus die
+    Parameter (3,6 MB): ca. 12,6 MB.': a larger amount of the same part later in the paragraph that
+    states the answer concludes its working; the cued sentence only listed terms."""
+    q = reading.quantities[i]
+    later = [j for j in idx if j > i and reading.quantities[j].value > q.value
+             and "\n\n" not in reading.text[q.end : reading.quantities[j].start]]
+    return later[-1] if later else i
 
 
 def _corrected_loose(reading: Reading, loose: list[int], replaced: list[tuple[int, int]]) -> None:

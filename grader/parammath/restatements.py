@@ -73,7 +73,7 @@ def restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> lis
                   or (part != "params" and label and own.search(label.group(1))))
         aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or ASIDE.search(seg.text)
-                 or _working_term(reading, q, seg)
+                 or _working_term(reading, q, seg) or listed_term(reading, q)
                  or (term_of(reading, q, pick.quantity) and not labelled_cell(reading, q, seg, own)))
         if later or not stated or aside:
             continue
@@ -82,6 +82,22 @@ def restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> lis
             continue
         out.append(Pick(quantity=q, segment=seg, why="another value stated for this part"))
     return out
+
+
+#: What joins the amounts of a list: "6 MB, 3 MB und 1,52 MB", "6 Mo, 3 Mo et 1,52 Mo".
+_LIST_JOIN = re.compile(
+    r"\s*(?:,|;|/|\band\b|\bund\b|\bet\b|\be\b|\by\b|\bi\b|\bи\b|\bdan\b|\bve\b|、|和)\s*", re.I)
+
+
+def listed_term(reading: Reading, q: Quantity) -> bool:
+    """'also 6 MB, 3 MB und 1,52 MB.': an amount in a bare list of amounts is one of its terms
+    (a layer each), not a value stated for the part."""
+    amounts = [r for r in reading.quantities if r.is_memory]
+    k = next((n for n, r in enumerate(amounts) if r is q), None)
+    if k is None:
+        return False
+    near = [amounts[n] for n in (k - 1, k + 1) if 0 <= n < len(amounts)]
+    return any(_LIST_JOIN.fullmatch(reading.text[min(q.end, r.end) : max(q.start, r.start)]) for r in near)
 
 
 def _working_term(reading: Reading, q: Quantity, seg: Segment) -> bool:
