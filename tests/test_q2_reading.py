@@ -1028,3 +1028,20 @@ def test_a_line_wrapped_inside_parentheses_keeps_its_terms_in_them():
     o = grade("Total parameter = 903.400.\n\nRAM untuk prediksi satu gambar ≈ 12,6 MB (feature map "
               "lapisan 1 dan 2 = 9 MB, ditambah\nparameter 3,6 MB).")["ram_prediction"]
     assert found(o) == "12,6 MB" and o.credit == 1
+
+
+def test_a_mib_batch_is_accepted_not_taken_for_the_input_in_values():
+    # 539.4 MiB (= 565.6 MB) lies near 538.6 MB (input counted in values) only when read as decimal MB
+    out = grade("parameters = 903400\nprediction: (9,000,000 + 3,613,600) bytes = 12.03 MiB\n"
+                "training on 50 images: 565,613,600 bytes ~ 539.4 MiB")
+    assert out["ram_batch"].credit == 1
+
+
+def test_mb_with_1024_stated_is_read_as_mib():
+    out = grade("Parameters: 903,400\n\n(I use 1 MB = 1024*1024 bytes)\n"
+                "Prediction: 9,000,000 + 3,613,600 = 12,613,600 bytes / 1024^2 = 12.03 MB\n"
+                "Batch: 50*(10,520,000 + 720,000) + 3,613,600 = 565,613,600 bytes / 1024^2 = 539.4 MB")
+    assert out["ram_prediction"].credit == 1 and out["ram_batch"].credit == 1
+    # the same figure with no sign of 1024 anywhere is the input counted in values: partial
+    plain = grade("Parameters: 903,400. Batch: 50*(10.52 MB + 0.18 MB) + 3.6 MB = 538.6 MB")["ram_batch"]
+    assert plain.credit == 0.5
