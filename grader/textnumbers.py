@@ -316,8 +316,34 @@ def _side_tokens(text: str, offset: int, european: bool | None = None) -> list[t
     return tokens
 
 
+#: Words a layer's index follows: "layers 1+2 alive at once", "Schicht 2", "couches 1 et 2".
+_INDEXED = re.compile(
+    r"(?:layers?|conv\d*|schicht(?:en)?|couches?|capas?|camadas?|strati?|lapisan|katman)$", re.I)
+
+
+def _layer_indices(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int, int]]:
+    """'(layers 1+2 alive at the same time) + 3.6 MB': small plain numbers after a word for layers,
+    and the '+' or ',' between them, name layers; they are words, not operands."""
+    out = list(tokens)
+    for i, tok in enumerate(out):
+        if tok[0] != "word" or not _INDEXED.match(tok[1]):
+            continue
+        j = i + 1
+        while j < len(out):
+            kind, value = out[j][0], out[j][1]
+            if kind == "num" and not value.is_memory and value.value == int(value.value) and value.value <= 9:
+                out[j] = ("word", value.raw, out[j][2], out[j][3])
+            elif not (kind == "op" and value in "+&" and j + 1 < len(out) and out[j + 1][0] == "num"):
+                break
+            else:
+                out[j] = ("word", value, out[j][2], out[j][3])
+            j += 1
+    return out
+
+
 def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int, int]]:
     """Drop words, and operators that join words ('bytes/parameter', 'mini-batch'); keep arithmetic."""
+    tokens = _layer_indices(tokens)
     out = []
     for i, tok in enumerate(tokens):
         if tok[0] == "word":

@@ -220,3 +220,8 @@ def test_a_value_restated_in_parentheses_inside_a_formula_is_no_factor():
 def test_a_multiplier_or_unit_on_the_next_line_belongs_to_that_line():
     q = find_quantities("P = 903400\nM(1) = 12.6 MB")[0]
     assert q.value == 903_400 and q.unit is None
+
+
+def test_layer_indices_are_no_operands():
+    eq = find_equations("Single instance: 9 MB (layers 1+2 alive at the same time) + 3.6 MB for weights = 12.6 MB.")
+    assert len(eq) == 1 and eq[0].holds and abs(eq[0].lhs.value - 12.6e6) < 1
