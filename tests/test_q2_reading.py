@@ -1045,3 +1045,16 @@ def test_mb_with_1024_stated_is_read_as_mib():
     # the same figure with no sign of 1024 anywhere is the input counted in values: partial
     plain = grade("Parameters: 903,400. Batch: 50*(10.52 MB + 0.18 MB) + 3.6 MB = 538.6 MB")["ram_batch"]
     assert plain.credit == 0.5
+
+
+def test_three_conventions_each_with_its_aside_are_a_list_not_one_answer():
+    o = grade("Total parameters: 903,400.\n\nRAM to predict one image, depends what you count: "
+              "9 MB (only the two big layers), 12.6 MB (plus weights) or 14.1 MB (all layers kept). "
+              "Any could be right.")["ram_prediction"]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_full_width_parentheses_hold_the_working_not_the_answer():
+    o = grade("参数总数：903,400\n"
+              "50 张图片训练：约 565.6 MB（50 × 10.52 MB + 输入 36 MB + 参数 3.6 MB）")["ram_batch"]
+    assert found(o) == "565.6 MB" and o.credit == 1

@@ -223,5 +223,6 @@ def test_a_multiplier_or_unit_on_the_next_line_belongs_to_that_line():
 
 
 def test_layer_indices_are_no_operands():
-    eq = find_equations("Single instance: 9 MB (layers 1+2 alive at the same time) + 3.6 MB for weights = 12.6 MB.")
+    eq = find_equations("Single instance: 9 MB (layers 1+2 alive at the same time) + 3.6 MB for weights "
+                        "= 12.6 MB.")
     assert len(eq) == 1 and eq[0].holds and abs(eq[0].lhs.value - 12.6e6) < 1

@@ -32,7 +32,9 @@ def in_parentheses(reading: Reading, q: Quantity) -> bool:
         return False
     before = reading.text[seg.start : q.start]
     # "[1500000, 750000, 380000]": a printed list is data too, no answer
-    return before.count("(") > before.count(")") or before.count("[") > before.count("]")
+    # "约 565.6 MB（50 × 10.52 MB + 输入 36 MB ...）": full-width parentheses hold working too
+    return (before.count("(") + before.count("（") > before.count(")") + before.count("）")
+            or before.count("[") > before.count("]"))
 
 
 def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
@@ -73,7 +75,11 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         offered = _or_aside(reading, b) and ALTERNATIVES.fullmatch(between.replace("(", " "))
         # "10.52 MB if you only count the maps, 12.6 MB if ..., or 14.1 MB if ...": one per condition
         offered = offered or bool(_CONDITIONAL.fullmatch(between))
-        if ranged or slip or offered or (ALTERNATIVES.fullmatch(between) and "=" not in between):
+        # "9 MB (just the two biggest layers), 12.6 MB (with the parameters) or 14.1 MB (...)": each
+        # value with its own aside in words is still one of a list of alternatives
+        bare = re.sub(r"[(（][^()（）\d=+*×]*[)）]", " ", between)
+        listed = bool(ALTERNATIVES.fullmatch(bare)) and "=" not in between
+        if ranged or slip or offered or listed:
             for q in (a, b):
                 if all(q is not g for g in group):
                     group.append(q)
