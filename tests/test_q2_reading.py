@@ -1058,3 +1058,21 @@ def test_full_width_parentheses_hold_the_working_not_the_answer():
     o = grade("参数总数：903,400\n"
               "50 张图片训练：约 565.6 MB（50 × 10.52 MB + 输入 36 MB + 参数 3.6 MB）")["ram_batch"]
     assert found(o) == "565.6 MB" and o.credit == 1
+
+
+def test_a_decimal_working_reads_its_batch_in_decimal_mb():
+    # one-channel inputs (12 MB for 36 MB): 541.6 MB is the slip, not 541.6 MiB ≈ 567.9 MB by chance
+    out = grade("I take the input as grayscale (200 x 300).\n"
+                "Params: (3*3*1+1)*100 + (3*3*100+1)*200 + (3*3*200+1)*400 = 901,600.\n"
+                "Prediction RAM: 9 MB (conv1 + conv2) + 901,600*4 B = 3.6 MB → 12.6 MB.\n"
+                "Training RAM: 50*10.52 MB = 526 MB, inputs 50*200*300*4 B = 12 MB, params 3.6 MB "
+                "→ 541.6 MB.")
+    assert out["params"].credit == 0  # rule (c): a grayscale count is a wrong method
+    assert out["ram_batch"].credit == 0.5
+    assert "input-channels-missing" in {d.code for d in out["ram_batch"].diagnoses}
+
+
+def test_mb_figures_that_only_fit_as_mib_make_the_answer_binary():
+    out = grade("903,400 parameters\n2 layers at a time + weights: 12,613,600 B ≈ 12.03 MB\n"
+                "times 50 plus the input images: ≈ 539.4 MB")
+    assert out["ram_batch"].credit == 1

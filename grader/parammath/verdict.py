@@ -18,6 +18,7 @@ from grader.parammath.conventions import (
     targets,
 )
 from grader.parammath.reading import _NOT_A_COUNT_OF_PARAMS, Reading
+from grader.parammath.units import answer_units, binary_reading
 from grader.textnumbers import (
     BYTE_UNITS,
     PRECISION_CAP,
@@ -205,12 +206,21 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         # result is decimal too; that 541.6 read as MiB lands near 565.6 MB is chance
         as_read = replace(q, unit=None) if q.unit == "MB" and _decimal_working(reading, ref) else q
         hits = [t for t in tgs if _close(as_read, t.value, tolerance)]
-    meant = _binary_reading(reading, q)
-    if meant is not None and any(t.accepted and abs(meant - t.value) <= max(q.precision * meant / q.value,
-                                                                          tolerance * t.value) for t in hits):
-        # "565,613,600 bytes ~ 539.4 MiB", "/ 1024^2 = 539.4 MB": read in the 1024-based unit the
-        # answer uses, the figure is accepted; a mistake it only equals read in decimal MB is chance
-        hits = [t for t in hits if t.accepted]
+    units = answer_units(reading, ref, skip=q) if q.unit in UNIT_TWIN else None
+    if q.unit in ("KiB", "MiB", "GiB") or units == "binary":
+        meant = binary_reading(q)
+        if any(t.accepted and abs(meant - t.value) <= max(q.precision * meant / q.value, tolerance * t.value)
+               for t in hits):
+            # "565,613,600 bytes ~ 539.4 MiB", "12,613,600 B ≈ 12.03 MB ... ≈ 539.4 MB": read in the
+            # 1024-based unit the answer uses, the figure is accepted; a mistake it equals only in
+            # decimal MB (538.6 MB, the input in values) is chance
+            hits = [t for t in hits if t.accepted]
+    elif units == "decimal":
+        # "... inputs 12 MB, params 3.6 MB → 541.6 MB" in an answer that counts decimal MB: read as
+        # written it is a known mistake; that 541.6 read as MiB lands near 565.6 MB is chance
+        literal = replace(q, unit=None)
+        if any(not t.accepted and _close(literal, t.value, tolerance) for t in hits):
+            hits = [t for t in hits if _close(literal, t.value, tolerance)]
     accepted = [t for t in hits if t.accepted]
     far = [t for t in accepted if t.right_count_value and abs(t.value - t.right_count_value) > CARRIED_FAR
            * t.right_count_value]
@@ -353,20 +363,6 @@ def _decimal_working(reading: Reading, ref: dict[str, Any]) -> bool:
         elif any(abs(number * 2**20 - s) <= 0.005 * s for s in sizes):
             binary += 1
     return decimal >= 2 and not binary
-
-
-_BINARY_STATED = re.compile(r"\b1024\b|\b2\s*(?:\^|\*\*)\s*20\b|2²⁰|\b1[,.]?048[,.]?576\b|\b[KMG]iB\b")
-
-
-def _binary_reading(reading: Reading, q: Quantity) -> float | None:
-    """The bytes `q` stands for when the answer counts in 1024-based units: a MiB / KiB / GiB
-    figure as written, or a 'MB' figure where the answer states 1024 (or 2^20) or writes MiB
-    elsewhere; None when the answer gives no sign of 1024-based units."""
-    if q.unit in ("KiB", "MiB", "GiB"):
-        return q.value
-    if q.unit in ("kB", "MB", "GB") and _BINARY_STATED.search(reading.text):
-        return q.number * BYTE_UNITS[UNIT_TWIN[q.unit]]
-    return None
 
 
 def _spatial_only(reading: Reading, ref: dict[str, Any]) -> bool:
