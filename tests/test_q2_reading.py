@@ -1076,3 +1076,10 @@ def test_mb_figures_that_only_fit_as_mib_make_the_answer_binary():
     out = grade("903,400 parameters\n2 layers at a time + weights: 12,613,600 B ≈ 12.03 MB\n"
                 "times 50 plus the input images: ≈ 539.4 MB")
     assert out["ram_batch"].credit == 1
+
+
+def test_one_significant_digit_near_the_batch_is_flagged_not_credited():
+    out = grade("903,400 parameters. About 13 MB to predict one image, training with 50 images "
+                "roughly 0.5 GB.")
+    assert out["ram_prediction"].credit == 1  # two digits, 3 % off: a rounding a TA accepts
+    assert out["ram_batch"].credit == 0 and out["ram_batch"].needs_review

@@ -222,6 +222,14 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         if any(not t.accepted and _close(literal, t.value, tolerance) for t in hits):
             hits = [t for t in hits if _close(literal, t.value, tolerance)]
     accepted = [t for t in hits if t.accepted]
+    if accepted and q.precision >= ROUGH * q.value and not any(
+            abs(v - t.value) <= tolerance * t.value for t in accepted for v, _ in q.readings()):
+        # "training with 50 images roughly 0.5 GB": one significant digit that lands on an accepted
+        # figure only within its own rounding (or read as GiB) is no sign of the method; a TA decides
+        return Verdict(0.0, f"{q.raw} is too rounded to show which figure you worked out.",
+                       [Diagnosis("too-rounded", f"{q.raw} is rounded to one significant digit.",
+                                  fix="Give the figure to at least two significant digits.")],
+                       review=True)
     far = [t for t in accepted if t.right_count_value and abs(t.value - t.right_count_value) > CARRIED_FAR
            * t.right_count_value]
     if far and len(far) == len(accepted):
@@ -283,6 +291,10 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         )
     return Verdict(0.0, "", [])
 
+
+#: Half a unit of the last digit written, relative to the figure, from which it has one
+#: significant digit ('0.5 GB', '9 MB'; not '13 MB')
+ROUGH = 0.05
 
 #: How far (relative) a figure carried from a wrong parameter count may lie from the right one and
 #: still be 'within the rounding tolerance' the rubric does not charge again (12.72 MB from
