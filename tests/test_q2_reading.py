@@ -1083,3 +1083,19 @@ def test_one_significant_digit_near_the_batch_is_flagged_not_credited():
                 "roughly 0.5 GB.")
     assert out["ram_prediction"].credit == 1  # two digits, 3 % off: a rounding a TA accepts
     assert out["ram_batch"].credit == 0 and out["ram_batch"].needs_review
+
+
+def test_jupyter_out_cells_take_the_count_that_is_multiplied_by_four():
+    out = grade("In [5]: (3*3*3+1)*100 + (3*3*100+1)*200 + (3*3*200+1)*400\nOut[5]: 903400\n\n"
+                "In [6]: (100*150*100 + 50*75*200)*4 + 903400*4\nOut[6]: 12613600\n\n"
+                "so ~12.6 MB for one prediction")
+    assert found(out["params"]) == "903400" and out["params"].credit == 1
+
+
+def test_a_sum_of_activations_before_the_params_is_no_parameter_count():
+    out = grade("params: 2800 + 180200 + 720400 = 903400\n"
+                "one instance: layer1 + layer2 outputs = 1,500,000 + 750,000 = 2,250,000, "
+                "plus 903,400 params\n"
+                "-> 3,153,400 bytes ≈ 3.15 MB")
+    assert found(out["params"]) == "903400" and out["params"].credit == 1
+    assert out["ram_prediction"].credit == 0  # the values without their 4 bytes

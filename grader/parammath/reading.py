@@ -289,9 +289,21 @@ def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size:
         return "ram"
     if _NOT_A_COUNT_OF_PARAMS.match(after) and not _WEIGHTS_AS_FLOATS.search(local):
         return None  # "100 feature maps", "50 images", "32-bit floats"
-    if "params" in seg.labels or _PARAMS_CUE.match(after.strip()):
+    if _PARAMS_CUE.match(after.strip()):
+        return "params"
+    if "params" in seg.labels and not _names_another_count(seg, q):
         return "params"
     return None
+
+
+def _names_another_count(seg: Segment, q: Quantity) -> bool:
+    """'one instance: layer1 + layer2 outputs = ... = 2,250,000, plus 903,400 params': in a sentence
+    about memory, every mention of the parameters comes after `q` and names another number."""
+    if not ({"ram_prediction", "ram_batch", "ram"} & set(seg.labels)):
+        return False
+    cues = list(_PARAMS_CUE.finditer(seg.text))
+    return bool(cues) and all(
+        m.start() > q.end - seg.start and re.search(r"\d\s*$", seg.text[: m.start()]) for m in cues)
 
 
 def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bool = False) -> str | None:
@@ -385,7 +397,11 @@ def _pick(reading: Reading) -> None:
             if sums:
                 i, why = sums[-1], "the result of the sum of the per-layer counts"
             else:
-                i = max(idx, key=lambda k: reading.quantities[k].value)
+                # "Out[6]: 12613600" beside "903400*4": the count the answer multiplies by the
+                # bytes of a float is the parameter count, a larger one is bytes
+                times_bytes = [k for k in idx if re.search(
+                    rf"(?<![\d.,]){re.escape(reading.quantities[k].raw)}\s*[*×x·]\s*4\b", reading.text)]
+                i = max(times_bytes or idx, key=lambda k: reading.quantities[k].value)
                 why = "the largest parameter count written (no sentence says 'total')"
                 sure = len(idx) == 1
         else:
