@@ -1099,3 +1099,11 @@ def test_a_sum_of_activations_before_the_params_is_no_parameter_count():
                 "-> 3,153,400 bytes ≈ 3.15 MB")
     assert found(out["params"]) == "903400" and out["params"].credit == 1
     assert out["ram_prediction"].credit == 0  # the values without their 4 bytes
+
+
+def test_a_layer_count_in_a_sentence_headed_total_is_a_term_not_a_second_total():
+    # Indonesian 'Jumlah' (total) heads the per-layer counts; the last of them is no rival answer
+    out = grade("Jumlah parameter: lapisan 1 = (3x3x3+1)x100 = 2.800, "
+                "lapisan 2 = (3x3x100+1)x200 = 180.200,\n"
+                "lapisan 3 = (3x3x200+1)x400 = 720.400. Total parameter = 903.400.")
+    assert found(out["params"]) == "903.400" and out["params"].credit == 1 and not out["params"].needs_review

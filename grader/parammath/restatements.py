@@ -71,7 +71,8 @@ def restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> lis
         stated = (cue.search(seg.text) or (part != "params" and _LABEL_ONLY.fullmatch(local))
                   or marks_correction(seg.text)
                   or (part != "params" and label and own.search(label.group(1))))
-        aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) if part == "params"
+        aside = (_PARAMS_ASIDE.search(_comma_clause(reading, q, seg)) or count_term(reading, q, pick.quantity)
+                 if part == "params"
                  else _COMPONENT.search(_clause(reading, q, seg)) or ASIDE.search(seg.text)
                  or _working_term(reading, q, seg) or listed_term(reading, q)
                  or (term_of(reading, q, pick.quantity) and not labelled_cell(reading, q, seg, own)))
@@ -122,6 +123,17 @@ def term_of(reading: Reading, q: Quantity, total: Quantity) -> bool:
             if abs(sum(combo) - rest) <= 0.01 * total.value:
                 return True
     return False
+
+
+def count_term(reading: Reading, q: Quantity, total: Quantity) -> bool:
+    """'lapisan 1 = ... = 2.800, lapisan 2 = ... = 180.200, lapisan 3 = ... = 720.400. Total parameter
+    = 903.400': a count that, with other counts of the answer, adds up to the total is a layer's."""
+    if q.is_memory or total.is_memory or not 0 < q.value < total.value:
+        return False
+    others = [r.value for r in reading.quantities if not r.is_memory and r is not q and r is not total
+              and 1000 <= r.value < total.value][:12]
+    rest = total.value - q.value
+    return any(abs(sum(c) - rest) < 0.5 for k in (1, 2, 3) for c in combinations(others, k))
 
 
 def _comma_clause(reading: Reading, q: Quantity, seg: Segment) -> str:
