@@ -1107,3 +1107,11 @@ def test_a_layer_count_in_a_sentence_headed_total_is_a_term_not_a_second_total()
                 "lapisan 2 = (3x3x100+1)x200 = 180.200,\n"
                 "lapisan 3 = (3x3x200+1)x400 = 720.400. Total parameter = 903.400.")
     assert found(out["params"]) == "903.400" and out["params"].credit == 1 and not out["params"].needs_review
+
+
+def test_a_total_stated_first_and_then_explained_by_its_terms_is_the_answer():
+    out = grade("903,400 parameters.\n"
+                "RAM for one prediction is 12.6 MB: 9 MB for two layers and 3.6 MB of weights.\n"
+                "Training with 50 images needs 565.6 MB: 526 MB activations, 36 MB inputs, 3.6 MB weights.")
+    assert found(out["ram_prediction"]) == "12.6 MB" and out["ram_prediction"].credit == 1
+    assert found(out["ram_batch"]) == "565.6 MB" and out["ram_batch"].credit == 1

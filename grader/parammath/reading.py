@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import grader.parammath.order as _order
 from grader.parammath.corrections import in_regions, replacing_regions
@@ -378,6 +379,10 @@ def _pick(reading: Reading) -> None:
                 cued.append(i)
         sure = part != "ram"  # "ram": no sentence says whether it is one prediction or the batch
         if cued:
+            if part != "params":
+                # "RAM for one prediction is 12.6 MB: 9 MB for two layers and 3.6 MB of weights": the
+                # terms that explain a total stated first are not the answer
+                cued = [k for k in cued if not _explains(reading, k, idx)] or cued
             i, why = cued[-1], "the last number in a sentence that states the answer"
             if part != "params":
                 j = _conclusion(reading, i, idx)
@@ -479,6 +484,27 @@ def _pick(reading: Reading) -> None:
             if in_regions(pick.quantity.start, edits):  # what came before the EDIT is superseded
                 others = [o for o in others if in_regions(o.quantity.start, edits)]
             reading.restated[part] = others
+
+
+def _explains(reading: Reading, k: int, idx: list[int]) -> bool:
+    """The amount is a term of a larger candidate of the same part, with one to three other amounts
+    of that candidate's sentence."""
+    q = reading.quantities[k]
+    for j in idx:
+        total = reading.quantities[j]
+        seg = _segment_of(reading.segments, total.start)
+        if j == k or seg is None or not (seg.start <= q.start < seg.end) or q.value >= total.value:
+            continue
+        others = [r.value for r in reading.quantities if r.is_memory and r is not q and r is not total
+                  and seg.start <= r.start < seg.end and 0 < r.value < total.value][:8]
+        rest = total.value - q.value
+        slack = max(0.005 * total.value, total.precision)
+        if rest <= slack + q.precision:
+            continue  # "3,613,600 bytes, about 3.6 MB": the same amount said again
+        if any(abs(sum(c) - rest) <= slack
+               for n in (1, 2, 3) for c in combinations(others, n)):
+            return True
+    return False
 
 
 def _conclusion(reading: Reading, i: int, idx: list[int]) -> int:
