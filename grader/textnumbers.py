@@ -466,6 +466,40 @@ def agrees(true_value: float, q: Quantity, *, rel: float = 0.0) -> bool:
     return False
 
 
+def _holds(lhs: Formula, rhs: Quantity, approx: bool) -> bool:
+    """Does the formula's value equal the result written (to its precision, 1 % for amounts)?"""
+    rel = 0.01 if approx or lhs.is_memory or rhs.is_memory else 0.0
+    if rhs.is_memory and not lhs.is_memory:
+        # "1,500,000 floats = 6 MB": a count of floats stated in bytes; both readings count
+        holds = agrees(lhs.value, rhs, rel=rel) or agrees(lhs.value * 4, rhs, rel=rel)
+    else:
+        holds = agrees(lhs.value, rhs, rel=rel)
+    if not holds and lhs.plain is not None and (lhs.is_memory or rhs.is_memory):
+        # "50 × (6 + 3 + 1.52) MB = 526 MB": the arithmetic holds in the student's own unit
+        holds = (abs(lhs.plain - rhs.number)
+                 <= max(rhs.precision * rhs.number / (rhs.value or 1), rel * abs(rhs.number)) + 1e-9)
+    return holds
+
+
+def _first_number_at(text: str, pos: int) -> int:
+    """Where the first number after `pos` starts (-1: none)."""
+    m = re.compile(r"\d").search(text, pos)
+    return m.start() if m else -1
+
+
+def _running_total(earlier: list[Equation], text: str, at: int, lhs: Formula) -> Formula | None:
+    """'... = 526 MB + 50*0.72 = 36 MB + 3.6 MB ≈ 565.6 MB': the last result of a running sum adds
+    the earlier results of its line that a '+' carries on from (None when there are none)."""
+    line_start = text.rfind("\n", 0, at) + 1
+    carried = [eq.rhs for eq in earlier if eq.rhs.start >= line_start and eq.rhs.is_memory
+               and re.match(r"\s*\+", text[eq.rhs.end :]) and eq.rhs.end <= lhs.operands[0].start]
+    if not carried:
+        return None
+    python = " + ".join([*(repr(q.value) for q in carried), f"({lhs.python})"])
+    return Formula(text=lhs.text, python=python, value=lhs.value + sum(q.value for q in carried),
+                   operands=[*carried, *lhs.operands], is_sum=lhs.is_sum, is_memory=True)
+
+
 def find_equations(text: str) -> list[Equation]:
     """Each 'expression = number' in `text` (also ≈ and ~), checked by evaluating the expression.
 
@@ -500,20 +534,19 @@ def find_equations(text: str) -> list[Equation]:
         if re.search(r"[A-Za-z]{3,}", between):
             continue  # "= the number of maps × 4": not a plain result
         approx = sign != "="
-        rel = 0.01 if approx or lhs.is_memory or rhs.is_memory else 0.0
-        if lhs.is_memory and not rhs.is_memory:
-            holds = agrees(lhs.value, rhs, rel=rel)
-        elif rhs.is_memory and not lhs.is_memory:
-            # "1,500,000 floats = 6 MB": a count of floats stated in bytes; both readings count
-            holds = agrees(lhs.value, rhs, rel=rel) or agrees(lhs.value * 4, rhs, rel=rel)
-        else:
-            holds = agrees(lhs.value, rhs, rel=rel)
-        if not holds and lhs.plain is not None and (lhs.is_memory or rhs.is_memory):
-            # "50 × (6 + 3 + 1.52) MB = 526 MB": the arithmetic holds in the student's own unit
-            holds = (
-                abs(lhs.plain - rhs.number)
-                <= max(rhs.precision * rhs.number / (rhs.value or 1), rel * abs(rhs.number)) + 1e-9
-            )
+        holds = _holds(lhs, rhs, approx)
+        if not holds and k and lhs.operands[0].start == _first_number_at(text, bounds[k]):
+            # "= 526 MB + 50*0.72 = 36 MB + 3.6 MB ≈ 565.6 MB": a running sum that writes each
+            # next term's own result; the term after the previous result is the formula
+            rest = re.match(r"\s*\+\s*", text[lhs.operands[0].end : s])
+            at = lhs.operands[0].end + (rest.end() if rest else 0)
+            term = formula_at_end(text[at:s], at, european) if rest else None
+            if term is not None and len(term.operands) >= 2 and _holds(term, rhs, approx):
+                lhs, holds = term, True
+        if not holds and lhs.is_memory and rhs.is_memory:
+            total = _running_total(out, text, s, lhs)
+            if total is not None and _holds(total, rhs, approx):
+                lhs, holds = total, True
         start = lhs.operands[0].start
         out.append(
             Equation(

@@ -226,3 +226,10 @@ def test_layer_indices_are_no_operands():
     eq = find_equations("Single instance: 9 MB (layers 1+2 alive at the same time) + 3.6 MB for weights "
                         "= 12.6 MB.")
     assert len(eq) == 1 and eq[0].holds and abs(eq[0].lhs.value - 12.6e6) < 1
+
+
+def test_a_running_sum_that_writes_each_terms_result_holds():
+    eqs = find_equations("50 images: 50*(6+3+1.52) = 526 MB + 50*0.72 = 36 MB + 3.6 MB ≈ 565.6 MB")
+    assert [e.rhs.raw for e in eqs] == ["526 MB", "36 MB", "565.6 MB"] and all(e.holds for e in eqs)
+    # a wrong last result is still a slip
+    assert not find_equations("50*(6+3+1.52) = 526 MB + 50*0.72 = 36 MB + 3.6 MB ≈ 575.6 MB")[-1].holds
