@@ -1115,3 +1115,9 @@ def test_a_total_stated_first_and_then_explained_by_its_terms_is_the_answer():
                 "Training with 50 images needs 565.6 MB: 526 MB activations, 36 MB inputs, 3.6 MB weights.")
     assert found(out["ram_prediction"]) == "12.6 MB" and out["ram_prediction"].credit == 1
     assert found(out["ram_batch"]) == "565.6 MB" and out["ram_batch"].credit == 1
+
+
+def test_a_component_named_after_the_total_of_its_sentence_is_not_the_answer():
+    out = grade("Parameters: 903,400\nPrediction: 12.6 MB\n"
+                "Batch: total 565.6 MB, of which the input images are 36 MB")
+    assert found(out["ram_batch"]) == "565.6 MB" and out["ram_batch"].credit == 1

@@ -26,6 +26,7 @@ from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by
 from grader.parammath.order import segment_of as _segment_of
 from grader.parammath.restatements import ASIDE as _ASIDE
 from grader.parammath.restatements import HEDGE as _HEDGE
+from grader.parammath.restatements import component
 from grader.parammath.restatements import restatements as _restatements
 from grader.parammath.restatements import term_of as _term_of
 from grader.parammath.rivals import RESTATED, in_parentheses
@@ -383,6 +384,13 @@ def _pick(reading: Reading) -> None:
                 # "RAM for one prediction is 12.6 MB: 9 MB for two layers and 3.6 MB of weights": the
                 # terms that explain a total stated first are not the answer
                 cued = [k for k in cued if not _explains(reading, k, idx)] or cued
+                # "total 565.6 MB, of which the input images are 36 MB": a component named after
+                # the figure of its own sentence is no answer
+                cued = [k for k in cued if not (component(reading, reading.quantities[k]) and any(
+                    reading.quantities[j].value > reading.quantities[k].value
+                    and not component(reading, reading.quantities[j]) and j < k
+                    and _segment_of(reading.segments, reading.quantities[j].start)
+                    is _segment_of(reading.segments, reading.quantities[k].start) for j in cued))] or cued
             i, why = cued[-1], "the last number in a sentence that states the answer"
             if part != "params":
                 j = _conclusion(reading, i, idx)

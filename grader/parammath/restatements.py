@@ -146,6 +146,12 @@ def _comma_clause(reading: Reading, q: Quantity, seg: Segment) -> str:
     return before[cut:] + reading.text[q.start:q.end] + (after[: stop.start()] if stop else after)
 
 
+def component(reading: Reading, q: Quantity) -> bool:
+    """The words of the amount's clause make it a component ('of which the input images are 36 MB')."""
+    seg = _segment_of(reading.segments, q.start)
+    return seg is not None and bool(_COMPONENT.search(_clause(reading, q, seg)))
+
+
 def _clause(reading: Reading, q: Quantity, seg: Segment) -> str:
     """The words around an amount within its clause: from the last number, comma or 'and' before
     it to the next one after it."""
