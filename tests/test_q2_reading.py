@@ -1121,3 +1121,10 @@ def test_a_component_named_after_the_total_of_its_sentence_is_not_the_answer():
     out = grade("Parameters: 903,400\nPrediction: 12.6 MB\n"
                 "Batch: total 565.6 MB, of which the input images are 36 MB")
     assert found(out["ram_batch"]) == "565.6 MB" and out["ram_batch"].credit == 1
+
+
+def test_ram_figures_without_a_unit_go_to_a_ta():
+    out = grade("params = 903400\npred = 12.6\nbatch = 565.6")
+    assert out["params"].credit == 1
+    for part in ("ram_prediction", "ram_batch"):
+        assert out[part].credit == 0 and out[part].needs_review

@@ -151,6 +151,8 @@ def grade_part(
         confidence = 0.5  # a few percent off an accepted figure: a method slip a TA may still credit
     elif pick is None and _FORMULA_CODE.search(reading.text):
         confidence = 0.5  # "params = (3*3*3+1)*100 + ..." never run: a human can work the number out
+    elif pick is None and part != "params" and _bare_figure(reading, part):
+        confidence = 0.5  # "pred = 12.6": a figure for the part without its unit; a TA reads the unit
     return Outcome(
         credit=verdict.credit,
         feedback=verdict.feedback,
@@ -159,6 +161,16 @@ def grade_part(
         confidence=confidence,
         needs_review=confidence < 0.6 and verdict.credit < 1.0,
     )
+
+
+def _bare_figure(reading: Reading, part: str) -> bool:
+    """A number with decimals and no unit, not a step of a formula, in a sentence about `part`."""
+    for i, q in enumerate(reading.quantities):
+        seg = reading.segment_at(q.start)
+        if (not q.is_memory and i not in reading.operands and seg is not None and part in seg.labels
+                and re.fullmatch(r"\d+[.,]\d+", q.raw)):
+            return True
+    return False
 
 
 #: A code line that assigns an arithmetic formula to a variable ("ram = (act + params) * 4 / 1e6").
