@@ -1128,3 +1128,8 @@ def test_ram_figures_without_a_unit_go_to_a_ta():
     assert out["params"].credit == 1
     for part in ("ram_prediction", "ram_batch"):
         assert out[part].credit == 0 and out[part].needs_review
+
+
+def test_a_range_with_its_unit_written_once_is_no_single_answer():
+    o = grade("903,400 params; 12.6 MB for one image; the batch needs between 530 and 570 MB")["ram_batch"]
+    assert o.credit == 0 and o.needs_review

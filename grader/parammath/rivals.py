@@ -43,6 +43,12 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
     903,400"), or [] when the pick stands alone. Steps of a formula are not rivals."""
     seg = pick.segment
     lo, hi = seg.start, seg.end
+    window = max(seg.start, pick.quantity.start - 40)
+    low_end = _RANGE_BEFORE.search(reading.text[window : pick.quantity.start])
+    if low_end:  # "between 530 and 570 MB": the unit written once, after the range's upper end
+        other = next((q for q in reading.quantities if q.start == window + low_end.start("low")), None)
+        if other is not None and other.value != pick.quantity.number:
+            return [other, pick.quantity]
     if part == "params":
         # "2,800, 180,200, 720,400 = 903,400": the terms of a formula are no rivals; only values
         # on the pick's side of every '=' are ("params = 902,700 / 903,400")
@@ -92,6 +98,12 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         return []  # "2 800, 180 200 and 720 400, i.e. 903 400": the terms and their total, in words
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
+
+
+#: "between 530 and 570 MB", "from 12 to 15 MB", "12-15 MB": the lower end of a range right before
+#: a value (numbers only; a range of two amounts is found by `_ranged`)
+_RANGE_BEFORE = re.compile(r"(?:\b(?:between|from|zwischen|entre|от)\s+)(?P<low>\d[\d.,]*)\s*"
+                           r"(?:and|to|und|et|y|e|до|и|-|–)\s*$", re.I)
 
 
 #: "(or 902,700 ...": a parenthesis that opens with 'or' offers another value
