@@ -187,6 +187,10 @@ _EUROPEAN = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3}){2,}(?![\d.,])|(?<![\d.,])
 _DOT_DECIMAL = re.compile(r"(?<![\d.,])\d+\.(?:\d{1,2}|\d{4,})(?![\d.,])")
 
 
+#: Digits grouped with commas outside an amount of mega- or gigabytes: "903,400", "1,500,000 floats".
+_COMMA_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,]|\.\d|\s*(?:[MG]i?B|Mo|Go|МБ)\b)")
+
+
 def is_european(text: str) -> bool:
     return bool(_EUROPEAN.search(text)) and not _DOT_DECIMAL.search(text)
 
@@ -218,6 +222,13 @@ def find_quantities(text: str, *, european: bool | None = None) -> list[Quantity
             value, step, alternatives = alternatives[0], 1.0, [value]
             note = note or "dot read as a thousands separator (the answer writes numbers that way)"
             number = value
+        if (unit in ("MB", "GB", "MiB", "GiB") and not exponent and not m.group("mult")
+                and re.fullmatch(r"\d{1,3},\d{3}", mantissa)
+                and (european or not _COMMA_GROUPED.search(text))):
+            # "12,614 MB" where the answer groups no digits with commas (or writes the European way):
+            # a decimal comma; 12,614 megabytes for one image is not what anyone works out
+            value = number = float(mantissa.replace(",", "."))
+            step, note = 0.001, "comma read as a decimal point (the answer groups no digits with commas)"
         if unit:
             value, step = value * BYTE_UNITS[unit], step * BYTE_UNITS[unit]
         out.append(

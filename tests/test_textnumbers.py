@@ -233,3 +233,11 @@ def test_a_running_sum_that_writes_each_terms_result_holds():
     assert [e.rhs.raw for e in eqs] == ["526 MB", "36 MB", "565.6 MB"] and all(e.holds for e in eqs)
     # a wrong last result is still a slip
     assert not find_equations("50*(6+3+1.52) = 526 MB + 50*0.72 = 36 MB + 3.6 MB ≈ 575.6 MB")[-1].holds
+
+
+def test_a_comma_before_three_digits_of_megabytes_is_decimal_when_the_answer_groups_nothing():
+    q = [q for q in find_quantities("Parameters 903400. Prediction: 12,614 MB.") if q.unit][0]
+    assert abs(q.value - 12.614e6) < 1
+    # where the answer groups digits with commas, the comma groups these too
+    q = [q for q in find_quantities("903,400 parameters; 1,091 MB in all") if q.unit][0]
+    assert q.value == 1091e6
