@@ -1133,3 +1133,11 @@ def test_ram_figures_without_a_unit_go_to_a_ta():
 def test_a_range_with_its_unit_written_once_is_no_single_answer():
     o = grade("903,400 params; 12.6 MB for one image; the batch needs between 530 and 570 MB")["ram_batch"]
     assert o.credit == 0 and o.needs_review
+
+
+def test_a_tiny_wrong_count_in_the_batch_reads_as_an_omission_and_goes_to_a_ta():
+    out = grade("Each filter 3x3 plus one bias: 10 parameters, so "
+                "100*10 + 200*10 + 400*10 = 7,000 parameters.\n"
+                "Training RAM: 50 * 10.52 MB + 36 MB of inputs + 28 KB ≈ 562.03 MB.")
+    o = out["ram_batch"]
+    assert o.credit == 0.5 and o.needs_review

@@ -262,7 +262,11 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     if mistakes:
         t = (proven or mistakes)[0]
         note = f"{q.raw} is {t.label}."
-        return Verdict(t.credit, f"{note} {t.fix}", [Diagnosis(t.code, note, fix=t.fix)], t.label)
+        # "... + 28 KB ≈ 562.03 MB" from a count of 7,000: right from the student's own count and a
+        # known omission at once; which one the student made is a TA's call
+        carried = any(a.right_count_value for a in accepted)
+        return Verdict(t.credit, f"{note} {t.fix}", [Diagnosis(t.code, note, fix=t.fix)], t.label,
+                       review=carried)
     if wrong:
         first = wrong[0]
         code = "sum-mismatch" if first.is_sum else "arithmetic-error"
