@@ -1141,3 +1141,19 @@ def test_a_tiny_wrong_count_in_the_batch_reads_as_an_omission_and_goes_to_a_ta()
                 "Training RAM: 50 * 10.52 MB + 36 MB of inputs + 28 KB ≈ 562.03 MB.")
     o = out["ram_batch"]
     assert o.credit == 0.5 and o.needs_review
+
+
+def test_amounts_about_the_hardware_or_another_precision_are_asides():
+    out = grade("903,400 params.\nPrediction: 12.6 MB, which easily fits on a 16 GB GPU.\n"
+                "training: 565.6 MB, but TensorFlow itself uses about 2 GB anyway")
+    assert found(out["ram_prediction"]) == "12.6 MB" and out["ram_prediction"].credit == 1
+    assert found(out["ram_batch"]) == "565.6 MB" and out["ram_batch"].credit == 1
+    o = grade("params 903,400\none prediction needs 12.6 MB; with 64-bit floats it doubles to 25.2 MB")
+    assert found(o["ram_prediction"]) == "12.6 MB"
+
+
+def test_a_larger_later_amount_concludes_only_after_a_conclusion_sign():
+    # 'ca.' after ':' concludes the paragraph's working; a later figure in passing does not
+    o = grade("903,400 params\n\nRAM for one image: maps 6 MB, 3 MB and 1.52 MB. Two at once (9 MB) plus "
+              "weights (3.6 MB): ca. 12.6 MB.")["ram_prediction"]
+    assert found(o) == "12.6 MB"

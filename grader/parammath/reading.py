@@ -521,8 +521,18 @@ def _conclusion(reading: Reading, i: int, idx: list[int]) -> int:
     states the answer concludes its working; the cued sentence only listed terms."""
     q = reading.quantities[i]
     later = [j for j in idx if j > i and reading.quantities[j].value > q.value
-             and "\n\n" not in reading.text[q.end : reading.quantities[j].start]]
+             and "\n\n" not in reading.text[q.end : reading.quantities[j].start]
+             and _CONCLUDES.search(reading.text[max(0, reading.quantities[j].start - 30)
+                                                : reading.quantities[j].start])]
     return later[-1] if later else i
+
+
+#: Right before an amount that concludes a working: '=', '≈', '→', ': ca.', 'so', 'in total', 'also'
+#: (not 'a 16 GB GPU', 'doubles to 25.2 MB', 'uses about 2 GB').
+_CONCLUDES = re.compile(
+    r"(?:[=≈~→:]|=>|->|\b(?:so|thus|hence|therefore|total|in\s+all|overall|gives?|giving|also|donc|soit|"
+    r"insgesamt|zusammen|итого|всего|jadi|toplam|então|quindi|dunque|entonces|así\s+que))\s*"
+    r"(?:(?:about|approx\.?|roughly|around|ca\.?|circa|environ|etwa|ungefähr|约|~|≈)\s*)?$", re.I)
 
 
 def _corrected_loose(reading: Reading, loose: list[int], replaced: list[tuple[int, int]]) -> None:

@@ -34,7 +34,11 @@ _PARAMS_ASIDE = re.compile(
     r"trainable|weights\s+only", re.I)
 #: A value for another setting than the question's: "in float16 it would be 6.3 MB".
 ASIDE = re.compile(r"float ?16|fp16|half[- ]precision|16[- ]?bits?|\bwould\b|\bif\s+we\b|in\s+practice|"
-                    r"\be\.g\.|for\s+example|realistically|optimi[sz]er", re.I)
+                    r"\be\.g\.|for\s+example|realistically|optimi[sz]er|"
+                    # "fits on a 16 GB GPU", "with 64-bit floats it doubles to 25.2 MB", "TensorFlow
+                    # itself uses about 2 GB": the hardware, another precision, the framework
+                    r"\b[GT]PUs?\b|\bVRAM\b|float ?64|fp64|64[- ]?bits?|double[- ]precision|\bdoubles?\b|"
+                    r"tensorflow|pytorch|keras|framework|overhead", re.I)
 #: "12.6 MB, maybe 14.1 MB if nothing is freed": a hedged second value, not the student's answer
 HEDGE = re.compile(r"\b(?:maybe|perhaps|possibly)\b", re.I)
 _TOTAL_LINE = re.compile(r"\W*(?:total|gesamt|итого|всего)\s*[:=]", re.I)  # "Total = 14,133,600 bytes"
