@@ -36,7 +36,7 @@ SETS = {"in-sample": DATA / "q2_realistic.yaml", "held-out": DATA / "q2_realisti
         "blind3": DATA / "q2_blind3.yaml"}  # third blind set (issue 13 round 3), never tuned on
 SETS["blind4"] = DATA / "q2_blind4.yaml"  # fourth blind set (issue 13 round 4), never tuned on
 SETS["blind5"] = DATA / "q2_blind5.yaml"  # fifth blind set (issue 13 round 5), never tuned on
-SETS["blind6"] = DATA / "q2_blind6.yaml"  # sixth blind set (issue 13 round 6), never tuned on
+SETS["blind6"] = DATA / "q2_blind6.yaml"  # sixth blind set (issue 13 round 6); dev data since round 7
 
 
 def _norm(s: str | None) -> str | None:
