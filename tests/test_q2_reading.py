@@ -1157,3 +1157,9 @@ def test_a_larger_later_amount_concludes_only_after_a_conclusion_sign():
     o = grade("903,400 params\n\nRAM for one image: maps 6 MB, 3 MB and 1.52 MB. Two at once (9 MB) plus "
               "weights (3.6 MB): ca. 12.6 MB.")["ram_prediction"]
     assert found(o) == "12.6 MB"
+
+
+def test_amounts_added_up_with_no_result_go_to_a_ta():
+    out = grade("903,400 params. Prediction: 9 MB + 3.6 MB. Batch: 526 MB + 36 MB + 3.6 MB.")
+    for part in ("ram_prediction", "ram_batch"):
+        assert out[part].credit == 0 and out[part].needs_review

@@ -164,11 +164,15 @@ def grade_part(
 
 
 def _bare_figure(reading: Reading, part: str) -> bool:
-    """A number with decimals and no unit, not a step of a formula, in a sentence about `part`."""
+    """A number with decimals and no unit, not a step of a formula, in a sentence about `part`; or
+    amounts of memory added up there with no result written ('Batch: 526 MB + 36 MB + 3.6 MB.')."""
     for i, q in enumerate(reading.quantities):
         seg = reading.segment_at(q.start)
-        if (not q.is_memory and i not in reading.operands and seg is not None and part in seg.labels
-                and re.fullmatch(r"\d+[.,]\d+", q.raw)):
+        if seg is None or part not in seg.labels:
+            continue
+        if not q.is_memory and i not in reading.operands and re.fullmatch(r"\d+[.,]\d+", q.raw):
+            return True
+        if q.is_memory and i in reading.operands and re.match(r"\s*\+\s*\d", reading.text[q.end : seg.end]):
             return True
     return False
 
