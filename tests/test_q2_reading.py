@@ -1163,3 +1163,8 @@ def test_amounts_added_up_with_no_result_go_to_a_ta():
     out = grade("903,400 params. Prediction: 9 MB + 3.6 MB. Batch: 526 MB + 36 MB + 3.6 MB.")
     for part in ("ram_prediction", "ram_batch"):
         assert out[part].credit == 0 and out[part].needs_review
+
+
+def test_a_struck_through_value_is_retracted_even_when_it_is_the_right_one():
+    out = grade("Params ~~903,400~~ 902,700 (biases are not weights, I think). Prediction 12.6 MB.")
+    assert found(out["params"]) == "902,700" and out["params"].credit == 0

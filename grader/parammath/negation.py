@@ -27,9 +27,19 @@ _NEGATED_AFTER = re.compile(
     r"what\s+(?:the\s+)?(?:book|author|solution|others?|internet|chatgpt)\s+(?:says|gives|gets))\b", re.I)
 
 
+#: Struck-through text: "~~903,400~~", "<del>630 MB</del>", "<s>9 MB</s>".
+_STRUCK = re.compile(r"~~[^~\n]+~~|<(del|s|strike)>.*?</\1>", re.I | re.S)
+
+
+def struck(text: str, q: Quantity) -> bool:
+    """The value stands in struck-through text: the student retracted it."""
+    return any(m.start() <= q.start and q.end <= m.end() for m in _STRUCK.finditer(text))
+
+
 def is_negated(text: str, q: Quantity, seg: Segment) -> bool:
-    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB', '903,400 is wrong'."""
-    return bool(NEGATED_BEFORE.search(text[seg.start : q.start])
+    """'The total is NOT 903,400', 'it is not 3.6 MB', 'does NOT need 630 MB', '903,400 is wrong',
+    '~~903,400~~ 902,700'."""
+    return bool(struck(text, q) or NEGATED_BEFORE.search(text[seg.start : q.start])
                 or _NEGATED_AFTER.match(text[q.end : seg.end])
                 or (_REPORTED_BEFORE.search(text[seg.start : q.start])
                     and _CONTRAST_AFTER.match(text[q.end : seg.end])))
