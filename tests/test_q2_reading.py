@@ -1168,3 +1168,12 @@ def test_amounts_added_up_with_no_result_go_to_a_ta():
 def test_a_struck_through_value_is_retracted_even_when_it_is_the_right_one():
     out = grade("Params ~~903,400~~ 902,700 (biases are not weights, I think). Prediction 12.6 MB.")
     assert found(out["params"]) == "902,700" and out["params"].credit == 0
+
+
+def test_alternatives_with_the_unit_written_once_are_a_shotgun():
+    out = grade("903,400 or 902,700 params; 9, 12.6 or 14.1 MB; 526, 562 or 565.6 MB")
+    for part in ("params", "ram_prediction", "ram_batch"):
+        assert out[part].credit == 0 and out[part].needs_review
+    # two accepted conventions offered together stay one right answer
+    assert grade("903,400 params; 12.6 or 14.1 MB per image, depending on freeing; batch 565.6 MB")[
+        "ram_prediction"].credit == 1

@@ -473,7 +473,7 @@ def _pick(reading: Reading) -> None:
         p = choose(loose[:1], _RAM_CUE, "ram")
         if p:
             p.why = "the first amount of memory written (no sentence names a single prediction)"
-        reading.picks["ram_prediction"] = p
+        reading.picks["ram_prediction"] = settle("ram_prediction", p)  # "9, 12.6 or 14.1 MB" too
         loose = loose[1:]
     pred = reading.picks["ram_prediction"]
     # a batch needs more than one prediction: a smaller amount is a step of the working, not the answer
@@ -482,7 +482,7 @@ def _pick(reading: Reading) -> None:
         p = choose(loose[-1:], _RAM_CUE, "ram")
         if p:
             p.why = "the last amount of memory written (no sentence names the batch)"
-        reading.picks["ram_batch"] = p
+        reading.picks["ram_batch"] = settle("ram_batch", p)
     _corrected_loose(reading, [i for i in candidates("ram") if i not in reading.negated], replaced)
     for part in PARTS:
         pick = reading.picks.get(part)

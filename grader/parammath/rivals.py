@@ -49,6 +49,17 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         other = next((q for q in reading.quantities if q.start == window + low_end.start("low")), None)
         if other is not None and other.value != pick.quantity.number:
             return [other, pick.quantity]
+    chain = _UNIT_ONCE.search(reading.text[max(seg.start, pick.quantity.start - 60) : pick.quantity.start])
+    goes_on = re.match(r"\s*(?:,\s*)?(?:or|oder|ou|o|или|atau|veya|/)\s+\d",
+                       reading.text[pick.quantity.end : seg.end], re.I)
+    if pick.quantity.is_memory and chain and (goes_on or re.search(r"[/?]|[^\W\d]", chain.group(0))):
+        # "9, 12.6 or 14.1 MB": a list of alternatives with the unit written once, after the last
+        base = max(seg.start, pick.quantity.start - 60) + chain.start()
+        n = pick.quantity.number
+        listed = [q for q in reading.quantities if base <= q.start < pick.quantity.start and not q.is_memory
+                  and n > 0 and 0.1 <= q.value / n <= 10]  # "903,400 / 14.13 MB": a count, no rival
+        if any(q.value != pick.quantity.number for q in listed):
+            return [*listed, pick.quantity]
     if part == "params":
         # "2,800, 180,200, 720,400 = 903,400": the terms of a formula are no rivals; only values
         # on the pick's side of every '=' are ("params = 902,700 / 903,400")
@@ -104,6 +115,11 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
 #: a value (numbers only; a range of two amounts is found by `_ranged`)
 _RANGE_BEFORE = re.compile(r"(?:\b(?:between|from|zwischen|entre|от)\s+)(?P<low>\d[\d.,]*)\s*"
                            r"(?:and|to|und|et|y|e|до|и|-|–)\s*$", re.I)
+
+
+#: Numbers joined by 'or' (or '/', '?', commas) right before an amount: "9, 12.6 or 14.1 MB".
+_UNIT_ONCE = re.compile(r"(?<![\d.,])(?:\d[\d.,]*\s*(?:,|/|\?|\bor\b|\boder\b|\bou\b|\bo\b|\bили\b|\batau\b|"
+                        r"\bveya\b)\s*)+$", re.I)
 
 
 #: "(or 902,700 ...": a parenthesis that opens with 'or' offers another value
