@@ -25,7 +25,9 @@ and three more mistakes seen in answers: parameters-not-counted (feature maps on
 inputs-not-counted (batch without its input images, partial), batch-scaled-prediction
 (50 × the one-prediction figure: parameters counted per image, only two layers kept, none),
 input-channels-missing (the batch's input images with one channel instead
-of three, partial) and bits-as-bytes (32-bit floats counted as 32 bytes, none). A slip in a step
+of three, partial), bits-as-bytes (32-bit floats counted as 32 bytes, none),
+parameter-count-carried (a figure right only from the student's wrong count, far off the right
+one: charged like the count, flagged) and too-rounded (one significant digit, flagged). A slip in a step
 carried into a later one ("6 + 3 + 1.52 = 10.25 MB", then "10.25 + 3.61") makes that part partial
 too; a 25×37 top map (floor for ceil) stays within the rounding tolerance and is named, not
 charged. The partial-credit rule is written in the rubric's q2 comments.
