@@ -1177,3 +1177,9 @@ def test_alternatives_with_the_unit_written_once_are_a_shotgun():
     # two accepted conventions offered together stay one right answer
     assert grade("903,400 params; 12.6 or 14.1 MB per image, depending on freeing; batch 565.6 MB")[
         "ram_prediction"].credit == 1
+
+
+def test_the_right_digits_under_another_prefix_go_to_a_ta():
+    out = grade("903,400 params; prediction 12.6 KB; batch 565.6 KB")
+    assert out["ram_prediction"].credit == 0 and out["ram_prediction"].needs_review
+    assert out["ram_batch"].credit == 0 and out["ram_batch"].needs_review

@@ -149,6 +149,8 @@ def grade_part(
         confidence = 0.5
     elif pick is not None and verdict.credit == 0.0 and _near_miss(reading, part, ref, tolerance):
         confidence = 0.5  # a few percent off an accepted figure: a method slip a TA may still credit
+    elif pick is not None and verdict.credit == 0.0 and _unit_slip(reading, part, ref, tolerance):
+        confidence = 0.5  # "12.6 KB": the right digits with another unit prefix; a TA decides
     elif pick is None and _FORMULA_CODE.search(reading.text):
         confidence = 0.5  # "params = (3*3*3+1)*100 + ..." never run: a human can work the number out
     elif pick is None and part != "params" and _bare_figure(reading, part):
@@ -197,6 +199,18 @@ def _near_miss(reading: Reading, part: str, ref: dict[str, Any], tolerance: floa
     count = params.quantity.value if params else None
     accepted = [t.value for t in targets(part, ref, count, DEFAULT_PARTIAL) if t.accepted]
     return any(tolerance < abs(v - a) / a <= NEAR_MISS for a in accepted for v, _ in pick.quantity.readings())
+
+
+def _unit_slip(reading: Reading, part: str, ref: dict[str, Any], tolerance: float) -> bool:
+    """The amount picked has an accepted figure's digits under another prefix (12.6 KB, 565.6 GB)."""
+    pick = reading.picks.get(part)
+    if part == "params" or pick is None or not pick.quantity.is_memory:
+        return False
+    params = reading.picks.get("params")
+    count = params.quantity.value if params else None
+    accepted = [t.value for t in targets(part, ref, count, DEFAULT_PARTIAL) if t.accepted]
+    v = pick.quantity.value
+    return any(abs(v * f - a) <= tolerance * a for a in accepted for f in (1e-6, 1e-3, 1e3, 1e6))
 
 
 def _all_accepted(reading: Reading, part: str, ref: dict[str, Any], tolerance: float) -> bool:
