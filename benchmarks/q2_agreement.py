@@ -37,10 +37,13 @@ SETS = {"in-sample": DATA / "q2_realistic.yaml", "held-out": DATA / "q2_realisti
 SETS["blind4"] = DATA / "q2_blind4.yaml"  # fourth blind set (issue 13 round 4), never tuned on
 SETS["blind5"] = DATA / "q2_blind5.yaml"  # fifth blind set (issue 13 round 5), never tuned on
 SETS["blind6"] = DATA / "q2_blind6.yaml"  # sixth blind set (issue 13 round 6); dev data since round 7
+# Round 7's fresh sets, scored once the round's fixer had merged (first look: 91.3 % and 92.0 %).
+SETS["blind7"] = DATA / "q2_blind7.yaml"
+SETS["blind8"] = DATA / "q2_blind8.yaml"  # its `says` are byte counts, so no quote figure
 
 
 def _norm(s: str | None) -> str | None:
-    return None if s is None else re.sub(r"\s+", "", s).lower()
+    return None if s is None else re.sub(r"\s+", "", str(s)).lower()
 
 
 def evaluate(path: Path) -> list[dict]:
@@ -69,10 +72,15 @@ def evaluate(path: Path) -> list[dict]:
 def summary(rows: list[dict]) -> dict[str, float]:
     n = len(rows)
     flag = [r for r in rows if r["flag"]]
+    numeric = any(isinstance(r["says"], (int, float)) for r in rows)
+    quoted = [] if numeric else rows
     return {
         "n": n,
         "exact": sum(1 for r in rows if abs(r["credit"] - r["label"]) < 1e-9) / n,
-        "quote": sum(1 for r in rows if r["quote_ok"]) / n,
+        # a label's `says` written as a number (bytes, not the student's words) cannot be compared
+        "quote": (sum(1 for r in quoted if r["quote_ok"]) / len(quoted)) if quoted else None,
+        "exact_or_flagged": sum(1 for r in rows
+                                if abs(r["credit"] - r["label"]) < 1e-9 or r["flagged"]) / n,
         "flagged": sum(1 for r in rows if r["flagged"]) / n,
         "flag_wanted": len(flag),
         "flag_hit": sum(1 for r in flag if r["flagged"]),
@@ -81,7 +89,9 @@ def summary(rows: list[dict]) -> dict[str, float]:
 
 
 def line(s: dict[str, float]) -> str:
-    return (f"parts={s['n']:<3} exact credit {s['exact']:.1%}  figure quoted as meant {s['quote']:.1%}  "
+    quote = "n/a" if s["quote"] is None else f"{s['quote']:.1%}"
+    return (f"parts={s['n']:<3} exact credit {s['exact']:.1%}  (or flagged {s['exact_or_flagged']:.1%})  "
+            f"figure quoted as meant {quote}  "
             f"flagged {s['flagged']:.1%} (wanted {s['flag_hit']}/{s['flag_wanted']})  "
             f"over-credited {s['over_credit']}")
 
