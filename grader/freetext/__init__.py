@@ -31,10 +31,9 @@ A sentence-embedding signal (all-MiniLM-L6-v2 run with NumPy, grader/embed.py) w
 and not adopted: as credit it lowered held-out agreement, as a review flag it caught 1 more
 wrong grade in 53 at the cost of 6-9 more flags (benchmarks/embedding_signal.py), and it costs
 30-60 ms of CPU per sentence, too much for the 1-second static self-check.
-Static check: no TensorFlow, no execution.
-"""
-
-
 Modules, one job each: rubric (params -> objects), reading (sentences and units by subject),
 attribution (which units a concept may be credited from), finding (concepts), misconceptions
 (asserted, not mentioned), confidence (when a human should look), scoring (grade_text).
+
+Static check: no TensorFlow, no execution.
+"""
