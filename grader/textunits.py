@@ -107,7 +107,8 @@ def is_bare(sentence: str, *, names_subject: bool = False) -> bool:
     if not chunks:
         return False
     if len(chunks) >= LIST_MIN_CHUNKS:
-        bare = sum(1 for c in chunks if is_bare_chunk(c, in_list=True))
+        # "kernel = feature map size" set beside other terms is a term pair, no statement
+        bare = sum(1 for c in chunks if is_bare_chunk(c, in_list=True) or _term_pair(c))
         return bare >= LIST_BARE_SHARE * len(chunks)
     return all(is_bare_chunk(c) for c in chunks)
 
