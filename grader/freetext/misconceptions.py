@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from grader.freetext.reading import Unit, pattern_hit
+from grader.freetext.retraction import withdrawn
 from grader.freetext.rubric import ConceptRubric, Misconception
 from grader.textmatch import find_phrase
 
@@ -13,8 +14,13 @@ MISCONCEPTION_SLACK = 1
 
 
 def find_misconceptions(units: list[Unit], rubric: ConceptRubric):
+    """The misconceptions asserted (each deducted once), the sentences that state or take back
+    one, and the spans of the claims taken back (their words earn no concept either)."""
     stated: list[dict[str, Any]] = []
     used: set[str] = set()
+    taken_back: list[tuple[str, tuple[int, int]]] = []
+    texts = list(dict.fromkeys(u.text for u in units))
+    following = dict(zip(texts, texts[1:] + [None], strict=False))
     for mc in rubric.misconceptions:
         for s in units:
             if s.denied or (mc.subject and rubric.subjects and s.subject != mc.subject):
@@ -29,6 +35,10 @@ def find_misconceptions(units: list[Unit], rubric: ConceptRubric):
             if (hit is None and pattern_hit(mc.patterns, s.span)
                     and not _excused(mc, s, 0, len(s.tokens) - 1)):
                 hit = (s.span, s.tokens[0].start, s.tokens[-1].end)
+            if hit and withdrawn(s.text, hit[2], following.get(s.text)):
+                used.add(s.text)  # "increase the batch... no, sorry, that's backwards"
+                taken_back.append((s.text, (hit[1], hit[2])))
+                continue
             if hit:
                 used.add(s.text)
                 if not any(m["misconception"] == mc.id for m in stated):  # deducted once
@@ -37,7 +47,7 @@ def find_misconceptions(units: list[Unit], rubric: ConceptRubric):
                         "phrase": hit[0], "sentence": s.text, "correction": mc.correction,
                         "span": (hit[1], hit[2]),
                     })
-    return stated, used
+    return stated, used, taken_back
 
 
 def _excused(mc: Misconception, s: Unit, start: int, end: int) -> bool:

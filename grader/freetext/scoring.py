@@ -38,10 +38,11 @@ def grade_text(text: str, rubric: ConceptRubric, points: float, prompt: str = ""
     """Grade `text` against `rubric` for an item worth `points`."""
     sentences, ignored = _sentences(text, prompt)
     units = _units(sentences, rubric)
-    stated, used_sentences = find_misconceptions(units, rubric)
+    stated, used_sentences, taken_back = find_misconceptions(units, rubric)
     # the words that state a misconception earn nothing ("every neuron connected to every neuron
-    # of the previous layer, but with convolutions" is not the definition of an FCN)
-    wrong = [(m["sentence"], m["span"]) for m in stated]
+    # of the previous layer, but with convolutions" is not the definition of an FCN), nor do
+    # those of a claim the student took back
+    wrong = [(m["sentence"], m["span"]) for m in stated] + taken_back
     matches, found, weak, explained = find_concepts(units, rubric, wrong)
     used_sentences |= explained
 
