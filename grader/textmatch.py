@@ -48,6 +48,7 @@ NEGATIONS = frozenset({
 _ABBREVIATIONS = {
     "params": "parameters", "param": "parameter", "convnet": "cnn", "convnets": "cnn",
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
+    "res": "resolution",
 }
 
 #: Words students use for the rubric's words, across all questions (a small thesaurus, applied to
@@ -62,8 +63,18 @@ _SYNONYMS = {
     **dict.fromkeys(("chopped", "deleted", "stripped", "ditched"), "removed"),
     **dict.fromkeys(("chopping", "deleting", "stripping", "ditching"), "removing"),
     "knowledge": "information", "info": "information",
-    **dict.fromkeys(("squash", "squashes", "squashed", "squashing", "squeezed", "shrunk", "shrank"),
-                    "shrinks"),
+    **dict.fromkeys(("squash", "squashes", "squashed", "squashing", "squeezed",
+                     "squeezing", "shrunk", "shrank"), "shrinks"),
+    # slang and plain words for cutting something down: "nuke the batch size", "halve the filters"
+    **dict.fromkeys(("slash", "nuke", "trim", "halve", "lessen"), "reduce"),
+    **dict.fromkeys(("slashes", "nukes", "trims", "halves", "lessens"), "reduces"),
+    **dict.fromkeys(("slashed", "nuked", "trimmed", "halved", "lessened"), "reduced"),
+    **dict.fromkeys(("slashing", "nuking", "trimming", "halving", "lessening"), "reducing"),
+    # a feature that "wiggles by a pixel" has moved by a pixel
+    **dict.fromkeys(("wiggle", "jiggle", "nudge"), "move"),
+    **dict.fromkeys(("wiggles", "jiggles", "nudges"), "moves"),
+    **dict.fromkeys(("wiggled", "jiggled", "nudged"), "moved"),
+    **dict.fromkeys(("wiggling", "jiggling", "nudging"), "moving"),
 }
 #: Non-native comparatives: "more small" is "smaller", "more quick" is "quicker".
 _COMPARATIVES = {
@@ -136,7 +147,8 @@ def tokenize(sentence: str) -> list[Token]:
     return tokens
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)")
+#: "i.e." and "e.g." end no sentence: "a conv whose window is 7x7, i.e. the whole map" is one claim
+_SENTENCE_END = re.compile(r"(?<=[.!?;])(?<!\bi\.e\.)(?<!\be\.g\.)(?<!\bvs\.)(?<!\bcf\.)\s+(?=\S)", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•>]+|\(?\d{1,2}[.):]|\(?[a-h][.)])\s*")
 
 
@@ -320,9 +332,16 @@ def _windows(hits: list[list[tuple[int, float]]], limit: int):
     yield from extend(0, [], 10**9, -1)
 
 
+#: Real words a typo away from a negation: "another process" is not "neither process".
+_NEAR_NEGATIONS = frozenset({"another", "either", "noting", "nether"})
+
+
 def is_negation(word: str) -> bool:
     """A negation, misspelt ones included ("dosent", "doesnot")."""
-    return word in NEGATIONS or any(len(n) >= 5 and word_similarity(word, n) > 0 for n in NEGATIONS)
+    if word in NEGATIONS:
+        return True
+    return word not in _NEAR_NEGATIONS and any(len(n) >= 5 and word_similarity(word, n) > 0
+                                               for n in NEGATIONS)
 
 
 def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:

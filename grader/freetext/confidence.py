@@ -29,6 +29,9 @@ CONF_BOTH = 0.1  # a near miss and an on-topic unmatched sentence together: a mi
 #: by 3-5 points; the development sets: 1 more flag, a correct 0).
 CONF_LOW_SCORE = 0.1
 LOW_SCORE_SHARE = 0.25
+#: Q6: a sentence about a named architecture that says something (more than its name) yet earned
+#: nothing for it: "googlenet hsa incepshun modules" is an innovation the phrases could not read.
+CONF_SUBJECT_UNREAD = 0.25
 
 
 def confidence(sentences, rubric, found, weak, stated, used_sentences, score, points, prompt):
@@ -44,6 +47,10 @@ def confidence(sentences, rubric, found, weak, stated, used_sentences, score, po
     if near:
         conf -= CONF_NEAR * min(2, len(near))
         reasons.append(f"nearly matched: {', '.join(near)}")
+    unread = _unread_subjects(sentences, rubric, found, used_sentences)
+    if unread and 0 < score < points:  # a 0 everywhere is no missed paraphrase
+        conf -= CONF_SUBJECT_UNREAD
+        reasons.append(f"said something about {', '.join(unread)} that earned nothing for it")
     if stated:
         conf -= CONF_MISCONCEPTION * len(stated)
         reasons.append(f"misconception deducted: {', '.join(m['misconception'] for m in stated)}")
@@ -88,3 +95,19 @@ def in_vocab(word: str, vocab: frozenset[str]) -> bool:
 
 
 # ---- the check ------------------------------------------------------------------------------
+
+
+def _unread_subjects(units, rubric: ConceptRubric, found: set[str], used: set[str]) -> list[str]:
+    """Subjects with concepts of their own, none found, whose own unit says more than the name."""
+    credited = {c.subject for c in rubric.concepts if c.subject and c.id in found}
+    owners = {c.subject for c in rubric.concepts if c.subject}
+    out: list[str] = []
+    for u in units:
+        name = u.subject
+        if not name or name not in owners or name in credited or name in out or u.text in used:
+            continue
+        aliases = {w for a in rubric.subjects.get(name, []) for alts in a.words for w in alts}
+        said = [t for t in u.tokens if t.word not in aliases and t.stem not in aliases]
+        if len(said) >= 2:
+            out.append(name)
+    return out
