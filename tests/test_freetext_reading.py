@@ -1,0 +1,152 @@
+"""Free-text classes the third blind set (freetext_blind3.yaml) showed the grader misreading
+(issue 13): self-corrections, answers in non-Latin scripts, lists of term pairs, real words read
+as misspelt negations, "i.e." splitting a sentence, slang and analogies for the rubric's
+meanings, an architecture's innovation the phrases cannot read (Q6). The answers are worded
+unlike blind3's, as other students would write them. Static: no notebook, no kernel."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.checks.concepts import grade_text, parse_params
+from grader.freetext.retraction import withdrawn
+from grader.rubric import load_rubric
+from grader.textlang import guess_language
+from grader.textmatch import is_negation, split_sentences
+
+RUBRIC = load_rubric()
+
+
+def grade(question: str, text: str):
+    q = RUBRIC.question(question)
+    item = q.items[0]
+    return grade_text(text, parse_params(item.id, item.params), item.points, q.prompt)
+
+
+def concepts(g) -> set[str]:
+    return {m["concept"] for m in g.matches if not m["bare"]}
+
+
+def deducted(g) -> set[str]:
+    return {m["misconception"] for m in g.misconceptions}
+
+
+def flagged(g) -> bool:
+    return g.confidence < RUBRIC.review_threshold
+
+
+# ---- self-corrections --------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, text, misconception", [
+    ("q3", "Make the batch bigger so the GPU is busier... wait, no, that's wrong, bigger batches "
+           "eat more memory. Use a smaller batch and fp16.", "larger-batch-for-memory"),
+    ("q4", "Pooling has fewer parameters than a conv layer. Actually, scratch that: it has no "
+           "parameters at all, there is nothing to learn.", "pooling-reduces-params"),
+    ("q7", "An FCN is a net where all neurons are connected to each other... oops, I mean that's "
+           "a dense net. An FCN uses only conv layers, no dense layers.", "fcn-is-fully-connected"),
+])
+def test_a_claim_taken_back_at_once_costs_nothing(question, text, misconception):
+    g = grade(question, text)
+    assert misconception not in deducted(g)
+    assert g.score > 0
+
+
+def test_a_claim_not_taken_back_is_still_deducted():
+    # "actually" inside the claim is emphasis, not a retraction
+    g = grade("q3", "You should actually increase the batch size, it makes training more stable. "
+                    "Also use float16.")
+    assert "larger-batch-for-memory" in deducted(g)
+
+
+def test_retraction_markers_need_a_turn():
+    assert withdrawn("it reduces the parameters... no, sorry", 28, None)
+    assert withdrawn("it reduces the parameters", 25, "Well, actually it has none at all.")
+    assert not withdrawn("it reduces the parameters", 25, "It actually helps a lot with speed.")
+    assert not withdrawn("it reduces the parameters", 25, "No dense layer follows it.")
+
+
+# ---- languages -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, language", [
+    ("AlexNet は LeNet-5 よりずっと深く、ReLU と Dropout を使いました。ResNet はスキップ接続を導入しました。",
+     "Japanese"),
+    ("ResNet의 핵심은 skip connection이고, GoogLeNet은 inception 모듈을 사용했습니다.", "Korean"),
+    ("Batch size'ı küçültmek ve float16 kullanmak bellek için en iyi çözümdür, çünkü daha az yer "
+     "kaplar.", "Turkish"),
+    ("Giảm batch size, dùng float16 và bỏ bớt vài lớp conv để tiết kiệm bộ nhớ GPU.", "Vietnamese"),
+])
+def test_non_latin_scripts_and_more_languages_are_not_english(text, language):
+    assert guess_language(text).language == language
+    g = grade("q6" if "Net" in text else "q3", text)
+    assert flagged(g)
+
+
+def test_a_stray_symbol_keeps_english():
+    assert guess_language("Use σ-scaled init and keep the batch → 16, then use fp16.").english
+
+
+# ---- reading the words ---------------------------------------------------------------------
+
+def test_term_pairs_in_one_comma_line_are_a_keyword_list():
+    g = grade("q7", "conv layers only, any image size, kernel size = input map size, filters = units")
+    assert g.keyword_list
+    assert g.score <= 0.25 * g.points + 0.5
+
+
+def test_another_and_either_are_no_negations():
+    assert not is_negation("another") and not is_negation("either")
+    assert is_negation("dosent")
+    g = grade("q3", "Check if another notebook is still holding the GPU and kill that process.")
+    assert "memory-tricks" in concepts(g)
+
+
+def test_ie_and_eg_do_not_end_a_sentence():
+    assert split_sentences("Use a kernel as big as the map, i.e. 7x7 here. Then copy the weights.") == [
+        "Use a kernel as big as the map, i.e. 7x7 here.", "Then copy the weights."]
+
+
+@pytest.mark.parametrize("question, text, concept", [
+    ("q3", "Slash the batch size to 8.", "smaller-batch"),
+    ("q3", "Train on thumbnails of the photos.", "downsample"),
+    ("q3", "Quit any other application that uses the card.", "memory-tricks"),
+    ("q4", "Max pooling just picks the max, gradient descent has nothing to fit there.", "no-weights"),
+    ("q4", "If the edge moves one pixel the max is still the same.", "invariance"),
+    ("q5", "A channel that fires hard mutes the neighbouring channels at that spot.",
+     "lateral-inhibition"),
+    ("q5", "So each map ends up a specialist for its own kind of pattern.", "specialisation"),
+    ("q7", "It is conv layers from the beginning to the end.", "only-conv"),
+    ("q7", "Replace the dense layer by a conv whose filter spans the entire feature map.",
+     "kernel-size"),
+    ("q8", "Pooling threw away the information about where the edges are.", "resolution-loss"),
+    ("q8", "Then the decoder has to scale the map back up.", "recovery"),
+    ("q1", "Because one small filter is slid across the whole photo, the parameter count stays "
+           "small.", "fewer-params"),
+])
+def test_meanings_in_the_words_students_use(question, text, concept):
+    assert concept in concepts(grade(question, text))
+
+
+def test_instances_own_mask_is_the_instance_misconception():
+    g = grade("q8", "Semantic segmentation must give each person in the photo its own mask.")
+    assert "segmentation-separates-instances" in deducted(g)
+    g = grade("q8", "Unlike instance segmentation it does not give each person its own mask.")
+    assert "segmentation-separates-instances" not in deducted(g)
+
+
+def test_rejecting_the_skip_training_myth_is_no_misconception():
+    g = grade("q6", "In ResNet the skip connections don't skip training any layer, they add the "
+                    "input to the output.")
+    assert "resnet-no-skip-wrong" not in deducted(g)
+    assert "resnet" in concepts(g)
+    g = grade("q6", "ResNet: some layers are not trained because the skip connections jump them.")
+    assert "resnet-no-skip-wrong" in deducted(g)
+
+
+def test_q6_an_architecture_said_something_about_but_unread_is_flagged():
+    g = grade("q6", "AlexNet: much deeper than LeNet, ReLU and dropout. ResNet: skip connections. "
+                    "GoogLeNet stacks incepshun bloks on top of each other.")
+    assert flagged(g)
+    assert any("googlenet" in r for r in g.reasons)
+    # names with nothing said about them, and a wrong answer everywhere, are a confident 0
+    g = grade("q6", "AlexNet, GoogLeNet and ResNet all brought important innovations.")
+    assert g.score == 0 and not flagged(g)
