@@ -150,3 +150,19 @@ def test_q6_an_architecture_said_something_about_but_unread_is_flagged():
     # names with nothing said about them, and a wrong answer everywhere, are a confident 0
     g = grade("q6", "AlexNet, GoogLeNet and ResNet all brought important innovations.")
     assert g.score == 0 and not flagged(g)
+
+
+@pytest.mark.parametrize("question, text, concept", [
+    ("q4", "When the cat's eye moves a bit, the max in that window stays the same.", "invariance"),
+    ("q4", "It costs nothing to run compared to a conv.", "cheaper"),
+    ("q5", "Every feature map becomes responsible for its own pattern.", "specialisation"),
+    ("q7", "use a conv with kernel = size of the input map and no. of filtrs = neurons", "filters-units"),
+    ("q7", "After that the net accepts inputs of every size.", "any-size"),
+    ("q1", "Early filters see edges; the later layers find faces made of those edges.", "hierarchy"),
+])
+def test_more_meanings_in_plain_words(question, text, concept):
+    assert concept in concepts(grade(question, text))
+
+
+def test_simpler_to_build_is_no_hierarchy():
+    assert "hierarchy" not in concepts(grade("q1", "A dense network is simpler to build."))
