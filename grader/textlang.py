@@ -50,6 +50,15 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "hai hain hota hote hoti ka ki ke ko se mein me par aur ya lekin kyunki nahi nahin bhi "
         "karo karna karte kar kam jyada zyada ek yeh ye woh wo isliye jab tab kisi koi sirf "
         "wajah padta jata jaata leta deta sakte sakta"),
+    "Dutch": _words(
+        "de het een en van dat op te met voor niet zijn om ook als bij door maar dan wordt worden "
+        "kan meer minder zoals omdat waardoor elke geen je we"),
+    "Indonesian": _words(
+        "dan yang di ke dari untuk dengan ini itu adalah tidak akan pada bisa lebih juga atau "
+        "karena sehingga setiap tanpa sama seperti"),
+    "Polish": _words(
+        "i w na z do się jest nie to że jak ale po czy dla przez oraz są może więcej mniej "
+        "bez który która które każdy"),
     "Turkish": _words(
         "ve veya bir bu şu için ile de da ki çok daha en gibi ama ancak olarak olan değil yok var "
         "her ise kadar sonra önce göre yerine hem mi ne"),
@@ -69,7 +78,7 @@ _SCRIPTS = {
 }
 SCRIPT_SHARE = 0.2  # of an answer's letters; a stray "σ" or "→" in English prose stays English
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_ACCENTED = re.compile(r"[äöüßáéíóúñàèìòùâêîôûçãõışğ]")
+_ACCENTED = re.compile(r"[äöüßáéíóúñàèìòùâêîôûçãõışğąęłńśźżő]")
 
 
 @dataclass(frozen=True)

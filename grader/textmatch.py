@@ -404,7 +404,10 @@ _DENIAL = re.compile(
     r"\b(?:myth|misconception|wrong|false|incorrect|mistake)\s+(?:that|to\s+(?:say|think|believe))\b|"
     r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might)\s+"
     r"(?:wrongly\s+|often\s+|sometimes\s+)?(?:think|believe|claim|say|suggest|recommend|propose)\b|"
-    r"\bnot\s+the\s+case\b|\bcontrary\s+to\b",
+    r"\bnot\s+the\s+case\b|\bcontrary\s+to\b|"
+    # "..., which is a common misconception", "a popular myth is that ..."
+    r"\b(?:common|popular|widespread|frequent|classic)\s+(?:misconception|myth|mistake|misunderstanding)\b|"
+    r"\b(?:is|was)\s+(?:a\s+)?(?:misconception|mistake|misunderstanding)\b",
     re.I,
 )
 

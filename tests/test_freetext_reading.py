@@ -166,3 +166,21 @@ def test_more_meanings_in_plain_words(question, text, concept):
 
 def test_simpler_to_build_is_no_hierarchy():
     assert "hierarchy" not in concepts(grade("q1", "A dense network is simpler to build."))
+
+
+@pytest.mark.parametrize("text, language", [
+    ("Verklein de batch size en gebruik float16, omdat dat minder geheugen kost.", "Dutch"),
+    ("Kurangi ukuran batch dan gunakan float16 karena itu lebih hemat memori.", "Indonesian"),
+    ("Zmniejsz rozmiar batcha i użyj float16, bo to zużywa mniej pamięci.", "Polish"),
+])
+def test_more_latin_script_languages(text, language):
+    assert guess_language(text).language == language
+    assert flagged(grade("q3", text))
+
+
+def test_a_misconception_called_a_common_mistake_is_mentioned_not_asserted():
+    # (a denial covers its whole sentence, so the correction is its own sentence here)
+    g = grade("q4", "That pooling only reduces the number of parameters is a common mistake. It has "
+                    "no parameters at all.")
+    assert "pooling-reduces-params" not in deducted(g)
+    assert "no-weights" in concepts(g)
