@@ -417,6 +417,22 @@ def denied(sentence: str) -> bool:
     return bool(_DENIAL.search(normalise(sentence)))
 
 
+#: Where a denial's reach ends: the student's own correction after it ("... is a common mistake:
+#: it has no parameters at all", "some people think X, but Y"). Commas do not end it: "it is not
+#: true that pooling, unlike a conv, reduces the parameters" denies all of it.
+_DENIAL_BREAK = re.compile(r"[:;]|\s[-–—]+\s|\b(?:but|however|instead|in fact|actually)\b", re.I)
+
+
+def denial_end(sentence: str) -> int | None:
+    """Offset where the sentence's denial stops covering it (its length: all of it); None when
+    nothing in it is denied."""
+    m = _DENIAL.search(normalise(sentence))
+    if m is None:
+        return None
+    brk = _DENIAL_BREAK.search(sentence, m.end())
+    return brk.start() if brk else len(sentence)
+
+
 def _span_text(tokens: list[Token], sentence: str, start: int, end: int) -> str:
     return sentence[tokens[start].start:tokens[end].end]
 

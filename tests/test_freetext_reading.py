@@ -179,8 +179,16 @@ def test_more_latin_script_languages(text, language):
 
 
 def test_a_misconception_called_a_common_mistake_is_mentioned_not_asserted():
-    # (a denial covers its whole sentence, so the correction is its own sentence here)
-    g = grade("q4", "That pooling only reduces the number of parameters is a common mistake. It has "
+    g = grade("q4", "That pooling only reduces the number of parameters is a common mistake: it has "
                     "no parameters at all.")
     assert "pooling-reduces-params" not in deducted(g)
     assert "no-weights" in concepts(g)
+
+
+def test_a_denial_reaches_across_commas_but_not_past_a_but():
+    g = grade("q3", "Some people think a bigger batch, with more images at once, saves memory, but "
+                    "you should use a smaller batch.")
+    assert "larger-batch-for-memory" not in deducted(g)
+    assert "smaller-batch" in concepts(g)
+    g = grade("q3", "It is not true that augmentation, done on the GPU, saves memory.")
+    assert "augmentation-saves-memory" not in deducted(g)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from grader.freetext.rubric import ConceptRubric
-from grader.textmatch import Token, denied, normalise, split_sentences, tokenize
+from grader.textmatch import Token, denial_end, normalise, split_sentences, tokenize
 from grader.textunits import bare_items, subject_spans
 
 
@@ -55,9 +55,17 @@ def units(sentences: list[Unit], rubric: ConceptRubric) -> list[Unit]:
                       [any(sp.names_subject for sp in spans) for spans in all_spans])
     out: list[Unit] = []
     for s, spans, b in zip(sentences, all_spans, bare, strict=True):
-        no = denied(s.text)
+        reach = denial_end(s.text)
         for sp in spans:
-            out.append(Unit(s.text, s.tokens[sp.start:sp.end], sp.subject, b, no))
+            tokens = s.tokens[sp.start:sp.end]
+            if reach is None:
+                out.append(Unit(s.text, tokens, sp.subject, b, False))
+                continue
+            # the denied claim, then the student's own correction after a break, if any
+            for part, no in (([t for t in tokens if t.start < reach], True),
+                             ([t for t in tokens if t.start >= reach], False)):
+                if part:
+                    out.append(Unit(s.text, part, sp.subject, b, no))
     return out
 
 
