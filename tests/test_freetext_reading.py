@@ -192,3 +192,11 @@ def test_a_denial_reaches_across_commas_but_not_past_a_but():
     assert "smaller-batch" in concepts(g)
     g = grade("q3", "It is not true that augmentation, done on the GPU, saves memory.")
     assert "augmentation-saves-memory" not in deducted(g)
+
+
+def test_an_edit_note_takes_the_claim_back():
+    g = grade("q8", "Semantic segmentation has to separate every instance of a class. EDIT: I was wrong, "
+                    "that is instance segmentation; the hard part is that pooling loses the spatial "
+                    "resolution.")
+    assert "segmentation-separates-instances" not in deducted(g)
+    assert "resolution-loss" in concepts(g)

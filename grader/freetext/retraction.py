@@ -16,12 +16,13 @@ import re
 _AFTER = re.compile(
     r"\b(?:no+\s*,?\s*(?:wait|sorry)|sorry|oops|scratch that|strike that|my bad|nope|"
     r"(?:that|this|it)\s*(?:'s|is|was)\s+(?:wrong|backwards|incorrect|not right|not true|a mistake)|"
-    r"(?:i\s+)?take\s+(?:that|it)\s+back|never\s*mind)\b", re.I)
+    r"(?:i\s+)?take\s+(?:that|it)\s+back|never\s*mind|i\s+was\s+wrong|(?:edit|update)\s*:)", re.I)
 #: Opening the next sentence: "Sorry, ...", "Well, actually ...", "No wait, ...", "Correction: ...".
 _OPENS = re.compile(
     r"^\W*(?:(?:well|hmm+|oh|ok|okay|erm|uh)\W+)?"
     r"(?:actually\b|no\s*,|no+\s+(?:wait|sorry)\b|nope\b|sorry\b|wait\b|oops\b|scratch that|"
-    r"my bad|correction\s*:|i mean\b|i\s+take\s+(?:that|it)\s+back|"
+    r"my bad|correction\s*:|(?:edit|update)\s*:|i mean\b|i\s+take\s+(?:that|it)\s+back|"
+    r"i\s+was\s+wrong|let\s+me\s+correct|"
     r"(?:that|this)\s*(?:'s|is|was)\s+(?:wrong|backwards|incorrect|not right|not true))", re.I)
 
 
