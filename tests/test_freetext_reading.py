@@ -200,3 +200,13 @@ def test_an_edit_note_takes_the_claim_back():
                     "resolution.")
     assert "segmentation-separates-instances" not in deducted(g)
     assert "resolution-loss" in concepts(g)
+
+
+def test_a_kernel_named_by_the_maps_size_after_it():
+    assert "kernel-size" in concepts(grade("q7", "Swap the Dense on the 5x5 map for a 5x5 conv."))
+    assert "kernel-size" not in concepts(grade("q7", "Use a 3x3 conv on the 7x7 map."))
+
+
+def test_whether_left_or_right_is_translation():
+    g = grade("q1", "It finds a dog whether it is on the left or the right of the photo.")
+    assert "translation" in concepts(g)
