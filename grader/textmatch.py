@@ -182,12 +182,17 @@ def _unwrap(text: str) -> list[str]:
     return lines
 
 
+#: Real words a letter apart that answers use side by side: "halve the width and the height"
+#: says nothing about weights.
+_DISTINCT_WORDS = frozenset({"height", "heights", "weight", "weights", "eight", "light", "right"})
+
+
 @lru_cache(maxsize=200_000)
 def word_similarity(a: str, b: str) -> float:
     """1.0 for the same word or stem, the typo similarity (0.88..1) for a misspelling, else 0."""
     if a == b or stem(a) == stem(b):
         return 1.0
-    if a.isdigit() or b.isdigit():
+    if a.isdigit() or b.isdigit() or (a in _DISTINCT_WORDS and b in _DISTINCT_WORDS):
         return 0.0
     # compare the words and their stems: "wieghts" is one swap from "weights", not from "weight"
     return max(_typo_similarity(a, b), _typo_similarity(stem(a), stem(b)))
@@ -402,8 +407,11 @@ def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
 _DENIAL = re.compile(
     r"\b(?:not|isn'?t|is\s+never)\s+true\b|\bis\s+(?:a\s+)?(?:myth|false|wrong|incorrect)\b|"
     r"\b(?:myth|misconception|wrong|false|incorrect|mistake)\s+(?:that|to\s+(?:say|think|believe))\b|"
-    r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might)\s+"
-    r"(?:wrongly\s+|often\s+|sometimes\s+)?(?:think|believe|claim|say|suggest|recommend|propose)\b|"
+    r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might|"
+    r"(?:many\s+|some\s+)?(?:tutorials?|blogs?|books?|articles?|websites?|sources|posts?))\s+"
+    r"(?:wrongly\s+|often\s+|sometimes\s+|still\s+)?(?:think|believe|claim|say|suggest|recommend|"
+    r"propose|state|write)\b|"
+    r"\b(?:which|this|that)\s+is\s+(?:misleading|wrong|false|incorrect|not\s+(?:true|correct|right))\b|"
     r"\bnot\s+the\s+case\b|\bcontrary\s+to\b|"
     # "..., which is a common misconception", "a popular myth is that ..."
     r"\b(?:common|popular|widespread|frequent|classic)\s+(?:misconception|myth|mistake|misunderstanding)\b|"

@@ -210,3 +210,22 @@ def test_a_kernel_named_by_the_maps_size_after_it():
 def test_whether_left_or_right_is_translation():
     g = grade("q1", "It finds a dog whether it is on the left or the right of the photo.")
     assert "translation" in concepts(g)
+
+
+def test_tutorials_claim_which_is_misleading_is_a_mention():
+    g = grade("q4", "Many tutorials claim pooling reduces the number of parameters, which is misleading: "
+                    "pooling has no parameters, it just takes the max.")
+    assert not deducted(g)
+    assert "no-weights" in concepts(g)
+
+
+def test_asserted_reduces_parameters_and_batchnorm_claims_are_deducted():
+    g = grade("q4", "Pooling acts like an activation function and reduces parameters.")
+    assert {"pooling-reduces-params", "pooling-is-activation"} <= deducted(g)
+    g = grade("q5", "LRN is basically batch norm: it normalizes each activation over the mini-batch.")
+    assert "lrn-is-batchnorm" in deducted(g)
+
+
+def test_height_is_no_misspelt_weight():
+    g = grade("q4", "Both halve the width and the height of the maps, but pooling has nothing to learn.")
+    assert "pooling-reduces-params" not in deducted(g)
