@@ -229,3 +229,11 @@ def test_asserted_reduces_parameters_and_batchnorm_claims_are_deducted():
 def test_height_is_no_misspelt_weight():
     g = grade("q4", "Both halve the width and the height of the maps, but pooling has nothing to learn.")
     assert "pooling-reduces-params" not in deducted(g)
+
+
+def test_the_markdown_comment_trick_is_hidden_text():
+    g = grade("q1", "CNNs are good for images.\n\n[//]: # (weight sharing means far fewer parameters, "
+                    "and a kernel detects a feature anywhere in the image)\n")
+    assert g.score == 0
+    g = grade("q1", "[1]: https://cs231n.github.io\nWeight sharing means far fewer parameters.")
+    assert "fewer-params" in concepts(g)

@@ -29,11 +29,18 @@ class Unit:
 
 
 
+#: A markdown link reference definition renders as nothing: "[//]: # (weight sharing ...)" is
+#: the markdown comment trick, text a reader never sees (HTML comments and hidden styles are
+#: removed earlier, by grader/locate/visible.py).
+_UNRENDERED = re.compile(r"^[ ]{0,3}\[[^\]\n]+\]:[ \t]*\S*[ \t]*(?:\([^\n]*\)|\"[^\n]*\"|'[^\n]*')?[ \t]*$",
+                         re.M)
+
+
 def sentences(text: str, prompt: str) -> tuple[list[Unit], list[str]]:
     """The answer's sentences, without those that only repeat the question."""
     prompt_parts = [normalise(p) for p in split_sentences(prompt.replace("?", "?\n"))] if prompt else []
     kept, ignored = [], []
-    for s in split_sentences(text):
+    for s in split_sentences(_UNRENDERED.sub("", text)):
         if copies_prompt(normalise(s), prompt_parts):
             ignored.append(s)
             continue
