@@ -154,7 +154,7 @@ class Span:
     names_subject: bool  # the span itself names its subject
 
 
-_COMPARISON = re.compile(r"\b(?:than|unlike|like|vs\.?|versus|compared\s+(?:to|with)|over|from|"
+_COMPARISON = re.compile(r"\b(?:than|unlike|like|vs\.?|versus|compared\s+(?:to|with)|compare|comparing|over|from|"
                          r"replac\w*|instead\s+of|as\s+in|similar\s+to)\s*\W*$", re.I)
 
 

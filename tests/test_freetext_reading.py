@@ -237,3 +237,19 @@ def test_the_markdown_comment_trick_is_hidden_text():
     assert g.score == 0
     g = grade("q1", "[1]: https://cs231n.github.io\nWeight sharing means far fewer parameters.")
     assert "fewer-params" in concepts(g)
+
+
+@pytest.mark.parametrize("question, text, concept", [
+    ("q7", "The kernel slides over the whole input map like any conv.", "kernel-size"),
+    ("q7", "All input images are resized to the same size first.", "any-size"),
+    ("q7", "Conv filters are applied everywhere in the image.", "only-conv"),
+    ("q4", "Both produce the same output size, and the output can change.", "invariance"),
+    ("q3", "Use half the width of the layers.", "lower-precision"),
+    ("q1", "The top layers detect whole objects.", "translation"),
+])
+def test_the_new_phrases_do_not_read_what_is_not_said(question, text, concept):
+    assert concept not in concepts(grade(question, text))
+
+
+def test_segmenting_objects_from_the_background_is_no_instance_claim():
+    assert not deducted(grade("q8", "Segmentation separates each object from the background."))
