@@ -154,8 +154,8 @@ class Span:
     names_subject: bool  # the span itself names its subject
 
 
-_COMPARISON = re.compile(r"\b(?:than|unlike|like|vs\.?|versus|compared\s+(?:to|with)|compare|comparing|over|from|"
-                         r"replac\w*|instead\s+of|as\s+in|similar\s+to)\s*\W*$", re.I)
+_COMPARISON = re.compile(r"\b(?:than|unlike|like|vs\.?|versus|compared\s+(?:to|with)|compare|comparing|"
+                         r"over|from|replac\w*|instead\s+of|as\s+in|similar\s+to)\s*\W*$", re.I)
 
 
 #: A name after a preposition inside a clause is an object, not a new subject: "SENet's blocks
