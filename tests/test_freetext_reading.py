@@ -253,3 +253,8 @@ def test_the_new_phrases_do_not_read_what_is_not_said(question, text, concept):
 
 def test_segmenting_objects_from_the_background_is_no_instance_claim():
     assert not deducted(grade("q8", "Segmentation separates each object from the background."))
+
+
+def test_two_pixels_are_not_pixel_by_pixel():
+    assert "per-pixel" in concepts(grade("q8", "It must be classified pixel by pixel."))
+    assert "per-pixel" not in concepts(grade("q8", "There are more road pixels than sign pixels."))
