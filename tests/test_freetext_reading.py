@@ -258,3 +258,8 @@ def test_segmenting_objects_from_the_background_is_no_instance_claim():
 def test_two_pixels_are_not_pixel_by_pixel():
     assert "per-pixel" in concepts(grade("q8", "It must be classified pixel by pixel."))
     assert "per-pixel" not in concepts(grade("q8", "There are more road pixels than sign pixels."))
+
+
+def test_kernel_reused_at_every_position_is_fewer_parameters():
+    g = grade("q1", "The same filter weights are reused at each position, so it trains far fewer numbers.")
+    assert "fewer-params" in concepts(g)
