@@ -405,7 +405,9 @@ def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
 
 
 _DENIAL = re.compile(
-    r"\b(?:not|isn'?t|is\s+never)\s+true\b|\bis\s+(?:a\s+)?(?:myth|false|wrong|incorrect)\b|"
+    r"\b(?:not|isn'?t|is\s+never)\s+true\b|\bis\s+(?:a\s+|the\s+)?(?:myth|false|wrong|incorrect|bad\s+idea)\b|"
+    # a belief the student held and gives up: "I used to think ...", "at first I thought ..."
+    r"\b(?:i\s+)?(?:used\s+to|at\s+first|first|originally|initially)\s+(?:i\s+)?(?:think|thought|believe|believed)\b|"
     r"\b(?:myth|misconception|wrong|false|incorrect|mistake)\s+(?:that|to\s+(?:say|think|believe))\b|"
     r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might|"
     r"(?:many\s+|some\s+)?(?:tutorials?|blogs?|books?|articles?|websites?|sources|posts?))\s+"

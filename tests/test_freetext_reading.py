@@ -263,3 +263,25 @@ def test_two_pixels_are_not_pixel_by_pixel():
 def test_kernel_reused_at_every_position_is_fewer_parameters():
     g = grade("q1", "The same filter weights are reused at each position, so it trains far fewer numbers.")
     assert "fewer-params" in concepts(g)
+
+
+@pytest.mark.parametrize("question, text, misconception", [
+    ("q3", "Increasing the batch size is the wrong direction; go for a smaller batch.",
+     "larger-batch-for-memory"),
+    ("q4", "I used to think pooling just reduces the number of parameters, but it has no weights.",
+     "pooling-reduces-params"),
+    ("q7", "At first I thought an FCN means each neuron is connected to every neuron, but it means "
+           "only conv layers.", "fcn-is-fully-connected"),
+])
+def test_a_belief_given_up_is_mentioned_not_asserted(question, text, misconception):
+    assert misconception not in deducted(grade(question, text))
+
+
+def test_first_then_a_claim_is_still_asserted():
+    g = grade("q3", "First, think about the batch size: increase it to use the GPU fully.")
+    assert "larger-batch-for-memory" in deducted(g)
+
+
+def test_reduce_it_after_the_batch_size_in_one_sentence():
+    assert "smaller-batch" in concepts(grade("q3", "The batch size is too large, so reduce it."))
+    assert "smaller-batch" not in concepts(grade("q3", "Keep the batch size, don't reduce it."))
