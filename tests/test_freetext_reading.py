@@ -285,3 +285,16 @@ def test_first_then_a_claim_is_still_asserted():
 def test_reduce_it_after_the_batch_size_in_one_sentence():
     assert "smaller-batch" in concepts(grade("q3", "The batch size is too large, so reduce it."))
     assert "smaller-batch" not in concepts(grade("q3", "Keep the batch size, don't reduce it."))
+
+
+@pytest.mark.parametrize("text, credited", [
+    ("The inception module (GoogLeNet) runs several kernel sizes in parallel. Skip connections "
+     "(ResNet) let gradients flow.", {"googlenet", "resnet"}),
+    ("Skip connections (from ResNet) and SE blocks (SENet).", {"resnet", "senet"}),
+    ("ResNet uses skip connections (unlike GoogLeNet).", {"resnet"}),
+    ("Inception modules (ResNet) and skip connections (GoogLeNet).", set()),
+])
+def test_q6_a_name_in_parentheses_says_whose_the_clause_is(text, credited):
+    g = grade("q6", text)
+    assert concepts(g) == credited
+    assert not g.keyword_list
