@@ -298,3 +298,8 @@ def test_q6_a_name_in_parentheses_says_whose_the_clause_is(text, credited):
     g = grade("q6", text)
     assert concepts(g) == credited
     assert not g.keyword_list
+
+
+def test_a_count_of_gpus_is_distribution_a_stride_on_the_gpu_is_not():
+    assert "distribute" in concepts(grade("q3", "use 2 gpus"))
+    assert "distribute" not in concepts(grade("q3", "Use a stride of 2 on the GPU."))
