@@ -406,6 +406,9 @@ def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
 
 _DENIAL = re.compile(
     r"\b(?:not|isn'?t|is\s+never)\s+true\b|\bis\s+(?:a\s+|the\s+)?(?:myth|false|wrong|incorrect|bad\s+idea)\b|"
+    # a label that says what follows is wrong: "### Myth: data augmentation saves memory"
+    # (at the start only: in "That's wrong: a dense layer ..." what follows is the correction)
+    r"^\W*(?:myth|misconception|(?:common\s+)?mistake|wrong|false|incorrect|not\s+true)\s*:|"
     # a belief the student held and gives up: "I used to think ...", "at first I thought ..."
     r"\b(?:i\s+)?(?:used\s+to|at\s+first|first|originally|initially)\s+(?:i\s+)?(?:think|thought|believe|believed)\b|"
     r"\b(?:myth|misconception|wrong|false|incorrect|mistake)\s+(?:that|to\s+(?:say|think|believe))\b|"

@@ -303,3 +303,17 @@ def test_q6_a_name_in_parentheses_says_whose_the_clause_is(text, credited):
 def test_a_count_of_gpus_is_distribution_a_stride_on_the_gpu_is_not():
     assert "distribute" in concepts(grade("q3", "use 2 gpus"))
     assert "distribute" not in concepts(grade("q3", "Use a stride of 2 on the GPU."))
+
+
+def test_a_myth_heading_labels_its_claim_wrong():
+    g = grade("q3", "### Myth: data augmentation saves memory\nIt does not; it only adds variety.\n"
+                    "### What works\nReduce the batch size.")
+    assert not deducted(g)
+    assert "smaller-batch" in concepts(g)
+
+
+def test_thats_wrong_colon_introduces_the_correction():
+    g = grade("q1", "People sometimes say a CNN has more parameters. That's wrong: a conv layer only "
+                    "needs the weights of one small kernel, shared across the image.")
+    assert "fewer-params" in concepts(g)
+    assert not deducted(g)
