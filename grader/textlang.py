@@ -50,9 +50,35 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "hai hain hota hote hoti ka ki ke ko se mein me par aur ya lekin kyunki nahi nahin bhi "
         "karo karna karte kar kam jyada zyada ek yeh ye woh wo isliye jab tab kisi koi sirf "
         "wajah padta jata jaata leta deta sakte sakta"),
+    "Dutch": _words(
+        "de het een en van dat op te met voor niet zijn om ook als bij door maar dan wordt worden "
+        "kan meer minder zoals omdat waardoor elke geen je we"),
+    "Indonesian": _words(
+        "dan yang di ke dari untuk dengan ini itu adalah tidak akan pada bisa lebih juga atau "
+        "karena sehingga setiap tanpa sama seperti"),
+    "Polish": _words(
+        "i w na z do się jest nie to że jak ale po czy dla przez oraz są może więcej mniej "
+        "bez który która które każdy"),
+    "Turkish": _words(
+        "ve veya bir bu şu için ile de da ki çok daha en gibi ama ancak olarak olan değil yok var "
+        "her ise kadar sonra önce göre yerine hem mi ne"),
 }
+#: Letters of scripts English is not written in: an answer mostly in one of them is that language
+#: even where its technical terms are Latin ("AlexNet은 LeNet-5보다 훨씬 깊고 ...").
+_SCRIPTS = {
+    "Korean": re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]"),
+    "Japanese": re.compile(r"[\u3040-\u30ff]"),
+    "Chinese": re.compile(r"[\u4e00-\u9fff]"),
+    "Russian": re.compile(r"[\u0400-\u04ff]"),
+    "Arabic or Persian": re.compile(r"[\u0600-\u06ff]"),
+    "Hindi": re.compile(r"[\u0900-\u097f]"),
+    "Thai": re.compile(r"[\u0e00-\u0e7f]"),
+    "Vietnamese": re.compile(r"[ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđơư]"),
+    "Greek": re.compile(r"[\u0370-\u03ff]"),
+}
+SCRIPT_SHARE = 0.2  # of an answer's letters; a stray "σ" or "→" in English prose stays English
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_ACCENTED = re.compile(r"[äöüßáéíóúñàèìòùâêîôûçãõ]")
+_ACCENTED = re.compile(r"[äöüßáéíóúñàèìòùâêîôûçãõışğąęłńśźżő]")
 
 
 @dataclass(frozen=True)
@@ -69,6 +95,12 @@ class LanguageGuess:
 def guess_language(text: str) -> LanguageGuess:
     """The language whose function words the answer uses most (English when unsure)."""
     words = [w.lower() for w in _WORD.findall(text)]
+    letters = sum(len(w) for w in words) or 1
+    for language, script in _SCRIPTS.items():
+        found = len(script.findall(text.lower()))
+        # Vietnamese is Latin script: its tone-marked vowels are a few of many letters
+        if found >= (3 if language == "Vietnamese" else max(2, SCRIPT_SHARE * letters)):
+            return LanguageGuess(language, 0.0, 0)
     counts = {lang: sum(1 for w in words if w in fw) for lang, fw in _FUNCTION_WORDS.items()}
     total = sum(counts.values()) or 1
     en = counts["English"]

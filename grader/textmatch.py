@@ -48,6 +48,7 @@ NEGATIONS = frozenset({
 _ABBREVIATIONS = {
     "params": "parameters", "param": "parameter", "convnet": "cnn", "convnets": "cnn",
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
+    "res": "resolution",
 }
 
 #: Words students use for the rubric's words, across all questions (a small thesaurus, applied to
@@ -62,8 +63,18 @@ _SYNONYMS = {
     **dict.fromkeys(("chopped", "deleted", "stripped", "ditched"), "removed"),
     **dict.fromkeys(("chopping", "deleting", "stripping", "ditching"), "removing"),
     "knowledge": "information", "info": "information",
-    **dict.fromkeys(("squash", "squashes", "squashed", "squashing", "squeezed", "shrunk", "shrank"),
-                    "shrinks"),
+    **dict.fromkeys(("squash", "squashes", "squashed", "squashing", "squeezed",
+                     "squeezing", "shrunk", "shrank"), "shrinks"),
+    # slang and plain words for cutting something down: "nuke the batch size", "halve the filters"
+    **dict.fromkeys(("slash", "nuke", "trim", "halve", "lessen"), "reduce"),
+    **dict.fromkeys(("slashes", "nukes", "trims", "halves", "lessens"), "reduces"),
+    **dict.fromkeys(("slashed", "nuked", "trimmed", "halved", "lessened"), "reduced"),
+    **dict.fromkeys(("slashing", "nuking", "trimming", "halving", "lessening"), "reducing"),
+    # a feature that "wiggles by a pixel" has moved by a pixel
+    **dict.fromkeys(("wiggle", "jiggle", "nudge"), "move"),
+    **dict.fromkeys(("wiggles", "jiggles", "nudges"), "moves"),
+    **dict.fromkeys(("wiggled", "jiggled", "nudged"), "moved"),
+    **dict.fromkeys(("wiggling", "jiggling", "nudging"), "moving"),
 }
 #: Non-native comparatives: "more small" is "smaller", "more quick" is "quicker".
 _COMPARATIVES = {
@@ -136,7 +147,8 @@ def tokenize(sentence: str) -> list[Token]:
     return tokens
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)")
+#: "i.e." and "e.g." end no sentence: "a conv whose window is 7x7, i.e. the whole map" is one claim
+_SENTENCE_END = re.compile(r"(?<=[.!?;])(?<!\bi\.e\.)(?<!\be\.g\.)(?<!\bvs\.)(?<!\bcf\.)\s+(?=\S)", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•>]+|\(?\d{1,2}[.):]|\(?[a-h][.)])\s*")
 
 
@@ -170,12 +182,17 @@ def _unwrap(text: str) -> list[str]:
     return lines
 
 
+#: Real words a letter apart that answers use side by side: "halve the width and the height"
+#: says nothing about weights.
+_DISTINCT_WORDS = frozenset({"height", "heights", "weight", "weights", "eight", "light", "right"})
+
+
 @lru_cache(maxsize=200_000)
 def word_similarity(a: str, b: str) -> float:
     """1.0 for the same word or stem, the typo similarity (0.88..1) for a misspelling, else 0."""
     if a == b or stem(a) == stem(b):
         return 1.0
-    if a.isdigit() or b.isdigit():
+    if a.isdigit() or b.isdigit() or (a in _DISTINCT_WORDS and b in _DISTINCT_WORDS):
         return 0.0
     # compare the words and their stems: "wieghts" is one swap from "weights", not from "weight"
     return max(_typo_similarity(a, b), _typo_similarity(stem(a), stem(b)))
@@ -320,9 +337,16 @@ def _windows(hits: list[list[tuple[int, float]]], limit: int):
     yield from extend(0, [], 10**9, -1)
 
 
+#: Real words a typo away from a negation: "another process" is not "neither process".
+_NEAR_NEGATIONS = frozenset({"another", "either", "noting", "nether"})
+
+
 def is_negation(word: str) -> bool:
     """A negation, misspelt ones included ("dosent", "doesnot")."""
-    return word in NEGATIONS or any(len(n) >= 5 and word_similarity(word, n) > 0 for n in NEGATIONS)
+    if word in NEGATIONS:
+        return True
+    return word not in _NEAR_NEGATIONS and any(len(n) >= 5 and word_similarity(word, n) > 0
+                                               for n in NEGATIONS)
 
 
 def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
@@ -381,11 +405,22 @@ def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
 
 
 _DENIAL = re.compile(
-    r"\b(?:not|isn'?t|is\s+never)\s+true\b|\bis\s+(?:a\s+)?(?:myth|false|wrong|incorrect)\b|"
+    r"\b(?:not|isn'?t|is\s+never)\s+true\b|\bis\s+(?:a\s+|the\s+)?(?:myth|false|wrong|incorrect|bad\s+idea)\b|"
+    # a label that says what follows is wrong: "### Myth: data augmentation saves memory"
+    # (at the start only: in "That's wrong: a dense layer ..." what follows is the correction)
+    r"^\W*(?:myth|misconception|(?:common\s+)?mistake|wrong|false|incorrect|not\s+true)\s*:|"
+    # a belief the student held and gives up: "I used to think ...", "at first I thought ..."
+    r"\b(?:i\s+)?(?:used\s+to|at\s+first|first|originally|initially)\s+(?:i\s+)?(?:think|thought|believe|believed)\b|"
     r"\b(?:myth|misconception|wrong|false|incorrect|mistake)\s+(?:that|to\s+(?:say|think|believe))\b|"
-    r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might)\s+"
-    r"(?:wrongly\s+|often\s+|sometimes\s+)?(?:think|believe|claim|say|suggest|recommend|propose)\b|"
-    r"\bnot\s+the\s+case\b|\bcontrary\s+to\b",
+    r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might|"
+    r"(?:many\s+|some\s+)?(?:tutorials?|blogs?|books?|articles?|websites?|sources|posts?))\s+"
+    r"(?:wrongly\s+|often\s+|sometimes\s+|still\s+)?(?:think|believe|claim|say|suggest|recommend|"
+    r"propose|state|write)\b|"
+    r"\b(?:which|this|that)\s+is\s+(?:misleading|wrong|false|incorrect|not\s+(?:true|correct|right))\b|"
+    r"\bnot\s+the\s+case\b|\bcontrary\s+to\b|"
+    # "..., which is a common misconception", "a popular myth is that ..."
+    r"\b(?:common|popular|widespread|frequent|classic)\s+(?:misconception|myth|mistake|misunderstanding)\b|"
+    r"\b(?:is|was)\s+(?:a\s+)?(?:misconception|mistake|misunderstanding)\b",
     re.I,
 )
 
@@ -393,6 +428,22 @@ _DENIAL = re.compile(
 def denied(sentence: str) -> bool:
     """The sentence states something only to deny it ("it is not true that...", "a myth")."""
     return bool(_DENIAL.search(normalise(sentence)))
+
+
+#: Where a denial's reach ends: the student's own correction after it ("... is a common mistake:
+#: it has no parameters at all", "some people think X, but Y"). Commas do not end it: "it is not
+#: true that pooling, unlike a conv, reduces the parameters" denies all of it.
+_DENIAL_BREAK = re.compile(r"[:;]|\s[-–—]+\s|\b(?:but|however|instead|in fact|actually)\b", re.I)
+
+
+def denial_end(sentence: str) -> int | None:
+    """Offset where the sentence's denial stops covering it (its length: all of it); None when
+    nothing in it is denied."""
+    m = _DENIAL.search(normalise(sentence))
+    if m is None:
+        return None
+    brk = _DENIAL_BREAK.search(sentence, m.end())
+    return brk.start() if brk else len(sentence)
 
 
 def _span_text(tokens: list[Token], sentence: str, start: int, end: int) -> str:

@@ -107,7 +107,8 @@ def is_bare(sentence: str, *, names_subject: bool = False) -> bool:
     if not chunks:
         return False
     if len(chunks) >= LIST_MIN_CHUNKS:
-        bare = sum(1 for c in chunks if is_bare_chunk(c, in_list=True))
+        # "kernel = feature map size" set beside other terms is a term pair, no statement
+        bare = sum(1 for c in chunks if is_bare_chunk(c, in_list=True) or _term_pair(c))
         return bare >= LIST_BARE_SHARE * len(chunks)
     return all(is_bare_chunk(c) for c in chunks)
 
@@ -153,14 +154,39 @@ class Span:
     names_subject: bool  # the span itself names its subject
 
 
-_COMPARISON = re.compile(r"\b(?:than|unlike|like|vs\.?|versus|compared\s+(?:to|with)|over|from|"
-                         r"replac\w*|instead\s+of|as\s+in|similar\s+to)\s*\W*$", re.I)
+_COMPARISON = re.compile(r"\b(?:than|unlike|like|vs\.?|versus|compared\s+(?:to|with)|compare|comparing|"
+                         r"over|from|replac\w*|instead\s+of|as\s+in|similar\s+to)\s*\W*$", re.I)
 
 
 #: A name after a preposition inside a clause is an object, not a new subject: "SENet's blocks
 #: can be plugged into a ResNet or an Inception network to reweight the channels" is about SENet.
 _OBJECT = re.compile(r"\w\s+(?:into|onto|inside|within|to|with)\s+(?:(?:an?|the)\s+)?"
                      r"(?:[\w-]+\s+(?:or|and)\s+(?:(?:an?|the)\s+)?)?$", re.I)
+
+
+def _names_only(sentence: str, at: int) -> bool:
+    """The parentheses around offset `at` hold a name and little else: "The inception module
+    (GoogLeNet) runs ...", "skip connections (in ResNet)" say whose it is."""
+    lo, hi = sentence.rfind("(", 0, at), sentence.find(")", at)
+    if lo < 0 or hi < 0:
+        return False
+    inner = _WORDS.findall(sentence[lo + 1:hi])
+    return (0 < len(inner) <= 3 and not _has_verb(inner)
+            and not any(w.lower() in _CONTRAST_WORDS for w in inner))
+
+
+_CONTRAST_WORDS = frozenset({"unlike", "than", "vs", "versus", "not", "except", "compared",
+                             "instead", "before", "after", "like"})
+_CLAUSE_OPEN = re.compile(r"[,;:)]|\b(?:and|or|while|whereas|but)\b", re.I)
+
+
+def _clause_start(tokens: list[Token], sentence: str, j: int) -> int:
+    """Index of the first token of the clause that token j's parentheses close."""
+    paren = sentence.rfind("(", 0, tokens[j].start)
+    start = 0
+    for m in _CLAUSE_OPEN.finditer(sentence, 0, max(0, paren)):
+        start = m.end()
+    return next((i for i, tok in enumerate(tokens) if tok.start >= start), j)
 
 
 def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[Phrase]],
@@ -179,6 +205,9 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
                     before = sentence[max(0, tokens[j].start - 25):tokens[j].start]
                     opened = sentence[:tokens[j].start]
                     if opened.count("(") > opened.count(")"):
+                        if _names_only(sentence, tokens[j].start):
+                            # "SE blocks (SENet)": the name labels its clause, from where it starts
+                            mentions.append((_clause_start(tokens, sentence, j), name))
                         continue  # "(LeNet-5 was)": an aside; the sentence goes on about its subject
                     if not _COMPARISON.search(before) and not _OBJECT.search(before):
                         mentions.append((j, name))

@@ -1,0 +1,91 @@
+"""The rubric's concepts found in an answer's units: the best match per concept."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from grader.freetext.attribution import about as attributed
+from grader.freetext.reading import Unit, pattern_hit
+from grader.freetext.rubric import Concept, ConceptRubric
+from grader.textmatch import PhraseMatch, find_phrase, is_negation, negated_span, without_head_nouns
+
+RELAXED_SCORE = 0.95  # a match with the phrase's head noun left out counts as uncertain
+
+
+def find_concepts(units: list[Unit], rubric: ConceptRubric,
+                   wrong: list[tuple[str, tuple[int, int]]] | None = None):
+    matches: list[dict[str, Any]] = []
+    found: dict[str, str] = {}  # concept id -> "yes" (a statement) | "bare" (only as a term)
+    weak: set[str] = set()  # found only through typo tolerance
+    explained: set[str] = set()  # every sentence that matched some concept
+    for c in rubric.concepts:
+        best: tuple[int, float, PhraseMatch | None, str, str] | None = None
+        for u in units:
+            about = attributed(c.subject, u, rubric)
+            if not u.tokens:
+                continue
+            if about is None or u.denied:
+                # read and set aside (about another subject, or denied): not a missed paraphrase
+                if any(find_phrase(p, u.tokens, u.text) for p in c.phrases):
+                    explained.add(u.text)
+                continue
+            rank = 1 if about == "yes" else 0
+            negated = any(is_negation(t.word) for t in u.tokens)
+            for phrase in c.phrases:
+                m = find_phrase(phrase, u.tokens, u.text)
+                if m is None and negated and find_phrase(phrase, u.tokens, u.text, guard_negation=False):
+                    explained.add(u.text)  # "float16 does not help": read as rejected
+                if m and (_contradicted(c, u) or _overlaps(u, m, wrong or [])):
+                    explained.add(u.text)  # "within the same feature map": read as the opposite
+                    m = None
+                if m:
+                    explained.add(u.text)
+                if m and (best is None or (rank, m.score) > best[:2]):
+                    best = (rank, m.score, m, u.text, m.text)
+            if best is None or best[0] < rank:
+                # "only convolutions", "chop off the dense head": the head noun left out; a
+                # weaker match (it lowers the confidence like a typo does)
+                for phrase in c.phrases:
+                    short = without_head_nouns(phrase)
+                    m = find_phrase(short, u.tokens, u.text) if short else None
+                    if m and not (_contradicted(c, u) or _overlaps(u, m, wrong or [])):
+                        explained.add(u.text)
+                        score = min(m.score, RELAXED_SCORE)
+                        if best is None or (rank, score) > best[:2]:
+                            best = (rank, score, m, u.text, m.text)
+            hit = pattern_hit(c.patterns, u.span)
+            if hit and not _contradicted(c, u) and not _hit_negated(u, hit):
+                explained.add(u.text)
+                if best is None or (rank, 1.0) > best[:2]:
+                    best = (rank, 1.0, None, u.text, hit.group())
+        if best is None:
+            continue
+        rank, score, m, sentence, span = best
+        found[c.id] = "yes" if rank else "bare"
+        if score < 0.97:
+            weak.add(c.id)
+        matches.append({
+            "concept": c.id, "label": c.label, "points": c.points,
+            "phrase": span, "sentence": sentence, "bare": not rank,
+            "rubric_phrase": m.phrase.text if m else "pattern", "similarity": score,
+        })
+    return matches, found, weak, explained
+
+
+def _hit_negated(u: Unit, hit: re.Match[str]) -> bool:
+    offset = u.tokens[0].start  # patterns run on the span, tokens hold sentence offsets
+    return negated_span(u.tokens, u.text, offset + hit.start(), offset + hit.end())
+
+
+def _overlaps(u: Unit, m: PhraseMatch, wrong: list[tuple[str, tuple[int, int]]]) -> bool:
+    lo, hi = u.tokens[m.start].start, u.tokens[m.end].end
+    return any(text == u.text and lo < b and a < hi for text, (a, b) in wrong)
+
+
+def _contradicted(c: Concept, u: Unit) -> bool:
+    """The same part says the opposite ("within the same feature map" for lateral inhibition)."""
+    if pattern_hit(c.unless_patterns, u.span):
+        return True
+    return any(find_phrase(p, u.tokens, u.text, slack=0, guard_negation=False) for p in c.unless)
+
