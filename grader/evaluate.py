@@ -851,6 +851,8 @@ def training_from_file(path: str, data_dir: str | None) -> dict[str, Any] | None
             layers: list[BaseLayer] = []
             trainable_layers = trainable_params = params = 0
             for sub, group in subs:
+                if sub.get("class_name") in ("Functional", "Sequential") or "layers" in group.parent:
+                    return None  # a model inside the base: its weights are its layers'
                 arrays = _vars(group)
                 if not arrays:
                     continue

@@ -89,6 +89,7 @@ def test_reading_the_file_gives_what_loading_it_with_keras_gives(fit_files, data
     assert random["learnable"]["from_imagenet"] < 10
 
 
+@pytest.mark.slow  # builds a MobileNetV2 per held alpha (with Keras's import, ~20 s on a busy machine)
 def test_the_reference_read_from_the_weight_file_is_the_one_keras_builds(data_dir):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     for alpha in evaluate._held_alphas(str(data_dir)):
@@ -149,3 +150,31 @@ def test_what_the_reader_does_not_know_is_left_to_keras(fit_files, data_dir, tmp
     fast = evaluate.measure_in_process({"model": str(frozen), "inspect": True, "training": True,
                                         "data_dir": str(data_dir)})
     assert fast["read"] == "file" and fast["training"] == _keras_way(frozen, data_dir)
+
+
+def test_a_small_own_base_reads_as_keras_loads_it_and_a_model_inside_a_base_goes_to_keras(data_dir, tmp_path):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    x = np.random.default_rng(0).standard_normal((8, 8, 8, 3)).astype("float32")
+    y = np.arange(8) % 2
+    base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, name="c"),
+                             keras.layers.BatchNormalization(center=False, name="bn"),
+                             keras.layers.ReLU(), keras.layers.DepthwiseConv2D(3, use_bias=True, name="dw")],
+                            name="own_base")
+    model = keras.Sequential([base, keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+    base.layers[0].trainable = False
+    model.compile(optimizer=keras.optimizers.RMSprop(3e-4), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    model.save(tmp_path / "own.keras")
+    fast = _file_way(tmp_path / "own.keras", data_dir)
+    assert fast is not None and fast == _keras_way(tmp_path / "own.keras", data_dir)
+    assert fast["bases"][0]["trainable_layers"] == 2 and fast["optimizer"]["iterations"] == 2
+    assert fast["bases"][0]["imagenet"]["status"] == "no-reference"
+
+    inner = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)], name="inner")
+    nested = keras.Sequential([keras.Input((8, 8, 3)), keras.Sequential([inner, keras.layers.ReLU()]),
+                               keras.layers.Flatten(), keras.layers.Dense(2)])
+    nested.compile(optimizer="adam", loss="mse")
+    nested.save(tmp_path / "nested.keras")
+    assert _file_way(tmp_path / "nested.keras", data_dir) is None
