@@ -405,6 +405,9 @@ IMAGENET_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_224_no_
 FROM_IMAGENET_CORR = 0.5
 #: a reference MobileNetV2 with the grader's weights, per weight file (built once per process)
 _REFERENCE_CACHE: dict[str, dict[str, list[np.ndarray]] | None] = {}
+#: off: per-fit files and the ImageNet reference are read by building Keras models, as before the
+#: file reader (a spec's `read_file: false`, from GRADER_FAST_FITFILES=0 on the grader's side)
+_READ_FILES = {"on": True}
 #: the weight shapes in each held weight file's header, per file (read once per process)
 _SHAPES_CACHE: dict[str, Counter[tuple[tuple[int, ...], ...]] | None] = {}
 _MOVING = ("moving_mean", "moving_variance")
@@ -518,7 +521,7 @@ def _reference_weights(data_dir: str | None, alpha: str, built: bool = False
     if path is None:
         return None
     name = path.name
-    if not built and os.environ.get("GRADER_FAST_FITFILES") != "0":
+    if not built and _READ_FILES["on"]:
         key = f"{name}:file"
         if key not in _REFERENCE_CACHE:
             _REFERENCE_CACHE[key] = _legacy_h5_weights(path)
@@ -837,6 +840,8 @@ def training_from_file(path: str, data_dir: str | None) -> dict[str, Any] | None
         top = _children(h5, "", _saved_layers(config))
         if top is None:
             return None
+        if optimizer is not None and not _optimizer_loads(h5, config, top, opt):
+            return None
         bases = []
         for entry, _ in top:
             if entry.get("class_name") not in ("Functional", "Sequential"):
@@ -884,6 +889,52 @@ def training_from_file(path: str, data_dir: str | None) -> dict[str, Any] | None
     return {"optimizer": optimizer, "bases": bases}
 
 
+def _optimizer_slots(cls: str, cfg: dict[str, Any]) -> int | None:
+    """Variables Keras's optimizer keeps per trainable variable (None: a class not counted here)."""
+    if cls in ("Adam", "AdamW"):
+        return 3 if cfg.get("amsgrad") else 2
+    if cls == "SGD":
+        return 1 if cfg.get("momentum") else 0
+    if cls == "RMSprop":
+        return 1 + bool(cfg.get("momentum")) + bool(cfg.get("centered"))
+    return None
+
+
+def _optimizer_loads(h5: Any, config: dict[str, Any], top: list[tuple[dict[str, Any], Any]],
+                     opt: dict[str, Any]) -> bool:
+    """Whether loading the file with Keras restores the saved optimizer's variables (iterations
+    among them): Keras builds the optimizer for the model's trainable variables as the config
+    flags them and skips the saved ones when their number differs (a model whose trainable
+    flags changed after the optimizer was built). The reader agrees only where it can count."""
+    group = h5.get("optimizer/vars")
+    if group is None or not len(group):
+        return True  # nothing saved: Keras's fresh optimizer has 0 iterations, as read
+    slots = _optimizer_slots(str(opt.get("class_name")), opt.get("config") or {})
+    if slots is None or not bool((config.get("config") or {}).get("trainable", True)):
+        return False
+    trainable = 0
+    for entry, vars_group in top:
+        on = bool((entry.get("config") or {}).get("trainable", True))
+        if entry.get("class_name") in ("Functional", "Sequential"):
+            subs = [(e, (e.get("config") or {})) for e in _saved_layers(entry)]
+            if not on:
+                continue
+            groups = _children(h5, vars_group.parent.name.lstrip("/"), _saved_layers(entry)) or []
+            for (sub, sub_cfg), (_, sub_group) in zip(subs, groups, strict=False):
+                if len(sub_group) and sub_cfg.get("trainable", True):
+                    counts = _saved_counts(str(sub.get("class_name")), sub_cfg)
+                    if counts is None:
+                        return False
+                    trainable += counts[0]
+        elif len(vars_group):
+            counts = _saved_counts(str(entry.get("class_name")), entry.get("config") or {})
+            if counts is None or sum(counts) != len(vars_group):
+                return False
+            trainable += counts[0] if on else 0
+    schedule = isinstance((opt.get("config") or {}).get("learning_rate"), dict)
+    return len(group) == (1 if schedule else 2) + slots * trainable
+
+
 def _group_path(h5: Any, top: list[tuple[dict[str, Any], Any]], entry: dict[str, Any]) -> str:
     """The h5 path of a top-level layer's group (its `vars` group's parent)."""
     return next(g for e, g in top if e is entry).parent.name.lstrip("/")
@@ -898,7 +949,8 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     clock = [time.monotonic()]
     import keras
 
-    if spec.get("training") and spec.get("inspect") and os.environ.get("GRADER_FAST_FITFILES") != "0":
+    _READ_FILES["on"] = bool(spec.get("read_file", True))
+    if spec.get("training") and spec.get("inspect") and _READ_FILES["on"]:
         described = None
         with contextlib.suppress(Exception):  # whatever the reader cannot tell, Keras tells below
             described = training_from_file(spec["model"], spec.get("data_dir"))
