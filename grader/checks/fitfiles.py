@@ -4,9 +4,11 @@ fit(), never from the kernel's capture.
 The capture saves a model with a nested (pretrained) base right after every fit() as
 `.grader/model_<i>_fit<k>.keras` (inkernel/50_capture.py); the runner hashes each between cells
 and a file changed afterwards is tampering (grader/execute/integrity.py). The sandboxed evaluator
-describes each file (grader/evaluate.py `describe_training`): the compiled optimizer's learning
-rate and steps, the base's trainable flags, a digest per weight tensor, and the base's weights
-against the ImageNet weights the grader itself holds. From those:
+describes each file (grader/evaluate.py `training_from_file`, which reads config.json and the
+weights with h5py, or `describe_training` on the model loaded with Keras when the reader cannot
+tell; both give the same description): the compiled optimizer's learning rate and steps, the
+base's trainable flags, a digest per weight tensor, and the base's weights against the ImageNet
+weights the grader itself holds. From those:
 
 The first training is the first file whose optimizer took steps (a decoy fit of 0 steps with a
 frozen base does not count). Then:
