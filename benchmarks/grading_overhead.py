@@ -35,7 +35,9 @@ GRADER_EARLY_EXECUTION=0 (the notebook runs after the static items, not beside t
 GRADER_KEEP_EVALUATOR=0 (a batch worker starts one evaluator per submission),
 GRADER_LONGEST_FIRST=0 (a regrade hands out its notebooks in the given order, not longest last
 grading first, grader/schedule.py),
-GRADER_CACHE_DIR=off (official data sets hashed again in every process).
+GRADER_CACHE_DIR=off (official data sets hashed again in every process),
+GRADER_FAST_FITFILES=0 (per-fit model files loaded with Keras in the evaluator instead of read with
+h5py, and the ImageNet reference built as a MobileNetV2, grader/evaluate.py `training_from_file`).
 
 Notebooks: submissions/alice.ipynb (Q9 CNN + Q10 transfer), tests/notebooks/redteam/
 honest_small_cnn.ipynb (a correct small Q9), tests/notebooks/models/q9_fake_accuracy.ipynb (a

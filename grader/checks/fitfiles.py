@@ -4,9 +4,11 @@ fit(), never from the kernel's capture.
 The capture saves a model with a nested (pretrained) base right after every fit() as
 `.grader/model_<i>_fit<k>.keras` (inkernel/50_capture.py); the runner hashes each between cells
 and a file changed afterwards is tampering (grader/execute/integrity.py). The sandboxed evaluator
-describes each file (grader/evaluate.py `describe_training`): the compiled optimizer's learning
-rate and steps, the base's trainable flags, a digest per weight tensor, and the base's weights
-against the ImageNet weights the grader itself holds. From those:
+describes each file (grader/evaluate.py `training_from_file`, which reads config.json and the
+weights with h5py, or `describe_training` on the model loaded with Keras when the reader cannot
+tell; both give the same description): the compiled optimizer's learning rate and steps, the
+base's trainable flags, a digest per weight tensor, and the base's weights against the ImageNet
+weights the grader itself holds. From those:
 
 The first training is the first file whose optimizer took steps (a decoy fit of 0 steps with a
 frozen base does not count). Then:
@@ -26,6 +28,7 @@ the file's trainable flags for "frozen first" and to the capture's (unverified) 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,7 +122,9 @@ def read_files(ctx: GradingContext, question: str, cells: set[int], model: int |
         files.append(FitFile(name, index, k, cell, "tampered" if why else "ok", why or ""))
         if not why:
             spec: dict[str, Any] = {"model": str(Path(ctx.execution.workdir) / ".grader" / name),
-                                    "inspect": True, "training": True}
+                                    "inspect": True, "training": True,
+                                    # GRADER_FAST_FITFILES=0: loaded with Keras (to measure the reader)
+                                    "read_file": os.environ.get("GRADER_FAST_FITFILES") != "0"}
             if data_dir:
                 spec["data_dir"] = data_dir
             specs.append((files[-1], spec))
