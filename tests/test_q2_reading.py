@@ -997,14 +997,27 @@ def test_a_formula_in_code_never_run_is_no_answer_but_a_human_looks():
     assert all(o.credit == 0 and o.needs_review for o in (out["params"], out["ram_prediction"]))
 
 
-def test_a_wrong_count_carried_far_off_is_charged_on_the_ram_and_flagged():
-    # rule (d): right from the student's own count, but 7,000 parameters put 9.03 MB far off 12.6 MB
+def test_a_wrong_count_carried_far_off_is_one_slip_carried_and_flagged():
+    # rule (d): right from the student's own count, but 7,000 parameters put 9.03 MB far off 12.6 MB:
+    # charged once on the count, partial on the RAM, for a TA to confirm
     out = grade("each filter 3x3 -> 9 weights + 1 bias, so 10 params/filter\n"
                 "100*10 + 200*10 + 400*10 = 7,000 params total\n\n"
                 "prediction: maps of layer 1+2 = (1,500,000+750,000)*4 B = 9 MB, params 7000*4 = 28 KB "
-                "-> about 9.03 MB")
+                "-> about 9.03 MB\n"
+                "training 50 images: 50 x (10.52 + 0.72) MB + 0.028 MB = 562.03 MB")
     o = out["ram_prediction"]
-    assert o.credit == 0 and o.needs_review and "parameter-count-carried" in {d.code for d in o.diagnoses}
+    assert out["params"].credit == 0
+    assert o.credit == 0.5 and o.needs_review and "parameter-count-carried" in {d.code for d in o.diagnoses}
+    # the batch adds the student's 28 KB of parameters: within rounding of 565.6 MB, not 'without
+    # the parameters' (562.0 MB)
+    assert out["ram_batch"].credit == 1
+
+
+def test_a_count_that_rejects_the_right_one_earns_nothing_carried():
+    out = grade("The total is not 903,400; my final count is 9,027,000 parameters.\n"
+                "That is 36.1 MB of weights, so one prediction needs 36.1 MB + 10.5 MB = 46.6 MB.")
+    assert out["params"].credit == 0
+    assert out["ram_prediction"].credit == 0 and out["ram_prediction"].needs_review
 
 
 def test_a_sum_slip_carried_within_rounding_is_not_charged_again():
@@ -1135,12 +1148,20 @@ def test_a_range_with_its_unit_written_once_is_no_single_answer():
     assert o.credit == 0 and o.needs_review
 
 
-def test_a_tiny_wrong_count_in_the_batch_reads_as_an_omission_and_goes_to_a_ta():
+def test_a_tiny_wrong_count_added_into_the_batch_is_carried_within_rounding():
+    # rule (d): the working adds the student's own 28 KB of parameters, so 562.03 MB is not the
+    # batch without its parameters (562.0 MB) but the count's slip, within 3 % of 565.6 MB
     out = grade("Each filter 3x3 plus one bias: 10 parameters, so "
                 "100*10 + 200*10 + 400*10 = 7,000 parameters.\n"
                 "Training RAM: 50 * 10.52 MB + 36 MB of inputs + 28 KB ≈ 562.03 MB.")
-    o = out["ram_batch"]
-    assert o.credit == 0.5 and o.needs_review
+    assert out["params"].credit == 0 and out["ram_batch"].credit == 1
+
+
+def test_a_tiny_wrong_count_left_out_of_the_batch_is_still_an_omission():
+    out = grade("Each filter 3x3 plus one bias: 10 parameters, so "
+                "100*10 + 200*10 + 400*10 = 7,000 parameters.\n"
+                "Training RAM: 50 * 10.52 MB + 36 MB of inputs ≈ 562 MB.")
+    assert out["ram_batch"].credit == 0.5
 
 
 def test_amounts_about_the_hardware_or_another_precision_are_asides():
