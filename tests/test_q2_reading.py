@@ -1204,3 +1204,16 @@ def test_the_right_digits_under_another_prefix_go_to_a_ta():
     out = grade("903,400 params; prediction 12.6 KB; batch 565.6 KB")
     assert out["ram_prediction"].credit == 0 and out["ram_prediction"].needs_review
     assert out["ram_batch"].credit == 0 and out["ram_batch"].needs_review
+
+
+def test_a_value_written_negative_earns_nothing_and_goes_to_a_ta():
+    out = grade("params: -903400\nram_prediction: −14133600 bytes\nram_batch: 565613600 bytes")
+    assert out["params"].credit == 0 and out["params"].needs_review
+    assert out["ram_prediction"].credit == 0 and out["ram_prediction"].needs_review
+    assert out["ram_batch"].credit == 1
+
+
+def test_a_subtraction_is_no_minus_sign():
+    out = grade("Parameters: 903,400.\nPrediction: 14.1 MB - 1.5 MB = 12.6 MB.\n"
+                "Batch of 50: 565.6 MB.")
+    assert out["ram_prediction"].credit == 1 and out["params"].credit == 1
