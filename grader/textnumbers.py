@@ -61,7 +61,9 @@ _UNIT_WORDS: list[tuple[str, str]] = [
 _MILLION_WORD = r"Mio\.?(?=\s*(?:de\s+)?(?:[Pp]aram|[Gg]ewicht|weights|poids|pesos|Werte))"
 _MULTIPLIER_WORDS: list[tuple[str, float]] = [
     (r"thousand|k|K|тыс\.?", 1e3),
-    (rf"millions?|mio|{_MILLION_WORD}|mn|M|млн\.?|миллион(?:а|ов)?", 1e6),
+    # "0,9 millones", "0,9 milioni", "0,9 milhões", "0,9 Millionen"
+    (rf"millions?|millones|millón|millon|milion[ei]|milh(?:ões|ão|oes|ao)|Million(?:en)?|mio|{_MILLION_WORD}|mn|M|"
+     r"млн\.?|миллион(?:а|ов)?", 1e6),
     (r"billions?|bn|млрд\.?", 1e9),
 ]
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")

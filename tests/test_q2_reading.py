@@ -1217,3 +1217,16 @@ def test_a_subtraction_is_no_minus_sign():
     out = grade("Parameters: 903,400.\nPrediction: 14.1 MB - 1.5 MB = 12.6 MB.\n"
                 "Batch of 50: 565.6 MB.")
     assert out["ram_prediction"].credit == 1 and out["params"].credit == 1
+
+
+def test_an_answer_line_whose_sentence_wraps_keeps_its_total():
+    out = grade("**Answer (parameters):** the three layers have 2,800, 180,200 and 720,400 parameters, for a\n"
+                "total of **903,400**.\n\n**Answer (prediction):** about **12.6 MB**.")
+    assert found(out["params"]) == "903,400" and out["params"].credit == 1
+
+
+def test_a_count_in_millions_written_in_another_language():
+    for words in ("unos 0,9 millones de parámetros en total", "etwa 0,9 Millionen Parameter insgesamt",
+                  "cerca de 0,9 milhões de parâmetros no total"):
+        out = grade(f"Capa 1: 2.800; capa 2: 180.200; capa 3: 720.400, o sea {words}.")
+        assert out["params"].credit == 1, words

@@ -34,7 +34,9 @@ def replacing_regions(text: str, *, summaries: bool = True) -> list[tuple[int, i
         para = text.find("\n\n", a.end())
         regions.append((a.start(), min(b.start(), para if para >= 0 else len(text))))
     for m in _FINAL.finditer(text) if summaries else ():
-        stop = re.search(r"\n|(?<=[.!?])\s", text[m.end():])
+        # to the end of its sentence: a line break inside it ("... for a\ntotal of 903,400.", the
+        # next line going on in lower case) does not end it
+        stop = re.search(r"\n(?![ \t]*[a-z])|(?<=[.!?])\s", text[m.end():])
         regions.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end())))
     return regions
 
