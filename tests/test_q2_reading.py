@@ -1220,8 +1220,8 @@ def test_a_subtraction_is_no_minus_sign():
 
 
 def test_an_answer_line_whose_sentence_wraps_keeps_its_total():
-    out = grade("**Answer (parameters):** the three layers have 2,800, 180,200 and 720,400 parameters, for a\n"
-                "total of **903,400**.\n\n**Answer (prediction):** about **12.6 MB**.")
+    out = grade("**Answer (parameters):** the three layers have 2,800, 180,200 and 720,400 parameters,"
+                " for a\ntotal of **903,400**.\n\n**Answer (prediction):** about **12.6 MB**.")
     assert found(out["params"]) == "903,400" and out["params"].credit == 1
 
 
