@@ -1230,3 +1230,11 @@ def test_a_count_in_millions_written_in_another_language():
                   "cerca de 0,9 milhões de parâmetros no total"):
         out = grade(f"Capa 1: 2.800; capa 2: 180.200; capa 3: 720.400, o sea {words}.")
         assert out["params"].credit == 1, words
+
+
+def test_per_layer_counts_never_totalled_are_no_answer_and_go_to_a_ta():
+    out = grade("layer 1: 3x3x3 kernels, 100 maps -> 2,800 params\n"
+                "layer 2: 3x3x100 kernels, 200 maps -> 180,200 params\n"
+                "layer 3: 3x3x200 kernels, 400 maps -> 720,400 params\n")
+    o = out["params"]
+    assert o.credit == 0 and o.needs_review and "per-layer-not-totalled" in {d.code for d in o.diagnoses}

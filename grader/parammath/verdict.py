@@ -104,6 +104,14 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
     )
     if correct:
         return Verdict(1.0, "", [])
+    if pick.why.startswith("the largest parameter count") and round(found.value) in per_layer and (
+            {round(x.value) for x in reading.quantities if not x.is_memory} >= per_layer):
+        # "conv1 ... 2,800 params; conv2 ... 180,200; conv3 ... 720,400" and no total anywhere:
+        # the largest is one layer's count, a term of the sum, not the student's answer; a TA looks
+        note = f"Only per-layer counts are written ({found.raw} is one layer's); no total is given."
+        return Verdict(0.0, note, [Diagnosis("per-layer-not-totalled", note,
+                                             fix="Add up the per-layer counts and state the total.")],
+                       review=True)
     no_bias = [eq for eq in layer_eqs if round(eq.lhs.value) in weights or round(eq.rhs.value) in weights]
     if no_bias or abs(found.value - sum(weights)) < 0.5:
         layer = _layer_of(no_bias[0], layers, layer_eqs.index(no_bias[0])) if no_bias else layers[0]
