@@ -49,11 +49,11 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"[Mm]ebibytes?|MiB|Mib|Mio|МиБ", "MiB"),
     (r"[Gg]ibibytes?|GiB|Gib|Gio|ГиБ", "GiB"),
     (r"[Kk]ilo[- ]?[Bb]ytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko|"
-     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?|كيلوبايت", "kB"),
+     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?|كيلوبايت|کیلوبایت", "kB"),
     (r"[Mm]ega[- ]?[Bb]ytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|mB|m[ée]ga-?octets?|Mo|"
-     r"МБ|Мб|мб|мегабайт(?:а|ов)?|ميغابايت|ميجابايت|ميقابايت", "MB"),
+     r"МБ|Мб|мб|мегабайт(?:а|ов)?|ميغابايت|ميجابايت|ميقابايت|مگابایت", "MB"),
     (r"[Gg]iga[- ]?[Bb]ytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go|"
-     r"ГБ|Гб|гб|гигабайт(?:а|ов)?|غيغابايت|جيجابايت|قيقابايت", "GB"),
+     r"ГБ|Гб|гб|гигабайт(?:а|ов)?|غيغابايت|جيجابايت|قيقابايت|گیگابایت", "GB"),
     (r"[Bb]ytes?|B|octets?|байт(?:а|ов)?|Б|بايت", "B"),
 ]
 #: "Mio." is a million in German ("0,9 Mio. Parameter") but the mebioctet (MiB) in French
@@ -61,11 +61,16 @@ _UNIT_WORDS: list[tuple[str, str]] = [
 _MILLION_WORD = r"Mio\.?(?=\s*(?:de\s+)?(?:[Pp]aram|[Gg]ewicht|weights|poids|pesos|Werte))"
 _MULTIPLIER_WORDS: list[tuple[str, float]] = [
     (r"thousand|k|K|тыс\.?", 1e3),
+    (r"万|萬", 1e4),  # Chinese / Japanese "90.34万" = 903,400
+    (r"亿|億", 1e8),
     # "0,9 millones", "0,9 milioni", "0,9 milhões", "0,9 Millionen"
     (rf"millions?|millones|millón|millon|milion[ei]|milh(?:ões|ão|oes|ao)|Million(?:en)?|mio|{_MILLION_WORD}|mn|M|"
      r"млн\.?|миллион(?:а|ов)?", 1e6),
     (r"billions?|bn|млрд\.?", 1e9),
 ]
+#: Persian and Arabic-Indic digits and the Arabic thousands / decimal separators, one character
+#: for one, so that positions in the text stay the same ("۹۰۳٬۴۰۰" is 903,400).
+EASTERN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٬٫", "01234567890123456789,.")
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
 _MANTISSA = r"""
@@ -260,7 +265,12 @@ _OPS = {
 }
 #: "=>" and "==>" mean "so", not "equals": "3.6 MB of weights => 14.1 MB" is no formula.
 _EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?![=>]))")
-_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>[^\W\d]+)|(?P<other>\S)")
+#: A word's letters and the marks that join them (Thai and Devanagari vowel signs, Arabic and
+#: Hebrew points, combining accents, the zero-width (non-)joiner of Persian "وزن‌ها"): "น้ำหนัก" is one
+#: word, not letters and symbols that break the formula it stands in.
+_MARKS = "\u0300-\u036f\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0903\u093a-\u094f\u0962\u0963" \
+         "\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u200c\u200d"
+_TOKEN = re.compile(rf"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>(?:[^\W\d]|[{_MARKS}])+)|(?P<other>\S)")
 
 
 def safe_eval(expr: str) -> float | None:

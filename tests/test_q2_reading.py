@@ -1238,3 +1238,21 @@ def test_per_layer_counts_never_totalled_are_no_answer_and_go_to_a_ta():
                 "layer 3: 3x3x200 kernels, 400 maps -> 720,400 params\n")
     o = out["params"]
     assert o.credit == 0 and o.needs_review and "per-layer-not-totalled" in {d.code for d in o.diagnoses}
+
+
+def test_persian_digits_and_words_are_read():
+    out = grade("تعداد کل پارامترها: ۲٬۸۰۰ + ۱۸۰٬۲۰۰ + ۷۲۰٬۴۰۰ = ۹۰۳٬۴۰۰\n"
+                "حافظه برای پیش‌بینی یک نمونه: نقشه‌ها 10.52 مگابایت + وزن‌ها 3.61 مگابایت ≈ 14.1 مگابایت\n"
+                "حافظه برای آموزش با دسته‌ی ۵۰تایی: حدود 566 مگابایت")
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_a_count_in_wan_is_read():
+    out = grade("参数总数：2800 + 180200 + 720400 = 90.34万")
+    assert out["params"].credit == 1
+
+
+def test_thai_parts_named_in_their_own_clause():
+    out = grade("หน่วยความจำสำหรับทำนาย 1 ภาพ: feature maps 10.52 MB + น้ำหนัก 3.61 MB ≈ 14.13 MB\n"
+                "สำหรับการฝึกด้วย mini-batch 50 ภาพ: 50 × (10.52 + 0.72) MB + 3.61 MB ≈ 565.6 MB")
+    assert out["ram_prediction"].credit == 1 and out["ram_batch"].credit == 1

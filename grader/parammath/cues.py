@@ -19,6 +19,8 @@ BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|"
              r"träning|\btrening|træning|trénov|trénink|dávk|\bpaczk|\bpartii?\b|eğitim|pelatihan|"
              r"huấn\s+luyện|εκπαίδευσ|παρτίδ|antrenar|tanítás|训练|批量|批次|学習|バッチ|학습|훈련|배치|"
              r"تدريب|دفعة|ट्रेनिंग|प्रशिक्षण|बैच|אימון|\bxunlian\b|"
+             # Persian (training, batch), Thai (training, batch)
+             r"آموزش|دسته|ฝึก|แบทช์|"
              r"\(\s*{n}\s*\)|"
              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder|изображени)|"
              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])|"
@@ -33,7 +35,8 @@ PREDICTION_CUE = re.compile(
     r"instanz|photo|afbeelding)|одно(?:го)?\s+изображени|"
     r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)|"
     r"förutsägelse|prediksjon|predikc|predykc|tahmin|prediksi|dự\s+đoán|πρόβλεψ|predicți|predikció|"
-    r"előrejelzés|预测|推理|推論|予測|예측|추론|تنبؤ|प्रेडिक्शन|अनुमान|חיזוי|prediç|\byuce\b|\btuili\b", re.I
+    r"előrejelzés|预测|推理|推論|予測|예측|추론|تنبؤ|प्रेडिक्शन|अनुमान|חיזוי|prediç|\byuce\b|\btuili\b|"
+    r"پیش\u200c?\s?بینی|ทำนาย|อนุมาน", re.I
 )
 #: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
 PER_ONE = re.compile(

@@ -31,7 +31,7 @@ from grader.parammath.restatements import restatements as _restatements
 from grader.parammath.restatements import term_of as _term_of
 from grader.parammath.rivals import RESTATED, in_parentheses
 from grader.parammath.rivals import rivals as _rivals
-from grader.textnumbers import Equation, Quantity, find_equations, find_quantities
+from grader.textnumbers import EASTERN_DIGITS, Equation, Quantity, find_equations, find_quantities
 from grader.textsegments import Segment, segments
 
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
@@ -93,7 +93,7 @@ class Reading:
 
 def read_answer(text: str, batch_size: int) -> Reading:
     """Read every number, formula and sentence of an answer and pick the answer to each part."""
-    text = _bare_lines_in_mb(with_units(text))
+    text = _bare_lines_in_mb(with_units(text.translate(EASTERN_DIGITS)))
     segs = segments(text)
     batch_cue = re.compile(_BATCH_CUE.format(n=batch_size, word=_NUMBER_WORDS.get(batch_size, "_")), re.I)
     quantities = find_quantities(text)
@@ -322,7 +322,8 @@ def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bo
         return None  # "ram≈12.6mb batch≈566mb": the cue is the label of the next value
     between = after[:start]
     if start > 40 or re.match(r"[ \t]*\n", between) or re.search(  # "12.6 MB\nbatch 565.6 MB": a new line
-            r"[,;.:=≈|·•—–，、；：。،؛]|\s/|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
+            # Thai writes no spaces between words: a space before Thai text ends a clause
+            r"[,;.:=≈|·•—–，、；：。،؛]|\s/|\s[\u0e00-\u0e7f]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
             r"lekin|ma|mas)\b", between, re.I):
         return None
     return part
