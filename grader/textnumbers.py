@@ -229,6 +229,11 @@ def find_quantities(text: str, *, european: bool | None = None) -> list[Quantity
             value, step, alternatives = alternatives[0], 1.0, [value]
             note = note or "dot read as a thousands separator (the answer writes numbers that way)"
             number = value
+        if unit == "B" and european and not exponent and re.fullmatch(r"\d{1,3}\.\d{3}", mantissa):
+            # "4 · 903.400 Byte" in an answer that writes 1.500.000: a fraction of a byte is no
+            # figure anyone works out, so the dot groups digits
+            value = number = float(mantissa.replace(".", ""))
+            step, note = 1.0, "dot read as a thousands separator (the answer writes numbers that way)"
         if (unit in ("MB", "GB", "MiB", "GiB") and not exponent and not m.group("mult")
                 and re.fullmatch(r"\d{1,3},\d{3}", mantissa)
                 and (european or not _COMMA_GROUPED.search(text))):

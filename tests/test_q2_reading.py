@@ -1256,3 +1256,16 @@ def test_thai_parts_named_in_their_own_clause():
     out = grade("หน่วยความจำสำหรับทำนาย 1 ภาพ: feature maps 10.52 MB + น้ำหนัก 3.61 MB ≈ 14.13 MB\n"
                 "สำหรับการฝึกด้วย mini-batch 50 ภาพ: 50 × (10.52 + 0.72) MB + 3.61 MB ≈ 565.6 MB")
     assert out["ram_prediction"].credit == 1 and out["ram_batch"].credit == 1
+
+
+def test_bytes_with_a_dot_in_a_european_answer_group_digits():
+    out = grade("Parameter: 2.800 + 180.200 + 720.400 = 903.400\n"
+                "Vorhersage: 4 · (1.500.000 + 750.000) Byte + 4 · 903.400 Byte = 12.613.600 Byte")
+    assert out["ram_prediction"].credit == 1
+
+
+def test_a_figure_the_student_takes_back_with_wait_no_is_not_the_answer():
+    out = grade("params: 903,400\npredicting one image: 12.6 MB\n"
+                "batch of 50: so 50 × 12.6 = 630 MB, wait, no, that multiplies the weights 50 times;\n"
+                "50 × 10.52 MB + 50 × 0.72 MB (images) + 3.6 MB = 565.6 MB.")
+    assert found(out["ram_batch"]) == "565.6 MB" and out["ram_batch"].credit == 1

@@ -9,7 +9,9 @@ import re
 #: A mark that what follows replaces what came before (to the end of the answer).
 _REPLACES = re.compile(
     r"(?:^|(?<=[\s(>*_\-]))(?:edit(?:ed)?|update[d]?|correction|erratum|oops|nachtrag|korrektur|"
-    r"correcci[oó]n|corre[cç][aã]o|исправлени[ея]|поправка)\b(?:\s*\([^()\n]{0,60}\))?\s*[:!,\-]",
+    r"correcci[oó]n|corre[cç][aã]o|исправлени[ея]|поправка|"
+    # "50 × 12.6 = 630 MB, wait, no, that multiplies the weights ...": the student takes it back
+    r"wait\s*,?\s*no|no\s*,?\s*wait|scratch\s+that)\b(?:\s*\([^()\n]{0,60}\))?\s*[:!,\-.]",
     re.I | re.M)  # "EDIT (after feedback):" too
 #: "final answer(s):", "Final:", a line opened with "Answer:" / "TL;DR" mark the answer in its own
 #: sentence (the working may follow).
