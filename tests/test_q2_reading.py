@@ -1269,3 +1269,10 @@ def test_a_figure_the_student_takes_back_with_wait_no_is_not_the_answer():
                 "batch of 50: so 50 × 12.6 = 630 MB, wait, no, that multiplies the weights 50 times;\n"
                 "50 × 10.52 MB + 50 × 0.72 MB (images) + 3.6 MB = 565.6 MB.")
     assert found(out["ram_batch"]) == "565.6 MB" and out["ram_batch"].credit == 1
+
+
+def test_a_batch_with_gradients_but_no_input_images_is_the_omission_slip():
+    out = grade("params = 903,400 -> 3.61 MB of weights\n"
+                "train on 50: maps 50 x 10.52 = 526 MB, weights 3.61 MB, gradients 3.61 MB -> 533.2 MB")
+    o = out["ram_batch"]
+    assert o.credit == 0.5 and "inputs-not-counted" in {d.code for d in o.diagnoses}
