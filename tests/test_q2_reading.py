@@ -1276,3 +1276,10 @@ def test_a_batch_with_gradients_but_no_input_images_is_the_omission_slip():
                 "train on 50: maps 50 x 10.52 = 526 MB, weights 3.61 MB, gradients 3.61 MB -> 533.2 MB")
     o = out["ram_batch"]
     assert o.credit == 0.5 and "inputs-not-counted" in {d.code for d in o.diagnoses}
+
+
+def test_the_italian_word_for_a_prediction_names_the_part():
+    out = grade("Totale: 903.400 parametri.\n"
+                "Per una predizione bastano due strati alla volta: 6 + 3 = 9 MB, più i pesi\n"
+                "903.400*4 = 3,6 MB, quindi circa 12,6 MB.")
+    assert found(out["ram_prediction"]) == "12,6 MB" and out["ram_prediction"].credit == 1

@@ -27,7 +27,7 @@ BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|"
              # "so 50 × 14.13 = 706.7 MB": the batch size as the first factor (not of a shape, 50x75)
              r"(?<![\d.,])\b{n}\s*[×x*]\s*(?:\(|(?:\d+[.,]\d[\d.,]*|\d{{4,}}|\d+\s*[kKMG]i?B)\b(?!\s*[×x*]))")
 PREDICTION_CUE = re.compile(
-    r"predict|\bpred\b|\binfer\b|pr[eé]dic|vorhersage|voorspelling|inferen[cz]|инференс|предсказ|utabiri|single|"
+    r"predict|\bpred\b|\binfer\b|pr[eé]dic|prediz|vorhersage|voorspelling|inferen[cz]|инференс|предсказ|utabiri|single|"
     r"einzel|seule?\b(?!\s+fois)|\bsol[ao]\b(?!\s+vez)|"  # not "une seule fois", "una sola vez" (once)
     r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
     r"\b(?:one|1|a|an)\s+(?:image|instance|input|sample|picture|example|forward\s+pass)\b|"
