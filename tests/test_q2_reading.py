@@ -1283,3 +1283,10 @@ def test_the_italian_word_for_a_prediction_names_the_part():
                 "Per una predizione bastano due strati alla volta: 6 + 3 = 9 MB, più i pesi\n"
                 "903.400*4 = 3,6 MB, quindi circa 12,6 MB.")
     assert found(out["ram_prediction"]) == "12,6 MB" and out["ram_prediction"].credit == 1
+
+
+def test_a_count_on_its_labelled_line_beats_a_larger_sum_of_values_later():
+    out = grade("Parameters: 903,400.\n"
+                "Numbers to store for one image: 1,500,000 + 750,000 + 380,000 = 2,630,000 activations, plus\n"
+                "903,400 weights = 3,533,400, so about 3.53 MB of RAM.")
+    assert found(out["params"]) == "903,400" and out["params"].credit == 1

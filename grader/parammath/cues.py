@@ -76,3 +76,7 @@ NEGATED_BEFORE = re.compile(
     r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than|nicht|pas|no\s+(?:es|son)|"
     r"não\s+(?:é|são)|non\s+(?:è|sono)|не)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
     r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$|(?:≠|!=|=/=)\s*[~≈]?\s*$", re.I)
+
+#: A line opened with the word for parameters and a colon: "Parameters: 903,400", "**Params** = 903400".
+LABELLED_COUNT = re.compile(r"(?:^|\n)[ \t>*_#-]*(?:total\s+)?(?:param\w*|weights)[*_]*\s*[:=][ \t*_]*$",
+                            re.I)
