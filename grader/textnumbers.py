@@ -68,9 +68,6 @@ _MULTIPLIER_WORDS: list[tuple[str, float]] = [
      r"млн\.?|миллион(?:а|ов)?", 1e6),
     (r"billions?|bn|млрд\.?", 1e9),
 ]
-#: Persian and Arabic-Indic digits and the Arabic thousands / decimal separators, one character
-#: for one, so that positions in the text stay the same ("۹۰۳٬۴۰۰" is 903,400).
-EASTERN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٬٫", "01234567890123456789,.")
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
 _MANTISSA = r"""

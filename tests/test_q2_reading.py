@@ -1287,6 +1287,12 @@ def test_the_italian_word_for_a_prediction_names_the_part():
 
 def test_a_count_on_its_labelled_line_beats_a_larger_sum_of_values_later():
     out = grade("Parameters: 903,400.\n"
-                "Numbers to store for one image: 1,500,000 + 750,000 + 380,000 = 2,630,000 activations, plus\n"
+                "Numbers to store for one image: 1,500,000 + 750,000 + 380,000 = 2,630,000 activations,"
+                " plus\n"
                 "903,400 weights = 3,533,400, so about 3.53 MB of RAM.")
     assert found(out["params"]) == "903,400" and out["params"].credit == 1
+
+
+def test_a_squared_1024_in_a_conversion_is_a_product():
+    out = grade("Total parameters: 903,400.\nTraining on 50: 565,613,600 B / 1024² = 539.4 MB.")
+    assert out["ram_batch"].credit == 1

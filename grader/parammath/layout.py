@@ -273,12 +273,17 @@ _DIGITS = str.maketrans(
     "0123456789012345678901234567890123456789.,.")
 
 
+_POWER_OF_K = re.compile(r"(?<![\d.,])(10(?:00|24))([²³])")
+
+
 def with_units(text: str) -> str:
     """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
     text = text.translate(_DIGITS)  # "١٢٫٦", "１２．６": the digits as Western digits
     text = _plain_latex(text)
+    # "565,613,600 B / 1024² = 539.4 MB": a squared or cubed 1000 / 1024 written out as a product
+    text = _POWER_OF_K.sub(lambda m: " × ".join([m.group(1)] * (2 if m.group(2) == "²" else 3)), text)
     text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a markdown quote block: its lines as they read
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)

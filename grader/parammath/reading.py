@@ -32,7 +32,7 @@ from grader.parammath.restatements import restatements as _restatements
 from grader.parammath.restatements import term_of as _term_of
 from grader.parammath.rivals import RESTATED, in_parentheses
 from grader.parammath.rivals import rivals as _rivals
-from grader.textnumbers import EASTERN_DIGITS, Equation, Quantity, find_equations, find_quantities
+from grader.textnumbers import Equation, Quantity, find_equations, find_quantities
 from grader.textsegments import Segment, segments
 
 __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units"]
@@ -94,7 +94,7 @@ class Reading:
 
 def read_answer(text: str, batch_size: int) -> Reading:
     """Read every number, formula and sentence of an answer and pick the answer to each part."""
-    text = _bare_lines_in_mb(with_units(text.translate(EASTERN_DIGITS)))
+    text = _bare_lines_in_mb(with_units(text))
     segs = segments(text)
     batch_cue = re.compile(_BATCH_CUE.format(n=batch_size, word=_NUMBER_WORDS.get(batch_size, "_")), re.I)
     quantities = find_quantities(text)
