@@ -1296,3 +1296,10 @@ def test_a_count_on_its_labelled_line_beats_a_larger_sum_of_values_later():
 def test_a_squared_1024_in_a_conversion_is_a_product():
     out = grade("Total parameters: 903,400.\nTraining on 50: 565,613,600 B / 1024² = 539.4 MB.")
     assert out["ram_batch"].credit == 1
+
+
+def test_the_batch_size_before_an_amount_with_a_decimal_comma_is_not_its_digit_group():
+    out = grade("parameters 903 400\none instance (input + all maps + weights) 14,85 MB\nbatch of 50 565,61 MB")
+    assert out["ram_batch"].credit == 1
+    # a real space-grouped amount stays one number
+    assert grade("Parameter: 903 400\nTraining (Batch): 565 613,6 KB")["ram_batch"].credit == 1

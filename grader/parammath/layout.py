@@ -273,6 +273,9 @@ _DIGITS = str.maketrans(
     "0123456789012345678901234567890123456789.,.")
 
 
+#: "batch of 50 565,61 MB": the batch size, then the amount; not one number grouped with a space
+_BATCH_THEN_AMOUNT = re.compile(r"(\bbatch(?:[ \t]+size)?[ \t]+(?:of[ \t]+)?)(\d{1,3})[ \t]+"
+                                r"(?=\d{1,3}(?:[.,]\d+)?[ \t]*[KMG]i?B\b)", re.I)
 _POWER_OF_K = re.compile(r"(?<![\d.,])(10(?:00|24))([²³])")
 
 
@@ -283,6 +286,7 @@ def with_units(text: str) -> str:
     text = text.translate(_DIGITS)  # "١٢٫٦", "１２．６": the digits as Western digits
     text = _plain_latex(text)
     # "565,613,600 B / 1024² = 539.4 MB": a squared or cubed 1000 / 1024 written out as a product
+    text = _BATCH_THEN_AMOUNT.sub(r"\1\2: ", text)
     text = _POWER_OF_K.sub(lambda m: " × ".join([m.group(1)] * (2 if m.group(2) == "²" else 3)), text)
     text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a markdown quote block: its lines as they read
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
