@@ -1299,7 +1299,8 @@ def test_a_squared_1024_in_a_conversion_is_a_product():
 
 
 def test_the_batch_size_before_an_amount_with_a_decimal_comma_is_not_its_digit_group():
-    out = grade("parameters 903 400\none instance (input + all maps + weights) 14,85 MB\nbatch of 50 565,61 MB")
+    out = grade("parameters 903 400\none instance (input + all maps + weights) 14,85 MB\n"
+                "batch of 50 565,61 MB")
     assert out["ram_batch"].credit == 1
     # a real space-grouped amount stays one number
     assert grade("Parameter: 903 400\nTraining (Batch): 565 613,6 KB")["ram_batch"].credit == 1
