@@ -1304,3 +1304,11 @@ def test_the_batch_size_before_an_amount_with_a_decimal_comma_is_not_its_digit_g
     assert out["ram_batch"].credit == 1
     # a real space-grouped amount stays one number
     assert grade("Parameter: 903 400\nTraining (Batch): 565 613,6 KB")["ram_batch"].credit == 1
+
+
+def test_a_symbol_defined_with_a_label_carries_it_to_its_numbers():
+    out = grade("Parameters: N = sum over layers of (k*k*c_in + 1) * c_out\n"
+                "Memory for one instance: M = 4 * (maps + N) bytes\n\nWith numbers:\n"
+                "N = 2,800 + 180,200 + 720,400 = 903,400\n"
+                "M = 4 * (2,630,000 + 903,400) = 14,133,600 bytes ≈ 14.1 MB")
+    assert found(out["params"]) == "903,400" and out["params"].credit == 1
