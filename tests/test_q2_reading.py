@@ -1312,3 +1312,11 @@ def test_a_symbol_defined_with_a_label_carries_it_to_its_numbers():
                 "N = 2,800 + 180,200 + 720,400 = 903,400\n"
                 "M = 4 * (2,630,000 + 903,400) = 14,133,600 bytes ≈ 14.1 MB")
     assert found(out["params"]) == "903,400" and out["params"].credit == 1
+
+
+def test_an_ipython_console_pasted_as_text_gives_each_out_its_unit():
+    out = grade("In [3]: (3*3*3+1)*100 + (3*3*100+1)*200 + (3*3*200+1)*400\nOut[3]: 903400\n\n"
+                "In [4]: (4*(100*150*100 + 50*75*200 + 25*38*400) + 4*903400) / 1e6\nOut[4]: 14.1336\n\n"
+                "In [5]: 50*4*(100*150*100 + 50*75*200 + 25*38*400 + 200*300*3) + 4*903400\n"
+                "Out[5]: 565613600")
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
