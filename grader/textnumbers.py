@@ -49,11 +49,11 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"[Mm]ebibytes?|MiB|Mib|Mio|МиБ", "MiB"),
     (r"[Gg]ibibytes?|GiB|Gib|Gio|ГиБ", "GiB"),
     (r"[Kk]ilo[- ]?[Bb]ytes?|kbytes?|KBytes?|KB|kB|Kb|kb|kilo-?octets?|Ko|ko|"
-     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?|كيلوبايت", "kB"),
+     r"КБ|Кб|кБ|кб|килобайт(?:а|ов)?|كيلوبايت|کیلوبایت", "kB"),
     (r"[Mm]ega[- ]?[Bb]ytes?|megs?|Mbytes?|MBytes?|MB|Mb|mb|mB|m[ée]ga-?octets?|Mo|"
-     r"МБ|Мб|мб|мегабайт(?:а|ов)?|ميغابايت|ميجابايت|ميقابايت", "MB"),
+     r"МБ|Мб|мб|мегабайт(?:а|ов)?|ميغابايت|ميجابايت|ميقابايت|مگابایت", "MB"),
     (r"[Gg]iga[- ]?[Bb]ytes?|gigs?|Gbytes?|GBytes?|GB|Gb|gb|giga-?octets?|Go|"
-     r"ГБ|Гб|гб|гигабайт(?:а|ов)?|غيغابايت|جيجابايت|قيقابايت", "GB"),
+     r"ГБ|Гб|гб|гигабайт(?:а|ов)?|غيغابايت|جيجابايت|قيقابايت|گیگابایت", "GB"),
     (r"[Bb]ytes?|B|octets?|байт(?:а|ов)?|Б|بايت", "B"),
 ]
 #: "Mio." is a million in German ("0,9 Mio. Parameter") but the mebioctet (MiB) in French
@@ -61,7 +61,11 @@ _UNIT_WORDS: list[tuple[str, str]] = [
 _MILLION_WORD = r"Mio\.?(?=\s*(?:de\s+)?(?:[Pp]aram|[Gg]ewicht|weights|poids|pesos|Werte))"
 _MULTIPLIER_WORDS: list[tuple[str, float]] = [
     (r"thousand|k|K|тыс\.?", 1e3),
-    (rf"millions?|mio|{_MILLION_WORD}|mn|M|млн\.?|миллион(?:а|ов)?", 1e6),
+    (r"万|萬", 1e4),  # Chinese / Japanese "90.34万" = 903,400
+    (r"亿|億", 1e8),
+    # "0,9 millones", "0,9 milioni", "0,9 milhões", "0,9 Millionen"
+    (rf"millions?|millones|millón|millon|milion[ei]|milh(?:ões|ão|oes|ao)|Million(?:en)?|mio|{_MILLION_WORD}|mn|M|"
+     r"млн\.?|миллион(?:а|ов)?", 1e6),
     (r"billions?|bn|млрд\.?", 1e9),
 ]
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
@@ -222,6 +226,11 @@ def find_quantities(text: str, *, european: bool | None = None) -> list[Quantity
             value, step, alternatives = alternatives[0], 1.0, [value]
             note = note or "dot read as a thousands separator (the answer writes numbers that way)"
             number = value
+        if unit == "B" and european and not exponent and re.fullmatch(r"\d{1,3}\.\d{3}", mantissa):
+            # "4 · 903.400 Byte" in an answer that writes 1.500.000: a fraction of a byte is no
+            # figure anyone works out, so the dot groups digits
+            value = number = float(mantissa.replace(".", ""))
+            step, note = 1.0, "dot read as a thousands separator (the answer writes numbers that way)"
         if (unit in ("MB", "GB", "MiB", "GiB") and not exponent and not m.group("mult")
                 and re.fullmatch(r"\d{1,3},\d{3}", mantissa)
                 and (european or not _COMMA_GROUPED.search(text))):
@@ -258,7 +267,12 @@ _OPS = {
 }
 #: "=>" and "==>" mean "so", not "equals": "3.6 MB of weights => 14.1 MB" is no formula.
 _EQ_SPLIT = re.compile(r"(?<![<>!=])(?:≈|≃|~=|~|=(?![=>]))")
-_TOKEN = re.compile(r"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>[^\W\d]+)|(?P<other>\S)")
+#: A word's letters and the marks that join them (Thai and Devanagari vowel signs, Arabic and
+#: Hebrew points, combining accents, the zero-width (non-)joiner of Persian "وزن‌ها"): "น้ำหนัก" is one
+#: word, not letters and symbols that break the formula it stands in.
+_MARKS = "\u0300-\u036f\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0903\u093a-\u094f\u0962\u0963" \
+         "\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u200c\u200d"
+_TOKEN = re.compile(rf"(?P<op>\*\*|\^|[+\-*/×x·⋅∙÷()])|(?P<word>(?:[^\W\d]|[{_MARKS}])+)|(?P<other>\S)")
 
 
 def safe_eval(expr: str) -> float | None:

@@ -997,14 +997,27 @@ def test_a_formula_in_code_never_run_is_no_answer_but_a_human_looks():
     assert all(o.credit == 0 and o.needs_review for o in (out["params"], out["ram_prediction"]))
 
 
-def test_a_wrong_count_carried_far_off_is_charged_on_the_ram_and_flagged():
-    # rule (d): right from the student's own count, but 7,000 parameters put 9.03 MB far off 12.6 MB
+def test_a_wrong_count_carried_far_off_is_one_slip_carried_and_flagged():
+    # rule (d): right from the student's own count, but 7,000 parameters put 9.03 MB far off 12.6 MB:
+    # charged once on the count, partial on the RAM, for a TA to confirm
     out = grade("each filter 3x3 -> 9 weights + 1 bias, so 10 params/filter\n"
                 "100*10 + 200*10 + 400*10 = 7,000 params total\n\n"
                 "prediction: maps of layer 1+2 = (1,500,000+750,000)*4 B = 9 MB, params 7000*4 = 28 KB "
-                "-> about 9.03 MB")
+                "-> about 9.03 MB\n"
+                "training 50 images: 50 x (10.52 + 0.72) MB + 0.028 MB = 562.03 MB")
     o = out["ram_prediction"]
-    assert o.credit == 0 and o.needs_review and "parameter-count-carried" in {d.code for d in o.diagnoses}
+    assert out["params"].credit == 0
+    assert o.credit == 0.5 and o.needs_review and "parameter-count-carried" in {d.code for d in o.diagnoses}
+    # the batch adds the student's 28 KB of parameters: within rounding of 565.6 MB, not 'without
+    # the parameters' (562.0 MB)
+    assert out["ram_batch"].credit == 1
+
+
+def test_a_count_that_rejects_the_right_one_earns_nothing_carried():
+    out = grade("The total is not 903,400; my final count is 9,027,000 parameters.\n"
+                "That is 36.1 MB of weights, so one prediction needs 36.1 MB + 10.5 MB = 46.6 MB.")
+    assert out["params"].credit == 0
+    assert out["ram_prediction"].credit == 0 and out["ram_prediction"].needs_review
 
 
 def test_a_sum_slip_carried_within_rounding_is_not_charged_again():
@@ -1135,12 +1148,20 @@ def test_a_range_with_its_unit_written_once_is_no_single_answer():
     assert o.credit == 0 and o.needs_review
 
 
-def test_a_tiny_wrong_count_in_the_batch_reads_as_an_omission_and_goes_to_a_ta():
+def test_a_tiny_wrong_count_added_into_the_batch_is_carried_within_rounding():
+    # rule (d): the working adds the student's own 28 KB of parameters, so 562.03 MB is not the
+    # batch without its parameters (562.0 MB) but the count's slip, within 3 % of 565.6 MB
     out = grade("Each filter 3x3 plus one bias: 10 parameters, so "
                 "100*10 + 200*10 + 400*10 = 7,000 parameters.\n"
                 "Training RAM: 50 * 10.52 MB + 36 MB of inputs + 28 KB ≈ 562.03 MB.")
-    o = out["ram_batch"]
-    assert o.credit == 0.5 and o.needs_review
+    assert out["params"].credit == 0 and out["ram_batch"].credit == 1
+
+
+def test_a_tiny_wrong_count_left_out_of_the_batch_is_still_an_omission():
+    out = grade("Each filter 3x3 plus one bias: 10 parameters, so "
+                "100*10 + 200*10 + 400*10 = 7,000 parameters.\n"
+                "Training RAM: 50 * 10.52 MB + 36 MB of inputs ≈ 562 MB.")
+    assert out["ram_batch"].credit == 0.5
 
 
 def test_amounts_about_the_hardware_or_another_precision_are_asides():
@@ -1183,3 +1204,119 @@ def test_the_right_digits_under_another_prefix_go_to_a_ta():
     out = grade("903,400 params; prediction 12.6 KB; batch 565.6 KB")
     assert out["ram_prediction"].credit == 0 and out["ram_prediction"].needs_review
     assert out["ram_batch"].credit == 0 and out["ram_batch"].needs_review
+
+
+def test_a_value_written_negative_earns_nothing_and_goes_to_a_ta():
+    out = grade("params: -903400\nram_prediction: −14133600 bytes\nram_batch: 565613600 bytes")
+    assert out["params"].credit == 0 and out["params"].needs_review
+    assert out["ram_prediction"].credit == 0 and out["ram_prediction"].needs_review
+    assert out["ram_batch"].credit == 1
+
+
+def test_a_subtraction_is_no_minus_sign():
+    out = grade("Parameters: 903,400.\nPrediction: 14.1 MB - 1.5 MB = 12.6 MB.\n"
+                "Batch of 50: 565.6 MB.")
+    assert out["ram_prediction"].credit == 1 and out["params"].credit == 1
+
+
+def test_an_answer_line_whose_sentence_wraps_keeps_its_total():
+    out = grade("**Answer (parameters):** the three layers have 2,800, 180,200 and 720,400 parameters,"
+                " for a\ntotal of **903,400**.\n\n**Answer (prediction):** about **12.6 MB**.")
+    assert found(out["params"]) == "903,400" and out["params"].credit == 1
+
+
+def test_a_count_in_millions_written_in_another_language():
+    for words in ("unos 0,9 millones de parámetros en total", "etwa 0,9 Millionen Parameter insgesamt",
+                  "cerca de 0,9 milhões de parâmetros no total"):
+        out = grade(f"Capa 1: 2.800; capa 2: 180.200; capa 3: 720.400, o sea {words}.")
+        assert out["params"].credit == 1, words
+
+
+def test_per_layer_counts_never_totalled_are_no_answer_and_go_to_a_ta():
+    out = grade("layer 1: 3x3x3 kernels, 100 maps -> 2,800 params\n"
+                "layer 2: 3x3x100 kernels, 200 maps -> 180,200 params\n"
+                "layer 3: 3x3x200 kernels, 400 maps -> 720,400 params\n")
+    o = out["params"]
+    assert o.credit == 0 and o.needs_review and "per-layer-not-totalled" in {d.code for d in o.diagnoses}
+
+
+def test_persian_digits_and_words_are_read():
+    out = grade("تعداد کل پارامترها: ۲٬۸۰۰ + ۱۸۰٬۲۰۰ + ۷۲۰٬۴۰۰ = ۹۰۳٬۴۰۰\n"
+                "حافظه برای پیش‌بینی یک نمونه: نقشه‌ها 10.52 مگابایت + وزن‌ها 3.61 مگابایت ≈ 14.1 مگابایت\n"
+                "حافظه برای آموزش با دسته‌ی ۵۰تایی: حدود 566 مگابایت")
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_a_count_in_wan_is_read():
+    out = grade("参数总数：2800 + 180200 + 720400 = 90.34万")
+    assert out["params"].credit == 1
+
+
+def test_thai_parts_named_in_their_own_clause():
+    out = grade("หน่วยความจำสำหรับทำนาย 1 ภาพ: feature maps 10.52 MB + น้ำหนัก 3.61 MB ≈ 14.13 MB\n"
+                "สำหรับการฝึกด้วย mini-batch 50 ภาพ: 50 × (10.52 + 0.72) MB + 3.61 MB ≈ 565.6 MB")
+    assert out["ram_prediction"].credit == 1 and out["ram_batch"].credit == 1
+
+
+def test_bytes_with_a_dot_in_a_european_answer_group_digits():
+    out = grade("Parameter: 2.800 + 180.200 + 720.400 = 903.400\n"
+                "Vorhersage: 4 · (1.500.000 + 750.000) Byte + 4 · 903.400 Byte = 12.613.600 Byte")
+    assert out["ram_prediction"].credit == 1
+
+
+def test_a_figure_the_student_takes_back_with_wait_no_is_not_the_answer():
+    out = grade("params: 903,400\npredicting one image: 12.6 MB\n"
+                "batch of 50: so 50 × 12.6 = 630 MB, wait, no, that multiplies the weights 50 times;\n"
+                "50 × 10.52 MB + 50 × 0.72 MB (images) + 3.6 MB = 565.6 MB.")
+    assert found(out["ram_batch"]) == "565.6 MB" and out["ram_batch"].credit == 1
+
+
+def test_a_batch_with_gradients_but_no_input_images_is_the_omission_slip():
+    out = grade("params = 903,400 -> 3.61 MB of weights\n"
+                "train on 50: maps 50 x 10.52 = 526 MB, weights 3.61 MB, gradients 3.61 MB -> 533.2 MB")
+    o = out["ram_batch"]
+    assert o.credit == 0.5 and "inputs-not-counted" in {d.code for d in o.diagnoses}
+
+
+def test_the_italian_word_for_a_prediction_names_the_part():
+    out = grade("Totale: 903.400 parametri.\n"
+                "Per una predizione bastano due strati alla volta: 6 + 3 = 9 MB, più i pesi\n"
+                "903.400*4 = 3,6 MB, quindi circa 12,6 MB.")
+    assert found(out["ram_prediction"]) == "12,6 MB" and out["ram_prediction"].credit == 1
+
+
+def test_a_count_on_its_labelled_line_beats_a_larger_sum_of_values_later():
+    out = grade("Parameters: 903,400.\n"
+                "Numbers to store for one image: 1,500,000 + 750,000 + 380,000 = 2,630,000 activations,"
+                " plus\n"
+                "903,400 weights = 3,533,400, so about 3.53 MB of RAM.")
+    assert found(out["params"]) == "903,400" and out["params"].credit == 1
+
+
+def test_a_squared_1024_in_a_conversion_is_a_product():
+    out = grade("Total parameters: 903,400.\nTraining on 50: 565,613,600 B / 1024² = 539.4 MB.")
+    assert out["ram_batch"].credit == 1
+
+
+def test_the_batch_size_before_an_amount_with_a_decimal_comma_is_not_its_digit_group():
+    out = grade("parameters 903 400\none instance (input + all maps + weights) 14,85 MB\n"
+                "batch of 50 565,61 MB")
+    assert out["ram_batch"].credit == 1
+    # a real space-grouped amount stays one number
+    assert grade("Parameter: 903 400\nTraining (Batch): 565 613,6 KB")["ram_batch"].credit == 1
+
+
+def test_a_symbol_defined_with_a_label_carries_it_to_its_numbers():
+    out = grade("Parameters: N = sum over layers of (k*k*c_in + 1) * c_out\n"
+                "Memory for one instance: M = 4 * (maps + N) bytes\n\nWith numbers:\n"
+                "N = 2,800 + 180,200 + 720,400 = 903,400\n"
+                "M = 4 * (2,630,000 + 903,400) = 14,133,600 bytes ≈ 14.1 MB")
+    assert found(out["params"]) == "903,400" and out["params"].credit == 1
+
+
+def test_an_ipython_console_pasted_as_text_gives_each_out_its_unit():
+    out = grade("In [3]: (3*3*3+1)*100 + (3*3*100+1)*200 + (3*3*200+1)*400\nOut[3]: 903400\n\n"
+                "In [4]: (4*(100*150*100 + 50*75*200 + 25*38*400) + 4*903400) / 1e6\nOut[4]: 14.1336\n\n"
+                "In [5]: 50*4*(100*150*100 + 50*75*200 + 25*38*400 + 200*300*3) + 4*903400\n"
+                "Out[5]: 565613600")
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]

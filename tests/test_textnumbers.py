@@ -241,3 +241,10 @@ def test_a_comma_before_three_digits_of_megabytes_is_decimal_when_the_answer_gro
     # where the answer groups digits with commas, the comma groups these too
     q = [q for q in find_quantities("903,400 parameters; 1,091 MB in all") if q.unit][0]
     assert q.value == 1091e6
+
+
+def test_a_word_with_vowel_signs_or_joiners_stays_inside_its_formula():
+    for text in ("maps 10.52 MB + น้ำหนัก 3.61 MB ≈ 14.13 MB", "نقشه‌ها 10.52 MB + وزن‌ها 3.61 MB ≈ 14.13 MB",
+                 "मैप 10.52 MB + भार 3.61 MB ≈ 14.13 MB"):
+        (eq,) = find_equations(text)
+        assert eq.holds and abs(eq.lhs.value - 14.13e6) < 1, text

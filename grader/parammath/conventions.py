@@ -174,17 +174,17 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                         f"The input images are RGB: {h}×{w}×{c} values × {b} bytes each.",
                     )
                 )
-                out.append(
-                    Target(
-                        n * sum(maps) + pb,
-                        "the batch's feature maps and the parameters, without the input images",
+                for extra, grads in ((0, ""), (pb, " and their gradients")):
+                    # with the gradients too (a fuller count, accepted elsewhere): the same omission
+                    out.append(Target(
+                        n * sum(maps) + pb + extra,
+                        f"the batch's feature maps and the parameters{grads}, without the input images",
                         False,
                         "inputs-not-counted",
                         partial,
                         f"The {n} input images ({n * ref['input_bytes'] / 1e6:g} MB) are in RAM "
                         "during training too.",
-                    )
-                )
+                    ))
                 if count == p_ref:
                     out.append(
                         Target(

@@ -9,7 +9,9 @@ import re
 #: A mark that what follows replaces what came before (to the end of the answer).
 _REPLACES = re.compile(
     r"(?:^|(?<=[\s(>*_\-]))(?:edit(?:ed)?|update[d]?|correction|erratum|oops|nachtrag|korrektur|"
-    r"correcci[oó]n|corre[cç][aã]o|исправлени[ея]|поправка)\b(?:\s*\([^()\n]{0,60}\))?\s*[:!,\-]",
+    r"correcci[oó]n|corre[cç][aã]o|исправлени[ея]|поправка|"
+    # "50 × 12.6 = 630 MB, wait, no, that multiplies the weights ...": the student takes it back
+    r"wait\s*,?\s*no|no\s*,?\s*wait|scratch\s+that)\b(?:\s*\([^()\n]{0,60}\))?\s*[:!,\-.]",
     re.I | re.M)  # "EDIT (after feedback):" too
 #: "final answer(s):", "Final:", a line opened with "Answer:" / "TL;DR" mark the answer in its own
 #: sentence (the working may follow).
@@ -34,7 +36,9 @@ def replacing_regions(text: str, *, summaries: bool = True) -> list[tuple[int, i
         para = text.find("\n\n", a.end())
         regions.append((a.start(), min(b.start(), para if para >= 0 else len(text))))
     for m in _FINAL.finditer(text) if summaries else ():
-        stop = re.search(r"\n|(?<=[.!?])\s", text[m.end():])
+        # to the end of its sentence: a line break inside it ("... for a\ntotal of 903,400.", the
+        # next line going on in lower case) does not end it
+        stop = re.search(r"\n(?![ \t]*[a-z])|(?<=[.!?])\s", text[m.end():])
         regions.append((m.start(), m.end() + (stop.start() if stop else len(text) - m.end())))
     return regions
 

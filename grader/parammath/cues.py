@@ -19,13 +19,15 @@ BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|"
              r"träning|\btrening|træning|trénov|trénink|dávk|\bpaczk|\bpartii?\b|eğitim|pelatihan|"
              r"huấn\s+luyện|εκπαίδευσ|παρτίδ|antrenar|tanítás|训练|批量|批次|学習|バッチ|학습|훈련|배치|"
              r"تدريب|دفعة|ट्रेनिंग|प्रशिक्षण|बैच|אימון|\bxunlian\b|"
+             # Persian (training, batch), Thai (training, batch)
+             r"آموزش|دسته|ฝึก|แบทช์|"
              r"\(\s*{n}\s*\)|"
              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder|изображени)|"
              r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])|"
              # "so 50 × 14.13 = 706.7 MB": the batch size as the first factor (not of a shape, 50x75)
              r"(?<![\d.,])\b{n}\s*[×x*]\s*(?:\(|(?:\d+[.,]\d[\d.,]*|\d{{4,}}|\d+\s*[kKMG]i?B)\b(?!\s*[×x*]))")
 PREDICTION_CUE = re.compile(
-    r"predict|\bpred\b|\binfer\b|pr[eé]dic|vorhersage|voorspelling|inferen[cz]|инференс|предсказ|utabiri|single|"
+    r"predict|\bpred\b|\binfer\b|pr[eé]dic|prediz|vorhersage|voorspelling|inferen[cz]|инференс|предсказ|utabiri|single|"
     r"einzel|seule?\b(?!\s+fois)|\bsol[ao]\b(?!\s+vez)|"  # not "une seule fois", "una sola vez" (once)
     r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
     r"\b(?:one|1|a|an)\s+(?:image|instance|input|sample|picture|example|forward\s+pass)\b|"
@@ -33,7 +35,8 @@ PREDICTION_CUE = re.compile(
     r"instanz|photo|afbeelding)|одно(?:го)?\s+изображени|"
     r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)|"
     r"förutsägelse|prediksjon|predikc|predykc|tahmin|prediksi|dự\s+đoán|πρόβλεψ|predicți|predikció|"
-    r"előrejelzés|预测|推理|推論|予測|예측|추론|تنبؤ|प्रेडिक्शन|अनुमान|חיזוי|prediç|\byuce\b|\btuili\b", re.I
+    r"előrejelzés|预测|推理|推論|予測|예측|추론|تنبؤ|प्रेडिक्शन|अनुमान|חיזוי|prediç|\byuce\b|\btuili\b|"
+    r"پیش\u200c?\s?بینی|ทำนาย|อนุมาน", re.I
 )
 #: "7.2 MB per image": right after an amount, in a sentence that names no batch, one prediction.
 PER_ONE = re.compile(
@@ -73,3 +76,7 @@ NEGATED_BEFORE = re.compile(
     r"\b(?:not|n't|never|isn'?t|no\s+longer|instead\s+of|rather\s+than|nicht|pas|no\s+(?:es|son)|"
     r"não\s+(?:é|são)|non\s+(?:è|sono)|не)\s+(?:(?:need|needs|require|requires|equal|equals|be|"
     r"exactly|just|only|about|around|really)\s+){0,2}[~≈]?\s*$|(?:≠|!=|=/=)\s*[~≈]?\s*$", re.I)
+
+#: A line opened with the word for parameters and a colon: "Parameters: 903,400", "**Params** = 903400".
+LABELLED_COUNT = re.compile(r"(?:^|\n)[ \t>*_#-]*(?:total\s+)?(?:param\w*|weights)[*_]*\s*[:=][ \t*_]*$",
+                            re.I)

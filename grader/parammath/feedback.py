@@ -9,6 +9,7 @@ from typing import Any
 
 from grader.checks.base import Diagnosis, Outcome
 from grader.parammath.conventions import _layer_formula, _mb, breakdown, targets
+from grader.parammath.negation import signed_negative
 from grader.parammath.reading import PARTS, Reading
 from grader.parammath.rivals import uncommitted
 from grader.parammath.verdict import Verdict, grade_params, grade_ram
@@ -70,6 +71,11 @@ def grade_part(
         verdict = grade_params(reading, ref, partial)
     else:
         verdict = grade_ram(part, reading, ref, partial, tolerance)
+    if pick is not None and signed_negative(reading.text, pick.quantity):
+        note = f"{pick.quantity.raw} has a minus sign: a {what} is never negative."
+        verdict = Verdict(0.0, f"{note} Expected {expected}.",
+                          [Diagnosis("negative-value", note, fix=f"Give the {what} as a positive number.")],
+                          review=True)
     rivals = reading.conflicts.get(part, [])
     if pick is not None and not rivals:
         rivals = _conflicting_restatements(reading, part, ref, verdict, partial, tolerance)

@@ -273,12 +273,39 @@ _DIGITS = str.maketrans(
     "0123456789012345678901234567890123456789.,.")
 
 
+#: "batch of 50 565,61 MB": the batch size, then the amount; not one number grouped with a space
+_BATCH_THEN_AMOUNT = re.compile(r"(\bbatch(?:[ \t]+size)?[ \t]+(?:of[ \t]+)?)(\d{1,3})[ \t]+"
+                                r"(?=\d{1,3}(?:[.,]\d+)?[ \t]*[KMG]i?B\b)", re.I)
+#: "Parameters: P = sum_i (k^2 * C_{i-1} + 1) * C_i": a line that names a symbol by its label
+_SYMBOL_DEFINED = re.compile(r"(?m)^[ \t>*_#-]*(?P<label>[A-Za-z][A-Za-z ]{2,40}?)[*_]*[ \t]*:[ \t]*"
+                             r"(?P<sym>[A-Za-z](?:_\w+)?)[ \t]*=")
+
+
+def _symbols_named(text: str) -> str:
+    """'Parameters: P = sum ...' then, under 'Now the numbers:', 'P = 2,800 + ... = 903,400': the
+    numbered line gets the label its symbol was defined with ('Parameters: P = 2,800 + ...')."""
+    labels = {m.group("sym"): m.group("label").strip() for m in _SYMBOL_DEFINED.finditer(text)}
+    if not labels:
+        return text
+    def named(m: re.Match[str]) -> str:
+        label = labels.get(m.group(2))
+        return f"{m.group(1)}{label}: {m.group(2)}" if label else m.group(0)
+    return re.sub(r"(?m)^([ \t]*)([A-Za-z](?:_\w+)?)(?=[ \t]*=[ \t]*[\d(])", named, text)
+
+
+_POWER_OF_K = re.compile(r"(?<![\d.,])(10(?:00|24))([²³])")
+
+
 def with_units(text: str) -> str:
     """Lines where the unit sits apart from the number, written with it: 'ram_single = 12.6  # MB'
     -> 'ram single: 12.6 MB' (a value, not a formula); '| Predict (MiB) | 13.48 |' ->
     '| Predict | 13.48 MiB |'."""
     text = text.translate(_DIGITS)  # "١٢٫٦", "１２．６": the digits as Western digits
     text = _plain_latex(text)
+    # "565,613,600 B / 1024² = 539.4 MB": a squared or cubed 1000 / 1024 written out as a product
+    text = _BATCH_THEN_AMOUNT.sub(r"\1\2: ", text)
+    text = _symbols_named(text)
+    text = _POWER_OF_K.sub(lambda m: " × ".join([m.group(1)] * (2 if m.group(2) == "²" else 3)), text)
     text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a markdown quote block: its lines as they read
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)

@@ -43,3 +43,15 @@ def is_negated(text: str, q: Quantity, seg: Segment) -> bool:
                 or _NEGATED_AFTER.match(text[q.end : seg.end])
                 or (_REPORTED_BEFORE.search(text[seg.start : q.start])
                     and _CONTRAST_AFTER.match(text[q.end : seg.end])))
+
+
+#: A minus sign written as the value's sign, not as a subtraction: at the start of a line or after
+#: ':', '=', '(' or an opening word ("params: -903400", "RAM = −14.1 MB", "is -12.6 MB").
+_MINUS_SIGN = re.compile(r"(?:^|[:=(\[]|\b(?:is|are|was|be|needs?|takes?|uses?|of|about|approx(?:imately)?))"
+                         r"[ \t*_]*[-−–][ \t]?$", re.I | re.M)
+
+
+def signed_negative(text: str, q: Quantity) -> bool:
+    """The value is written with a minus sign: a count or an amount of memory is never negative,
+    so it is no answer a TA would credit ('params: -903400')."""
+    return bool(_MINUS_SIGN.search(text[max(0, q.start - 40) : q.start]))

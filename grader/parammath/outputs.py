@@ -64,8 +64,22 @@ def _cell_unit(code: str) -> str:
         node = ast.parse(last.strip(), mode="eval").body
     except SyntaxError:
         return ""
+    # "(4*(acts) + 4*903400) / 1e6": the 4 bytes of a float32 may come first too
+    if not (_BYTES_PER_VALUE.search(last) or _FOUR_TIMES.search(last)):
+        return ""
     unit = _scaled_unit(node)
-    return unit if unit and _BYTES_PER_VALUE.search(last) else ""
+    if unit:
+        return unit
+    # "50*4*(maps + inputs) + 4*903400": a product by the bytes per value, unscaled, counts bytes
+    return "bytes" if isinstance(node, ast.BinOp) and not _plain_count(last) else ""
+
+
+_FOUR_TIMES = re.compile(r"(?<![\w.])4\s*\*")
+
+
+def _plain_count(expr: str) -> bool:
+    """'(3*3*3+1)*100 + ...': a parameter count (every product has a '+1' bias term) counts no bytes."""
+    return "+1)" in expr.replace(" ", "") and "4*" not in expr.replace(" ", "")
 
 
 #: An IPython console pasted as text: "In [4]: (acts + p) * 4 / 1e6" then "Out[4]: 14.1336".

@@ -12,6 +12,7 @@ import grader.parammath.order as _order
 from grader.parammath.corrections import in_regions, replacing_regions
 from grader.parammath.cues import AT_LEAST as _AT_LEAST
 from grader.parammath.cues import BATCH_CUE as _BATCH_CUE
+from grader.parammath.cues import LABELLED_COUNT
 from grader.parammath.cues import MEMORY_CUE as _MEMORY_CUE
 from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS as _NOT_A_COUNT_OF_PARAMS
 from grader.parammath.cues import NUMBER_WORDS as _NUMBER_WORDS
@@ -322,7 +323,8 @@ def _tight_cue_after(after: str, batch_cue: re.Pattern[str], *, batch_before: bo
         return None  # "ram≈12.6mb batch≈566mb": the cue is the label of the next value
     between = after[:start]
     if start > 40 or re.match(r"[ \t]*\n", between) or re.search(  # "12.6 MB\nbatch 565.6 MB": a new line
-            r"[,;.:=≈|·•—–，、；：。،؛]|\s/|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
+            # Thai writes no spaces between words: a space before Thai text ends a clause
+            r"[,;.:=≈|·•—–，、；：。،؛]|\s/|\s[\u0e00-\u0e7f]|\d|\b(?:and|but|while|whereas|then|y|et|und|e|aber|mais|pero|aur|"
             r"lekin|ma|mas)\b", between, re.I):
         return None
     return part
@@ -414,7 +416,11 @@ def _pick(reading: Reading) -> None:
                 # bytes of a float is the parameter count, a larger one is bytes
                 times_bytes = [k for k in idx if re.search(
                     rf"(?<![\d.,]){re.escape(reading.quantities[k].raw)}\s*[*×x·]\s*4\b", reading.text)]
-                i = max(times_bytes or idx, key=lambda k: reading.quantities[k].value)
+                # "Parameters: 903,400." as a line's label: the count the answer states, not a larger
+                # sum of values the working runs into later ("... plus 903,400 weights = 3,533,400")
+                labelled = [k for k in idx if LABELLED_COUNT.search(
+                    reading.text[max(0, reading.quantities[k].start - 30) : reading.quantities[k].start])]
+                i = max(times_bytes or labelled or idx, key=lambda k: reading.quantities[k].value)
                 why = "the largest parameter count written (no sentence says 'total')"
                 sure = len(idx) == 1
         else:

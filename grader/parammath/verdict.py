@@ -104,6 +104,14 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
     )
     if correct:
         return Verdict(1.0, "", [])
+    if pick.why.startswith("the largest parameter count") and round(found.value) in per_layer and (
+            {round(x.value) for x in reading.quantities if not x.is_memory} >= per_layer):
+        # "conv1 ... 2,800 params; conv2 ... 180,200; conv3 ... 720,400" and no total anywhere:
+        # the largest is one layer's count, a term of the sum, not the student's answer; a TA looks
+        note = f"Only per-layer counts are written ({found.raw} is one layer's); no total is given."
+        return Verdict(0.0, note, [Diagnosis("per-layer-not-totalled", note,
+                                             fix="Add up the per-layer counts and state the total.")],
+                       review=True)
     no_bias = [eq for eq in layer_eqs if round(eq.lhs.value) in weights or round(eq.rhs.value) in weights]
     if no_bias or abs(found.value - sum(weights)) < 0.5:
         layer = _layer_of(no_bias[0], layers, layer_eqs.index(no_bias[0])) if no_bias else layers[0]
@@ -234,12 +242,15 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
            * t.right_count_value]
     if far and len(far) == len(accepted):
         # "7,000 parameters × 4 = 28 KB, so about 9.03 MB": right from the student's own count, but
-        # the wrong count moves the figure far off the right one, so it is charged here too
-        count = grade_params(reading, ref, partial).credit
+        # the wrong count moves the figure far off the right one: the one slip carried into a later
+        # part, partial credit (rubric q2, rule (d)); the count itself is charged on params
         t = far[0]
         note = (f"{q.raw} is {t.label}: right for that count, but {t.right_count_value / 1e6:.1f} MB "
                 "with the right parameter count.")
-        return Verdict(min(count, partial), note, [Diagnosis("parameter-count-carried", note,
+        # "not 903,400 ... my final count is 9,027,000": the right count written and put aside for
+        # another is no slip carried in but a choice; a TA decides
+        rejected = any(abs(o.value - ref["params_total"]) <= 0.5 for o in reading.quantities)
+        return Verdict(0.0 if rejected else partial, note, [Diagnosis("parameter-count-carried", note,
                        fix="Redo the parameter count; it changes this figure beyond rounding.")],
                        t.label, review=True)
     # a wrong method whose value lies near an accepted one (538.6 MB vs 539.4 MiB): the working
@@ -252,6 +263,11 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
             _distance(q, t.value),
         ),
     )
+    if student_params and any(t.right_count_value for t in accepted) and _shows_memory(
+            reading, student_params * ref["bytes_per_value"], skip=q):
+        # "50 × 11.24 MB + 28 KB ≈ 562.03 MB" from a count of 7,000: the working adds the student's
+        # own parameter bytes, so the figure is not the batch without the parameters it lies near
+        mistakes = [t for t in mistakes if t.code != "parameters-not-counted"]
     proven = [t for t in mistakes if _has_evidence(t, reading, ref, part, q)]
     if accepted and not proven:
         slip = _wrong_map_size(reading.text, ref)
@@ -342,6 +358,19 @@ def _has_evidence(t: Target, reading: Reading, ref: dict[str, Any], part: str, p
         return any(
             abs(v - raw) <= max(q.precision, 0.005 * raw) for q in reading.quantities for v, _ in q.readings()
         )
+    return False
+
+
+def _shows_memory(reading: Reading, value: float, skip: Quantity) -> bool:
+    """Some amount of memory in the working other than the pick is this value ('28 KB',
+    '0.028 MB', '28,000 bytes'); a unitless '0.028' after MB amounts counts as megabytes."""
+    for q in reading.quantities:
+        if q is skip:
+            continue
+        vals = [v for v, _ in q.readings()] if q.is_memory else [q.value * 1e6]
+        scale = q.precision / q.value if q.value else 0.0
+        if any(abs(v - value) <= max(scale * v, 0.005 * value) for v in vals):
+            return True
     return False
 
 
