@@ -30,11 +30,32 @@ SECRET = "inhibit neighbouring feature maps"
     f"$\\color{{white}}{{{SECRET}}}$",
     f"$\\textcolor{{white}}{{{SECRET}}}$",
     f'<div style="display:none"><div>nested</div>{SECRET}</div>',
+    # moved off the page or clipped away: the screen-reader-only tricks a cheater copies
+    f'<span style="position:absolute; left:-9999px">{SECRET}</span>',
+    f'<div style="text-indent: -10000px">{SECRET}</div>',
+    f'<span style="position:absolute;top:-500em">{SECRET}</span>',
+    f'<span style="position:absolute;clip:rect(0 0 0 0)">{SECRET}</span>',
+    f'<span style="clip-path: inset(50%)">{SECRET}</span>',
+    f'<span style="transform:scale(0)">{SECRET}</span>',
+    f'<div style="width:0;height:0;overflow:hidden">{SECRET}</div>',
+    f'<div style="max-height:0px; overflow: hidden">{SECRET}</div>',
 ])
 def test_hidden_text_is_dropped(hidden):
     text = markdown_to_text(f"Visible start.\n{hidden}\nVisible end.")
     assert SECRET not in text
     assert "Visible start." in text and "Visible end." in text
+
+
+@pytest.mark.parametrize("shown", [
+    f'<span style="position:relative; left:-4px">{SECRET}</span>',  # a nudge, still on the page
+    f'<div style="margin-left:-20px">{SECRET}</div>',
+    f'<div style="overflow:hidden; height:200px">{SECRET}</div>',  # a scroll box shows its text
+    f'<span style="transform:scale(0.9)">{SECRET}</span>',
+    f'<span style="font-size:0.9em; opacity:0.8">{SECRET}</span>',
+    f'<span style="width:">{SECRET}</span>',  # an empty value hides nothing
+])
+def test_styled_but_visible_text_is_kept(shown):
+    assert SECRET in markdown_to_text(f"Visible start.\n{shown}\nVisible end.")
 
 
 def test_visible_html_is_kept_and_headings_survive():

@@ -1,8 +1,10 @@
 """Markdown/HTML as the text a reader sees: what is hidden is never graded.
 
 Dropped: HTML comments, elements hidden with `display:none`, `visibility:hidden`, the `hidden`
-attribute, zero opacity or font size, and text coloured white or transparent (`<font
-color="white">`, `style="color:#fff"`, LaTeX `\\color{white}{...}`). Headings (`<h3>`) become
+attribute, zero opacity or font size, text coloured white or transparent (`<font
+color="white">`, `style="color:#fff"`, LaTeX `\\color{white}{...}`) and text moved off the page
+or clipped away (`left:-9999px`, `text-indent:-9999px`, `clip:rect(0 0 0 0)`, `transform:scale(0)`,
+a zero width or height with `overflow:hidden`: the screen-reader-only tricks). Headings (`<h3>`) become
 markdown headings and `<b>`/`<strong>` bold marks, so question labels written in HTML are still
 found. Fenced code blocks are kept verbatim (their `<` and `#` are code, not markup).
 
@@ -26,6 +28,38 @@ _FENCE = re.compile(r"^(\s*)(```|~~~)")
 _LATEX_HIDDEN = re.compile(
     r"\\(?:textcolor|color)\s*\{\s*(?:white|transparent)\s*\}\s*(?:\{[^{}]*\})?", re.I)
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_OFFSET_KEYS = {"left", "top", "right", "bottom", "text-indent", "margin-left", "margin-top"}
+# far enough off that nothing of a line of text stays on the page
+_FAR_OFF = re.compile(r"-\s*(?:\d{4,}(?:\.\d+)?\s*(?:px)?|\d{3,}(?:\.\d+)?\s*(?:em|rem|vw|vh|%))")
+_ZERO = re.compile(r"(?=\.?0)0*(?:\.0*)?(?:px|em|rem|pt|%)?")  # "0", "0px", ".0em"; not ""
+
+
+def _style_hides(style: str) -> bool:
+    """Does an inline style keep its element's text from a reader's eyes?"""
+    decls: dict[str, str] = {}
+    for decl in style.split(";"):
+        key, _, val = decl.partition(":")
+        decls[key.strip().lower()] = val.strip().lower().replace("!important", "").strip()
+    for key, val in decls.items():
+        if key == "display" and val == "none":
+            return True
+        if key == "visibility" and val in ("hidden", "collapse"):
+            return True
+        if key in ("opacity", "font-size") and _ZERO.fullmatch(val):
+            return True
+        if key == "color" and _WHITE.match(val):
+            return True
+        if key in _OFFSET_KEYS and _FAR_OFF.fullmatch(val):
+            return True
+        if key == "clip" and re.fullmatch(r"rect\(\s*0\D*0\D*0\D*0\D*\)", val):
+            return True
+        if key == "clip-path" and re.fullmatch(r"inset\(\s*(?:50|100)%\s*\)|circle\(\s*0\D*\)", val):
+            return True
+        if key == "transform" and re.fullmatch(r"scale[xy]?\(\s*0(?:\.0*)?\s*(?:,\s*[\d.]+\s*)?\)", val):
+            return True
+    clipped = decls.get("overflow") == "hidden"
+    sizes = [decls[k] for k in ("width", "height", "max-width", "max-height") if k in decls]
+    return clipped and any(_ZERO.fullmatch(v) for v in sizes)
 
 
 def _hidden(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
@@ -36,18 +70,8 @@ def _hidden(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
             return True
         if name == "color" and _WHITE.match(value):
             return True
-        if name == "style":
-            for decl in value.split(";"):
-                key, _, val = decl.partition(":")
-                key, val = key.strip().lower(), val.strip().lower().replace("!important", "").strip()
-                if key == "display" and val == "none":
-                    return True
-                if key == "visibility" and val in ("hidden", "collapse"):
-                    return True
-                if key in ("opacity", "font-size") and re.fullmatch(r"0*(?:\.0*)?(?:px|em|rem|pt|%)?", val):
-                    return True
-                if key == "color" and _WHITE.match(val):
-                    return True
+        if name == "style" and _style_hides(value):
+            return True
     return False
 
 
