@@ -1320,3 +1320,25 @@ def test_an_ipython_console_pasted_as_text_gives_each_out_its_unit():
                 "In [5]: 50*4*(100*150*100 + 50*75*200 + 25*38*400 + 200*300*3) + 4*903400\n"
                 "Out[5]: 565613600")
     assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("heads", [("**Part 1**", "**Part 2**", "**Part 3**"),
+                                   ("Q2.1", "Q2.2", "Q2.3"),
+                                   ("#### (i)", "#### (ii)", "#### (iii)"),
+                                   ("## a) how many weights", "## b) memory, inference",
+                                    "## c) memory, training")])
+def test_a_sub_question_header_scopes_its_block_to_its_part(heads):
+    out = grade(f"{heads[0]}\n\nconv1 2800, conv2 180200, conv3 720400\n\nsum: 903400\n\n"
+                f"{heads[1]}\n\nonly 2 layers alive at a time: 6 MB + 3 MB = 9 MB\n\n"
+                "with the weights (3.6 MB) that is 12.6 MB\n\n"
+                f"{heads[2]}\n\nkeep every map: 50 x 10.52 MB = 526 MB\n\ninput 36 MB, weights 3.6 MB\n\n"
+                "=> 565.6 MB")
+    figures = [found(out[p]) for p in ("params", "ram_prediction", "ram_batch")]
+    assert figures == ["903400", "12.6 MB", "565.6 MB"]
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_a_lone_letter_in_prose_scopes_nothing():
+    out = grade("a) I think the params are 903,400.\n"
+                "RAM for one prediction: 12.6 MB, for 50 images 565.6 MB.")
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
