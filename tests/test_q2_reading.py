@@ -1342,3 +1342,12 @@ def test_a_lone_letter_in_prose_scopes_nothing():
     out = grade("a) I think the params are 903,400.\n"
                 "RAM for one prediction: 12.6 MB, for 50 images 565.6 MB.")
     assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_a_unit_suffix_of_a_printed_name_is_the_unit_of_its_output():
+    out = grade("```py\ntotal = 2800 + 180200 + 720400\ninfer_MB = (1.5e6 + 0.75e6 + total) * 4 / 1e6\n"
+                "train_gb = (50 * 2.63e6 + 50 * 180000 + total) * 4 / 1e9\n"
+                "print(f'{total:,}')\nprint(f'{infer_MB:.1f}')\nprint(f'{train_gb:.3f}')\n```\n"
+                "output:\n```\n903,400\n12.6\n0.566\n```")
+    assert [found(out[p]) for p in ("ram_prediction", "ram_batch")] == ["12.6 MB", "0.566 GB"]
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
