@@ -1351,3 +1351,11 @@ def test_a_unit_suffix_of_a_printed_name_is_the_unit_of_its_output():
                 "output:\n```\n903,400\n12.6\n0.566\n```")
     assert [found(out[p]) for p in ("ram_prediction", "ram_batch")] == ["12.6 MB", "0.566 GB"]
     assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_a_header_with_its_answer_on_the_same_line_still_scopes_the_part():
+    out = grade("(a) 903400\n\n(b)\nmaps 1 and 2: 1,500,000 + 750,000 = 2,250,000 values\n"
+                "4 bytes each, plus 903,400 weights -> 12,613,600 B ≈ 12.6 MB\n\n"
+                "(c) 50·(2,630,000 + 180,000)·4 + 903,400·4 = 565,613,600 B ≈ 565.6 MB")
+    assert found(out["params"]) == "903400"
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]

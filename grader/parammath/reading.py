@@ -32,7 +32,7 @@ from grader.parammath.restatements import restatements as _restatements
 from grader.parammath.restatements import term_of as _term_of
 from grader.parammath.rivals import RESTATED, in_parentheses
 from grader.parammath.rivals import rivals as _rivals
-from grader.parammath.subparts import block_part, header_blocks
+from grader.parammath.subparts import block_part, drop_terms_of_other_blocks, header_blocks
 from grader.textnumbers import Equation, Quantity, find_equations, find_quantities
 from grader.textsegments import Segment, segments
 
@@ -152,6 +152,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         if part:
             part_of[i] = part
     _paired_labels(text, quantities, part_of, operands, batch_cue)
+    drop_terms_of_other_blocks(blocks, quantities, part_of)
     placed = answer_lists(text, quantities, segs, part_of, operands)
     by_order(text, quantities, segs, part_of, operands, negated)
     reading = Reading(

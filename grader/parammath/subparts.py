@@ -5,6 +5,7 @@ its position names (a/i/1 -> parameters, b/ii/2 -> one prediction, c/iii/3 -> th
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from grader.parammath.cues import PARAMS_CUE, PREDICTION_CUE
 
@@ -16,7 +17,7 @@ _MARKS = {"a": 0, "b": 1, "c": 2, "i": 0, "ii": 1, "iii": 2, "1": 0, "2": 1, "3"
 _HEADER = re.compile(
     r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*|__)?[ \t]*(?:\(?(?P<m>[abc]|i{1,3}|[कखग])[).:]"
     r"|(?:Q\s*2?\s*[.)]?\s*|Part\s+|Teil\s+|Parte\s+|Bagian\s+)(?P<n>[1-3])\b[).:]?)"
-    r"(?:\*\*|__)?[ \t]*(?P<words>[^\n]{0,60})$", re.I | re.M)
+    r"(?:\*\*|__)?[ \t]*(?P<words>[^\n]*)$", re.I | re.M)
 
 
 def header_blocks(text: str, batch_cue: re.Pattern[str]) -> list[tuple[int, int, str]]:
@@ -24,9 +25,7 @@ def header_blocks(text: str, batch_cue: re.Pattern[str]) -> list[tuple[int, int,
     headers name different parts, so a lone "a)" in prose scopes nothing."""
     found: list[tuple[int, str]] = []
     for m in _HEADER.finditer(text):
-        words = m.group("words") or ""
-        if re.search(r"\d\s*(?:[kKMG]i?B|bytes?)\b|=", words):
-            continue  # "a) 903,400 = ..." is an answer line, not a header
+        words = m.group("words") or ""  # "a) 903400", "b) 12.6 MB (...)": the answer on the header line
         if batch_cue.search(words):
             part = "ram_batch"
         elif PREDICTION_CUE.search(words):
@@ -50,3 +49,17 @@ def block_part(blocks: list[tuple[int, int, str]], pos: int) -> str | None:
         if s <= pos < e:
             return p
     return None
+
+
+def drop_terms_of_other_blocks(blocks: list[tuple[int, int, str]], quantities: list[Any],
+                               part_of: dict[int, str]) -> None:
+    """'(b) ... plus 903,400 weights -> 12.6 MB': the count of parameters under the prediction
+    header is a term of that part, not the answer to the parameters part, when the parameters
+    header has a count of its own."""
+    own = any(part_of.get(i) == "params" and block_part(blocks, q.start) == "params"
+              for i, q in enumerate(quantities))
+    if not own:
+        return
+    for i, q in enumerate(quantities):
+        if part_of.get(i) == "params" and block_part(blocks, q.start) not in (None, "params"):
+            del part_of[i]
