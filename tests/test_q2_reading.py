@@ -1359,3 +1359,10 @@ def test_a_header_with_its_answer_on_the_same_line_still_scopes_the_part():
                 "(c) 50·(2,630,000 + 180,000)·4 + 903,400·4 = 565,613,600 B ≈ 565.6 MB")
     assert found(out["params"]) == "903400"
     assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_under_a_memory_header_an_amount_next_to_the_weights_answers_that_part():
+    out = grade("**Q2.1**\n2800 + 180200 + 720400 = 903400\n\n**Q2.2**\n"
+                "weights 903400*4 B = 3.61 MB; the 2 biggest maps 9 MB -> ~12.61 MB\n\n"
+                "**Q2.3**\n526 MB + 36 MB + 3.61 MB = 565.61 MB")
+    assert found(out["ram_prediction"]) == "12.61 MB" and out["ram_prediction"].credit == 1

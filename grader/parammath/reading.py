@@ -129,8 +129,11 @@ def read_answer(text: str, batch_size: int) -> Reading:
         if not seg.labels:
             seg.labels = [label for label in previous if label != "ram"] or []  # a line that goes on
         scoped = block_part(blocks, seg.start)
-        if scoped and not any(p in seg.labels for p in PARTS):
-            seg.labels.append(scoped)  # a line under "### b) Inference" answers that part
+        if scoped and (not any(p in seg.labels for p in PARTS) or (
+                scoped != "params" and has_ram and not (has_batch or has_pred) and scoped not in seg.labels)):
+            # a line under "### b) Inference" answers that part, an amount of memory there too
+            # when the line names the weights ("weights 903,400 × 4 = 3.61 MB")
+            seg.labels.append(scoped)
         previous = seg.labels
     eq_spans = {(q.start, q.end) for eq in equations for q in eq.lhs.operands}
     part_of: dict[int, str] = {}
