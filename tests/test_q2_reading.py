@@ -1366,3 +1366,11 @@ def test_under_a_memory_header_an_amount_next_to_the_weights_answers_that_part()
                 "weights 903400*4 B = 3.61 MB; the 2 biggest maps 9 MB -> ~12.61 MB\n\n"
                 "**Q2.3**\n526 MB + 36 MB + 3.61 MB = 565.61 MB")
     assert found(out["ram_prediction"]) == "12.61 MB" and out["ram_prediction"].credit == 1
+
+
+def test_a_header_line_that_works_out_another_part_is_named_by_its_position():
+    out = grade("__(i)__ 903400 parameters (2800+180200+720400)\n\n"
+                "__(ii)__ conv1+conv2 outputs + weights = 3153400 floats.\n"
+                "Bytes: 12613600 B = 12.03 MiB\n\n"
+                "__(iii)__ 141403400 floats x 4 B = 565613600 B = 539.41 MiB")
+    assert found(out["params"]) == "903400" and out["params"].credit == 1

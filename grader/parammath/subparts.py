@@ -25,7 +25,13 @@ def header_blocks(text: str, batch_cue: re.Pattern[str]) -> list[tuple[int, int,
     headers name different parts, so a lone "a)" in prose scopes nothing."""
     found: list[tuple[int, str]] = []
     for m in _HEADER.finditer(text):
-        words = m.group("words") or ""  # "a) 903400", "b) 12.6 MB (...)": the answer on the header line
+        words = m.group("words") or ""
+        mark = (m.group("m") or m.group("n") or "").lower()
+        if re.search(r"\d", words) and mark in _MARKS:
+            # "a) 903400", "(ii) Two layers + weights = 3,153,400 floats": the answer, or its
+            # working, on the header line; its position names the part, not its words
+            found.append((m.start(), _ORDER[_MARKS[mark]]))
+            continue
         if batch_cue.search(words):
             part = "ram_batch"
         elif PREDICTION_CUE.search(words):
@@ -33,7 +39,6 @@ def header_blocks(text: str, batch_cue: re.Pattern[str]) -> list[tuple[int, int,
         elif PARAMS_CUE.search(words):
             part = "params"
         else:
-            mark = (m.group("m") or m.group("n") or "").lower()
             if mark not in _MARKS:
                 continue
             part = _ORDER[_MARKS[mark]]
