@@ -1374,3 +1374,9 @@ def test_a_header_line_that_works_out_another_part_is_named_by_its_position():
                 "Bytes: 12613600 B = 12.03 MiB\n\n"
                 "__(iii)__ 141403400 floats x 4 B = 565613600 B = 539.41 MiB")
     assert found(out["params"]) == "903400" and out["params"].credit == 1
+
+
+def test_the_close_of_a_sub_question_mark_opens_no_aside():
+    out = grade("1) 903400 parameters in total (2800 / 180200 / 720400 for the 3 convs)\n\n"
+                "2) one image: 14.1 MB\n\n3) 50 images: 565.6 MB")
+    assert found(out["params"]) == "903400" and out["params"].credit == 1
