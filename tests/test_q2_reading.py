@@ -1320,3 +1320,63 @@ def test_an_ipython_console_pasted_as_text_gives_each_out_its_unit():
                 "In [5]: 50*4*(100*150*100 + 50*75*200 + 25*38*400 + 200*300*3) + 4*903400\n"
                 "Out[5]: 565613600")
     assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("heads", [("**Part 1**", "**Part 2**", "**Part 3**"),
+                                   ("Q2.1", "Q2.2", "Q2.3"),
+                                   ("#### (i)", "#### (ii)", "#### (iii)"),
+                                   ("## a) how many weights", "## b) memory, inference",
+                                    "## c) memory, training")])
+def test_a_sub_question_header_scopes_its_block_to_its_part(heads):
+    out = grade(f"{heads[0]}\n\nconv1 2800, conv2 180200, conv3 720400\n\nsum: 903400\n\n"
+                f"{heads[1]}\n\nonly 2 layers alive at a time: 6 MB + 3 MB = 9 MB\n\n"
+                "with the weights (3.6 MB) that is 12.6 MB\n\n"
+                f"{heads[2]}\n\nkeep every map: 50 x 10.52 MB = 526 MB\n\ninput 36 MB, weights 3.6 MB\n\n"
+                "=> 565.6 MB")
+    figures = [found(out[p]) for p in ("params", "ram_prediction", "ram_batch")]
+    assert figures == ["903400", "12.6 MB", "565.6 MB"]
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_a_lone_letter_in_prose_scopes_nothing():
+    out = grade("a) I think the params are 903,400.\n"
+                "RAM for one prediction: 12.6 MB, for 50 images 565.6 MB.")
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_a_unit_suffix_of_a_printed_name_is_the_unit_of_its_output():
+    out = grade("```py\ntotal = 2800 + 180200 + 720400\ninfer_MB = (1.5e6 + 0.75e6 + total) * 4 / 1e6\n"
+                "train_gb = (50 * 2.63e6 + 50 * 180000 + total) * 4 / 1e9\n"
+                "print(f'{total:,}')\nprint(f'{infer_MB:.1f}')\nprint(f'{train_gb:.3f}')\n```\n"
+                "output:\n```\n903,400\n12.6\n0.566\n```")
+    assert [found(out[p]) for p in ("ram_prediction", "ram_batch")] == ["12.6 MB", "0.566 GB"]
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_a_header_with_its_answer_on_the_same_line_still_scopes_the_part():
+    out = grade("(a) 903400\n\n(b)\nmaps 1 and 2: 1,500,000 + 750,000 = 2,250,000 values\n"
+                "4 bytes each, plus 903,400 weights -> 12,613,600 B ≈ 12.6 MB\n\n"
+                "(c) 50·(2,630,000 + 180,000)·4 + 903,400·4 = 565,613,600 B ≈ 565.6 MB")
+    assert found(out["params"]) == "903400"
+    assert [out[p].credit for p in ("params", "ram_prediction", "ram_batch")] == [1, 1, 1]
+
+
+def test_under_a_memory_header_an_amount_next_to_the_weights_answers_that_part():
+    out = grade("**Q2.1**\n2800 + 180200 + 720400 = 903400\n\n**Q2.2**\n"
+                "weights 903400*4 B = 3.61 MB; the 2 biggest maps 9 MB -> ~12.61 MB\n\n"
+                "**Q2.3**\n526 MB + 36 MB + 3.61 MB = 565.61 MB")
+    assert found(out["ram_prediction"]) == "12.61 MB" and out["ram_prediction"].credit == 1
+
+
+def test_a_header_line_that_works_out_another_part_is_named_by_its_position():
+    out = grade("__(i)__ 903400 parameters (2800+180200+720400)\n\n"
+                "__(ii)__ conv1+conv2 outputs + weights = 3153400 floats.\n"
+                "Bytes: 12613600 B = 12.03 MiB\n\n"
+                "__(iii)__ 141403400 floats x 4 B = 565613600 B = 539.41 MiB")
+    assert found(out["params"]) == "903400" and out["params"].credit == 1
+
+
+def test_the_close_of_a_sub_question_mark_opens_no_aside():
+    out = grade("1) 903400 parameters in total (2800 / 180200 / 720400 for the 3 convs)\n\n"
+                "2) one image: 14.1 MB\n\n3) 50 images: 565.6 MB")
+    assert found(out["params"]) == "903400" and out["params"].credit == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import re
 
-from grader.parammath.layout import _BYTES_PER_VALUE, _scaled_unit
+from grader.parammath.layout import _BYTES_PER_VALUE, _NAME_UNIT, _NAME_UNIT_RE, _scaled_unit
 
 _OUTPUT_HEAD = re.compile(r"^\s*(?:#\s*)?(?:output|outputs|prints?|result|results)\s*:?\s*$", re.I)
 _BARE = re.compile(r"\s*(?:#\s*)?(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)\s*")
@@ -33,12 +33,27 @@ def _print_labels(code: str) -> list[str | None]:
             if (isinstance(arg, ast.JoinedStr) and len(arg.values) == 1
                     and isinstance(arg.values[0], ast.FormattedValue)):
                 arg = arg.values[0].value  # print(f"{total:,}")
-            out.append(arg.id.replace("_", " ") if isinstance(arg, ast.Name) else None)
+            out.append(_named(arg.id) if isinstance(arg, ast.Name) else None)
     return out
+
+
+def _named(name: str) -> str:
+    """'n_params' -> 'n params'; 'ram_pred_mb' -> 'ram pred: {} MB': a unit suffix of the name is
+    the unit of the value printed."""
+    unit = _NAME_UNIT_RE.search(name)
+    if not unit:
+        return name.replace("_", " ") + ": {}"
+    return name[: unit.start()].replace("_", " ") + ": {} " + _NAME_UNIT[unit.group(1).lower()]
+
+
+_CODE_FENCE = re.compile(r"```(?:python|py|ipython)?[ \t]*\n(?P<code>.*?)\n```", re.S)
 
 
 def label_printed_lines(text: str, code: str) -> str:
     """'# output:\\n# 903400' under 'print(n_params)': the bare line becomes 'n params: 903400'."""
+    if not code:  # a notebook pasted as markdown: the code sits in a ```python fence of the text
+        fence = _CODE_FENCE.search(text)
+        code = fence.group("code") if fence else ""
     labels = _print_labels(code) if code else []
     if not labels:
         return text
@@ -46,13 +61,14 @@ def label_printed_lines(text: str, code: str) -> str:
     for i, line in enumerate(lines):
         if not _OUTPUT_HEAD.match(line):
             continue
+        first = i + 2 if i + 1 < len(lines) and lines[i + 1].strip().startswith("```") else i + 1
         for k, label in enumerate(labels):
-            j = i + 1 + k
+            j = first + k
             if j >= len(lines):
                 break
             m = _BARE.fullmatch(lines[j])
             if m and label:
-                lines[j] = f"{label}: {m.group('num')}"
+                lines[j] = label.format(m.group("num"))
         break
     return "\n".join(lines)
 

@@ -32,6 +32,7 @@ from grader.parammath.restatements import restatements as _restatements
 from grader.parammath.restatements import term_of as _term_of
 from grader.parammath.rivals import RESTATED, in_parentheses
 from grader.parammath.rivals import rivals as _rivals
+from grader.parammath.subparts import block_part, drop_terms_of_other_blocks, header_blocks
 from grader.textnumbers import Equation, Quantity, find_equations, find_quantities
 from grader.textsegments import Segment, segments
 
@@ -101,6 +102,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
     equations = find_equations(text)
     previous: list[str] = []
     part_cue: str | None = None  # the last of batch / prediction named so far
+    blocks = header_blocks(text, batch_cue)
     last_end = 0
     for seg in segs:
         if "\n\n" in text[last_end : seg.start] and not seg.labels:
@@ -126,6 +128,12 @@ def read_answer(text: str, batch_size: int) -> Reading:
             seg.labels.append("ram")
         if not seg.labels:
             seg.labels = [label for label in previous if label != "ram"] or []  # a line that goes on
+        scoped = block_part(blocks, seg.start)
+        if scoped and (not any(p in seg.labels for p in PARTS) or (
+                scoped != "params" and has_ram and not (has_batch or has_pred) and scoped not in seg.labels)):
+            # a line under "### b) Inference" answers that part, an amount of memory there too
+            # when the line names the weights ("weights 903,400 × 4 = 3.61 MB")
+            seg.labels.append(scoped)
         previous = seg.labels
     eq_spans = {(q.start, q.end) for eq in equations for q in eq.lhs.operands}
     part_of: dict[int, str] = {}
@@ -147,6 +155,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         if part:
             part_of[i] = part
     _paired_labels(text, quantities, part_of, operands, batch_cue)
+    drop_terms_of_other_blocks(blocks, quantities, part_of)
     placed = answer_lists(text, quantities, segs, part_of, operands)
     by_order(text, quantities, segs, part_of, operands, negated)
     reading = Reading(

@@ -26,11 +26,15 @@ RESTATED = re.compile(
     r"(?:about|approx\w*\.?|roughly|around|~|≈)?\s*", re.I)
 
 
+_MARK = re.compile(r"^\s*(?:\(?(?:[a-d]|i{1,3}|iv)\)|\d\))", re.I)
+
+
 def in_parentheses(reading: Reading, q: Quantity) -> bool:
     seg = _segment_of(reading.segments, q.start)
     if seg is None:
         return False
-    before = reading.text[seg.start : q.start]
+    # "a) 903,400 total (2,800 / ...": the ')' of a sub-question's mark closes no parenthesis
+    before = _MARK.sub("", reading.text[seg.start : q.start], count=1)
     # "[1500000, 750000, 380000]": a printed list is data too, no answer
     # "约 565.6 MB（50 × 10.52 MB + 输入 36 MB ...）": full-width parentheses hold working too
     return (before.count("(") + before.count("（") > before.count(")") + before.count("）")
