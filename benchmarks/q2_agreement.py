@@ -42,6 +42,7 @@ SETS["blind7"] = DATA / "q2_blind7.yaml"
 SETS["blind8"] = DATA / "q2_blind8.yaml"  # its `says` are byte counts, so no quote figure
 # Round 9's fresh set, first look: 85.0 % exact (95.8 % exact-or-flagged, 0 over-credited); dev data since.
 SETS["blind9"] = DATA / "q2_blind9.yaml"
+SETS["blind10"] = DATA / "q2_blind10.yaml"  # round 7, scored after round 13j merged: first look 91.7 %
 
 
 def _norm(s: str | None) -> str | None:
