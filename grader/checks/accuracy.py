@@ -112,15 +112,14 @@ KEEP_KEY = "evaluator:kept-for-submission"
 def start_evaluator_early(ctx: GradingContext) -> None:
     """Start the sandboxed evaluator now, so its Keras import overlaps the notebook's run, when
     this run will likely measure a model: an accuracy item is graded and the notebook trains
-    (calls fit). Costs nothing to the grade: an evaluator not used is closed (`close_early`)."""
-    from grader.evaluate import evaluator_for
-    from grader.execute.runner import default_data_dir
-
+    (calls fit). Costs nothing to the grade: an evaluator not used is closed (`close_early`).
+    Imports after the early returns: a static self-check must not load the runner (nbclient)."""
     if EARLY_KEY in ctx.cache or KEEP_KEY in ctx.cache or not _wanted(ctx, check_weights=False):
         return
     if not any(".fit(" in cell.source for cell in ctx.notebook.cells if cell.cell_type == "code"):
         return
-    from grader.evaluate import one_evaluator_per_submission
+    from grader.evaluate import evaluator_for, one_evaluator_per_submission
+    from grader.execute.runner import default_data_dir
 
     keep = contextlib.ExitStack()  # accuracy and the per-fit files share one process
     keep.enter_context(one_evaluator_per_submission())

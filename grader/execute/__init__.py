@@ -1,23 +1,36 @@
-"""Running a submission's code: options from the rubric and the command line, then the runner."""
+"""Running a submission's code: options from the rubric and the command line, then the runner.
+
+The runner (and with it nbclient and jupyter_client, about 0.3 s of imports) loads on first use:
+a static self-check imports this package through grader.context and never runs a kernel.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from grader.execute.record import ExecutionRecord
-from grader.execute.runner import ExecutionOptions, execute_notebook
-from grader.execute.sandbox import parse_memory
 
 if TYPE_CHECKING:
     from grader.context import GradingOptions
+    from grader.execute.runner import ExecutionOptions
     from grader.notebook import Notebook
     from grader.rubric import Rubric
 
 __all__ = ["ExecutionOptions", "ExecutionRecord", "execute_submission", "execution_options"]
 
 
+def __getattr__(name: str) -> object:
+    if name in ("ExecutionOptions", "execute_notebook"):
+        from grader.execute import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def execution_options(rubric: Rubric, options: GradingOptions) -> ExecutionOptions:
     """Rubric defaults, overridden by what the user passed on the command line."""
+    from grader.execute.runner import ExecutionOptions
+
     defaults = rubric.execution
     return ExecutionOptions(
         cell_timeout=float(options.cell_timeout or defaults.get("cell_timeout", 900)),
@@ -34,6 +47,8 @@ def execution_options(rubric: Rubric, options: GradingOptions) -> ExecutionOptio
 
 def _checked_memory(value: object) -> str | None:
     """The memory cap as given ('4G'), after checking that it parses (ValueError says why not)."""
+    from grader.execute.sandbox import parse_memory
+
     if value in (None, ""):
         return None
     parse_memory(str(value))
@@ -41,4 +56,6 @@ def _checked_memory(value: object) -> str | None:
 
 
 def execute_submission(notebook: Notebook, rubric: Rubric, options: GradingOptions) -> ExecutionRecord:
+    from grader.execute.runner import execute_notebook
+
     return execute_notebook(notebook.node, execution_options(rubric, options))
