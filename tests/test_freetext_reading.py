@@ -8,23 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from grader.checks.concepts import grade_text, parse_params
 from grader.freetext.retraction import withdrawn
-from grader.rubric import load_rubric
 from grader.textlang import guess_language
 from grader.textmatch import is_negation, split_sentences
-
-RUBRIC = load_rubric()
-
-
-def grade(question: str, text: str):
-    q = RUBRIC.question(question)
-    item = q.items[0]
-    return grade_text(text, parse_params(item.id, item.params), item.points, q.prompt)
-
-
-def concepts(g) -> set[str]:
-    return {m["concept"] for m in g.matches if not m["bare"]}
+from tests.freetext_support import RUBRIC, concepts, grade
 
 
 def deducted(g) -> set[str]:

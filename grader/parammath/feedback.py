@@ -195,26 +195,31 @@ _FORMULA_CODE = re.compile(
 NEAR_MISS = 0.03
 
 
+def _memory_pick_and_accepted(reading: Reading, part: str, ref: dict[str, Any]) -> tuple[Any, list[float]]:
+    """A RAM part's picked amount and the figures accepted for it (None, [] for params or no
+    memory amount); the accepted figures follow the student's own parameter count."""
+    pick = reading.picks.get(part)
+    if part == "params" or pick is None or not pick.quantity.is_memory:
+        return None, []
+    params = reading.picks.get("params")
+    count = params.quantity.value if params else None
+    return pick, [t.value for t in targets(part, ref, count, DEFAULT_PARTIAL) if t.accepted]
+
+
 def _near_miss(reading: Reading, part: str, ref: dict[str, Any], tolerance: float) -> bool:
     """The amount picked for a RAM part lies within NEAR_MISS (but outside the tolerance) of an
     accepted figure."""
-    pick = reading.picks.get(part)
-    if part == "params" or pick is None or not pick.quantity.is_memory:
+    pick, accepted = _memory_pick_and_accepted(reading, part, ref)
+    if pick is None:
         return False
-    params = reading.picks.get("params")
-    count = params.quantity.value if params else None
-    accepted = [t.value for t in targets(part, ref, count, DEFAULT_PARTIAL) if t.accepted]
     return any(tolerance < abs(v - a) / a <= NEAR_MISS for a in accepted for v, _ in pick.quantity.readings())
 
 
 def _unit_slip(reading: Reading, part: str, ref: dict[str, Any], tolerance: float) -> bool:
     """The amount picked has an accepted figure's digits under another prefix (12.6 KB, 565.6 GB)."""
-    pick = reading.picks.get(part)
-    if part == "params" or pick is None or not pick.quantity.is_memory:
+    pick, accepted = _memory_pick_and_accepted(reading, part, ref)
+    if pick is None:
         return False
-    params = reading.picks.get("params")
-    count = params.quantity.value if params else None
-    accepted = [t.value for t in targets(part, ref, count, DEFAULT_PARTIAL) if t.accepted]
     v = pick.quantity.value
     return any(abs(v * f - a) <= tolerance * a for a in accepted for f in (1e-6, 1e-3, 1e3, 1e6))
 
