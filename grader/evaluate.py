@@ -456,16 +456,25 @@ def _reference_shapes(data_dir: str | None, alpha: str) -> Counter[tuple[tuple[i
         return None
     if str(path) in _SHAPES_CACHE:
         return _SHAPES_CACHE[str(path)]
-    shapes: Counter[tuple[tuple[int, ...], ...]] = Counter()
     with h5py.File(path, "r") as f:
-        legacy = "layer_names" in f.attrs
-        for layer in f.attrs["layer_names"] if legacy else ():
-            group = f[layer.decode() if isinstance(layer, bytes) else layer]
-            names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs.get("weight_names", [])]
-            if names:
-                shapes[tuple(tuple(group[n].shape) for n in names)] += 1
-    _SHAPES_CACHE[str(path)] = shapes if legacy else None
-    return _SHAPES_CACHE[str(path)]
+        weighted = _legacy_weighted_layers(f)
+        shapes = None if weighted is None else Counter(
+            tuple(tuple(f[layer][n].shape) for n in names) for layer, names in weighted)
+    _SHAPES_CACHE[str(path)] = shapes
+    return shapes
+
+
+def _legacy_weighted_layers(f: Any) -> list[tuple[str, list[str]]] | None:
+    """(layer name, its weight names) of each weighted layer of an open h5 file in Keras's
+    weights-only layout, in the file's order; None for another layout."""
+    def text(v: Any) -> str:
+        return v.decode() if isinstance(v, bytes) else str(v)
+
+    if "layer_names" not in f.attrs:
+        return None
+    layers = [(text(n), [text(w) for w in f[text(n)].attrs.get("weight_names", [])])
+              for n in f.attrs["layer_names"]]
+    return [(n, w) for n, w in layers if w]
 
 
 #: the weighted layers of keras.applications.MobileNetV2 without its top, in order, and what each
@@ -492,17 +501,10 @@ def _legacy_h5_weights(path: Path) -> dict[str, list[np.ndarray]] | None:
     (tests/test_fitfiles_fast.py)."""
     import h5py
 
-    def text(v: Any) -> str:
-        return v.decode() if isinstance(v, bytes) else str(v)
-
     out: dict[str, list[np.ndarray]] = {}
     with h5py.File(path, "r") as f:
-        if "layer_names" not in f.attrs:
-            return None
-        weighted = [(text(n), [text(w) for w in f[text(n)].attrs.get("weight_names", [])])
-                    for n in f.attrs["layer_names"]]
-        weighted = [(n, w) for n, w in weighted if w]
-        if len(weighted) != len(_MOBILENET_V2_LAYERS):
+        weighted = _legacy_weighted_layers(f)
+        if weighted is None or len(weighted) != len(_MOBILENET_V2_LAYERS):
             return None
         for (layer, names), (canonical, role) in zip(weighted, _MOBILENET_V2_LAYERS, strict=True):
             kinds = [n.rsplit("/", 1)[-1].split(":")[0] for n in names]
