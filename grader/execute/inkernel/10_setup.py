@@ -449,3 +449,9 @@ def _grader_install_output_cap():
 
 _grader_install_setup()
 _grader_install_output_cap()
+
+# exit() / quit() in a cell: ipykernel 7 stops its event loop 0.1 s later, so the kernel died
+# before the next cell or not, depending on the machine's load. In a front end they only close
+# the student's session; under the grader the notebook goes on, every time.
+with _grader_contextlib.suppress(Exception):  # outside IPython there is no shell to keep
+    get_ipython().keepkernel_on_exit = True  # noqa: F821
