@@ -135,6 +135,8 @@ def test_reference_gets_full_marks_on_models(data_dir, tmp_path_factory):
     assert abs(acc["measured"] - acc["printed"]) <= 0.1  # the notebook's own evaluate
 
 
+@pytest.mark.slow  # 1-4 min of training; the default suite keeps the same agreement on a small
+# model (test_capture.py::test_measured_accuracy_equals_kernel_evaluate) and alice's graded q9
 def test_reference_q9_measured_accuracy_matches_keras(data_dir, tmp_path):
     """The reference Q9 CNN trained on real MNIST on CPU (quick budget): the grader's measured
     accuracy (outside the kernel, official test set rebuilt with the captured preprocessing) is
