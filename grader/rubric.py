@@ -241,8 +241,8 @@ def _task_of(q: Question) -> str | None:
 
 
 def load_rubric(path: str | Path | None = None, *, check_kinds: bool = True) -> Rubric:
-    """`check_kinds=False` skips loading every check module to validate item kinds (for
-    `grader locate`, which grades nothing and must answer in about a second)."""
+    """`check_kinds=False` accepts item kinds no check grades (`grader locate`, which grades
+    nothing). Checking them imports no check module (grader.checks.KINDS)."""
     path = Path(path) if path else DEFAULT_RUBRIC
     if not path.is_file():
         raise RubricError(f"{path}: no such rubric file; pass --rubric with an existing YAML file")
@@ -287,10 +287,7 @@ def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool =
                     f"'{q['id']}.'"
                 )
             if check_kinds and it["kind"] not in kinds:
-                raise RubricError(
-                    f"{path}: {where}.kind: unknown check kind {it['kind']!r}; "
-                    f"known kinds: {', '.join(sorted(kinds))}"
-                )
+                raise RubricError(f"{path}: {where}.kind: {_unknown_kind(it['kind'], kinds)}")
             items.append(
                 RubricItem(
                     id=it["id"],
@@ -336,6 +333,18 @@ def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool =
         )
     _check_references(rubric)
     return rubric
+
+
+def _unknown_kind(kind: str, kinds: set[str]) -> str:
+    """What an instructor reads for a misspelt or new kind: the closest known ones, all of them,
+    and where a new kind is declared."""
+    import difflib
+
+    close = difflib.get_close_matches(kind, sorted(kinds), n=2, cutoff=0.6)
+    guess = f"did you mean {' or '.join(repr(k) for k in close)}? " if close else ""
+    return (f"unknown check kind {kind!r}; known kinds: {', '.join(sorted(kinds))}. {guess}"
+            "Use one of these; a new kind needs its check module in grader/checks/ and an entry "
+            "in grader.checks.KINDS")
 
 
 def _check_references(rubric: Rubric) -> None:

@@ -52,6 +52,18 @@ def test_broken_rubric_names_file_and_key(tmp_path, mutate, message):
     assert str(exc.value).startswith(str(path))
 
 
+def test_misspelt_kind_names_the_close_one_every_known_kind_and_what_to_do(tmp_path):
+    path = broken(tmp_path, lambda d: d["questions"][1]["items"][0].update(kind="param_math"))
+    with pytest.raises(RubricError) as exc:
+        load_rubric(path)
+    message = str(exc.value)
+    assert "unknown check kind 'param_math'" in message and "did you mean 'param-math'?" in message
+    from grader.checks import KINDS
+
+    assert all(kind in message for kind in KINDS)
+    assert "Use one of these" in message and "grader.checks.KINDS" in message
+
+
 def test_yaml_syntax_error_gives_line(tmp_path):
     path = tmp_path / "syntax.yaml"
     path.write_text("assignment: a\nquestions:\n  - id: q1\n    items: [\n")
