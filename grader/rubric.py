@@ -3,6 +3,10 @@
 The structure is checked with a JSON schema (jsonschema reports the exact path of the first
 offending key, which is what an instructor editing YAML needs); rules a schema cannot express
 (unique ids, known check kinds, known reference names, the points total) are checked after.
+
+A file that passed the schema is remembered by a hash of its bytes and of this module's code
+(`_schema_marker`), so the next process that loads it (a student's self-check) neither imports
+jsonschema nor validates again; any change to the file or to the schema validates anew.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 if TYPE_CHECKING:
+    import jsonschema
+
     from grader.locate import QuestionSpec
     from grader.notebook import Answer, Notebook
 
@@ -255,15 +260,56 @@ def load_rubric(path: str | Path | None = None, *, check_kinds: bool = True) -> 
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise RubricError(f"{path}: not valid YAML{where}: {problem}") from None
-    return parse_rubric(data, path=path, digest=hashlib.sha256(raw).hexdigest(), check_kinds=check_kinds)
+    marker = _schema_marker(raw)
+    if marker is None or not marker.is_file():
+        check_schema(data, path)
+        _remember(marker)
+    return parse_rubric(data, path=path, digest=hashlib.sha256(raw).hexdigest(), check_kinds=check_kinds,
+                        schema_checked=True)
 
 
-def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool = True) -> Rubric:
+def _schema_marker(raw: bytes) -> Path | None:
+    """The file whose existence says these rubric bytes passed this module's schema (the key
+    covers both), under GRADER_CACHE_DIR (`off`: none), else $XDG_CACHE_HOME/grader or
+    ~/.cache/grader. None: no cache."""
+    root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "grader")
+    if root == "off":
+        return None
+    try:
+        code = Path(__file__).read_bytes()
+    except OSError:
+        return None
+    key = hashlib.sha256(code + b"\0" + yaml.__version__.encode() + b"\0" + raw).hexdigest()
+    return Path(root) / "rubric-schema" / key
+
+
+def _remember(marker: Path | None) -> None:
+    if marker is None:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:  # a read-only cache only costs the next process the validation
+        pass
+
+
+def check_schema(data: Any, path: Path) -> None:
+    """Raise RubricError naming the first key that breaks the schema (jsonschema's path)."""
+    import jsonschema  # here: a rubric remembered as valid never needs it (a tenth of a self-check)
+
     validator = jsonschema.Draft202012Validator(_SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
         raise RubricError(f"{path}: {_key_path(data, err.absolute_path)}: {_explain(err)}")
+
+
+def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool = True,
+                 schema_checked: bool = False) -> Rubric:
+    """`schema_checked`: the caller has already passed `data` through `check_schema`."""
+    if not schema_checked:
+        check_schema(data, path)
 
     if check_kinds:
         from grader.checks.base import known_kinds
