@@ -30,8 +30,9 @@ import json, sys, time
 t = time.perf_counter()
 from grader.cli import main
 rc = main(["check", sys.argv[1], "-q", "q2", "--static", "--json"])
-print(json.dumps({"seconds": time.perf_counter() - t, "tensorflow": "tensorflow" in sys.modules}),
-      file=sys.stderr)
+import grader
+print(json.dumps({"seconds": time.perf_counter() - t, "tensorflow": "tensorflow" in sys.modules,
+                  "grader": grader.__file__}), file=sys.stderr)
 """
 
 
@@ -73,6 +74,8 @@ def main() -> int:
                                   env=env, capture_output=True, text=True)
             facts = json.loads(proc.stderr.strip().splitlines()[-1])
             inside.append(facts["seconds"])
+            if not facts["grader"].startswith(str(venv)):  # e.g. an editable install's finder won
+                raise SystemExit(f"timed the grader at {facts['grader']}, not the wheel built from {ROOT}")
             tf = tf or facts["tensorflow"]
     load = os.getloadavg()[0]
     print(f"grader check -q q2 --static from the wheel, {args.repeat} runs, load average {load:.1f} on "
@@ -82,7 +85,7 @@ def main() -> int:
     print(f"  whole command, CPU time (load-independent): median {statistics.median(cpus):.2f} s")
     print(f"  in process (imports + grading):          median {statistics.median(inside):.2f} s, "
           f"min {min(inside):.2f} s")
-    print(f"  TensorFlow imported: {tf}")
+    print(f"  TensorFlow imported: {tf}; grader built from {ROOT}")
     return 0
 
 
