@@ -6,9 +6,13 @@ act on. Locating (grader/locate/) never raises: a question that cannot be found 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import importlib.util
 import json
+import marshal
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,17 +161,53 @@ def _cells_if_valid(data: dict[str, Any]) -> list[Cell] | None:
 
 @functools.cache
 def _schema_validator(minor: int) -> Callable[[Any], Any] | None:
-    """nbformat's schema for notebook format 4.`minor`, compiled as nbformat compiles it,
-    found without importing nbformat; None when there is no such file (a newer format)."""
+    """nbformat's schema for notebook format 4.`minor`, compiled as nbformat compiles it
+    (fastjsonschema), found without importing nbformat; None when there is no such file."""
     try:
         import fastjsonschema
 
         spec = importlib.util.find_spec("nbformat")
         folder = Path(next(iter(spec.submodule_search_locations or [])))  # type: ignore[union-attr]
-        schema = json.loads((folder / "v4" / f"nbformat.v4.{minor}.schema.json").read_text(encoding="utf-8"))
-        return fastjsonschema.compile(schema)
+        schema = (folder / "v4" / f"nbformat.v4.{minor}.schema.json").read_bytes()
+        return _compiled_validator(schema, fastjsonschema)
     except Exception:  # not installed as expected: nbformat reads every file
         return None
+
+
+def _compiled_validator(schema: bytes, fastjsonschema: Any) -> Callable[[Any], Any]:
+    """fastjsonschema's validator for `schema`. Generating and compiling its code takes 70 ms,
+    a tenth of a static self-check: the code object is kept in the user's cache, keyed by the
+    schema's bytes, fastjsonschema's version and the interpreter's bytecode magic (as Python
+    keeps a module's .pyc), and made anew whenever one of them changes or the file is unusable."""
+    cached = _validator_cache_file(schema, fastjsonschema.VERSION)
+    if cached is not None:
+        try:
+            namespace: dict[str, Any] = {}
+            exec(marshal.loads(cached.read_bytes()), namespace)  # noqa: S102
+            if callable(namespace.get("validate")):
+                return namespace["validate"]
+        except Exception:  # missing, partly written or from elsewhere: made anew below
+            pass
+    code = compile(fastjsonschema.compile_to_code(json.loads(schema)), "<nbformat schema>", "exec")
+    namespace = {}
+    exec(code, namespace)  # noqa: S102
+    if cached is not None:
+        with contextlib.suppress(OSError):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps(code))
+            os.replace(tmp, cached)
+    return namespace["validate"]
+
+
+def _validator_cache_file(schema: bytes, version: str) -> Path | None:
+    """Under GRADER_CACHE_DIR (`off`: no cache), else $XDG_CACHE_HOME/grader or ~/.cache/grader."""
+    root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "grader")
+    if root == "off":
+        return None
+    key = hashlib.sha256(schema + b"\0" + version.encode() + b"\0" + importlib.util.MAGIC_NUMBER).hexdigest()
+    return Path(root) / "notebook-schema" / f"{key[:32]}.marshal"
 
 
 def cell_output(cell: Any) -> tuple[str, list[tuple[str, str]]]:

@@ -142,3 +142,34 @@ def test_a_valid_notebook_is_graded_without_importing_nbformat(root):
                           env={**os.environ, "PYTHONPATH": str(root)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True", "True"]
+
+
+def test_compiled_schema_is_kept_in_the_cache_and_made_anew_when_unusable(root, tmp_path, monkeypatch):
+    import fastjsonschema
+
+    from grader import notebook as nbmod
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path))
+    nbmod._schema_validator.cache_clear()  # compiled once per process: each step below starts afresh
+    alice = root / "submissions" / "alice.ipynb"
+    assert load_notebook(alice)._node is None
+    [kept] = (tmp_path / "notebook-schema").iterdir()
+    made = kept.read_bytes()
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled again although the cache has it")
+
+    nbmod._schema_validator.cache_clear()
+    with monkeypatch.context() as m:
+        m.setattr(fastjsonschema, "compile_to_code", no_compiling)
+        assert load_notebook(alice)._node is None
+        bad = tmp_path / "bad.ipynb"
+        cell = {"id": "a", "cell_type": "essay", "source": "x", "metadata": {}}
+        bad.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}))
+        with pytest.raises(InvalidSubmission, match="not a valid notebook"):
+            load_notebook(bad)  # the kept validator refuses it; nbformat words the message
+    kept.write_bytes(b"not marshal data")
+    nbmod._schema_validator.cache_clear()
+    assert load_notebook(alice)._node is None
+    assert kept.read_bytes() == made
+    nbmod._schema_validator.cache_clear()
