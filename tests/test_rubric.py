@@ -77,7 +77,8 @@ def test_missing_rubric_file(tmp_path):
 
 
 def _load_in_fresh_process(path: Path, cache: str) -> list[str]:
-    """[whether jsonschema was imported, the question ids] from `load_rubric(path)` in a new process."""
+    """[which of jsonschema and PyYAML it imported, the question ids]: `load_rubric(path)` in a new
+    process."""
     import json
     import os
     import subprocess
@@ -85,19 +86,20 @@ def _load_in_fresh_process(path: Path, cache: str) -> list[str]:
 
     root = Path(__file__).resolve().parent.parent
     code = ("import json, sys; from grader.rubric import load_rubric; r = load_rubric(sys.argv[1]); "
-            "print(json.dumps(['jsonschema' in sys.modules, [q.id for q in r.questions]]))")
+            "print(json.dumps([[m for m in ('jsonschema', 'yaml') if m in sys.modules], "
+            "[q.id for q in r.questions]]))")
     proc = subprocess.run([sys.executable, "-c", code, str(path)], cwd=root, capture_output=True, text=True,
                           timeout=60, env={**os.environ, "PYTHONPATH": str(root), "GRADER_CACHE_DIR": cache})
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
-def test_a_rubric_that_passed_the_schema_is_not_validated_again_until_it_changes(tmp_path, monkeypatch):
+def test_a_rubric_that_passed_the_schema_is_not_parsed_again_until_it_changes(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     path = broken(tmp_path, lambda d: d.update(title="Another edition"))  # valid, not the installed bytes
     ids = [f"q{n}" for n in range(1, 11)]
-    assert _load_in_fresh_process(path, str(cache)) == [True, ids]
-    assert _load_in_fresh_process(path, str(cache)) == [False, ids]
+    assert _load_in_fresh_process(path, str(cache)) == [["jsonschema", "yaml"], ids]
+    assert _load_in_fresh_process(path, str(cache)) == [[], ids]
     assert len(list((cache / "rubric-schema").iterdir())) == 1
     # the same file changed so that it breaks the schema: validated again, and refused
     data = yaml.safe_load(path.read_text())
@@ -111,7 +113,7 @@ def test_a_rubric_that_passed_the_schema_is_not_validated_again_until_it_changes
 
 def test_rubric_cache_off_or_unwritable_still_validates(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_CACHE_DIR", "off")
-    assert _load_in_fresh_process(DEFAULT_RUBRIC, "off")[0] is True
+    assert _load_in_fresh_process(DEFAULT_RUBRIC, "off")[0] == ["jsonschema", "yaml"]
     blocked = tmp_path / "file-not-folder"
     blocked.write_text("")
     monkeypatch.setenv("GRADER_CACHE_DIR", str(blocked))
