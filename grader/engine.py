@@ -163,6 +163,10 @@ def run_pytest_session(session: GraderSession, *extra: object) -> int:
         # pytest 8.4+'s unraisable-exception plugin runs gc.collect() five times when the session
         # ends (about 0.3 s): a third of a static self-check, for warnings no student reads
         "-p", "no:unraisableexception",
+        # plugins a rubric session never uses, whose imports (pdb, xml.etree, unittest support) are
+        # part of every self-check's start-up
+        "-p", "no:debugging", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:unittest",
+        "-p", "no:setuponly", "-p", "no:setupplan",
         "-o", "addopts=",
         "-o", "testpaths=",
         "--rootdir", str(session.ctx.rubric.path.parent),
