@@ -72,8 +72,12 @@ def main() -> int:
         command = [str(venv / "bin" / "grader"), "check", str(notebook), "-q", "q2", "--static"]
         if args.cache == "warm":
             subprocess.run(command, cwd=work, env=env, capture_output=True)
-        walls, cpus, inside, tf = [], [], [], False
+        walls, cpus, inside, bare, tf = [], [], [], [], False
         for _ in range(args.repeat):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)  # the interpreter alone, with site's .pth
+            subprocess.run([str(venv / "bin" / "python"), "-c", "pass"], cwd=work, env=env, check=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            bare.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             if args.cache == "cold":
                 shutil.rmtree(cache, ignore_errors=True)
             t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -96,6 +100,7 @@ def main() -> int:
     print(f"  whole command (process start included): median {statistics.median(walls):.2f} s, "
           f"min {min(walls):.2f} s")
     print(f"  whole command, CPU time (load-independent): median {statistics.median(cpus):.2f} s")
+    print(f"  of which the interpreter's start (python -c pass, CPU): median {statistics.median(bare):.2f} s")
     print(f"  in process (imports + grading):          median {statistics.median(inside):.2f} s, "
           f"min {min(inside):.2f} s")
     print(f"  TensorFlow imported: {tf}; grader built from {ROOT}")
