@@ -37,8 +37,6 @@ class RubricError(Exception):
     """The rubric file is unusable. The message names the file and the offending key."""
 
 
-ITEM_KINDS_DOC = "numeric, concepts, architecture, accuracy, diagnostic, execution"
-
 # What a course notebook may use (grader/envcheck.py, `grader doctor`): import name -> pip
 # requirement, and the files it may load from the data dir (any one of `files` will do).
 _ENVIRONMENT_SCHEMA: dict[str, Any] = {
