@@ -474,9 +474,13 @@ def main(argv: list[str] | None = None) -> int:
         return cli_review.run(args)
     if args.command == "doctor":
         return cli_doctor.run(args)
-    from grader.overrides import OverridesError
     from grader.rubric import RubricError
 
+    usage_errors: tuple[type[Exception], ...] = (UsageError, RubricError, ExecutorError)
+    if args.command == "run":  # only a run reads an overrides file (grader.overrides imports PyYAML)
+        from grader.overrides import OverridesError
+
+        usage_errors += (OverridesError,)
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -484,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "assign":
             return cli_assign.run(args)
-    except (UsageError, RubricError, OverridesError, ExecutorError) as exc:
+    except usage_errors as exc:
         from grader.terminal import plain
 
         print(f"grader: error: {plain(exc)}", file=sys.stderr)

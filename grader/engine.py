@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -67,16 +68,16 @@ def grade_submission(
     ctx = GradingContext(rubric=rubric, notebook=notebook, answers=rubric.locate_answers(notebook),
                          options=options, _execution=execution)
     session = session_factory(ctx)
-    from grader.checks.accuracy import close_early, start_evaluator_early
-
     early = _ExecuteEarly(ctx)
     try:
-        start_evaluator_early(ctx)  # its Keras import overlaps the notebook's run
         run_pytest_session(session, early)
         result = build_result(ctx, session)
     finally:
         early.join()  # the kernel is gone before its folder is removed, on every path
-        close_early(ctx)
+        if "grader.checks.accuracy" in sys.modules:  # else no evaluator was started
+            from grader.checks.accuracy import close_early
+
+            close_early(ctx)
         if execution is None:  # a run this call started: its scratch folder is no longer needed
             remove_run_folder(ctx)
     result.started_at = stamp
@@ -119,7 +120,11 @@ class _ExecuteEarly:
     `execution` item of an answered question: it always does), the execution starts in a thread,
     so the static items are graded while the kernel starts and runs instead of before it. The
     items that need the run wait for it (GradingContext.execution), as they waited for their own
-    call before; nothing else changes. GRADER_EARLY_EXECUTION=0 turns it off."""
+    call before; nothing else changes. GRADER_EARLY_EXECUTION=0 turns it off.
+
+    Before that, when an accuracy item was selected, the sandboxed evaluator starts (its Keras
+    import overlaps the notebook's run; grader/checks/accuracy.py `start_evaluator_early`). Only
+    then is the accuracy check imported: a static self-check never loads the model checks."""
 
     def __init__(self, ctx: GradingContext) -> None:
         self.ctx = ctx
@@ -127,6 +132,10 @@ class _ExecuteEarly:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         ctx = self.ctx
+        if any(getattr(getattr(i, "spec", None), "kind", None) == "accuracy" for i in session.items):
+            from grader.checks.accuracy import start_evaluator_early
+
+            start_evaluator_early(ctx)
         if ctx._execution is not None or os.environ.get("GRADER_EARLY_EXECUTION") == "0":
             return
         if not any(getattr(i, "spec", None) is not None and i.spec.kind == "execution"
@@ -154,6 +163,10 @@ def run_pytest_session(session: GraderSession, *extra: object) -> int:
         # pytest 8.4+'s unraisable-exception plugin runs gc.collect() five times when the session
         # ends (about 0.3 s): a third of a static self-check, for warnings no student reads
         "-p", "no:unraisableexception",
+        # plugins a rubric session never uses, whose imports (pdb, xml.etree, unittest support) are
+        # part of every self-check's start-up
+        "-p", "no:debugging", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:unittest",
+        "-p", "no:setuponly", "-p", "no:setupplan",
         "-o", "addopts=",
         "-o", "testpaths=",
         "--rootdir", str(session.ctx.rubric.path.parent),

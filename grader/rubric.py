@@ -3,21 +3,27 @@
 The structure is checked with a JSON schema (jsonschema reports the exact path of the first
 offending key, which is what an instructor editing YAML needs); rules a schema cannot express
 (unique ids, known check kinds, known reference names, the points total) are checked after.
+
+The data of a file that passed the schema is kept in the user's cache under a hash of its bytes,
+this module's code and PyYAML's (`_kept_file`), so the next process that loads it (a student's
+self-check) imports neither PyYAML nor jsonschema; any change to one of them parses and
+validates anew.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import marshal
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import yaml
-
 if TYPE_CHECKING:
+    import jsonschema
+
     from grader.locate import QuestionSpec
     from grader.notebook import Answer, Notebook
 
@@ -30,8 +36,6 @@ DEFAULT_RUBRIC = Path(os.environ.get("GRADER_RUBRIC") or REPO_ROOT / "rubrics" /
 class RubricError(Exception):
     """The rubric file is unusable. The message names the file and the offending key."""
 
-
-ITEM_KINDS_DOC = "numeric, concepts, architecture, accuracy, diagnostic, execution"
 
 # What a course notebook may use (grader/envcheck.py, `grader doctor`): import name -> pip
 # requirement, and the files it may load from the data dir (any one of `files` will do).
@@ -241,29 +245,92 @@ def _task_of(q: Question) -> str | None:
 
 
 def load_rubric(path: str | Path | None = None, *, check_kinds: bool = True) -> Rubric:
-    """`check_kinds=False` skips loading every check module to validate item kinds (for
-    `grader locate`, which grades nothing and must answer in about a second)."""
+    """`check_kinds=False` accepts item kinds no check grades (`grader locate`, which grades
+    nothing). Checking them imports no check module (grader.checks.KINDS)."""
     path = Path(path) if path else DEFAULT_RUBRIC
     if not path.is_file():
         raise RubricError(f"{path}: no such rubric file; pass --rubric with an existing YAML file")
     raw = path.read_bytes()
+    kept = _kept_file(raw)
+    data = _kept_data(kept)
+    if data is None:
+        data = _parse_yaml(raw, path)
+        check_schema(data, path)
+        _keep(kept, data)
+    return parse_rubric(data, path=path, digest=hashlib.sha256(raw).hexdigest(), check_kinds=check_kinds,
+                        schema_checked=True)
+
+
+def _parse_yaml(raw: bytes, path: Path) -> Any:
+    import yaml
+
     try:
         # libyaml's loader when PyYAML has it: the same data, 30x faster (0.3 s per process here)
-        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        return yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise RubricError(f"{path}: not valid YAML{where}: {problem}") from None
-    return parse_rubric(data, path=path, digest=hashlib.sha256(raw).hexdigest(), check_kinds=check_kinds)
 
 
-def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool = True) -> Rubric:
+def _kept_file(raw: bytes) -> Path | None:
+    """Where the data of these rubric bytes is kept once it passed the schema: the key covers
+    the bytes, this module's code (the schema) and PyYAML's (its version), so a change to any
+    of them parses and validates anew. Under GRADER_CACHE_DIR (`off`: no cache), else
+    $XDG_CACHE_HOME/grader or ~/.cache/grader."""
+    root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "grader")
+    if root == "off":
+        return None
+    try:
+        spec = importlib.util.find_spec("yaml")  # found, not imported
+        code = Path(__file__).read_bytes() + b"\0" + Path(spec.origin).read_bytes()  # type: ignore[union-attr,arg-type]
+    except (OSError, TypeError, AttributeError, ValueError):
+        return None
+    key = hashlib.sha256(code + b"\0" + raw).hexdigest()[:32]
+    return Path(root) / "rubric-schema" / f"{key}.marshal"
+
+
+def _kept_data(kept: Path | None) -> dict[str, Any] | None:
+    if kept is None:
+        return None
+    try:
+        data = marshal.loads(kept.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _keep(kept: Path | None, data: Any) -> None:
+    if kept is None:
+        return
+    try:
+        blob = marshal.dumps(data)  # ValueError for what YAML can hold but marshal cannot (dates)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(blob)
+        os.replace(tmp, kept)
+    except (OSError, ValueError):  # not kept: the next process parses and validates again
+        pass
+
+
+def check_schema(data: Any, path: Path) -> None:
+    """Raise RubricError naming the first key that breaks the schema (jsonschema's path)."""
+    import jsonschema  # here: a rubric remembered as valid never needs it (a tenth of a self-check)
+
     validator = jsonschema.Draft202012Validator(_SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
         raise RubricError(f"{path}: {_key_path(data, err.absolute_path)}: {_explain(err)}")
+
+
+def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool = True,
+                 schema_checked: bool = False) -> Rubric:
+    """`schema_checked`: the caller has already passed `data` through `check_schema`."""
+    if not schema_checked:
+        check_schema(data, path)
 
     if check_kinds:
         from grader.checks.base import known_kinds
@@ -287,10 +354,7 @@ def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool =
                     f"'{q['id']}.'"
                 )
             if check_kinds and it["kind"] not in kinds:
-                raise RubricError(
-                    f"{path}: {where}.kind: unknown check kind {it['kind']!r}; "
-                    f"known kinds: {', '.join(sorted(kinds))}"
-                )
+                raise RubricError(f"{path}: {where}.kind: {_unknown_kind(it['kind'], kinds)}")
             items.append(
                 RubricItem(
                     id=it["id"],
@@ -336,6 +400,18 @@ def parse_rubric(data: Any, *, path: Path, digest: str = "", check_kinds: bool =
         )
     _check_references(rubric)
     return rubric
+
+
+def _unknown_kind(kind: str, kinds: set[str]) -> str:
+    """What an instructor reads for a misspelt or new kind: the closest known ones, all of them,
+    and where a new kind is declared."""
+    import difflib
+
+    close = difflib.get_close_matches(kind, sorted(kinds), n=2, cutoff=0.6)
+    guess = f"did you mean {' or '.join(repr(k) for k in close)}? " if close else ""
+    return (f"unknown check kind {kind!r}; known kinds: {', '.join(sorted(kinds))}. {guess}"
+            "Use one of these; a new kind needs its check module in grader/checks/ and an entry "
+            "in grader.checks.KINDS")
 
 
 def _check_references(rubric: Rubric) -> None:

@@ -60,11 +60,15 @@ class SelfCheck:
                 f"{self.result.max_score:g} public points)")
 
 
+#: Where `grader assign` writes a release's self-check rubric, beside the notebook: the same path
+#: as grader.assign.STUDENT_RUBRIC (tests/test_selfcheck.py), written out so that a self-check
+#: does not import grader.assign (which imports nbformat).
+STUDENT_RUBRIC = Path("grader-selfcheck") / "rubric.yaml"
+
+
 def rubric_for(notebook: str | Path) -> Path | None:
     """The self-check rubric of a release (`grader assign`) next to the notebook, if there is one;
     None means the installed default rubric."""
-    from grader.assign import STUDENT_RUBRIC
-
     path = Path(notebook).parent / STUDENT_RUBRIC
     return path if path.is_file() else None
 

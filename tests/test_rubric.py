@@ -52,6 +52,18 @@ def test_broken_rubric_names_file_and_key(tmp_path, mutate, message):
     assert str(exc.value).startswith(str(path))
 
 
+def test_misspelt_kind_names_the_close_one_every_known_kind_and_what_to_do(tmp_path):
+    path = broken(tmp_path, lambda d: d["questions"][1]["items"][0].update(kind="param_math"))
+    with pytest.raises(RubricError) as exc:
+        load_rubric(path)
+    message = str(exc.value)
+    assert "unknown check kind 'param_math'" in message and "did you mean 'param-math'?" in message
+    from grader.checks import KINDS
+
+    assert all(kind in message for kind in KINDS)
+    assert "Use one of these" in message and "grader.checks.KINDS" in message
+
+
 def test_yaml_syntax_error_gives_line(tmp_path):
     path = tmp_path / "syntax.yaml"
     path.write_text("assignment: a\nquestions:\n  - id: q1\n    items: [\n")
@@ -62,3 +74,50 @@ def test_yaml_syntax_error_gives_line(tmp_path):
 def test_missing_rubric_file(tmp_path):
     with pytest.raises(RubricError, match="no such rubric file; pass --rubric"):
         load_rubric(tmp_path / "nope.yaml")
+
+
+def _load_in_fresh_process(path: Path, cache: str) -> list[str]:
+    """[which of jsonschema and PyYAML it imported, the question ids]: `load_rubric(path)` in a new
+    process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import json, sys; from grader.rubric import load_rubric; r = load_rubric(sys.argv[1]); "
+            "print(json.dumps([[m for m in ('jsonschema', 'yaml') if m in sys.modules], "
+            "[q.id for q in r.questions]]))")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], cwd=root, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(root), "GRADER_CACHE_DIR": cache})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_a_rubric_that_passed_the_schema_is_not_parsed_again_until_it_changes(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    path = broken(tmp_path, lambda d: d.update(title="Another edition"))  # valid, not the installed bytes
+    ids = [f"q{n}" for n in range(1, 11)]
+    assert _load_in_fresh_process(path, str(cache)) == [["jsonschema", "yaml"], ids]
+    assert _load_in_fresh_process(path, str(cache)) == [[], ids]
+    assert len(list((cache / "rubric-schema").iterdir())) == 1
+    # the same file changed so that it breaks the schema: validated again, and refused
+    data = yaml.safe_load(path.read_text())
+    data["questions"][0]["items"][0]["points"] = "five"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(cache))
+    with pytest.raises(RubricError, match=r"points: 'five' is not of type 'number'"):
+        load_rubric(path)
+    assert len(list((cache / "rubric-schema").iterdir())) == 1, "a refused rubric is not remembered"
+
+
+def test_rubric_cache_off_or_unwritable_still_validates(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_CACHE_DIR", "off")
+    assert _load_in_fresh_process(DEFAULT_RUBRIC, "off")[0] == ["jsonschema", "yaml"]
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(blocked))
+    assert load_rubric().total == pytest.approx(100)
+    path = broken(tmp_path, lambda d: d["questions"][0]["items"][0].update(colour="red"))
+    with pytest.raises(RubricError, match="unknown key 'colour'"):
+        load_rubric(path)

@@ -192,3 +192,9 @@ def test_fix_next_advice_wraps_under_its_item_at_80_columns() -> None:
     assert all(len(line) <= 80 for line in lines)
     continuation = next(line for line in steps[1:] if not line.lstrip()[:2].rstrip(".").isdigit())
     assert continuation.startswith("     ") and continuation.strip(), steps
+
+
+def test_selfcheck_looks_for_the_rubric_where_assign_writes_it() -> None:
+    from grader import assign, selfcheck
+
+    assert selfcheck.STUDENT_RUBRIC == assign.STUDENT_RUBRIC

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grader.checks import load_all
+from grader.checks import KINDS, load_kind
+from grader.checks import load_all as load_all  # re-exported: tests call base.load_all()
 
 if TYPE_CHECKING:
     from grader.context import GradingContext
@@ -75,36 +76,41 @@ class Outcome:
 Check = Callable[["RubricItem", "GradingContext"], Outcome]
 
 #: Check kinds that need the notebook to have been executed (the others are static).
-DYNAMIC_KINDS: set[str] = set()
+DYNAMIC_KINDS: set[str] = {kind for kind, entry in KINDS.items() if entry.needs_execution}
 _REGISTRY: dict[str, Check] = {}
 
 
 def register(kind: str, *, needs_execution: bool = False) -> Callable[[Check], Check]:
-    """Decorator: make `fn` the check for rubric items of this `kind`."""
+    """Decorator: make `fn` the check for rubric items of this `kind`, as declared in KINDS."""
 
     def decorate(fn: Check) -> Check:
+        entry = KINDS.get(kind)
+        module = fn.__module__.removeprefix("grader.checks.")
+        if entry != (module, needs_execution):
+            declared = f"declared as {tuple(entry)}" if entry else "missing"
+            raise ValueError(
+                f"check kind {kind!r} registered by {fn.__module__} (needs_execution={needs_execution}) "
+                f"is {declared} in grader.checks.KINDS; make the two agree")
         if kind in _REGISTRY and _REGISTRY[kind] is not fn:
             raise ValueError(f"check kind {kind!r} registered twice")
         _REGISTRY[kind] = fn
-        if needs_execution:
-            DYNAMIC_KINDS.add(kind)
         return fn
 
     return decorate
 
 
 def get_check(kind: str) -> Check:
-    load_all()
+    """The check for `kind`, importing only the module that registers it."""
+    load_kind(kind)
     return _REGISTRY[kind]
 
 
 def known_kinds() -> set[str]:
-    load_all()
-    return set(_REGISTRY)
+    """The kinds a rubric may use, without importing any check module."""
+    return set(KINDS)
 
 
 def needs_execution(kind: str) -> bool:
-    load_all()
     return kind in DYNAMIC_KINDS
 
 
