@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.textnumbers import agrees, find_equations, find_quantities, format_number, safe_eval
+from grader.textformulas import find_equations, safe_eval
+from grader.textnumbers import agrees, find_quantities, format_number
 from grader.textsegments import segments
 
 

@@ -1,6 +1,7 @@
 """Q2 parameter and memory math in four stages, one module each (the check is grader/checks/parammath.py).
 
-- reading: the numbers, formulas and sentences of an answer, and which number answers which part
+- reading: the numbers, formulas and sentences of an answer, and which part each number is about
+  (picks: the Reading and Pick it hands on; choosing: which number answers each part)
   (with cues: the words per part and language; corrections: EDIT / Update lines; negation:
   rejected values; rivals: several values for one part; order: answers known by their position;
   layout: tables, code, LaTeX, units)

@@ -12,7 +12,7 @@ from grader.textnumbers import Quantity
 from grader.textsegments import Segment
 
 if TYPE_CHECKING:
-    from grader.parammath.reading import Reading
+    from grader.parammath.picks import Reading
 
 PARTS = ("params", "ram_prediction", "ram_batch")
 

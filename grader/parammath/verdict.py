@@ -19,16 +19,8 @@ from grader.parammath.conventions import (
 )
 from grader.parammath.reading import _NOT_A_COUNT_OF_PARAMS, Reading
 from grader.parammath.units import answer_units, binary_reading
-from grader.textnumbers import (
-    BYTE_UNITS,
-    PRECISION_CAP,
-    UNIT_TWIN,
-    Equation,
-    Quantity,
-    agrees,
-    format_number,
-    safe_eval,
-)
+from grader.textformulas import Equation, safe_eval
+from grader.textnumbers import BYTE_UNITS, PRECISION_CAP, UNIT_TWIN, Quantity, agrees, format_number
 
 
 @dataclass
