@@ -125,8 +125,10 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
     """Drop words, and operators that join words ('bytes/parameter', 'mini-batch'); keep arithmetic."""
     tokens = _layer_indices(tokens)
     out = []
+    worded = -1  # the index in `out` after which words were dropped
     for i, tok in enumerate(tokens):
         if tok[0] == "word":
+            worded = len(out)
             continue
         if tok[0] == "op" and tok[1] not in "()":
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -135,6 +137,11 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
                 k = next((j for j in range(i + 1, min(i + 4, len(tokens))) if tokens[j][0] != "word"), None)
                 if k is not None and (tokens[k][0] == "num" or tokens[k][1] == "("):  # "+ params (3.61 MB)"
                     nxt = tokens[k]
+                elif k is None and tok[1] == "+" and i + 4 >= len(tokens):
+                    # "... + 34.33 MiB + weights =": a term named but given no value; what the
+                    # formula adds up to cannot be told, so it is no step to check
+                    out.append(("other", "+ " + nxt[1], tok[2], tok[3]))
+                    continue
             if nxt is None or not (nxt[0] == "num" or nxt[1] == "("):
                 continue
         if tok[1] == ")" and out and out[-1][1] == "(" and out[-1][0] == "op":
@@ -142,6 +149,11 @@ def _clean(tokens: list[tuple[str, Any, int, int]]) -> list[tuple[str, Any, int,
             continue
         if (tok[1] == ")" and len(out) >= 3 and out[-1][0] == "num" and out[-2][1] == "("
                 and out[-2][0] == "op" and (out[-3][0] == "num" or out[-3][1] == ")")):
+            if (worded == len(out) - 2 and out[-3][0] == "num" and not out[-3][1].is_memory
+                    and out[-1][1].is_memory):
+                # "+ 50 input images (34.33 MiB)": the amount in parentheses is what the counted
+                # things take, the term's value; the count only said how many
+                out[-3] = out[-1]
             del out[-2:]  # "902,700 × 4 B (3.61 MB)": a value restated in parentheses, not a factor
             continue
         out.append(tok)

@@ -371,11 +371,13 @@ _UNIT_FIRST = re.compile(
 #: $...$, $$...$$ and the \(...\) / \[...\] delimiters
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$|\\\[(.+?)\\\]|\\\(([^\n]+?)\\\)", re.S)
 _LATEX_WORDS = [
-    (r"\{,\}", ","), (r"\\(?:times|cdot|ast)\b", " × "), (r"\\(?:approx|simeq|sim)\b", " ≈ "),
+    # "\times10^{8}": a macro ends where its letters do ("\b" would need a non-word character next)
+    (r"\{,\}", ","), (r"\\(?:times|cdot|ast)(?![A-Za-z])", " × "),
+    (r"\\(?:approx|simeq|sim)(?![A-Za-z])", " ≈ "),
     (r"\\(?:text|mathrm|textrm|mbox|mathit|textbf|mathbf|operatorname)\s*\{([^{}]*)\}", r" \1"),
     (r"\^\{([^{}]*)\}", r"^\1"), (r"_\{([^{}]*)\}", r"_\1"),  # before \frac: its parts hold no braces
-    (r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)"), (r"\\(?:left|right|big|Big)\b", ""),
-    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)\b", " "),
+    (r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)"), (r"\\(?:left|right|big|Big)(?![A-Za-z])", ""),
+    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)(?![A-Za-z])", " "),
     (r"\\[A-Za-z]+", " "), (r"[{}]", ""),
 ]
 
