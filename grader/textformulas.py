@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from grader.textnumbers import Quantity, agrees, find_quantities, is_european
+from grader.textnumbers import BYTE_UNITS, Quantity, agrees, find_quantities, is_european
 
 _OPS = {
     ast.Add: operator.add,
@@ -70,6 +70,9 @@ class Formula:
     is_sum: bool  # only additions of numbers: a total of earlier terms
     is_memory: bool  # some operand carried a byte unit, so the value is in bytes
     plain: float | None = None  # the value with every unit ignored: "50 × (6 + 3) MB" is 450 (MB)
+    #: the Python form with each bare term of the top-level sum times `U` (its unit, unwritten):
+    #: "6 + 3 + 902,700 × 4 B" -> "6 * U + 3 * U + 902700.0 * 4.0"; None when no term is bare
+    mixed: str | None = None
 
 
 def _side_tokens(text: str, offset: int, european: bool | None = None) -> list[tuple[str, Any, int, int]]:
@@ -175,6 +178,24 @@ def _python(tokens: list[tuple[str, Any, int, int]], *, plain: bool = False) -> 
     return " ".join(parts)
 
 
+def _bare_terms(tokens: list[tuple[str, Any, int, int]]) -> str | None:
+    """'6 + 3 + 902,700 × 4 B': a sum whose terms are bare numbers and amounts in bytes; the bare
+    ones are in a unit the student left out (MB from the line before), marked `U`."""
+    if not any(t[0] == "num" and t[1].is_memory for t in tokens) or any(t[1] == "(" for t in tokens):
+        return None
+    parts, bare = [], False
+    for i, (kind, value, _, _) in enumerate(tokens):
+        if kind == "num":
+            prev = tokens[i - 1][1] if i else "+"
+            nxt = tokens[i + 1][1] if i + 1 < len(tokens) else "+"
+            alone = not value.is_memory and prev == "+" and nxt == "+"
+            bare = bare or alone
+            parts.append(f"{value.value!r} * U" if alone else repr(value.value))
+        else:
+            parts.append(_PY_OPS.get(value, value))
+    return " ".join(parts) if bare else None
+
+
 def _formula(tokens: list[tuple[str, Any, int, int]], text: str, offset: int) -> Formula | None:
     nums = [t[1] for t in tokens if t[0] == "num"]
     if not nums or any(t[0] == "other" for t in tokens):
@@ -193,6 +214,7 @@ def _formula(tokens: list[tuple[str, Any, int, int]], text: str, offset: int) ->
         is_sum=bool(ops) and ops <= {"+"},
         is_memory=any(q.is_memory for q in nums),
         plain=safe_eval(_python(tokens, plain=True)),
+        mixed=_bare_terms(tokens),
     )
 
 
@@ -249,6 +271,10 @@ def _holds(lhs: Formula, rhs: Quantity, approx: bool) -> bool:
         holds = agrees(lhs.value, rhs, rel=rel) or agrees(lhs.value * 4, rhs, rel=rel)
     else:
         holds = agrees(lhs.value, rhs, rel=rel)
+    if not holds and lhs.mixed and rhs.unit:
+        # "6 + 3 + 902,700*4 B (3.61 MB) = 12.61 MB": the bare terms are in the result's unit
+        value = safe_eval(lhs.mixed.replace("U", repr(float(BYTE_UNITS[rhs.unit]))))
+        holds = value is not None and agrees(value, rhs, rel=rel)
     if not holds and lhs.plain is not None and (lhs.is_memory or rhs.is_memory):
         # "50 × (6 + 3 + 1.52) MB = 526 MB": the arithmetic holds in the student's own unit
         holds = (abs(lhs.plain - rhs.number)
@@ -273,6 +299,18 @@ def _running_total(earlier: list[Equation], text: str, at: int, lhs: Formula) ->
     python = " + ".join([*(repr(q.value) for q in carried), f"({lhs.python})"])
     return Formula(text=lhs.text, python=python, value=lhs.value + sum(q.value for q in carried),
                    operands=[*carried, *lhs.operands], is_sum=lhs.is_sum, is_memory=True)
+
+
+def _worded_sum_before(text: str, q: Quantity, left_start: int) -> bool:
+    """'layer 1 and 2 (6MB+3MB) and parameters 3.6MB': an amount of memory earlier on the line,
+    with no '=' after it, that words join to `q`: `q` is the last term of that sum, not a value
+    converted ('36,108,000 bytes = 36.1 MB') nor the result of a chain ('= 3,613,600 B = 3.6 MB')."""
+    line_start = max(text.rfind("\n", 0, q.start) + 1, left_start)
+    before = text[line_start : q.start]
+    earlier = [m for m in find_quantities(before) if m.is_memory]
+    # "inputs 0.72 MB; 3,613,600 bytes = 36.1 MB": another clause converts a value of its own
+    return bool(earlier) and q.is_memory and not re.search(
+        r"[;:]|\.\s|" + _EQ_SPLIT.pattern, before[earlier[-1].end :])
 
 
 def find_equations(text: str) -> list[Equation]:
@@ -322,6 +360,9 @@ def find_equations(text: str) -> list[Equation]:
             total = _running_total(out, text, s, lhs)
             if total is not None and _holds(total, rhs, approx):
                 lhs, holds = total, True
+        if (not holds and len(lhs.operands) == 1 and rhs.is_memory and rhs.value > lhs.value
+                and _worded_sum_before(text, lhs.operands[0], left_start)):
+            continue  # "(6MB+3MB) and parameters 3.6MB = 12.6MB": the '=' ends a sum told in words
         start = lhs.operands[0].start
         out.append(
             Equation(

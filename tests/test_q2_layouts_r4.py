@@ -49,3 +49,22 @@ def test_a_count_with_its_memory_in_parentheses_adds_that_memory():
     # a product restated in parentheses is still no factor
     (eq,) = find_equations("902,700 x 4 B (3.61 MB) = 3.61 MB")
     assert eq.holds and eq.lhs.value == 902_700 * 4
+
+
+def test_the_last_term_of_a_sum_told_in_words_is_no_step():
+    # "... and parameters 3.6MB = 12.6MB": the '=' ends the whole sum, not "3.6 MB = 12.6 MB"
+    assert find_equations("activations of layer1 and layer2 (6MB+3MB) and parameters 3.6MB = 12.6MB") == []
+    out = grade("Total parameters is 903400.\nFor prediction memory: activation of layer1 and layer2 "
+                "(6MB+3MB) and parameters 3.6MB = 12.6MB.\nFor training with batch 50: "
+                "50*10.52MB + 36MB + 3.6MB = 565.6MB.")
+    assert credits(out) == [1, 1, 1]
+    # a conversion in a clause of its own is still checked
+    (eq,) = find_equations("inputs 0.72 MB; 3,613,600 bytes = 36.1 MB")
+    assert not eq.holds
+
+
+def test_bare_terms_beside_bytes_are_in_the_results_unit():
+    (eq,) = find_equations("prediction: 6 + 3 + 902,700*4 B (3.61 MB) = 12.61 MB")
+    assert eq.holds
+    (eq,) = find_equations("prediction: 6 + 3 + 903,400*4 B = 14.61 MB")
+    assert not eq.holds
