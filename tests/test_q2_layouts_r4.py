@@ -68,3 +68,24 @@ def test_bare_terms_beside_bytes_are_in_the_results_unit():
     assert eq.holds
     (eq,) = find_equations("prediction: 6 + 3 + 903,400*4 B = 14.61 MB")
     assert not eq.holds
+
+
+def test_printed_values_in_a_bare_fence_under_the_code_take_their_names():
+    text = ("```python\nn_params = 3*3*3*100+100 + 3*3*100*200+200 + 3*3*200*400+400\n"
+            "pred_ram_mb = (100*150*100 + 50*75*200 + n_params) * 4 / 1e6\n"
+            "train_ram_mb = (50*(100*150*100 + 50*75*200 + 25*38*400) + 50*200*300*3 + n_params) * 4 / 1e6\n"
+            "print(n_params)\nprint(pred_ram_mb)\nprint(train_ram_mb)\n```\n\n```\n903400\n12.6136\n565.6136\n```")
+    out = grade(text)
+    assert credits(out) == [1, 1, 1] and found(out["ram_prediction"]) == "12.6136 MB"
+    # a plain fence of code, not of printed numbers, labels nothing
+    out = grade("```python\nprint(n)\n```\n\n```\nn = 903400\n```")
+    assert found(out["params"]) == "903400"
+
+
+def test_a_copula_after_the_terms_states_what_they_come_to():
+    # no parameters in the prediction: a known omission, 0.5, graded on the figure it comes to
+    out = grade("1) Parámetros: 2.800 + 180.200 + 720.400 = 903.400\n"
+                "2) Memoria de una predicción: la primera capa ocupa 6 MB, la segunda 3 MB;\n"
+                "   basta con guardar dos capas a la vez, son 9 MB.\n"
+                "3) Entrenamiento: 50 × 10,52 MB + 36 MB + 3,6 MB = 565,6 MB.")
+    assert found(out["ram_prediction"]) == "9 MB" and credits(out) == [1, 0.5, 1]

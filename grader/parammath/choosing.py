@@ -249,7 +249,10 @@ def _conclusion(reading: Reading, i: int, idx: list[int]) -> int:
 #: (not 'a 16 GB GPU', 'doubles to 25.2 MB', 'uses about 2 GB').
 _CONCLUDES = re.compile(
     r"(?:[=≈~→:]|=>|->|\b(?:so|thus|hence|therefore|total|in\s+all|overall|gives?|giving|also|donc|soit|"
-    r"insgesamt|zusammen|итого|всего|jadi|toplam|então|quindi|dunque|entonces|así\s+que))\s*"
+    r"insgesamt|zusammen|итого|всего|jadi|toplam|então|quindi|dunque|entonces|así\s+que|"
+    # "... a la vez, son 9 MB", "ça fait 9 Mo", "das sind 9 MB", "that makes 9 MB": the copula
+    # or verb that states what the working comes to
+    r"son|sont|fait|sind|ergibt|makes|comes\s+to|we\s+get|that's|that\s+is))\s*"
     r"(?:(?:about|approx\.?|roughly|around|ca\.?|circa|environ|etwa|ungefähr|约|~|≈)\s*)?$", re.I)
 
 

@@ -58,9 +58,8 @@ def label_printed_lines(text: str, code: str) -> str:
     if not labels:
         return text
     lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if not _OUTPUT_HEAD.match(line):
-            continue
+    heads = [i for i, line in enumerate(lines) if _OUTPUT_HEAD.match(line)] or _output_fence(lines)
+    for i in heads:
         first = i + 2 if i + 1 < len(lines) and lines[i + 1].strip().startswith("```") else i + 1
         for k, label in enumerate(labels):
             j = first + k
@@ -71,6 +70,28 @@ def label_printed_lines(text: str, code: str) -> str:
                 lines[j] = label.format(m.group("num"))
         break
     return "\n".join(lines)
+
+
+_PLAIN_FENCE = re.compile(r"\s*```\s*(?:text|output|console)?\s*$", re.I)
+
+
+def _output_fence(lines: list[str]) -> list[int]:
+    """'```python ... print(x) ...```' then a plain '```' fence of bare numbers: the cell's output
+    pasted under it with no 'Output:' line. The index of the line before that fence opens (so
+    the fence is read as under a header), or none."""
+    for i, line in enumerate(lines):
+        if not (line.strip() == "```" and i + 1 < len(lines)):
+            continue
+        k = i + 1
+        while k < len(lines) and not lines[k].strip():
+            k += 1
+        if k >= len(lines) or not _PLAIN_FENCE.fullmatch(lines[k]):
+            continue
+        end = next((j for j in range(k + 1, len(lines)) if lines[j].strip().startswith("```")), None)
+        body = [ln for ln in lines[k + 1 : end] if ln.strip()] if end else []
+        if body and all(_BARE.fullmatch(ln) for ln in body):
+            return [k - 1]
+    return []
 
 
 def _cell_unit(code: str) -> str:
