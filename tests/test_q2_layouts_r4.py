@@ -89,3 +89,12 @@ def test_a_copula_after_the_terms_states_what_they_come_to():
                 "   basta con guardar dos capas a la vez, son 9 MB.\n"
                 "3) Entrenamiento: 50 × 10,52 MB + 36 MB + 3,6 MB = 565,6 MB.")
     assert found(out["ram_prediction"]) == "9 MB" and credits(out) == [1, 0.5, 1]
+
+
+def test_a_sum_slip_carried_into_the_batchs_own_working_is_the_one_slip():
+    # rubric q2: maps summed 10.25 MB for 10.52 MB is one slip carried into both RAM parts: 0.5 each
+    out = grade("**(i)** conv1 2800, conv2 180200, conv3 720400, total 903400.\n\n"
+                "**(ii)** maps 6 MB + 3 MB + 1.52 MB = 10.25 MB, all kept, plus the weights 3.61 MB "
+                "=> 13.86 MB\n\n**(iii)** 50 x 10.25 = 512.5 MB, plus the inputs 36 MB, plus 3.61 MB "
+                "=> 552.1 MB")
+    assert found(out["ram_batch"]) == "552.1 MB" and credits(out) == [1, 0.5, 0.5]

@@ -195,10 +195,12 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     eqs = reading.equations_in(part)
     own = next((eq for eq in reading.equations if eq.rhs.start == q.start), None)
     wrong = [eq for eq in eqs if not eq.holds and not _summed_first(eq)]
-    if own is not None:  # "maps = 6 + 3 + 1.52 = 10.25 MB" ... "10.25 + 3.61 = 13.86 MB": a slip carried in
-        terms = {round(o.number if o.unit else o.value, 6) for o in own.lhs.operands}
-        wrong += [eq for eq in reading.equations if not eq.holds and eq not in wrong and eq.end <= own.start
-                  and round(eq.rhs.number if eq.rhs.unit else eq.rhs.value, 6) in terms]
+    # "maps = 6 + 3 + 1.52 = 10.25 MB" ... "10.25 + 3.61 = 13.86 MB" (or, under the batch's own
+    # header, "50 * 10.25 = 512.5 MB ... => 552.1 MB"): a slip carried into this part's working
+    for eq in ([own] if own is not None else []) + [e for e in eqs if e.end <= q.start]:
+        terms = {round(o.number if o.unit else o.value, 6) for o in eq.lhs.operands}
+        wrong += [w for w in reading.equations if not w.holds and w not in wrong and w.end <= eq.start
+                  and round(w.rhs.number if w.rhs.unit else w.rhs.value, 6) in terms]
     if own is not None and not own.holds and not _summed_first(own):
         hits: list[Target] = []  # the answer is the result of a slip; what it happens to equal is chance
     else:
