@@ -98,3 +98,25 @@ def test_a_sum_slip_carried_into_the_batchs_own_working_is_the_one_slip():
                 "=> 13.86 MB\n\n**(iii)** 50 x 10.25 = 512.5 MB, plus the inputs 36 MB, plus 3.61 MB "
                 "=> 552.1 MB")
     assert found(out["ram_batch"]) == "552.1 MB" and credits(out) == [1, 0.5, 0.5]
+
+
+def test_numbers_in_words_read_as_digits():
+    from grader.parammath.numberwords import digits_for_number_words as digits
+    assert digits("about nine hundred and three thousand four hundred params") == "about 903400 params"
+    assert digits("roughly twelve point six one megabytes") == "roughly 12.61 megabytes"
+    assert digits("Twenty-eight weights times a hundred maps") == "28 weights times 100 maps"
+    # a lone small word stays a word: the cues read 'one prediction', 'two layers'
+    assert digits("one prediction keeps two layers and a bias") == "one prediction keeps two layers and a bias"
+    # two numbers side by side stay two numbers
+    assert digits("layer two nine hundred and one") == "layer two 901"
+
+
+def test_an_answer_in_words_is_graded_like_digits():
+    out = grade("Each layer has (nine times the input depth plus one) weights per filter, so nine hundred "
+                "and three thousand four hundred parameters in all. One prediction needs roughly twelve "
+                "point six megabytes, and training on fifty images about five hundred and sixty-six "
+                "megabytes.")
+    assert credits(out) == [1, 1, 1]
+    # words for a wrong count are a wrong count
+    out = grade("Nine hundred and two thousand seven hundred parameters in total.")
+    assert out["params"].credit == 0
