@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: Byte units, canonical name -> bytes. "Mb" and "mb" are read as megabytes: students mean that.
-BYTE_UNITS: dict[str, int] = {
+BYTE_UNITS: dict[str, float] = {
     "B": 1,
     "kB": 10**3,
     "MB": 10**6,
@@ -33,6 +33,7 @@ BYTE_UNITS: dict[str, int] = {
     "kbit": 125,
     "Mbit": 125_000,
     "Gbit": 125_000_000,
+    "bit": 0.125,  # "100,908,800 bits": a figure counted in bits throughout
 }
 #: The decimal unit and its binary twin: students mix them up, so both readings are tried.
 UNIT_TWIN = {"kB": "KiB", "KiB": "kB", "MB": "MiB", "MiB": "MB", "GB": "GiB", "GiB": "GB"}
@@ -43,6 +44,7 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"kilobits?|kbits?|Kbits?", "kbit"),
     (r"megabits?|Mbits?|mbits?", "Mbit"),
     (r"gigabits?|Gbits?|gbits?", "Gbit"),
+    (r"bits?", "bit"),
     (r"[Kk]ibibytes?|KiB|kiB|Kib|Kio|КиБ", "KiB"),
     (r"[Mm]ebibytes?|MiB|Mib|Mio|МиБ", "MiB"),
     (r"[Gg]ibibytes?|GiB|Gib|Gio|ГиБ", "GiB"),

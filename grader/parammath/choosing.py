@@ -57,7 +57,7 @@ def pick_answers(reading: Reading) -> None:
                 continue  # "... mini-batch of 50", "*100": the question's small numbers are no count
             if q.is_memory and q.value <= 0:
                 continue  # "Non-trainable params: 0 (0.00 B)"
-            if q.unit == "B" and q.value <= 8:
+            if q.unit in ("B", "bit") and q.value <= 8:
                 continue  # "32-bit floats are 4 bytes": the size of one value, not an answer
             out.append(i)
         return out

@@ -22,12 +22,13 @@ def answer_text(answer: Any, prompt: str) -> str:
     sentences copied from the question's prompt are left out."""
     from grader.parammath.outputs import (  # it uses this module
         bytes_in_bare_arithmetic,
+        jupyter_out_tuples,
         jupyter_out_units,
         label_printed_lines,
     )
 
     prose = label_printed_lines(answer.text or "", answer.code or "")
-    parts = [bytes_in_bare_arithmetic(jupyter_out_units(prose))]
+    parts = [bytes_in_bare_arithmetic(jupyter_out_units(jupyter_out_tuples(prose)))]
     code_lines = _code_arithmetic(answer.code or "")
     if code_lines:
         parts.append("\n\n".join(code_lines))

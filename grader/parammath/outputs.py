@@ -18,23 +18,53 @@ _FENCED_CELL = re.compile(r"```[\w+-]*[ \t]*\n(?P<code>.*?)\n```[ \t]*\n+"
                           r"(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)[ \t]*$", re.S | re.M)
 
 
-def _print_labels(code: str) -> list[str | None]:
-    """For each top-level print(...) in order: the name printed ('n_params' -> 'n params'), or None."""
+def _print_labels(code: str) -> list[list[str] | None]:
+    """For each top-level print(...) in order: the names printed ('n_params' -> 'n params'; one per
+    argument of 'print(n_params, ram_pred_mb)'), or None."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    out: list[str | None] = []
+    out: list[list[str] | None] = []
     for node in tree.body:
         if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
                 and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"):
-            args = node.value.args
-            arg = args[0] if len(args) == 1 else None
-            if (isinstance(arg, ast.JoinedStr) and len(arg.values) == 1
-                    and isinstance(arg.values[0], ast.FormattedValue)):
-                arg = arg.values[0].value  # print(f"{total:,}")
-            out.append(_named(arg.id) if isinstance(arg, ast.Name) else None)
+            args = list(node.value.args)
+            for k, arg in enumerate(args):
+                if (isinstance(arg, ast.JoinedStr) and len(arg.values) == 1
+                        and isinstance(arg.values[0], ast.FormattedValue)):
+                    args[k] = arg.values[0].value  # print(f"{total:,}")
+            names = [_named(a.id) for a in args if isinstance(a, ast.Name)]
+            out.append(names if names and len(names) == len(args) else None)
     return out
+
+
+def _tuple_names(code: str) -> list[str] | None:
+    """The names of a cell's last expression when it is a tuple of names ('n, pred_mb, batch_mb')."""
+    try:
+        node = ast.parse(code.strip().split("\n")[-1].strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Tuple) and node.elts and all(isinstance(e, ast.Name) for e in node.elts):
+        return [_named(e.id) for e in node.elts]  # type: ignore[attr-defined]
+    return None
+
+
+_VALUE = r"\d[\d_.]*(?:[eE][-+]?\d+)?"
+_SEVERAL = re.compile(rf"\s*\(?\s*({_VALUE}(?:\s*,?\s+{_VALUE})+)\s*,?\s*\)?\s*")
+
+
+def _labelled(line: str, names: list[str]) -> str | None:
+    """'903400 12.6136 565.6136' (or '(903400, 12.6136, 565.6136)') printed for three names: each
+    value under its name, '; ' between them; None when the line holds another number of values."""
+    if len(names) == 1:
+        m = _BARE.fullmatch(line)
+        return names[0].format(m.group("num")) if m else None
+    m = _SEVERAL.fullmatch(line)
+    values = re.split(r"\s*,\s*|\s+", m.group(1).strip()) if m else []
+    if len(values) != len(names):
+        return None
+    return "; ".join(n.format(v) for n, v in zip(names, values, strict=True))
 
 
 def _named(name: str) -> str:
@@ -61,13 +91,13 @@ def label_printed_lines(text: str, code: str) -> str:
     heads = [i for i, line in enumerate(lines) if _OUTPUT_HEAD.match(line)] or _output_fence(lines)
     for i in heads:
         first = i + 2 if i + 1 < len(lines) and lines[i + 1].strip().startswith("```") else i + 1
-        for k, label in enumerate(labels):
+        for k, names in enumerate(labels):
             j = first + k
             if j >= len(lines):
                 break
-            m = _BARE.fullmatch(lines[j])
-            if m and label:
-                lines[j] = label.format(m.group("num"))
+            done = _labelled(lines[j], names) if names else None
+            if done:
+                lines[j] = done
         break
     return "\n".join(lines)
 
@@ -122,6 +152,21 @@ def _plain_count(expr: str) -> bool:
 #: An IPython console pasted as text: "In [4]: (acts + p) * 4 / 1e6" then "Out[4]: 14.1336".
 _CONSOLE = re.compile(r"^(?P<code>\s*In\s*\[\s*\d*\s*\]\s*:.*)\n(?P<out>\s*Out\s*\[\s*\d*\s*\]\s*:\s*)"
                       r"(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)[ \t]*$", re.M)
+
+
+_TUPLE_CELL = re.compile(r"```[\w+-]*[ \t]*\n(?P<code>(?:(?!```).)*?)\n```[ \t]*\n+"
+                         r"(?P<out>\s*Out\s*\[\s*\d*\s*\]\s*:[ \t]*)(?P<values>\([^()\n]*\))[ \t]*$",
+                         re.S | re.M)
+
+
+def jupyter_out_tuples(text: str) -> str:
+    """'```python\nn_params, ram_pred_mb, ram_batch_mb\n```\nOut[7]: (903400, 12.6136, 565.6136)':
+    each value of the tuple under its name (and the unit of the name's suffix)."""
+    def label(m: re.Match[str]) -> str:
+        names = _tuple_names(m.group("code"))
+        done = _labelled(m.group("values"), names) if names else None
+        return m.group(0) if done is None else m.group(0)[: m.start("out") - m.start()] + done
+    return _TUPLE_CELL.sub(label, text)
 
 
 def jupyter_out_units(text: str) -> str:

@@ -111,7 +111,8 @@ def read_answer(text: str, batch_size: int) -> Reading:
 _AMOUNT = r"\d[\d.,]*\s*(?:[kKMG]i?B|bytes?|megabytes?)"
 _AMOUNT_RE = re.compile(_AMOUNT + r"\b")
 #: "12.6 MB / 565.6 MB (predict / train)": two amounts and, after them, their labels in the same order
-_PAIRED = re.compile(r"(?P<a>\d[\d.,]*\s*[kKMG]i?B)\s*/\s*(?P<b>\d[\d.,]*\s*[kKMG]i?B)\s*"
+_PAIRED_UNIT = r"(?:[kKMG]i?B|[kKmMgG][bB]|Mo|Go)"  # "12.6mb/565.6mb" as students type it
+_PAIRED = re.compile(rf"(?P<a>\d[\d.,]*\s*{_PAIRED_UNIT})\s*/\s*(?P<b>\d[\d.,]*\s*{_PAIRED_UNIT})\s*"
                      r"\(\s*(?P<x>[^/()]{1,30}?)\s*/\s*(?P<y>[^/()]{1,30}?)\s*\)")
 
 
@@ -199,12 +200,32 @@ _WEIGHTS_AS_FLOATS = re.compile(r"(?:weights|param(?:eter)?s)\s*(?:[:=]|is|are)?
 _BATCH_SIZE_BEFORE = re.compile(r"(?:batch(?:[\s_-]*size)?|mini-?batch)\s*(?:of|=|:|is)?\s*$", re.I)
 
 
+#: A line's own label: "training: ...", "- Batch (50 images): ..." (up to its colon)
+_LINE_LABEL = re.compile(r"\W*([^\W\d][^:\n]{0,30}):")
+#: A label of a count that is no parameter count: "output (floats) 2,630,000", "activations 2,630,000"
+_OTHER_COUNT_LABEL = re.compile(r"\b(?:outputs?|activations?|feature\s*maps?|floats?|values?|neurons?|"
+                                r"pixels?|inputs?)\b[^\d]{0,12}$", re.I)
+
+
+def _scaled_later(q: Quantity, after: str) -> bool:
+    """The amount's number is a factor later in the sentence ('11.24 MB ... 50 × 11.24')."""
+    num = re.escape(re.match(r"[\d.,]+", q.raw).group(0)) if re.match(r"[\d.,]+", q.raw) else None
+    return bool(num) and bool(re.search(rf"[×x*·]\s*{num}(?![\d])|(?<![\d.,]){num}\s*(?:[KMG]i?B\s*)?[×x*·]",
+                                        after))
+
+
 def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size: int = 0) -> str | None:
     local = seg.text[: q.start - seg.start]
     after = seg.text[q.end - seg.start :]
     if not q.is_memory and q.value == batch_size and _BATCH_SIZE_BEFORE.search(local):
         return None  # "a batch of 50", "batch size 50": the question's own number
     if q.is_memory:
+        head = _LINE_LABEL.match(local)
+        if (head and batch_cue.search(head.group(1)) and not _PREDICTION_CUE.search(head.group(1))
+                and ":" not in local[head.end() :] and _scaled_later(q, after)):
+            # "training: for 1 image 11.24 MB ..., for 50 images 50 × 11.24 = 562 MB": under a label
+            # that names the batch, an amount per image that the working then multiplies is a step
+            return "ram_batch"
         # "12.6 MB for a single prediction", "565.6 MB (batch of 50)": a cue right after the
         # amount, in the same clause, names it; otherwise the last cue before it does
         tight = _tight_cue_after(after, batch_cue, batch_before=bool(batch_cue.search(local)))
@@ -224,6 +245,9 @@ def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size:
         return None  # "100 feature maps", "50 images", "32-bit floats"
     if _PARAMS_CUE.match(after.strip()):
         return "params"
+    clause = re.split(r"[,;]", local)[-1]
+    if _OTHER_COUNT_LABEL.search(clause) and not _PARAMS_CUE.search(clause):
+        return None  # "Total: params 903,400, output (floats) 2,630,000": the column names another count
     if "params" in seg.labels and not _names_another_count(seg, q):
         return "params"
     return None
