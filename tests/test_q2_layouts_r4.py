@@ -171,3 +171,13 @@ def test_fifth_development_set_parts_exact_and_flags_hit():
     from benchmarks.q2_agreement import evaluate, summary
     s = summary(evaluate(root / "tests" / "data" / "q2_dev5.yaml"))
     assert s["exact"] >= 0.95 and s["over_credit"] == 0 and s["flag_hit"] == s["flag_wanted"], s
+
+
+def test_a_bare_byte_count_follows_the_answers_own_unit():
+    out = grade("Params = 903,400\nRAM prediction = 4*(1,500,000 + 750,000 + 903,400) = 12,613,600 bytes\n"
+                "RAM batch = 4*(50*2,810,000 + 903,400) = 565,613,600")
+    assert credits(out) == [1, 1, 1]
+    # without any figure in bytes the unit is a guess: no credit, for a TA to read
+    out = grade("Params = 903,400\nRAM prediction = 12.6 MB\n"
+                "RAM batch = 4*(50*2,810,000 + 903,400) = 565,613,600")
+    assert out["ram_batch"].credit == 0 and out["ram_batch"].needs_review

@@ -186,11 +186,26 @@ _TIMES_FOUR = re.compile(r"[*×x]\s*4(?![\d.])|(?<![\d.])4\s*[*×x]")
 _ANY_UNIT = re.compile(r"\b(?:[KMG]i?B|[kKMG]b|bytes?|octets?|float|RAM|memory)\b", re.I)
 
 
+_BARE_RESULT = re.compile(r"^[^\n]*?(?:RAM|memory|Speicher|m[ée]moire)[^\n=]*=(?P<lhs>[^\n=]+)="
+                          r"\s*(?:\d{1,3}(?:,\d{3}){2,}|\d{7,})[ \t]*\.?[ \t]*$", re.I | re.M)
+_BYTES_WRITTEN = re.compile(r"\d\s*(?:bytes?|B)\b")
+
+
+def bytes_by_the_answers_convention(text: str) -> str:
+    """'RAM batch = 4*(50*2,810,000 + 903,400) = 565,613,600' in an answer that writes its other
+    figures in bytes ('= 12,613,600 bytes'): the bare result of a product by 4 (bytes per float32)
+    on a memory line counts bytes too."""
+    if not _BYTES_WRITTEN.search(text):
+        return text
+    return _BARE_RESULT.sub(lambda m: m.group(0).rstrip(" \t.") + " bytes"
+                            if _TIMES_FOUR.search(m.group("lhs")) else m.group(0), text)
+
+
 def bytes_in_bare_arithmetic(text: str) -> str:
     """Lines of bare arithmetic and no unit anywhere ('100*150*100*4=6000000'): a product with a
     factor of 4 (bytes per float32) counts bytes, so its result is given the unit."""
     if _ANY_UNIT.search(text):
-        return text
+        return bytes_by_the_answers_convention(text)
     lines = text.split("\n")
     if sum(bool(_ARITHMETIC_LINE.fullmatch(ln)) for ln in lines if ln.strip()) < 3:
         return text
