@@ -181,3 +181,10 @@ def test_a_bare_byte_count_follows_the_answers_own_unit():
     out = grade("Params = 903,400\nRAM prediction = 12.6 MB\n"
                 "RAM batch = 4*(50*2,810,000 + 903,400) = 565,613,600")
     assert out["ram_batch"].credit == 0 and out["ram_batch"].needs_review
+
+
+def test_unitless_printed_memory_is_for_a_ta_and_not_the_count():
+    out = grade("```python\nprint(n)\nprint(pred)\nprint(batch)\n```\nOutput:\n903400\n12613600\n565613600")
+    assert found(out["params"]) == "903400" and out["params"].credit == 1
+    # the memory figures have no unit: no credit on a guess, but a TA is asked to read them
+    assert [out[p].needs_review for p in ("ram_prediction", "ram_batch")] == [True, True]

@@ -180,6 +180,10 @@ def _bare_figure(reading: Reading, part: str) -> bool:
             continue
         if not q.is_memory and i not in reading.operands and re.fullmatch(r"\d+[.,]\d+", q.raw):
             return True
+        counted = reading.picks.get("params")
+        if (not q.is_memory and i not in reading.operands and q.value >= 1e6
+                and reading.part_of.get(i) != "params" and (counted is None or counted.quantity is not q)):
+            return True  # "pred: 12613600" printed with no unit: bytes, most likely; a TA reads the unit
         if not q.is_memory and q.value >= 1e6 and any(
                 eq.rhs.start == q.start and _TIMES_FOUR.search(eq.lhs.text) for eq in reading.equations):
             return True  # "RAM batch = 4*(...) = 565,613,600": bytes by its 4 bytes a float, unwritten
