@@ -188,3 +188,12 @@ def test_unitless_printed_memory_is_for_a_ta_and_not_the_count():
     assert found(out["params"]) == "903400" and out["params"].credit == 1
     # the memory figures have no unit: no credit on a guess, but a TA is asked to read them
     assert [out[p].needs_review for p in ("ram_prediction", "ram_batch")] == [True, True]
+
+
+def test_a_running_total_in_parentheses_is_the_count():
+    out = grade("conv1: 2,800 (running total 2,800); conv2: 180,200 (183,000); conv3: 720,400 (903,400)\n"
+                "RAM prediction 12.6 MB, batch 565.6 MB")
+    assert found(out["params"]) == "903,400" and credits(out) == [1, 1, 1]
+    # a count in parentheses that adds up nothing is still an aside
+    out = grade("Total params: 903,400 (902,700 without the biases)")
+    assert found(out["params"]) == "903,400"

@@ -75,6 +75,11 @@ def pick_answers(reading: Reading) -> None:
             seg = _segment_of(reading.segments, q.start)
             assert seg is not None
             return Pick(quantity=q, segment=seg, why="the value stated as the minimum ('at least')")
+        if part == "params":
+            # "conv1: 2,800 (2,800); conv2: 180,200 (183,000); conv3: 720,400 (903,400)": a count in
+            # parentheses that adds up every count outside them before it is the running total
+            running = [i for i in idx if _running_total(reading, i, idx)]
+            idx = running[-1:] or idx
         # "(6 MB + 3 MB of maps and 3.6 MB of weights)": numbers in parentheses explain, not answer
         outside = [i for i in idx if not in_parentheses(reading, reading.quantities[i])
                    or re.match(r"\s*(?:exactly|precisely)", reading.text[reading.quantities[i].end:])]
@@ -210,6 +215,15 @@ def pick_answers(reading: Reading) -> None:
             if in_regions(pick.quantity.start, edits):  # what came before the EDIT is superseded
                 others = [o for o in others if in_regions(o.quantity.start, edits)]
             reading.restated[part] = others
+
+
+def _running_total(reading: Reading, i: int, idx: list[int]) -> bool:
+    q = reading.quantities[i]
+    if not in_parentheses(reading, q):
+        return False
+    terms = [reading.quantities[k].value for k in idx
+             if k < i and not in_parentheses(reading, reading.quantities[k])]
+    return len(terms) >= 2 and abs(sum(terms) - q.value) < 0.5
 
 
 def _explains(reading: Reading, k: int, idx: list[int]) -> bool:
