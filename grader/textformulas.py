@@ -375,4 +375,42 @@ def find_equations(text: str) -> list[Equation]:
                 approx=approx,
             )
         )
+    return out + _listed_sums(text, out, european)
+
+
+_AMT = r"\d[\d.,]*(?:\s*(?:[KMG]i?B|bytes?)\b)?"
+#: "the maps take 6 MB, 3 MB and 1.52 MB, so 10.25 MB in all": amounts listed, then their total in words
+_LISTED_SUM = re.compile(
+    rf"(?<![\d.,])(?P<items>{_AMT}(?:[ \t]*(?:,|\band\b|\bplus\b)[ \t]*{_AMT})+)[ \t]*,?[ \t]*"
+    r"(?:so|thus|hence|which\s+(?:makes|gives|is)|that'?s|in\s+total|total(?:ling)?|altogether|giving|"
+    r"gives)[ \t]+(?:about[ \t]+|approx\.?[ \t]+|roughly[ \t]+|~[ \t]*)?"
+    r"(?P<total>\d[\d.,]*[ \t]*(?:[KMG]i?B|bytes?)\b)", re.I)
+
+
+def _listed_sums(text: str, found: list[Equation], european: bool) -> list[Equation]:
+    """A total stated in words after the amounts it adds up that does not equal their sum: a
+    sum slip as much as a wrong 'a + b + c = d' (only those: a right one checks nothing new)."""
+    out = []
+    taken = {eq.rhs.start for eq in found}
+    for m in _LISTED_SUM.finditer(text):
+        (rhs,) = find_quantities(m.group("total"), european=european)[:1] or [None]
+        items = find_quantities(m.group("items"), european=european)
+        if rhs is None or rhs.unit is None or len(items) < 2 or m.start("total") in taken:
+            continue
+        scale = BYTE_UNITS[rhs.unit]
+        values = [q.value if q.unit else q.number * scale for q in items]
+        if any(q.unit is None and not re.fullmatch(r"\d+(?:[.,]\d+)?", q.raw) for q in items):
+            continue  # "903,400, 12.6 MB": a count among the amounts, no list of terms
+        rhs.start += m.start("total")
+        rhs.end += m.start("total")
+        for q in items:
+            q.start += m.start("items")
+            q.end += m.start("items")
+        total = sum(values)
+        lhs = Formula(text=m.group("items"), python=" + ".join(repr(v) for v in values), value=total,
+                      operands=items, is_sum=True, is_memory=True)
+        if _holds(lhs, rhs, approx=False) or not 0.8 * total <= rhs.value <= 1.25 * total:
+            continue
+        out.append(Equation(lhs=lhs, rhs=rhs, holds=False, start=m.start(), end=rhs.end,
+                            text=text[m.start() : rhs.end].strip()))
     return out

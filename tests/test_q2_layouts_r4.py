@@ -197,3 +197,20 @@ def test_a_running_total_in_parentheses_is_the_count():
     # a count in parentheses that adds up nothing is still an aside
     out = grade("Total params: 903,400 (902,700 without the biases)")
     assert found(out["params"]) == "903,400"
+
+
+def test_a_sum_slip_told_in_words_is_carried_into_both_memory_parts():
+    (eq,) = find_equations("The maps take 6 MB, 3 MB and 1.52 MB, so 10.25 MB in all.")
+    assert not eq.holds and eq.lhs.value == 10.52e6
+    assert find_equations("The maps take 6 MB, 3 MB and 1.52 MB, so 10.52 MB in all.") == []
+    out = grade("903,400 parameters. The maps take 6 MB, 3 MB and 1.52 MB, so 10.25 MB in all. "
+                "Prediction keeping every layer: 10.25 + 3.61 = 13.86 MB. "
+                "Training on 50: 50 × 10.25 + 36 + 3.61 = 552.1 MB.")
+    assert credits(out) == [1, 0.5, 0.5]
+
+
+def test_a_wrong_product_carried_inside_a_later_sum_is_the_one_slip():
+    out = grade("Params: 903,400\nlayer1 100*150*100 = 1,500,000; layer2 50*75*200 = 700,000; "
+                "layer3 25*38*400 = 380,000\nprediction: (1,500,000 + 700,000) * 4 B + 3.61 MB = 12.41 MB\n"
+                "batch: 50 * (2,580,000 * 4 B) + 36 MB + 3.61 MB = 555.6 MB")
+    assert credits(out) == [1, 0.5, 0.5]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from itertools import combinations
 from typing import Any
 
 from grader.checks.base import Diagnosis
@@ -200,7 +201,8 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     for eq in ([own] if own is not None else []) + [e for e in eqs if e.end <= q.start]:
         terms = {round(o.number if o.unit else o.value, 6) for o in eq.lhs.operands}
         wrong += [w for w in reading.equations if not w.holds and w not in wrong and w.end <= eq.start
-                  and round(w.rhs.number if w.rhs.unit else w.rhs.value, 6) in terms]
+                  and (round(w.rhs.number if w.rhs.unit else w.rhs.value, 6) in terms
+                       or _summed_into(reading, w, eq))]
     if own is not None and not own.holds and not _summed_first(own):
         hits: list[Target] = []  # the answer is the result of a slip; what it happens to equal is chance
     else:
@@ -314,6 +316,20 @@ ROUGH = 0.05
 #: still be 'within the rounding tolerance' the rubric does not charge again (12.72 MB from
 #: 930,400 for 12.61 MB: 0.9 %; 9.03 MB from 7,000 for 12.6 MB: 28 %).
 CARRIED_FAR = 0.03
+
+
+def _summed_into(reading: Reading, wrong: Equation, eq: Equation) -> bool:
+    """'layer2 50*75*200 = 700,000' ... 'batch: 50 * (2,580,000 * 4 B)': an operand of `eq` is the
+    wrong result plus one to three other results written before it, so the slip is carried in."""
+    others = [e.rhs.value for e in reading.equations if e is not wrong and e.end <= eq.start
+              and e.rhs.is_memory == wrong.rhs.is_memory][:12]
+    for o in eq.lhs.operands:
+        if o.is_memory != wrong.rhs.is_memory or o.value <= wrong.rhs.value:
+            continue
+        rest = o.value - wrong.rhs.value
+        if any(abs(sum(c) - rest) <= 0.002 * o.value for n in (1, 2, 3) for c in combinations(others, n)):
+            return True
+    return False
 
 
 def _summed_first(eq: Equation) -> bool:
