@@ -214,3 +214,8 @@ def test_a_wrong_product_carried_inside_a_later_sum_is_the_one_slip():
                 "layer3 25*38*400 = 380,000\nprediction: (1,500,000 + 700,000) * 4 B + 3.61 MB = 12.41 MB\n"
                 "batch: 50 * (2,580,000 * 4 B) + 36 MB + 3.61 MB = 555.6 MB")
     assert credits(out) == [1, 0.5, 0.5]
+
+
+def test_a_count_in_myriads_with_its_remainder_is_one_number():
+    out = grade("パラメータ数：90万3400\n1枚の予測：約12.6MB\nバッチ50枚の学習：約565.6MB")
+    assert credits(out) == [1, 1, 1]

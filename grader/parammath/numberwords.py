@@ -2,7 +2,8 @@
 '903 thousand parameters', 'twelve point six megabytes' -> '12.6 megabytes', 'twenty-eight' ->
 '28'. A lone small word ('one prediction', 'two layers') stays a word: the cues read it so.
 
-A number that ends in its scale word keeps it ('903 thousand'), so it is as precise as written."""
+A number that ends in its scale word keeps it ('903 thousand'), so it is as precise as written.
+A Chinese / Japanese count in myriads with its remainder ('90万3400') is one number too."""
 
 from __future__ import annotations
 
@@ -89,3 +90,11 @@ def digits_for_number_words(text: str) -> str:
             i += n
         return "".join(out) + run[pos:]
     return _RUN.sub(repl, text)
+
+
+#: "90万3400" (Japanese, Chinese: 90 myriads and 3,400): one count, not 900,000 and 3,400
+_MYRIADS = re.compile(r"(?<![\d.,])(\d{1,4})[万萬](\d{1,4})(?![\d.,万萬])")
+
+
+def digits_for_myriads(text: str) -> str:
+    return _MYRIADS.sub(lambda m: str(int(m.group(1)) * 10_000 + int(m.group(2))), text)

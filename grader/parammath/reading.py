@@ -16,7 +16,7 @@ from grader.parammath.cues import PER_ONE as _PER_ONE
 from grader.parammath.cues import PREDICTION_CUE as _PREDICTION_CUE
 from grader.parammath.layout import _bare_lines_in_mb, answer_text, with_units
 from grader.parammath.negation import is_negated
-from grader.parammath.numberwords import digits_for_number_words
+from grader.parammath.numberwords import digits_for_myriads, digits_for_number_words
 from grader.parammath.order import COUNTED_ON_NEXT_LINE, PARTS, answer_lists, by_order
 from grader.parammath.order import segment_of as _segment_of
 from grader.parammath.picks import Pick, Reading
@@ -30,7 +30,7 @@ __all__ = ["PARTS", "Pick", "Reading", "answer_text", "read_answer", "with_units
 
 def read_answer(text: str, batch_size: int) -> Reading:
     """Read every number, formula and sentence of an answer and pick the answer to each part."""
-    text = _bare_lines_in_mb(with_units(digits_for_number_words(text)))
+    text = _bare_lines_in_mb(with_units(digits_for_myriads(digits_for_number_words(text))))
     segs = segments(text)
     batch_cue = re.compile(_BATCH_CUE.format(n=batch_size, word=_NUMBER_WORDS.get(batch_size, "_")), re.I)
     quantities = find_quantities(text)
