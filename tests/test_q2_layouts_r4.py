@@ -219,3 +219,9 @@ def test_a_wrong_product_carried_inside_a_later_sum_is_the_one_slip():
 def test_a_count_in_myriads_with_its_remainder_is_one_number():
     out = grade("パラメータ数：90万3400\n1枚の予測：約12.6MB\nバッチ50枚の学習：約565.6MB")
     assert credits(out) == [1, 1, 1]
+
+
+def test_amounts_listed_after_the_answer_to_explain_it_are_not_the_answer():
+    out = grade("Params 903,400. Prediction RAM is 12.6 MB; the biggest maps are 6 MB and 3 MB, that is "
+                "the layers 1 and 2. Batch: 565.6 MB")
+    assert found(out["ram_prediction"]) == "12.6 MB" and credits(out) == [1, 1, 1]

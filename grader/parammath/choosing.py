@@ -105,7 +105,7 @@ def pick_answers(reading: Reading) -> None:
                 cued = [k for k in cued if not _explains(reading, k, idx)] or cued
                 # "total 565.6 MB, of which the input images are 36 MB": a component named after
                 # the figure of its own sentence is no answer
-                cued = [k for k in cued if not (component(reading, reading.quantities[k]) and any(
+                cued = [k for k in cued if not (_component_listed(reading, k, cued) and any(
                     reading.quantities[j].value > reading.quantities[k].value
                     and not component(reading, reading.quantities[j]) and j < k
                     and _segment_of(reading.segments, reading.quantities[j].start)
@@ -215,6 +215,20 @@ def pick_answers(reading: Reading) -> None:
             if in_regions(pick.quantity.start, edits):  # what came before the EDIT is superseded
                 others = [o for o in others if in_regions(o.quantity.start, edits)]
             reading.restated[part] = others
+
+
+def _component_listed(reading: Reading, k: int, cued: list[int]) -> bool:
+    """The amount is a component, or listed with one right before it ('the biggest maps are 6 MB
+    and 3 MB': the 3 MB is a map too)."""
+    q = reading.quantities[k]
+    if component(reading, q):
+        return True
+    before = [j for j in cued if j < k]
+    if not before:
+        return False
+    p = reading.quantities[before[-1]]
+    joined = re.fullmatch(r"\s*(?:,|and|&|\+|plus)?\s*", reading.text[p.end : q.start])
+    return bool(joined) and component(reading, p)
 
 
 def _running_total(reading: Reading, i: int, idx: list[int]) -> bool:

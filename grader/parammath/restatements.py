@@ -22,7 +22,8 @@ from grader.textsegments import Segment
 #: Words that make an amount a component or an aside, not the answer: "feature maps: 10.52 MB",
 #: "without the biases: 902,700", "in float16 it would be 6.3 MB".
 _COMPONENT = re.compile(
-    r"feature|activation|output|weights|param|input|image\s+itself|bias|kernel|layer|without|"
+    r"feature|activation|output|weights|param|input|image\s+itself|bias|kernel|layer|\bmaps?\b|biggest|"
+    r"largest|without|"
     r"excluding|w/o|forgot|wrong|mistake|instead|float16|fp16|half|16[- ]?bit|would|if\b|first\s+got",
     re.I)
 _PARAMS_ASIDE = re.compile(
