@@ -225,3 +225,9 @@ def test_amounts_listed_after_the_answer_to_explain_it_are_not_the_answer():
     out = grade("Params 903,400. Prediction RAM is 12.6 MB; the biggest maps are 6 MB and 3 MB, that is "
                 "the layers 1 and 2. Batch: 565.6 MB")
     assert found(out["ram_prediction"]) == "12.6 MB" and credits(out) == [1, 1, 1]
+
+
+def test_a_sum_slip_beside_bytes_is_named_with_the_bare_terms_in_megabytes():
+    o = grade("params 903,400\nprediction: 6 + 3 + 903,400*4 B = 15.61 MB\nbatch: 565.6 MB")["ram_prediction"]
+    # a sum slip in a sound method: the rubric's partial credit, and the step as the student meant it
+    assert o.credit == 0.5 and "= 12,613,600 bytes (12.61 MB), not 15.61 MB" in o.feedback

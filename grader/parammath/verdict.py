@@ -47,6 +47,11 @@ def _pretty_formula(eq: Equation) -> str:
 
 def _pretty(eq: Equation) -> str:
     value = eq.lhs.value
+    if eq.lhs.mixed and eq.rhs.unit:
+        # "6 + 3 + 903,400*4 B = 15.61 MB": the bare terms read in the result's unit, as meant
+        mixed = safe_eval(eq.lhs.mixed.replace("U", repr(float(BYTE_UNITS[eq.rhs.unit]))))
+        if mixed is not None and abs(mixed - eq.rhs.value) < abs(value - eq.rhs.value):
+            value = mixed
     shown = format_number(value) if value == int(value) else f"{value:.6g}"
     if eq.lhs.is_memory or eq.rhs.is_memory:
         shown = f"{shown} bytes" if eq.lhs.is_memory else shown
