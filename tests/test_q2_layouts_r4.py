@@ -231,3 +231,11 @@ def test_a_sum_slip_beside_bytes_is_named_with_the_bare_terms_in_megabytes():
     o = grade("params 903,400\nprediction: 6 + 3 + 903,400*4 B = 15.61 MB\nbatch: 565.6 MB")["ram_prediction"]
     # a sum slip in a sound method: the rubric's partial credit, and the step as the student meant it
     assert o.credit == 0.5 and "= 12,613,600 bytes (12.61 MB), not 15.61 MB" in o.feedback
+
+
+def test_a_unit_in_the_heading_applies_to_the_values_right_under_it():
+    out = grade("### RAM (MB)\n- prediction: 12.61\n- batch of 50: 565.61\n\n### Parameters\n903,400")
+    assert credits(out) == [1, 1, 1]
+    # the heading's unit ends with its block: a count further down stays a count
+    out = grade("### RAM (MB)\n- prediction: 12.61\n- batch of 50: 565.61\nand then\ncount: 903400")
+    assert found(out["params"]) == "903400"

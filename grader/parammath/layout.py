@@ -310,6 +310,7 @@ def with_units(text: str) -> str:
     text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a markdown quote block: its lines as they read
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)
+    text = _header_unit(text)
     text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping
     # '"ram_prediction_mb": 12.61', 'pred_MB=12.6': the unit a key's name ends with, inline
     text = _KEY_UNIT.sub(lambda m: f"{m.group(1).replace('_', ' ')}: {m.group(3)} "
@@ -409,6 +410,29 @@ def _plain_latex(text: str) -> str:
     if "\\" in text:
         text = _SIUNITX.sub(_siunitx, text)
     return _MATH.sub(plain, text) if re.search(r"\$|\\[\[(]", text) else text
+
+
+#: A heading or a label line whose unit is in parentheses: "### RAM (MB)", "**Memory (MiB):**"
+_UNIT_HEADING = re.compile(r"^\s*(?:#{1,6}\s+)?[^\d\n|]{2,40}\(\s*([KMG]i?B|bytes)\s*\)\s*:?\s*$")
+_BARE_ITEM = re.compile(r"^(\s*(?:[-*•]\s+)?[^\W\d][^\n:=]{0,40}[:=]\s*)(\d+(?:[.,]\d+)?)\s*$")
+
+
+def _header_unit(text: str) -> str:
+    """'### RAM (MB)' then '- prediction: 12.61': a bare value under a heading that names its unit
+    takes it, in the block of 'label: value' lines right under the heading."""
+    lines = text.split("\n")
+    unit = ""
+    for k, line in enumerate(lines):
+        m = _UNIT_HEADING.match(line)
+        if m:
+            unit = m.group(1)
+            continue
+        item = _BARE_ITEM.match(line) if unit else None
+        if item:
+            lines[k] = f"{item.group(1)}{item.group(2)} {unit}"
+        elif line.strip():
+            unit = ""  # the heading's block of values ends at the first other line
+    return "\n".join(lines)
 
 
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
