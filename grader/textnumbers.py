@@ -66,7 +66,7 @@ _MULTIPLIER_WORDS: list[tuple[str, float]] = [
     # "0,9 millones", "0,9 milioni", "0,9 milhões", "0,9 Millionen"
     (rf"millions?|millones|millón|millon|milion[ei]|milh(?:ões|ão|oes|ao)|Million(?:en)?|mio|{_MILLION_WORD}|mn|M|"
      r"млн\.?|миллион(?:а|ов)?", 1e6),
-    (r"billions?|bn|млрд\.?", 1e9),
+    (r"billions?|bn|млрд\.?|Mrd\.?|Milliarden?|milliards?", 1e9),  # "0,57 Mrd. Byte", "milliards"
 ]
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 
@@ -92,7 +92,8 @@ _NUMBER_RE = re.compile(
         (?P<exp>[eE][-+]?\d+)                      # 9.03e5
       | \s*(?:[x×*·⋅∙]\s*10\s*(?:\^|\*\*)\s*(?P<pow>[-+]?\d+)|[x×*·⋅∙]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+))
     )?
-    (?:[ \t\u00a0]*(?P<mult>{_MULT_ALT})(?![A-Za-zА-Яа-яЁё]))?             # not across lines
+    (?:[ \t\u00a0]*(?P<mult>{_MULT_ALT})(?![A-Za-zА-Яа-яЁё])              # not across lines
+       (?:(?:[ \t]+(?:de|di|of)[ \t]+|[ \t]*d['’][ \t]*)(?=(?:{_UNIT_ALT})\b))?)?  # "12,6 millions d'octets"
     (?:[ \t\u00a0]*(?P<unit>{_UNIT_ALT})(?:(?<=[A-Z])s)?(?![A-Za-zА-Яа-яЁё]))?  # "12.6 MBs" too
     """,
     re.VERBOSE,
