@@ -236,6 +236,9 @@ def test_a_sum_slip_beside_bytes_is_named_with_the_bare_terms_in_megabytes():
 def test_a_unit_in_the_heading_applies_to_the_values_right_under_it():
     out = grade("### RAM (MB)\n- prediction: 12.61\n- batch of 50: 565.61\n\n### Parameters\n903,400")
     assert credits(out) == [1, 1, 1]
+    # a count listed under the heading is no memory
+    out = grade("### Memory (MB)\n- batch size: 50\n- prediction: 12.61\n- batch: 565.61\n- params: 903400")
+    assert credits(out) == [1, 1, 1]
     # the heading's unit ends with its block: a count further down stays a count
     out = grade("### RAM (MB)\n- prediction: 12.61\n- batch of 50: 565.61\nand then\ncount: 903400")
     assert found(out["params"]) == "903400"

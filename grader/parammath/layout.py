@@ -417,6 +417,9 @@ _UNIT_HEADING = re.compile(r"^\s*(?:#{1,6}\s+)?[^\d\n|]{2,40}\(\s*([KMG]i?B|byte
 _BARE_ITEM = re.compile(r"^(\s*(?:[-*•]\s+)?[^\W\d][^\n:=]{0,40}[:=]\s*)(\d+(?:[.,]\d+)?)\s*$")
 
 
+_COUNT_LABEL = re.compile(r"\bsize\b|\bcount\b|number\s+of|param|weights|images|filters", re.I)
+
+
 def _header_unit(text: str) -> str:
     """'### RAM (MB)' then '- prediction: 12.61': a bare value under a heading that names its unit
     takes it, in the block of 'label: value' lines right under the heading."""
@@ -428,6 +431,8 @@ def _header_unit(text: str) -> str:
             unit = m.group(1)
             continue
         item = _BARE_ITEM.match(line) if unit else None
+        if item and _COUNT_LABEL.search(item.group(1)):
+            continue  # "- batch size: 50", "- params: 903400": a count under the heading, not memory
         if item:
             lines[k] = f"{item.group(1)}{item.group(2)} {unit}"
         elif line.strip():
