@@ -242,3 +242,15 @@ def test_a_unit_in_the_heading_applies_to_the_values_right_under_it():
     # the heading's unit ends with its block: a count further down stays a count
     out = grade("### RAM (MB)\n- prediction: 12.61\n- batch of 50: 565.61\nand then\ncount: 903400")
     assert found(out["params"]) == "903400"
+
+
+def test_methods_beyond_the_minimum_are_no_credit_for_a_ta_to_confirm():
+    # rubric q2 (round 8 decisions): doubled activations, Adam's moments, the largest layer only
+    out = grade("params 903,400\nprediction: only the biggest layer 6 MB + 3.61 MB = 9.61 MB\n"
+                "batch: 2 × 526 MB (activations and their gradients) + 36 MB + 3.61 MB = 1091.6 MB")
+    assert [out[p].credit for p in ("ram_prediction", "ram_batch")] == [0, 0]
+    assert out["ram_prediction"].needs_review and out["ram_batch"].needs_review
+    # a carried sum slip that lands near Adam's figure only when read in MiB is still the slip
+    out = grade("params 903,400\nmaps: 6 + 3 + 1.52 = 10.25 MB\nprediction (all layers kept) = 10.25 + 3.61 "
+                "= 13.86 MB\nbatch = 50 * 10.25 + 36 + 3.61 = 552.1 MB")
+    assert credits(out) == [1, 0.5, 0.5]
