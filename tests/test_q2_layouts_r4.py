@@ -254,3 +254,17 @@ def test_methods_beyond_the_minimum_are_no_credit_for_a_ta_to_confirm():
     out = grade("params 903,400\nmaps: 6 + 3 + 1.52 = 10.25 MB\nprediction (all layers kept) = 10.25 + 3.61 "
                 "= 13.86 MB\nbatch = 50 * 10.25 + 36 + 3.61 = 552.1 MB")
     assert credits(out) == [1, 0.5, 0.5]
+
+
+def test_a_total_line_apart_from_its_bulleted_block_concludes_it():
+    out = grade("**Parameters:** 903,400\n\n**Inference (1 image):** 9 MB + 3.61 MB ≈ **12.61 MB**\n\n"
+                "**Training (batch of 50):**\n- Activations: 50 × 10.52 MB = 526 MB\n- Input batch: 36 MB\n"
+                "- Parameters: 3.61 MB\n\n**Total ≈ 565.6 MB**\n")
+    assert found(out["ram_batch"]) == "565.6 MB" and credits(out) == [1, 1, 1]
+
+
+def test_a_count_rounded_to_one_digit_goes_to_a_ta():
+    o = grade("roughly 1 million parameters, ~12.6 MB for one image, ~565.6 MB to train on 50")["params"]
+    assert o.credit == 0 and o.needs_review
+    # rounded but within its own precision of the count: still the count
+    assert grade("about 0.9 M parameters")["params"].credit == 1

@@ -40,8 +40,10 @@ def read_answer(text: str, batch_size: int) -> Reading:
     blocks = header_blocks(text, batch_cue)
     last_end = 0
     for seg in segs:
-        if "\n\n" in text[last_end : seg.start] and not seg.labels:
-            previous = []  # a paragraph break ends what a line goes on about
+        if "\n\n" in text[last_end : seg.start] and not seg.labels and not _CONCLUDING_LINE.match(seg.text):
+            # a paragraph break ends what a line goes on about, unless the line concludes the
+            # block above it ("- Parameters: 3.61 MB" then, apart, "Total ≈ 1,091.6 MB")
+            previous = []
             part_cue = None
         last_end = seg.end
         has_batch = bool(batch_cue.search(seg.text))
@@ -200,6 +202,8 @@ _WEIGHTS_AS_FLOATS = re.compile(r"(?:weights|param(?:eter)?s)\s*(?:[:=]|is|are)?
 _BATCH_SIZE_BEFORE = re.compile(r"(?:batch(?:[\s_-]*size)?|mini-?batch)\s*(?:of|=|:|is)?\s*$", re.I)
 
 
+#: A line that states the total of the block above it
+_CONCLUDING_LINE = re.compile(r"\W*(?:total|overall|in\s+all|altogether|grand\s+total)\b", re.I)
 #: A line's own label: "training: ...", "- Batch (50 images): ..." (up to its colon)
 _LINE_LABEL = re.compile(r"\W*([^\W\d][^:\n]{0,30}):")
 #: A label of a count that is no parameter count: "output (floats) 2,630,000", "activations 2,630,000"

@@ -102,6 +102,13 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
     )
     if correct:
         return Verdict(1.0, "", [])
+    total = ref["params_total"]
+    if found.precision >= ROUGH * found.value and abs(found.value - total) <= 0.25 * total:
+        # "roughly 1 million parameters": one significant digit near the count shows no method; a TA
+        # decides (rubric q2: a figure that cannot be told to answer the part goes to a human)
+        note = f"{found.raw} is too rounded to show which count you worked out."
+        return Verdict(0.0, note, [Diagnosis("too-rounded", note, fix="Give the exact parameter count.")],
+                       review=True)
     if pick.why.startswith("the largest parameter count") and round(found.value) in per_layer and (
             {round(x.value) for x in reading.quantities if not x.is_memory} >= per_layer):
         # "conv1 ... 2,800 params; conv2 ... 180,200; conv3 ... 720,400" and no total anywhere:
