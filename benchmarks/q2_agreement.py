@@ -43,6 +43,7 @@ SETS["blind8"] = DATA / "q2_blind8.yaml"  # its `says` are byte counts, so no qu
 # Round 9's fresh set, first look: 85.0 % exact (95.8 % exact-or-flagged, 0 over-credited); dev data since.
 SETS["blind9"] = DATA / "q2_blind9.yaml"
 SETS["blind10"] = DATA / "q2_blind10.yaml"  # round 7, scored after round 13j merged: first look 91.7 %
+SETS["dev5"] = DATA / "q2_dev5.yaml"  # fixer round 4's guesses at the next layouts (in-sample)
 
 
 def _norm(s: str | None) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.textnumbers import agrees, find_equations, find_quantities, format_number, safe_eval
+from grader.textformulas import find_equations, safe_eval
+from grader.textnumbers import agrees, find_quantities, format_number
 from grader.textsegments import segments
 
 
@@ -248,3 +249,20 @@ def test_a_word_with_vowel_signs_or_joiners_stays_inside_its_formula():
                  "मैप 10.52 MB + भार 3.61 MB ≈ 14.13 MB"):
         (eq,) = find_equations(text)
         assert eq.holds and abs(eq.lhs.value - 14.13e6) < 1, text
+
+
+def test_millions_of_bytes_in_romance_languages_and_german_milliards():
+    (q,) = find_quantities("12,6 millions d'octets")
+    assert q.unit == "B" and q.value == 12.6e6
+    (q,) = find_quantities("565,6 millones de bytes")
+    assert q.unit == "B" and abs(q.value - 565.6e6) < 1
+    (q,) = find_quantities("0,57 Mrd. Byte")
+    assert q.unit == "B" and abs(q.value - 0.57e9) < 1
+    # 'de' before a word that is no unit stays outside the number
+    (q,) = find_quantities("0,9 millones de parámetros")
+    assert q.raw == "0,9 millones" and q.unit is None
+
+
+def test_plain_bits_are_an_eighth_of_a_byte():
+    (q,) = find_quantities("100,908,800 bits")
+    assert q.unit == "bit" and q.value == 100_908_800 / 8

@@ -24,6 +24,8 @@ class Target:
     #: the accepted value this one is, computed with the student's own (wrong) parameter count
     #: instead of the right one (None: computed with the right count)
     right_count_value: float | None = None
+    #: a wrong method the rubric's q2 comments want a TA to look at (doubled activations, ...)
+    review: bool = False
 
 
 def _depth_fix(ref: dict[str, Any]) -> str:
@@ -132,6 +134,12 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                             depth_fix,
                         )
                     )
+            if accepted_count and count == p_ref:
+                # rubric q2 (round 8 decisions): the largest layer alone, 0 for a TA to confirm
+                out.append(Target(max(maps) + pb, "the largest layer's feature maps and the parameters",
+                                  False, "largest-layer-only", 0.0,
+                                  "A prediction holds a layer's input and its output at once: two "
+                                  "consecutive layers' feature maps, plus the parameters.", review=True))
             out.append(
                 Target(
                     pb,
@@ -186,6 +194,14 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                         "during training too.",
                     ))
                 if count == p_ref:
+                    # rubric q2 (round 8 decisions): activations doubled for backprop, Adam's two
+                    # moments (and the gradients): not the minimum the question asks, 0 for a TA
+                    for extra, label in ((n * sum(maps), "the batch's feature maps counted twice"),
+                                         (2 * pb, "the batch plus Adam's two moments per parameter"),
+                                         (3 * pb, "the batch plus the gradients and Adam's two moments")):
+                        out.append(Target(right + extra, label, False, "beyond-the-minimum", 0.0,
+                                          "The question asks for the minimum: each image's feature maps "
+                                          "once, the input images and the parameters.", review=True))
                     out.append(
                         Target(
                             n * (sum(maps) + ref["input_bytes"]),

@@ -180,11 +180,19 @@ def _bare_figure(reading: Reading, part: str) -> bool:
             continue
         if not q.is_memory and i not in reading.operands and re.fullmatch(r"\d+[.,]\d+", q.raw):
             return True
+        counted = reading.picks.get("params")
+        if (not q.is_memory and i not in reading.operands and q.value >= 1e6
+                and reading.part_of.get(i) != "params" and (counted is None or counted.quantity is not q)):
+            return True  # "pred: 12613600" printed with no unit: bytes, most likely; a TA reads the unit
+        if not q.is_memory and q.value >= 1e6 and any(
+                eq.rhs.start == q.start and _TIMES_FOUR.search(eq.lhs.text) for eq in reading.equations):
+            return True  # "RAM batch = 4*(...) = 565,613,600": bytes by its 4 bytes a float, unwritten
         if q.is_memory and i in reading.operands and re.match(r"\s*\+\s*\d", reading.text[q.end : seg.end]):
             return True
     return False
 
 
+_TIMES_FOUR = re.compile(r"(?<![\d.])4\s*[*×x·]|[*×x·]\s*4(?![\d.])")
 #: A code line that assigns an arithmetic formula to a variable ("ram = (act + params) * 4 / 1e6").
 _FORMULA_CODE = re.compile(
     r"^[ \t]*[A-Za-z_]\w*[ \t]*=[ \t]*[\w \t()]*\d[\w \t().]*[*+][\w \t()*+/.-]*$", re.M)

@@ -22,12 +22,13 @@ def answer_text(answer: Any, prompt: str) -> str:
     sentences copied from the question's prompt are left out."""
     from grader.parammath.outputs import (  # it uses this module
         bytes_in_bare_arithmetic,
+        jupyter_out_tuples,
         jupyter_out_units,
         label_printed_lines,
     )
 
     prose = label_printed_lines(answer.text or "", answer.code or "")
-    parts = [bytes_in_bare_arithmetic(jupyter_out_units(prose))]
+    parts = [bytes_in_bare_arithmetic(jupyter_out_units(jupyter_out_tuples(prose)))]
     code_lines = _code_arithmetic(answer.code or "")
     if code_lines:
         parts.append("\n\n".join(code_lines))
@@ -309,6 +310,7 @@ def with_units(text: str) -> str:
     text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a markdown quote block: its lines as they read
     text = _BOLD.sub(r"\1", text)  # "**RAM (single instance)**": emphasis, not a power operator
     text = _tables_as_sentences(text)
+    text = _header_unit(text)
     text = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", text)  # "903_400": Python's digit grouping
     # '"ram_prediction_mb": 12.61', 'pred_MB=12.6': the unit a key's name ends with, inline
     text = _KEY_UNIT.sub(lambda m: f"{m.group(1).replace('_', ' ')}: {m.group(3)} "
@@ -371,11 +373,13 @@ _UNIT_FIRST = re.compile(
 #: $...$, $$...$$ and the \(...\) / \[...\] delimiters
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$|\\\[(.+?)\\\]|\\\(([^\n]+?)\\\)", re.S)
 _LATEX_WORDS = [
-    (r"\{,\}", ","), (r"\\(?:times|cdot|ast)\b", " × "), (r"\\(?:approx|simeq|sim)\b", " ≈ "),
+    # "\times10^{8}": a macro ends where its letters do ("\b" would need a non-word character next)
+    (r"\{,\}", ","), (r"\\(?:times|cdot|ast)(?![A-Za-z])", " × "),
+    (r"\\(?:approx|simeq|sim)(?![A-Za-z])", " ≈ "),
     (r"\\(?:text|mathrm|textrm|mbox|mathit|textbf|mathbf|operatorname)\s*\{([^{}]*)\}", r" \1"),
     (r"\^\{([^{}]*)\}", r"^\1"), (r"_\{([^{}]*)\}", r"_\1"),  # before \frac: its parts hold no braces
-    (r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)"), (r"\\(?:left|right|big|Big)\b", ""),
-    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)\b", " "),
+    (r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)"), (r"\\(?:left|right|big|Big)(?![A-Za-z])", ""),
+    (r"\\[,;:! ]|~", " "), (r"\\(?:quad|qquad)(?![A-Za-z])", " "),
     (r"\\[A-Za-z]+", " "), (r"[{}]", ""),
 ]
 
@@ -406,6 +410,34 @@ def _plain_latex(text: str) -> str:
     if "\\" in text:
         text = _SIUNITX.sub(_siunitx, text)
     return _MATH.sub(plain, text) if re.search(r"\$|\\[\[(]", text) else text
+
+
+#: A heading or a label line whose unit is in parentheses: "### RAM (MB)", "**Memory (MiB):**"
+_UNIT_HEADING = re.compile(r"^\s*(?:#{1,6}\s+)?[^\d\n|]{2,40}\(\s*([KMG]i?B|bytes)\s*\)\s*:?\s*$")
+_BARE_ITEM = re.compile(r"^(\s*(?:[-*•]\s+)?[^\W\d][^\n:=]{0,40}[:=]\s*)(\d+(?:[.,]\d+)?)\s*$")
+
+
+_COUNT_LABEL = re.compile(r"\bsize\b|\bcount\b|number\s+of|param|weights|images|filters", re.I)
+
+
+def _header_unit(text: str) -> str:
+    """'### RAM (MB)' then '- prediction: 12.61': a bare value under a heading that names its unit
+    takes it, in the block of 'label: value' lines right under the heading."""
+    lines = text.split("\n")
+    unit = ""
+    for k, line in enumerate(lines):
+        m = _UNIT_HEADING.match(line)
+        if m:
+            unit = m.group(1)
+            continue
+        item = _BARE_ITEM.match(line) if unit else None
+        if item and _COUNT_LABEL.search(item.group(1)):
+            continue  # "- batch size: 50", "- params: 903400": a count under the heading, not memory
+        if item:
+            lines[k] = f"{item.group(1)}{item.group(2)} {unit}"
+        elif line.strip():
+            unit = ""  # the heading's block of values ends at the first other line
+    return "\n".join(lines)
 
 
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")

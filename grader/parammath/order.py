@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from grader.parammath.cues import NOT_A_COUNT_OF_PARAMS, TOTAL_CUE
+from grader.parammath.cues import BATCH_CUE, NOT_A_COUNT_OF_PARAMS, PARAMS_CUE, PREDICTION_CUE, TOTAL_CUE
 from grader.textnumbers import Quantity
 from grader.textsegments import Segment
 
 if TYPE_CHECKING:
-    from grader.parammath.reading import Reading
+    from grader.parammath.picks import Reading
 
 PARTS = ("params", "ram_prediction", "ram_batch")
 
@@ -76,6 +76,12 @@ _RESPECTIVELY = re.compile(r"respectively|respectivement|respectivamente|rispett
 _ENUMERATOR = re.compile(r"[ \t]*(?:[-*•][ \t]+)?\(?(?:[1-3]|[a-c]|i{1,3})[.):][ \t]*", re.I)
 
 
+#: The label right before a value: "pred: ", "ram_batch = "
+_LABEL_BEFORE = re.compile(r"^\W*([^\W\d][\w ]{0,24})[:=]\s*$")
+#: The words that name one of the two memory parts, whatever the batch size
+_NAMES_A_RAM_PART = re.compile(rf"{PREDICTION_CUE.pattern}|{BATCH_CUE.format(n='(?!)', word='(?!)')}", re.I)
+
+
 def by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of: dict[int, str],
               operands: set[int], negated: set[int]) -> None:
     """No sentence names the parameter count ('903,400' / '12.6 MB' / '565.6 MB' on three lines,
@@ -92,6 +98,10 @@ def by_order(text: str, quantities: list[Quantity], segs: list[Segment], part_of
         seg = segment_of(segs, q.start)
         if seg is None or NOT_A_COUNT_OF_PARAMS.match(text[q.end : seg.end]):
             continue
+        label = _LABEL_BEFORE.search(text[text.rfind("\n", 0, q.start) + 1 : q.start])
+        named = label.group(1) if label else ""
+        if len(_NAMES_A_RAM_PART.findall(named)) == 1 and not PARAMS_CUE.search(named):
+            continue  # "pred: 12613600", "batch = 565613600" (printed with no unit): not the count
         counts.append((i, seg, q.start > first_memory))
     # the count before any memory; else ("565.6 MB ..., 12.6 MB ... and 903,400"), in a text with no
     # other plain count, the one after the amounts

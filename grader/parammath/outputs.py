@@ -18,23 +18,53 @@ _FENCED_CELL = re.compile(r"```[\w+-]*[ \t]*\n(?P<code>.*?)\n```[ \t]*\n+"
                           r"(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)[ \t]*$", re.S | re.M)
 
 
-def _print_labels(code: str) -> list[str | None]:
-    """For each top-level print(...) in order: the name printed ('n_params' -> 'n params'), or None."""
+def _print_labels(code: str) -> list[list[str] | None]:
+    """For each top-level print(...) in order: the names printed ('n_params' -> 'n params'; one per
+    argument of 'print(n_params, ram_pred_mb)'), or None."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    out: list[str | None] = []
+    out: list[list[str] | None] = []
     for node in tree.body:
         if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
                 and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"):
-            args = node.value.args
-            arg = args[0] if len(args) == 1 else None
-            if (isinstance(arg, ast.JoinedStr) and len(arg.values) == 1
-                    and isinstance(arg.values[0], ast.FormattedValue)):
-                arg = arg.values[0].value  # print(f"{total:,}")
-            out.append(_named(arg.id) if isinstance(arg, ast.Name) else None)
+            args = list(node.value.args)
+            for k, arg in enumerate(args):
+                if (isinstance(arg, ast.JoinedStr) and len(arg.values) == 1
+                        and isinstance(arg.values[0], ast.FormattedValue)):
+                    args[k] = arg.values[0].value  # print(f"{total:,}")
+            names = [_named(a.id) for a in args if isinstance(a, ast.Name)]
+            out.append(names if names and len(names) == len(args) else None)
     return out
+
+
+def _tuple_names(code: str) -> list[str] | None:
+    """The names of a cell's last expression when it is a tuple of names ('n, pred_mb, batch_mb')."""
+    try:
+        node = ast.parse(code.strip().split("\n")[-1].strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Tuple) and node.elts and all(isinstance(e, ast.Name) for e in node.elts):
+        return [_named(e.id) for e in node.elts]  # type: ignore[attr-defined]
+    return None
+
+
+_VALUE = r"\d[\d_.]*(?:[eE][-+]?\d+)?"
+_SEVERAL = re.compile(rf"\s*\(?\s*({_VALUE}(?:\s*,?\s+{_VALUE})+)\s*,?\s*\)?\s*")
+
+
+def _labelled(line: str, names: list[str]) -> str | None:
+    """'903400 12.6136 565.6136' (or '(903400, 12.6136, 565.6136)') printed for three names: each
+    value under its name, '; ' between them; None when the line holds another number of values."""
+    if len(names) == 1:
+        m = _BARE.fullmatch(line)
+        return names[0].format(m.group("num")) if m else None
+    m = _SEVERAL.fullmatch(line)
+    values = re.split(r"\s*,\s*|\s+", m.group(1).strip()) if m else []
+    if len(values) != len(names):
+        return None
+    return "; ".join(n.format(v) for n, v in zip(names, values, strict=True))
 
 
 def _named(name: str) -> str:
@@ -58,19 +88,40 @@ def label_printed_lines(text: str, code: str) -> str:
     if not labels:
         return text
     lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if not _OUTPUT_HEAD.match(line):
-            continue
+    heads = [i for i, line in enumerate(lines) if _OUTPUT_HEAD.match(line)] or _output_fence(lines)
+    for i in heads:
         first = i + 2 if i + 1 < len(lines) and lines[i + 1].strip().startswith("```") else i + 1
-        for k, label in enumerate(labels):
+        for k, names in enumerate(labels):
             j = first + k
             if j >= len(lines):
                 break
-            m = _BARE.fullmatch(lines[j])
-            if m and label:
-                lines[j] = label.format(m.group("num"))
+            done = _labelled(lines[j], names) if names else None
+            if done:
+                lines[j] = done
         break
     return "\n".join(lines)
+
+
+_PLAIN_FENCE = re.compile(r"\s*```\s*(?:text|output|console)?\s*$", re.I)
+
+
+def _output_fence(lines: list[str]) -> list[int]:
+    """'```python ... print(x) ...```' then a plain '```' fence of bare numbers: the cell's output
+    pasted under it with no 'Output:' line. The index of the line before that fence opens (so
+    the fence is read as under a header), or none."""
+    for i, line in enumerate(lines):
+        if not (line.strip() == "```" and i + 1 < len(lines)):
+            continue
+        k = i + 1
+        while k < len(lines) and not lines[k].strip():
+            k += 1
+        if k >= len(lines) or not _PLAIN_FENCE.fullmatch(lines[k]):
+            continue
+        end = next((j for j in range(k + 1, len(lines)) if lines[j].strip().startswith("```")), None)
+        body = [ln for ln in lines[k + 1 : end] if ln.strip()] if end else []
+        if body and all(_BARE.fullmatch(ln) for ln in body):
+            return [k - 1]
+    return []
 
 
 def _cell_unit(code: str) -> str:
@@ -103,6 +154,21 @@ _CONSOLE = re.compile(r"^(?P<code>\s*In\s*\[\s*\d*\s*\]\s*:.*)\n(?P<out>\s*Out\s
                       r"(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)[ \t]*$", re.M)
 
 
+_TUPLE_CELL = re.compile(r"```[\w+-]*[ \t]*\n(?P<code>(?:(?!```).)*?)\n```[ \t]*\n+"
+                         r"(?P<out>\s*Out\s*\[\s*\d*\s*\]\s*:[ \t]*)(?P<values>\([^()\n]*\))[ \t]*$",
+                         re.S | re.M)
+
+
+def jupyter_out_tuples(text: str) -> str:
+    """'```python\nn_params, ram_pred_mb, ram_batch_mb\n```\nOut[7]: (903400, 12.6136, 565.6136)':
+    each value of the tuple under its name (and the unit of the name's suffix)."""
+    def label(m: re.Match[str]) -> str:
+        names = _tuple_names(m.group("code"))
+        done = _labelled(m.group("values"), names) if names else None
+        return m.group(0) if done is None else m.group(0)[: m.start("out") - m.start()] + done
+    return _TUPLE_CELL.sub(label, text)
+
+
 def jupyter_out_units(text: str) -> str:
     """'```python\\n(acts + p) * 4 / 1e6\\n```\\nOut[6]: 14.1336': the Out value takes the unit the
     cell's last line turns bytes into (MB here)."""
@@ -120,11 +186,26 @@ _TIMES_FOUR = re.compile(r"[*×x]\s*4(?![\d.])|(?<![\d.])4\s*[*×x]")
 _ANY_UNIT = re.compile(r"\b(?:[KMG]i?B|[kKMG]b|bytes?|octets?|float|RAM|memory)\b", re.I)
 
 
+_BARE_RESULT = re.compile(r"^[^\n]*?(?:RAM|memory|Speicher|m[ée]moire)[^\n=]*=(?P<lhs>[^\n=]+)="
+                          r"\s*(?:\d{1,3}(?:,\d{3}){2,}|\d{7,})[ \t]*\.?[ \t]*$", re.I | re.M)
+_BYTES_WRITTEN = re.compile(r"\d\s*(?:bytes?|B)\b")
+
+
+def bytes_by_the_answers_convention(text: str) -> str:
+    """'RAM batch = 4*(50*2,810,000 + 903,400) = 565,613,600' in an answer that writes its other
+    figures in bytes ('= 12,613,600 bytes'): the bare result of a product by 4 (bytes per float32)
+    on a memory line counts bytes too."""
+    if not _BYTES_WRITTEN.search(text):
+        return text
+    return _BARE_RESULT.sub(lambda m: m.group(0).rstrip(" \t.") + " bytes"
+                            if _TIMES_FOUR.search(m.group("lhs")) else m.group(0), text)
+
+
 def bytes_in_bare_arithmetic(text: str) -> str:
     """Lines of bare arithmetic and no unit anywhere ('100*150*100*4=6000000'): a product with a
     factor of 4 (bytes per float32) counts bytes, so its result is given the unit."""
     if _ANY_UNIT.search(text):
-        return text
+        return bytes_by_the_answers_convention(text)
     lines = text.split("\n")
     if sum(bool(_ARITHMETIC_LINE.fullmatch(ln)) for ln in lines if ln.strip()) < 3:
         return text

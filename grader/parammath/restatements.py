@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from itertools import combinations
-from typing import TYPE_CHECKING
 
 from grader.parammath.corrections import marks_correction
 from grader.parammath.cues import MEMORY_CUE as _MEMORY_CUE
@@ -15,18 +14,16 @@ from grader.parammath.cues import PER_IMAGE as _PER_IMAGE
 from grader.parammath.cues import PREDICTION_CUE as _PREDICTION_CUE
 from grader.parammath.cues import TOTAL_CUE as _TOTAL_CUE
 from grader.parammath.order import segment_of as _segment_of
+from grader.parammath.picks import Pick, Reading
 from grader.parammath.rivals import in_parentheses, labelled_cell
 from grader.textnumbers import Quantity
 from grader.textsegments import Segment
 
-if TYPE_CHECKING:
-    from grader.parammath.reading import Pick, Reading
-
-
 #: Words that make an amount a component or an aside, not the answer: "feature maps: 10.52 MB",
 #: "without the biases: 902,700", "in float16 it would be 6.3 MB".
 _COMPONENT = re.compile(
-    r"feature|activation|output|weights|param|input|image\s+itself|bias|kernel|layer|without|"
+    r"feature|activation|output|weights|param|input|image\s+itself|bias|kernel|layer|\bmaps?\b|biggest|"
+    r"largest|without|"
     r"excluding|w/o|forgot|wrong|mistake|instead|float16|fp16|half|16[- ]?bit|would|if\b|first\s+got",
     re.I)
 _PARAMS_ASIDE = re.compile(
@@ -48,8 +45,6 @@ _LABEL_ONLY = re.compile(r"\W*[\w\s()/-]{0,40}[:=]\s*(?:about|approx\.?|ca\.?|~|
 def restatements(reading: Reading, pick: Pick, part: str, idx: list[int]) -> list[Pick]:
     """Other values that a sentence of their own states as the answer to `part`: the last amount
     of a sentence that asks for RAM (or a 'total'), about nothing but the part itself."""
-    from grader.parammath.reading import Pick  # noqa: PLC0415 (reading imports this module)
-
     out: list[Pick] = []
     cue = _TOTAL_CUE if part == "params" else re.compile(_MEMORY_CUE.pattern + "|" + _TOTAL_CUE.pattern, re.I)
     for i in idx:

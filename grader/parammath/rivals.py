@@ -12,7 +12,7 @@ from grader.textnumbers import Quantity, agrees
 from grader.textsegments import Segment
 
 if TYPE_CHECKING:
-    from grader.parammath.reading import Pick, Reading
+    from grader.parammath.picks import Pick, Reading
 
 #: Between two values offered as alternatives: "or", "/", "?", commas, "maybe" (and their units).
 ALTERNATIVES = re.compile(

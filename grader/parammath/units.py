@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from grader.textnumbers import BYTE_UNITS, UNIT_TWIN, Quantity
 
 if TYPE_CHECKING:
-    from grader.parammath.reading import Reading
+    from grader.parammath.picks import Reading
 
 #: 1024 said in words or formulas: "1 MB = 1024*1024 bytes", "/ 2^20", "1,048,576", "MiB".
 BINARY_STATED = re.compile(r"\b1024\b|\b2\s*(?:\^|\*\*)\s*20\b|2²⁰|\b1[,.]?048[,.]?576\b|\b[KMG]iB\b")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from itertools import combinations
 from typing import Any
 
 from grader.checks.base import Diagnosis
@@ -19,16 +20,8 @@ from grader.parammath.conventions import (
 )
 from grader.parammath.reading import _NOT_A_COUNT_OF_PARAMS, Reading
 from grader.parammath.units import answer_units, binary_reading
-from grader.textnumbers import (
-    BYTE_UNITS,
-    PRECISION_CAP,
-    UNIT_TWIN,
-    Equation,
-    Quantity,
-    agrees,
-    format_number,
-    safe_eval,
-)
+from grader.textformulas import Equation, safe_eval
+from grader.textnumbers import BYTE_UNITS, PRECISION_CAP, UNIT_TWIN, Quantity, agrees, format_number
 
 
 @dataclass
@@ -54,6 +47,11 @@ def _pretty_formula(eq: Equation) -> str:
 
 def _pretty(eq: Equation) -> str:
     value = eq.lhs.value
+    if eq.lhs.mixed and eq.rhs.unit:
+        # "6 + 3 + 903,400*4 B = 15.61 MB": the bare terms read in the result's unit, as meant
+        mixed = safe_eval(eq.lhs.mixed.replace("U", repr(float(BYTE_UNITS[eq.rhs.unit]))))
+        if mixed is not None and abs(mixed - eq.rhs.value) < abs(value - eq.rhs.value):
+            value = mixed
     shown = format_number(value) if value == int(value) else f"{value:.6g}"
     if eq.lhs.is_memory or eq.rhs.is_memory:
         shown = f"{shown} bytes" if eq.lhs.is_memory else shown
@@ -104,6 +102,13 @@ def grade_params(reading: Reading, ref: dict[str, Any], partial: float) -> Verdi
     )
     if correct:
         return Verdict(1.0, "", [])
+    total = ref["params_total"]
+    if found.precision >= ROUGH * found.value and abs(found.value - total) <= 0.25 * total:
+        # "roughly 1 million parameters": one significant digit near the count shows no method; a TA
+        # decides (rubric q2: a figure that cannot be told to answer the part goes to a human)
+        note = f"{found.raw} is too rounded to show which count you worked out."
+        return Verdict(0.0, note, [Diagnosis("too-rounded", note, fix="Give the exact parameter count.")],
+                       review=True)
     if pick.why.startswith("the largest parameter count") and round(found.value) in per_layer and (
             {round(x.value) for x in reading.quantities if not x.is_memory} >= per_layer):
         # "conv1 ... 2,800 params; conv2 ... 180,200; conv3 ... 720,400" and no total anywhere:
@@ -203,10 +208,13 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     eqs = reading.equations_in(part)
     own = next((eq for eq in reading.equations if eq.rhs.start == q.start), None)
     wrong = [eq for eq in eqs if not eq.holds and not _summed_first(eq)]
-    if own is not None:  # "maps = 6 + 3 + 1.52 = 10.25 MB" ... "10.25 + 3.61 = 13.86 MB": a slip carried in
-        terms = {round(o.number if o.unit else o.value, 6) for o in own.lhs.operands}
-        wrong += [eq for eq in reading.equations if not eq.holds and eq not in wrong and eq.end <= own.start
-                  and round(eq.rhs.number if eq.rhs.unit else eq.rhs.value, 6) in terms]
+    # "maps = 6 + 3 + 1.52 = 10.25 MB" ... "10.25 + 3.61 = 13.86 MB" (or, under the batch's own
+    # header, "50 * 10.25 = 512.5 MB ... => 552.1 MB"): a slip carried into this part's working
+    for eq in ([own] if own is not None else []) + [e for e in eqs if e.end <= q.start]:
+        terms = {round(o.number if o.unit else o.value, 6) for o in eq.lhs.operands}
+        wrong += [w for w in reading.equations if not w.holds and w not in wrong and w.end <= eq.start
+                  and (round(w.rhs.number if w.rhs.unit else w.rhs.value, 6) in terms
+                       or _summed_into(reading, w, eq))]
     if own is not None and not own.holds and not _summed_first(own):
         hits: list[Target] = []  # the answer is the result of a slip; what it happens to equal is chance
     else:
@@ -214,6 +222,10 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         # result is decimal too; that 541.6 read as MiB lands near 565.6 MB is chance
         as_read = replace(q, unit=None) if q.unit == "MB" and _decimal_working(reading, ref) else q
         hits = [t for t in tgs if _close(as_read, t.value, tolerance)]
+        # a method beyond the minimum is named only where the figure is it as written: 552.1 "MB"
+        # read as MiB landing near Adam's 576.5 MB is chance
+        hits = [t for t in hits
+                if not t.review or abs(q.value - t.value) <= max(tolerance * t.value, q.precision)]
     units = answer_units(reading, ref, skip=q) if q.unit in UNIT_TWIN else None
     if q.unit in ("KiB", "MiB", "GiB") or units == "binary":
         meant = binary_reading(q)
@@ -282,7 +294,7 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
         # known omission at once; which one the student made is a TA's call
         carried = any(a.right_count_value for a in accepted)
         return Verdict(t.credit, f"{note} {t.fix}", [Diagnosis(t.code, note, fix=t.fix)], t.label,
-                       review=carried)
+                       review=carried or t.review)
     if wrong:
         first = wrong[0]
         code = "sum-mismatch" if first.is_sum else "arithmetic-error"
@@ -320,6 +332,20 @@ ROUGH = 0.05
 #: still be 'within the rounding tolerance' the rubric does not charge again (12.72 MB from
 #: 930,400 for 12.61 MB: 0.9 %; 9.03 MB from 7,000 for 12.6 MB: 28 %).
 CARRIED_FAR = 0.03
+
+
+def _summed_into(reading: Reading, wrong: Equation, eq: Equation) -> bool:
+    """'layer2 50*75*200 = 700,000' ... 'batch: 50 * (2,580,000 * 4 B)': an operand of `eq` is the
+    wrong result plus one to three other results written before it, so the slip is carried in."""
+    others = [e.rhs.value for e in reading.equations if e is not wrong and e.end <= eq.start
+              and e.rhs.is_memory == wrong.rhs.is_memory][:12]
+    for o in eq.lhs.operands:
+        if o.is_memory != wrong.rhs.is_memory or o.value <= wrong.rhs.value:
+            continue
+        rest = o.value - wrong.rhs.value
+        if any(abs(sum(c) - rest) <= 0.002 * o.value for n in (1, 2, 3) for c in combinations(others, n)):
+            return True
+    return False
 
 
 def _summed_first(eq: Equation) -> bool:
