@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from grader import evaluate
+from grader.evaluation import imagenet
 
 ALPHA_035 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 
@@ -92,9 +93,9 @@ def test_reading_the_file_gives_what_loading_it_with_keras_gives(fit_files, data
 @pytest.mark.slow  # builds a MobileNetV2 per held alpha (with Keras's import, ~20 s on a busy machine)
 def test_the_reference_read_from_the_weight_file_is_the_one_keras_builds(data_dir):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    for alpha in evaluate._held_alphas(str(data_dir)):
-        read = evaluate._reference_weights(str(data_dir), alpha)
-        built = evaluate._reference_weights(str(data_dir), alpha, built=True)
+    for alpha in imagenet._held_alphas(str(data_dir)):
+        read = imagenet._reference_weights(str(data_dir), alpha)
+        built = imagenet._reference_weights(str(data_dir), alpha, built=True)
         assert read is not built and read.keys() == built.keys(), alpha
         for name, arrays in built.items():
             assert len(read[name]) == len(arrays)
