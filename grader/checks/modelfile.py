@@ -46,7 +46,7 @@ class FileModel:
     status: str  # ok | no-model | no-file | tampered | capture-mismatch | unreadable | environment
     message: str = ""
     index: int | None = None
-    model: dict[str, Any] | None = None  # the file's description (grader/evaluation/description.py describe_model)
+    model: dict[str, Any] | None = None  # the file's description (evaluation/description.py)
     captured: dict[str, Any] | None = None  # the capture's record of the same model (untrusted)
     file: str | None = None
     details: list[str] = field(default_factory=list)

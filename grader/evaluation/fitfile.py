@@ -223,6 +223,11 @@ def _optimizer_loads(h5: Any, config: dict[str, Any], top: list[tuple[dict[str, 
     group = h5.get("optimizer/vars")
     if group is None or not len(group):
         return True  # nothing saved: Keras's fresh optimizer has 0 iterations, as read
+    schedule = isinstance((opt.get("config") or {}).get("learning_rate"), dict)
+    if len(group) == (1 if schedule else 2) and _never_stepped(group):
+        # never built (compiled, then saved, or a fit that failed before its first step): Keras
+        # restores these or skips them, and either way has 0 iterations and the config's rate
+        return True
     slots = _optimizer_slots(str(opt.get("class_name")), opt.get("config") or {})
     if slots is None or not bool((config.get("config") or {}).get("trainable", True)):
         return False
@@ -245,8 +250,13 @@ def _optimizer_loads(h5: Any, config: dict[str, Any], top: list[tuple[dict[str, 
             if counts is None or sum(counts) != len(vars_group):
                 return False
             trainable += counts[0] if on else 0
-    schedule = isinstance((opt.get("config") or {}).get("learning_rate"), dict)
     return len(group) == (1 if schedule else 2) + slots * trainable
+
+
+def _never_stepped(group: Any) -> bool:
+    """Whether the saved optimizer's first variable (its iterations) is an integer 0."""
+    first = np.asarray(group["0"][()]) if "0" in group else None
+    return first is not None and first.shape == () and first.dtype.kind in "iu" and int(first) == 0
 
 
 def _group_path(h5: Any, top: list[tuple[dict[str, Any], Any]], entry: dict[str, Any]) -> str:
