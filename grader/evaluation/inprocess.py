@@ -27,6 +27,7 @@ from grader.evaluation.fitfile import training_from_file
 from grader.evaluation.inputs import InputMismatch, check_inputs, labels_of, load_official, preprocess
 from grader.evaluation.inspection import MAX_PARAMS, inspect_model_file
 from grader.evaluation.memorisation import memorisation, probe
+from grader.evaluation.predicting import predict_batches
 
 _READY = False
 #: official arrays per (data dir, data set), loaded once per evaluator process
@@ -96,7 +97,7 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     clock.append(time.monotonic())
     described = describe_model(model, facts)
     try:
-        probs = np.asarray(model.predict(x, batch_size=256, verbose=0))
+        probs = predict_batches(model, x)
     except Exception as exc:
         return {"ok": False, "status": "input-mismatch", "file_model": described,
                 "error": f"the model does not accept the official test images preprocessed as in the "

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from grader.evaluation.inputs import labels_of, perturb, preprocess
+from grader.evaluation.predicting import predict_batches
 
 #: training images in the memorisation probe, images per perturbed copy (evidence only), and
 #: the decision rule (see `memorisation`)
@@ -20,25 +21,41 @@ MEMO_REL = 0.1
 MEMO_Z = 2.0
 
 
+#: the probe's raw images and labels per (data dir, data set, n, m): the same for every model, so
+#: a batch worker's kept evaluator picks and perturbs them once
+_PROBE_CACHE: dict[tuple[str, str, int, int], dict[str, np.ndarray]] = {}
+
+
 def _accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
-    return float((np.asarray(model.predict(x, batch_size=256, verbose=0)).argmax(axis=1) == y).mean())
+    return float((predict_batches(model, x).argmax(axis=1) == y).mean())
 
 
-def probe(model: Any, arrays: dict[str, np.ndarray], y: np.ndarray, spec: dict[str, Any]
-          ) -> tuple[dict[str, float], int, int]:
-    """The probe's figures for `memorisation`: the model's accuracy on `n` training images the
-    grader picks (a fixed seed) and on `m` perturbed copies of test and training images; with n, m.
-    `y`: the official test labels."""
-    n = min(int(spec.get("probe_n") or PROBE_N), len(arrays["x_train"]))
-    m = min(n, PERTURBED_N, len(y))  # the perturbed copies (evidence only)
+def probe_images(arrays: dict[str, np.ndarray], y: np.ndarray, n: int, m: int) -> dict[str, np.ndarray]:
+    """The probe's raw images (0..255) and labels: `n` training images the grader picks (a fixed
+    seed), shifted noisy copies (`perturb`) of `m` test images and of the first `m` of those."""
     rng = np.random.default_rng(20240607)
     tr = rng.choice(len(arrays["x_train"]), n, replace=False)
     te = rng.choice(len(y), m, replace=False)
     ytr = labels_of(arrays["y_train"])[tr]
     xtr, xte = arrays["x_train"][tr], arrays["x_test"][te]
-    figures = {"train": _accuracy(model, preprocess(xtr, spec), ytr),
-               "test_perturbed": _accuracy(model, preprocess(perturb(xte, 1), spec), y[te]),
-               "train_perturbed": _accuracy(model, preprocess(perturb(xtr[:m], 2), spec), ytr[:m])}
+    return {"train": xtr, "y_train": ytr, "test_perturbed": perturb(xte, 1), "y_test_perturbed": y[te],
+            "train_perturbed": perturb(xtr[:m], 2), "y_train_perturbed": ytr[:m]}
+
+
+def probe(model: Any, arrays: dict[str, np.ndarray], y: np.ndarray, spec: dict[str, Any]
+          ) -> tuple[dict[str, float], int, int]:
+    """The probe's figures for `memorisation`: the model's accuracy on `probe_images`, each set
+    preprocessed as the spec says; with n, m. `y`: the official test labels."""
+    n = min(int(spec.get("probe_n") or PROBE_N), len(arrays["x_train"]))
+    m = min(n, PERTURBED_N, len(y))  # the perturbed copies (evidence only)
+    key = (str(spec.get("data_dir")), str(spec.get("dataset")), n, m)
+    if key not in _PROBE_CACHE:
+        while len(_PROBE_CACHE) >= 4:  # a worker grades one assignment: one or two data sets
+            del _PROBE_CACHE[next(iter(_PROBE_CACHE))]
+        _PROBE_CACHE[key] = probe_images(arrays, y, n, m)
+    images = _PROBE_CACHE[key]
+    figures = {name: _accuracy(model, preprocess(images[name], spec), images[f"y_{name}"])
+               for name in ("train", "test_perturbed", "train_perturbed")}
     return figures, n, m
 
 

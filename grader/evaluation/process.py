@@ -118,9 +118,10 @@ def _data_dir(specs: list[dict[str, Any]]) -> str | None:
 
 # ---- the program the sandbox runs -------------------------------------------------------------
 
-#: the evaluator's modules (grader/evaluation/), in the order they import each other: all that
-#: runs in the sandbox; each imports only these, the standard library, numpy, h5py and Keras
-SANDBOX_MODULES = ("inspection", "inputs", "memorisation", "imagenet", "description", "fitfile", "inprocess")
+#: the evaluator's modules (grader/evaluation/): all that runs in the sandbox; each imports only
+#: these, the standard library, numpy, h5py and Keras
+SANDBOX_MODULES = ("inspection", "inputs", "predicting", "memorisation", "imagenet", "description", "fitfile",
+                   "inprocess")
 #: one argument of a command line may be at most this long (Linux's MAX_ARG_STRLEN)
 MAX_ARG_BYTES = 128 * 1024
 
