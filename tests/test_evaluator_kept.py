@@ -179,3 +179,23 @@ def test_one_submission_outside_a_worker_measures_all_its_models_in_one_process(
     assert not process._KEPT["on"] and process._KEPT["evaluator"] is None
     assert started[0].root is None and _gone(processes)
     assert a["ok"] and b["ok"] and a["accuracy"] != b["accuracy"]
+
+
+def test_keras_state_is_cleaned_before_the_next_load_not_after_every_model(two_models, data_dir, monkeypatch):
+    """Clearing Keras's session and collecting garbage takes about a second: it runs before a
+    model is loaded after another one (so each is measured as if alone), or when the evaluator
+    waits idle, never in front of a batch that needs no Keras (per-fit files read from the file)."""
+    from grader.evaluation import inprocess
+
+    cleaned = []
+    real = inprocess._free
+    monkeypatch.setattr(inprocess, "_free", lambda loaded: (cleaned.append(loaded), real(loaded)))
+    real(True)
+    specs = [dict(MNIST_SPEC, model=str(p), data_dir=str(data_dir)) for p in two_models]
+    first = inprocess.measure_in_process(specs[0])
+    assert cleaned == [] and inprocess._USED["keras"]
+    second = inprocess.measure_in_process(specs[1])
+    assert cleaned == [True] and inprocess._USED["keras"]
+    again = inprocess.measure_in_process(specs[0])
+    assert first["ok"] and second["ok"] and again["accuracy"] == first["accuracy"]
+    assert again["memorisation"] == first["memorisation"] and again["file_model"] == first["file_model"]

@@ -56,7 +56,7 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
         return facts
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     clock = [time.monotonic()]
-    import keras
+    import keras  # noqa: F401  (imported here: a Keras that cannot start is the environment's failure)
 
     imagenet._READ_FILES["on"] = bool(spec.get("read_file", True))
     if spec.get("training") and spec.get("inspect") and imagenet._READ_FILES["on"]:
@@ -70,7 +70,7 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("inspect"):  # the architecture only: load and describe, no data
         _ready()
         try:
-            model = keras.saving.load_model(spec["model"], safe_mode=True)
+            model = _load(spec["model"])
         except Exception as exc:
             return {"ok": False, "status": "model-unloadable", "error": "the saved model could not be "
                     f"loaded safely: {type(exc).__name__}: {str(exc)[:300]}"}
@@ -89,7 +89,7 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "status": "input-mismatch", "error": str(exc),
                 "declared_params": facts["declared_params"]}
     try:
-        model = keras.saving.load_model(spec["model"], safe_mode=True)
+        model = _load(spec["model"])
     except Exception as exc:  # unsafe layers, custom classes, a broken file
         return {"ok": False, "status": "model-unloadable",
                 "error": "the saved model could not be loaded safely: "
@@ -157,6 +157,24 @@ def _keras_evaluate(model: Any, probs: np.ndarray, y: np.ndarray, path: str) -> 
     return None
 
 
+#: a Keras model was loaded since the last clean-up (`_free`): the next load cleans up first
+_USED = {"keras": False}
+#: seconds an evaluator waits for the grader's next batch before it cleans up (a submission's
+#: next batch, its per-fit files read without Keras, comes within a second or so; the clean-up
+#: takes about one: better spent while nothing waits for it)
+IDLE_S = 2.0
+
+
+def _load(path: str) -> Any:
+    """The model, loaded safely, after the clean-up a model loaded before it left owing."""
+    import keras
+
+    if _USED["keras"]:
+        _free(True)
+    _USED["keras"] = True
+    return keras.saving.load_model(path, safe_mode=True)
+
+
 def _free(keras_loaded: bool) -> None:
     """Between two models of one evaluator process: drop Keras's graph state and garbage."""
     import gc
@@ -167,6 +185,17 @@ def _free(keras_loaded: bool) -> None:
 
             keras.backend.clear_session()
     gc.collect()
+    _USED["keras"] = False
+
+
+def _next_batch_within(seconds: float) -> bool:
+    """Whether the grader sends its next line (or closes stdin) within `seconds`."""
+    import select
+
+    try:
+        return bool(select.select([sys.stdin], [], [], seconds)[0])
+    except (OSError, ValueError):
+        return False
 
 
 def _measure_guarded(spec: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         import keras  # noqa: F401
     while line := sys.stdin.readline().strip():  # started early, or kept between submissions
         _measure_file(line)
-        _free("keras" in sys.modules)
+        if _USED["keras"] and not _next_batch_within(IDLE_S):  # idle: clean up now, not at the next load
+            _free("keras" in sys.modules)
     return 0
 
 
@@ -212,8 +242,6 @@ def _measure_file(path: str) -> int:
     for index, one in enumerate(spec["batch"]):
         result = _measure_guarded(one)
         print(json.dumps({"index": index, "result": result}), flush=True)
-        if index + 1 < len(spec["batch"]):
-            _free("keras" in sys.modules)
     print(json.dumps({"stage": "done"}), flush=True)
     return 0
 
