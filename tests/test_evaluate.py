@@ -1,4 +1,4 @@
-"""The out-of-kernel evaluator (grader/evaluate.py) against hostile model files: parameter counts
+"""The out-of-kernel evaluator (grader/evaluation/) against hostile model files: parameter counts
 read from the config without building, absurd configs refused, memorisation probed, links and
 FIFOs refused, and the evaluator itself sandboxed with its own limits (a failure to start it is
 the grader's environment, not the student's zero). Small Keras models are built in-process."""

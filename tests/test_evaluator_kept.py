@@ -1,4 +1,4 @@
-"""A batch worker's kept evaluator (grader/evaluate.py `keep_evaluators`): one sandboxed process
+"""A batch worker's kept evaluator (grader/evaluation/process.py `keep_evaluators`): one sandboxed process
 measures one submission after another with the figures a fresh process gives, keeps nothing of
 one submission for the next, is replaced after a failure (the model measured again in a fresh
 process), and leaves no process behind: closed when keeping ends, killed with its worker."""

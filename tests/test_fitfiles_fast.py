@@ -1,4 +1,4 @@
-"""Per-fit files read without building the model (grader/evaluate.py `training_from_file`) give
+"""Per-fit files read without building the model (grader/evaluation/fitfile.py `training_from_file`) give
 what loading them with Keras gives (`describe_training`), on real files: MobileNetV2 alpha 0.35
 with the grader's ImageNet weights, trained a few steps on CIFAR-10 images frozen, then partly
 unfrozen at a lower rate, then with a schedule; a randomly initialised base; a Functional head.

@@ -1,4 +1,4 @@
-"""The memorisation check (grader/evaluate.py `memorisation`): a model that does clearly better
+"""The memorisation check (grader/evaluation/memorisation.py): a model that does clearly better
 on the official test set than on training images the grader picked has seen the test set.
 
 The rule is tested on figures measured by benchmarks/memorisation_probe.py (honest models that
