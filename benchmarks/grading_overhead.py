@@ -37,7 +37,7 @@ GRADER_LONGEST_FIRST=0 (a regrade hands out its notebooks in the given order, no
 grading first, grader/schedule.py),
 GRADER_CACHE_DIR=off (official data sets hashed again in every process),
 GRADER_FAST_FITFILES=0 (per-fit model files loaded with Keras in the evaluator instead of read with
-h5py, and the ImageNet reference built as a MobileNetV2, grader/evaluate.py `training_from_file`).
+h5py, and the ImageNet reference built as a MobileNetV2, grader/evaluation/fitfile.py `training_from_file`).
 
 Notebooks: submissions/alice.ipynb (Q9 CNN + Q10 transfer), tests/notebooks/redteam/
 honest_small_cnn.ipynb (a correct small Q9), tests/notebooks/models/q9_fake_accuracy.ipynb (a
@@ -168,7 +168,7 @@ def _role(pid: int) -> str:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return "other"
-    for needle, role in (("ipykernel", "kernel"), ("grader.evaluate", "evaluator"),
+    for needle, role in (("ipykernel", "kernel"), ("grader.evaluation.inprocess", "evaluator"),
                          ("grader.worker", "worker"), ("-m grader run", "grader run"),
                          ("grading_overhead", "plain (nbclient)")):
         if needle in cmd:

@@ -241,9 +241,9 @@ def serve() -> int:
     """Grade jobs one after another: a JSON line [JOB.json, RESULT.json] in on stdin, a line
     "done" out once the result is written; ends when stdin closes. Anything the grading prints
     goes to stderr, so stdout carries only the protocol. The sandboxed evaluator is kept between
-    jobs (grader/evaluate.py `keep_evaluators`) and closed when the worker ends (and dies with
+    jobs (grader/evaluation/process.py `keep_evaluators`) and closed when the worker ends (and dies with
     it: bubblewrap's --die-with-parent)."""
-    from grader.evaluate import keep_evaluators
+    from grader.evaluation.process import keep_evaluators
 
     die_with_parent()
     proto = os.fdopen(os.dup(1), "w", buffering=1)

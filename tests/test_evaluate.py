@@ -1,4 +1,4 @@
-"""The out-of-kernel evaluator (grader/evaluate.py) against hostile model files: parameter counts
+"""The out-of-kernel evaluator (grader/evaluation/) against hostile model files: parameter counts
 read from the config without building, absurd configs refused, memorisation probed, links and
 FIFOs refused, and the evaluator itself sandboxed with its own limits (a failure to start it is
 the grader's environment, not the student's zero). Small Keras models are built in-process."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 import zipfile
@@ -15,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import evaluate
 from grader.evaluate import (
     InputMismatch,
     check_inputs,
@@ -175,11 +175,46 @@ def test_time_limit_ends_the_evaluator(data_dir, tmp_path):
     assert not result["ok"] and result["status"] in ("timeout", "model-unreadable")
 
 
-def test_script_needs_nothing_from_the_grader_package():
-    """It runs in the sandbox as `python -c <source>`, where the repository is hidden."""
-    source = Path(evaluate.__file__).read_text()
-    top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert all("grader" not in line for line in top_level), top_level
+def test_sandbox_modules_import_only_each_other_from_the_grader_package():
+    """The evaluator runs in the sandbox as `python -c <program>` (the modules' sources), where the
+    repository is hidden: a grader import outside the bundle would fail only there."""
+    import ast
+
+    from grader.evaluation import process
+
+    bundled = {f"grader.evaluation.{name}" for name in process.SANDBOX_MODULES} | {"grader.evaluation"}
+    folder = Path(process.__file__).parent
+    for name in (*process.SANDBOX_MODULES, "__init__"):
+        for node in ast.walk(ast.parse((folder / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("grader"):
+                targets = {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+                assert node.module in bundled and targets & bundled, (name, node.module)
+            elif isinstance(node, ast.Import):
+                assert all(not a.name.startswith("grader") or a.name in bundled for a in node.names), name
+    assert len(process.program().encode()) < process.MAX_ARG_BYTES
+
+
+def test_program_runs_without_the_grader_package(tmp_path):
+    """The program alone, in a Python where `grader` cannot be imported (its folders off the path,
+    the editable install's finder removed), measures a spec: here a file that is no model."""
+    from grader.evaluation import process
+
+    (tmp_path / "m.keras").write_bytes(b"not a zip")
+    (tmp_path / "spec.json").write_text(json.dumps(dict(MNIST_SPEC, model=str(tmp_path / "m.keras"))))
+    (tmp_path / "program.py").write_text(process.program())
+    program = str(tmp_path / "program.py")
+    hide = ("import importlib.util, os, sys\n"
+            "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]\n"
+            "sys.path[:] = [p for p in sys.path if not os.path.isdir(os.path.join(p or '.', 'grader'))]\n"
+            "assert importlib.util.find_spec('grader') is None\n"
+            "sys.argv = ['-c', sys.argv[1]]\n"
+            f"exec(compile(open({program!r}).read(), '<program>', 'exec'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", hide, str(tmp_path / "spec.json")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["ok"] is False and result["status"] == "model-unreadable"
 
 
 def _small_cnn(keras, loss: str, metrics: list[str], activation: str = "softmax"):

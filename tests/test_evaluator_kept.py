@@ -1,4 +1,4 @@
-"""A batch worker's kept evaluator (grader/evaluate.py `keep_evaluators`): one sandboxed process
+"""A batch worker's kept evaluator (grader/evaluation/process.py `keep_evaluators`): one sandboxed process
 measures one submission after another with the figures a fresh process gives, keeps nothing of
 one submission for the next, is replaced after a failure (the model measured again in a fresh
 process), and leaves no process behind: closed when keeping ends, killed with its worker."""
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader import evaluate as ev
+from grader.evaluation import process
 
 MNIST_SPEC = {"dataset": "mnist", "scale": 1 / 255, "offset": 0.0, "sample_shape": [28, 28, 1],
               "dtype": "float32", "probe_n": 500}
@@ -120,7 +121,7 @@ def test_a_failure_in_a_kept_evaluator_is_measured_again_in_a_fresh_one(
     ev.keep_evaluators(True)
     spec = dict(MNIST_SPEC, model=str(two_models[0]), data_dir=str(data_dir))
     [warm] = ev.measure_many([spec])
-    kept = ev._KEPT["evaluator"]
+    kept = process._KEPT["evaluator"]
     assert warm["ok"] and kept is not None and kept.alive()
     runs = []
     real = ev.Evaluator.run
@@ -133,7 +134,7 @@ def test_a_failure_in_a_kept_evaluator_is_measured_again_in_a_fresh_one(
     [late] = ev.measure_many([spec], timeout=0.01)  # too short for any model
     assert runs[0] == (True, 1) and runs[1] == (False, 0), runs  # kept first, then a fresh one
     assert late["status"] == "timeout"
-    assert kept.root is None and not kept.alive() and ev._KEPT["evaluator"] is None
+    assert kept.root is None and not kept.alive() and process._KEPT["evaluator"] is None
 
 
 def test_a_kept_evaluator_dies_with_its_worker(data_dir, tmp_path):
@@ -169,12 +170,32 @@ def test_one_submission_outside_a_worker_measures_all_its_models_in_one_process(
 
     monkeypatch.setattr(ev.Evaluator, "start", classmethod(counting_start))
     specs = [dict(MNIST_SPEC, model=str(p), data_dir=str(data_dir)) for p in two_models]
-    assert not ev._KEPT["on"]
+    assert not process._KEPT["on"]
     with ev.one_evaluator_per_submission():
         [a] = ev.measure_many([specs[0]])  # q9.accuracy
         [b] = ev.measure_many([specs[1]])  # another item of the same submission
         assert len(started) == 1 and started[0].alive() and started[0].batches == 2
         processes = _tree(started[0].proc.pid)
-    assert not ev._KEPT["on"] and ev._KEPT["evaluator"] is None
+    assert not process._KEPT["on"] and process._KEPT["evaluator"] is None
     assert started[0].root is None and _gone(processes)
     assert a["ok"] and b["ok"] and a["accuracy"] != b["accuracy"]
+
+
+def test_keras_state_is_cleaned_before_the_next_load_not_after_every_model(two_models, data_dir, monkeypatch):
+    """Clearing Keras's session and collecting garbage takes about a second: it runs before a
+    model is loaded after another one (so each is measured as if alone), or when the evaluator
+    waits idle, never in front of a batch that needs no Keras (per-fit files read from the file)."""
+    from grader.evaluation import inprocess
+
+    cleaned = []
+    real = inprocess._free
+    monkeypatch.setattr(inprocess, "_free", lambda loaded: (cleaned.append(loaded), real(loaded)))
+    real(True)
+    specs = [dict(MNIST_SPEC, model=str(p), data_dir=str(data_dir)) for p in two_models]
+    first = inprocess.measure_in_process(specs[0])
+    assert cleaned == [] and inprocess._USED["keras"]
+    second = inprocess.measure_in_process(specs[1])
+    assert cleaned == [True] and inprocess._USED["keras"]
+    again = inprocess.measure_in_process(specs[0])
+    assert first["ok"] and second["ok"] and again["accuracy"] == first["accuracy"]
+    assert again["memorisation"] == first["memorisation"] and again["file_model"] == first["file_model"]

@@ -1,4 +1,4 @@
-"""Per-fit files read without building the model (grader/evaluate.py `training_from_file`) give
+"""Per-fit files read without building the model (grader/evaluation/fitfile.py `training_from_file`) give
 what loading them with Keras gives (`describe_training`), on real files: MobileNetV2 alpha 0.35
 with the grader's ImageNet weights, trained a few steps on CIFAR-10 images frozen, then partly
 unfrozen at a lower rate, then with a schedule; a randomly initialised base; a Functional head.
@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from grader import evaluate
+from grader.evaluation import imagenet
 
 ALPHA_035 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 
@@ -92,9 +93,9 @@ def test_reading_the_file_gives_what_loading_it_with_keras_gives(fit_files, data
 @pytest.mark.slow  # builds a MobileNetV2 per held alpha (with Keras's import, ~20 s on a busy machine)
 def test_the_reference_read_from_the_weight_file_is_the_one_keras_builds(data_dir):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    for alpha in evaluate._held_alphas(str(data_dir)):
-        read = evaluate._reference_weights(str(data_dir), alpha)
-        built = evaluate._reference_weights(str(data_dir), alpha, built=True)
+    for alpha in imagenet._held_alphas(str(data_dir)):
+        read = imagenet._reference_weights(str(data_dir), alpha)
+        built = imagenet._reference_weights(str(data_dir), alpha, built=True)
         assert read is not built and read.keys() == built.keys(), alpha
         for name, arrays in built.items():
             assert len(read[name]) == len(arrays)
@@ -185,3 +186,31 @@ def test_a_small_own_base_reads_as_keras_loads_it_and_a_model_inside_a_base_goes
     nested.compile(optimizer="adam", loss="mse")
     nested.save(tmp_path / "nested.keras")
     assert _file_way(tmp_path / "nested.keras", data_dir) is None
+
+
+@pytest.mark.slow  # Keras's import and a small model: ~15 s on the shared machine
+def test_an_optimizer_never_stepped_reads_as_keras_loads_it(data_dir, tmp_path):
+    """A fit that failed before its first batch (a student's images of the wrong size, as in
+    submissions/alice.ipynb) leaves the optimizer unbuilt: its file holds only iterations (0) and
+    the learning rate. Keras skips them on loading (a count that differs) or restores them; either
+    way 0 iterations, which the reader gives without loading the model."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    inputs = keras.Input((8, 8, 3))  # a functional base, as keras.applications builds them
+    features = keras.layers.BatchNormalization(name="bn")(keras.layers.Conv2D(4, 3, name="c")(inputs))
+    base = keras.Model(inputs, features, name="own_base")
+    model = keras.Sequential([keras.Input((8, 8, 3)), base, keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    base.trainable = False
+    for name, optimizer in (("adam", keras.optimizers.Adam(1e-3)),
+                            ("schedule", keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(
+                                1e-2, decay_steps=10, decay_rate=0.9), momentum=0.9))):
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+        with pytest.raises(ValueError):  # 4x4 images for an 8x8 model: fails before the first step
+            model.fit(np.zeros((4, 4, 4, 3), "float32"), np.zeros(4, "int64"), epochs=1, verbose=0)
+        model.save(tmp_path / f"{name}.keras")
+        fast = _file_way(tmp_path / f"{name}.keras", data_dir)
+        assert fast is not None, name
+        assert fast == _keras_way(tmp_path / f"{name}.keras", data_dir), name
+        assert fast["optimizer"]["iterations"] == 0 and fast["bases"][0]["trainable_layers"] == 0

@@ -1,4 +1,4 @@
-"""The memorisation check (grader/evaluate.py `memorisation`): a model that does clearly better
+"""The memorisation check (grader/evaluation/memorisation.py): a model that does clearly better
 on the official test set than on training images the grader picked has seen the test set.
 
 The rule is tested on figures measured by benchmarks/memorisation_probe.py (honest models that
@@ -103,3 +103,43 @@ def test_real_models_measured_by_the_evaluator(models, name, flagged, data_dir, 
     assert memo["memorised"] is flagged, memo
     if name == "branch":
         assert out["accuracy"] == 1.0 and memo["advantage_perturbed"] < 0.01  # the shifted copies say nothing
+
+
+def _probe_as_before(model, arrays: dict, y: np.ndarray, spec: dict, n: int, m: int) -> dict[str, float]:
+    """The probe as it was measured before its images were cached and predicted batch by batch:
+    three `model.predict` calls on freshly perturbed copies."""
+    from grader.evaluation.inputs import labels_of, perturb, preprocess
+
+    def accuracy(x, labels):
+        predicted = np.asarray(model.predict(x, batch_size=256, verbose=0)).argmax(axis=1)
+        return float((predicted == labels).mean())
+
+    rng = np.random.default_rng(20240607)
+    tr = rng.choice(len(arrays["x_train"]), n, replace=False)
+    te = rng.choice(len(y), m, replace=False)
+    ytr = labels_of(arrays["y_train"])[tr]
+    xtr, xte = arrays["x_train"][tr], arrays["x_test"][te]
+    return {"train": accuracy(preprocess(xtr, spec), ytr),
+            "test_perturbed": accuracy(preprocess(perturb(xte, 1), spec), y[te]),
+            "train_perturbed": accuracy(preprocess(perturb(xtr[:m], 2), spec), ytr[:m])}
+
+
+@pytest.mark.parametrize("name", ["honest", "branch"])
+def test_the_probe_measures_what_it_measured_before(models, name, data_dir):
+    """Same images, seeds and figures as three `predict` calls, the second time from the cache; the
+    test-set predictions batch by batch are bit for bit those of `predict` at the same batch size."""
+    from grader.evaluation import memorisation as memo
+    from grader.evaluation.inputs import labels_of, load_official, preprocess
+    from grader.evaluation.predicting import predict_batches
+
+    model = models[name]()
+    arrays = load_official(str(data_dir), "mnist")
+    y = labels_of(arrays["y_test"])
+    spec = dict(SPEC, data_dir=str(data_dir), probe_n=3000)
+    memo._PROBE_CACHE.clear()
+    before = _probe_as_before(model, arrays, y, spec, 3000, 3000)
+    assert memo.probe(model, arrays, y, spec) == (before, 3000, 3000)
+    assert len(memo._PROBE_CACHE) == 1
+    assert memo.probe(model, arrays, y, spec) == (before, 3000, 3000)  # the cached images
+    x = preprocess(arrays["x_test"], spec)
+    assert np.array_equal(predict_batches(model, x), np.asarray(model.predict(x, batch_size=256, verbose=0)))

@@ -294,3 +294,37 @@ def test_class_report_of_nothing_graded():
     page = render_class_report(status_results())
     assert html_errors(page) == []
     assert "No submission reached <code>graded</code>." in page
+
+
+def test_compiled_templates_kept_between_processes_render_the_same(tmp_path, monkeypatch):
+    """The report's templates compiled once and read back from the grader's cache folder (a new
+    process's Environment) give the page compiling them gives; the cache folder must be private."""
+    import importlib
+
+    import grader.report as report
+
+    result = showcase_result()
+    monkeypatch.setenv("GRADER_CACHE_DIR", "off")
+    fresh = importlib.reload(report).render_submission(result)
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path))
+    try:
+        first = importlib.reload(report).render_submission(result)  # compiles and writes the cache
+        assert any(p.suffix == ".cache" for p in tmp_path.glob("jinja-*/*"))
+        again = importlib.reload(report)
+        loaded = []
+        real = again._QuietBytecodeCache.load_bytecode
+
+        def counting(self, bucket):
+            real(self, bucket)
+            loaded.append(bucket.code is not None)
+
+        monkeypatch.setattr(again._QuietBytecodeCache, "load_bytecode", counting)
+        assert again.render_submission(result) == first == fresh
+        assert loaded and all(loaded)  # every template came from the cache
+        folder = next(tmp_path.glob("jinja-*"))
+        folder.chmod(0o777)
+        assert importlib.reload(report)._bytecode_cache() is None
+        folder.chmod(0o700)
+    finally:
+        monkeypatch.undo()  # the environment this session had, and its Environment
+        importlib.reload(report)

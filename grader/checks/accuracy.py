@@ -1,7 +1,7 @@
 """Kind `accuracy`: the grader measures the student's trained model itself.
 
 The model the question trained (saved by the kernel) is evaluated outside the kernel
-(grader/evaluate.py, a sandboxed subprocess) always on the official test set with the official
+(grader/evaluation/, a sandboxed subprocess) always on the official test set with the official
 labels, rebuilt from the data directory with the student's own preprocessing as captured
 (checked against the captured statistics: inputs the grader cannot rebuild are
 `input-mismatch`, no credit). A split the student made themselves is shown in the evidence,
@@ -10,7 +10,7 @@ beside the measured one; a gap above `mismatch_points` is `reported-accuracy-mis
 earns no accuracy credit. A model fitted on the test images in a captured `fit`, or one that
 does clearly better on the official test set than on training images the grader picked
 (trained on the test set outside `fit`, a lookup of it, alone or mixed with an honest model:
-grader/evaluate.py `memorisation`), is `test-set-memorised` and earns no accuracy credit. A failure of the
+grader/evaluation/memorisation.py), is `test-set-memorised` and earns no accuracy credit. A failure of the
 grader's own evaluator or data is `skipped`, not zero. Credit comes in tiers from the rubric,
 one list per profile; quick tiers are provisional (training was capped).
 
@@ -36,7 +36,7 @@ from grader.rubric import RubricItem
 def measurement(ctx: GradingContext, question: str, dataset: str) -> dict[str, Any]:
     """The question's final model, measured (cached): {ok, accuracy, ...}. The first call
     measures every model the submission's accuracy items need in one sandboxed evaluator
-    process (grader/evaluate.py `measure_many`), so Keras is imported once per submission."""
+    process (grader/evaluation/process.py `measure_many`), so Keras is imported once per submission."""
     key = f"models:measure:{question}"
     if key not in ctx.cache:
         started = time.monotonic()
@@ -69,7 +69,7 @@ def _wanted(ctx: GradingContext, check_weights: bool = True) -> set[tuple[str, s
 def _measure_all(ctx: GradingContext, asked: tuple[str, str], others: set[tuple[str, str]]) -> None:
     """Measure `asked` and, in the same evaluator process, the `others` this run will ask for.
     Anything that goes wrong preparing one of the others is left for its own item to meet."""
-    from grader.evaluate import measure_many
+    from grader.evaluation.process import measure_many
 
     planned: list[tuple[str, dict[str, Any], dict[str, Any], QuestionCapture, str]] = []
     for question, dataset in [asked, *sorted(others)]:
@@ -118,7 +118,7 @@ def start_evaluator_early(ctx: GradingContext) -> None:
         return
     if not any(".fit(" in cell.source for cell in ctx.notebook.cells if cell.cell_type == "code"):
         return
-    from grader.evaluate import evaluator_for, one_evaluator_per_submission
+    from grader.evaluation.process import evaluator_for, one_evaluator_per_submission
     from grader.execute.runner import default_data_dir
 
     keep = contextlib.ExitStack()  # accuracy and the per-fit files share one process
@@ -245,7 +245,7 @@ def _official_spec(qc: QuestionCapture, desc: dict[str, Any], dataset: str, exac
             "expect": expect}
 
 
-#: images per probe set of the memorisation check (grader/evaluate.py `memorisation`): fewer for
+#: images per probe set of the memorisation check (grader/evaluation/memorisation.py): fewer for
 #: CIFAR-10, whose transfer models are slow to run on a CPU (its memorisers stand out by far more)
 PROBE_N = {"mnist": 5000, "cifar10": 2000}
 #: a model fitted on at least this share of the official test images has seen the test set
@@ -259,7 +259,7 @@ def _memorised(m: dict[str, Any]) -> str | None:
     if share >= TEST_IN_TRAINING:
         return f"the model was trained on {share:.0%} of the official test images"
     memo = m.get("memorisation") or {}
-    if memo.get("memorised"):  # grader/evaluate.py `memorisation` says why this means the test set was seen
+    if memo.get("memorised"):  # grader/evaluation/memorisation.py says why this means the test set was seen
         return (f"the model scores {100 * memo['advantage']:.1f} points higher on the official test set "
                 f"than on {memo.get('n_probe', 5000):,} training images the grader picked; a model trained "
                 "only on the training set does at least as well on training images, so this one has seen "

@@ -4,7 +4,7 @@ fit(), never from the kernel's capture.
 The capture saves a model with a nested (pretrained) base right after every fit() as
 `.grader/model_<i>_fit<k>.keras` (inkernel/50_capture.py); the runner hashes each between cells
 and a file changed afterwards is tampering (grader/execute/integrity.py). The sandboxed evaluator
-describes each file (grader/evaluate.py `training_from_file`, which reads config.json and the
+describes each file (grader/evaluation/fitfile.py `training_from_file`, which reads config.json and the
 weights with h5py, or `describe_training` on the model loaded with Keras when the reader cannot
 tell; both give the same description): the compiled optimizer's learning rate and steps, the
 base's trainable flags, a digest per weight tensor, and the base's weights against the ImageNet
@@ -48,7 +48,7 @@ class FitFile:
     cell: int
     status: str  # ok | tampered | unreadable | environment
     message: str = ""
-    training: dict[str, Any] | None = None  # grader/evaluate.py describe_training
+    training: dict[str, Any] | None = None  # grader/evaluation/description.py describe_training
 
     @property
     def base(self) -> dict[str, Any] | None:
@@ -129,7 +129,7 @@ def read_files(ctx: GradingContext, question: str, cells: set[int], model: int |
                 spec["data_dir"] = data_dir
             specs.append((files[-1], spec))
     if specs:
-        from grader.evaluate import measure_many
+        from grader.evaluation.process import measure_many
 
         for (f, _), result in zip(specs, measure_many([s for _, s in specs]), strict=True):
             if result.get("environment"):

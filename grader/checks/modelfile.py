@@ -5,7 +5,7 @@ The kernel's capture (inkernel/50_capture.py) is reachable by determined student
 (`__globals__`, closure cells, `gc.get_objects()`), so nothing it says earns points by itself.
 What the grader holds instead: the `.keras` file the capture saved after the cell, hashed by
 the runner between cells (grader/execute/integrity.py), and that file loaded and described in
-the sandboxed evaluator (grader/evaluate.py `describe_model`). `read` checks, in order:
+the sandboxed evaluator (grader/evaluation/description.py `describe_model`). `read` checks, in order:
 
 1. the question has a model, and the capture saved it (`no-file` otherwise);
 2. the runner saw the file saved by the capture and its hash is unchanged now (`tampered`);
@@ -46,7 +46,7 @@ class FileModel:
     status: str  # ok | no-model | no-file | tampered | capture-mismatch | unreadable | environment
     message: str = ""
     index: int | None = None
-    model: dict[str, Any] | None = None  # the file's description (grader/evaluate.py describe_model)
+    model: dict[str, Any] | None = None  # the file's description (evaluation/description.py)
     captured: dict[str, Any] | None = None  # the capture's record of the same model (untrusted)
     file: str | None = None
     details: list[str] = field(default_factory=list)
@@ -237,7 +237,7 @@ def _from_measurement(ctx: GradingContext, question: str, index: int | None) -> 
 
 def _inspect(ctx: GradingContext, path: Path) -> dict[str, Any]:
     """Load and describe the file alone in the sandboxed evaluator (no accuracy measured)."""
-    from grader.evaluate import measure_many
+    from grader.evaluation.process import measure_many
 
     data_dir = ctx.options.resolved_data_dir()
     spec: dict[str, Any] = {"model": str(path), "inspect": True}

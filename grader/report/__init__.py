@@ -7,17 +7,63 @@ templates show is computed in grader.report.view; the templates only lay it out.
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+import contextlib
+import hashlib
+import os
+import stat
+from typing import Any
+
+import jinja2
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 
 from grader.locate.answer import flags as locate_flags
 from grader.report import view
 from grader.results import SubmissionResult
 
+_OPTIONS: dict[str, Any] = {"trim_blocks": True, "lstrip_blocks": True}
+
+
+class _QuietBytecodeCache(FileSystemBytecodeCache):
+    """Jinja's compiled templates kept between processes (compiling the report's 16 templates
+    costs about a second of every `grader run`); a cache that cannot be read or written only
+    means compiling again."""
+
+    def load_bytecode(self, bucket: Any) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        with contextlib.suppress(Exception):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Under the grader's cache folder (GRADER_CACHE_DIR, or ~/.cache/grader; `off`: none), in a
+    folder per Jinja version and environment options (which the template's own key, its name and
+    source, does not cover). The folder must be this user's alone: the cache holds code."""
+    root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "grader")
+    if root == "off":
+        return None
+    tag = hashlib.sha256(repr((jinja2.__version__, sorted(_OPTIONS.items()))).encode()).hexdigest()[:16]
+    folder = os.path.join(root, f"jinja-{tag}")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return _QuietBytecodeCache(folder)
+
+
 _env = Environment(
     loader=PackageLoader("grader", "report/templates"),
     autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
+    bytecode_cache=_bytecode_cache(),
+    **_OPTIONS,
 )
 _env.globals.update(number_ok=view.number_ok, report_name=view.report_name,
                     report_href=view.report_href)
