@@ -275,7 +275,7 @@ def grader_fingerprint() -> str:
 
 def grading_signature(rubric: Rubric, options: GradingOptions, extra: dict[str, Any] | None = None) -> str:
     """The part of the cache key shared by every submission of a batch."""
-    from grader.engine import gpu_present, resolve_profile
+    from grader.machine import gpu_present, resolve_profile
 
     opts = dataclasses.asdict(options)
     for display_only in ("out_dir", "student_mode"):
@@ -438,7 +438,7 @@ def hand_out_order(todo: list[Path], book: Gradebook, options: GradingOptions) -
     (grader/schedule.py), so that the workers finish together; otherwise, and with
     GRADER_LONGEST_FIRST=0, the given order."""
     from grader import schedule
-    from grader.engine import resolve_profile
+    from grader.machine import resolve_profile
 
     if not schedule.enabled() or len(todo) < 2:
         return list(todo)
@@ -496,7 +496,7 @@ def training_slots(rubric: Rubric, override: int | None) -> int:
     """
     if override is not None:
         return max(0, override)
-    from grader.engine import gpu_present
+    from grader.machine import gpu_present
 
     k = rubric.execution.get("max_parallel_trainings")
     return int(k) if k and gpu_present() else 0

@@ -61,8 +61,8 @@ def before_run(rubric, notebooks: list[Path], options, *, remote: bool = False) 
     gap there is an `environment` result naming the worker and the path (grader/executors/)."""
     from grader import envcheck
     from grader.cli import UsageError
-    from grader.execute.runner import default_data_dir
     from grader.execute.sandbox import NOT_ENFORCED_WITHOUT_BWRAP, bwrap_status
+    from grader.machine import default_data_dir
 
     given = options.resolved_data_dir()
     if remote:

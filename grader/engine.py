@@ -27,21 +27,11 @@ from grader.context import GradingContext, GradingOptions
 from grader.execute.record import ExecutionRecord
 from grader.gaps import classify_outcomes
 from grader.locate import location_map
+from grader.machine import gpu_present, resolve_profile  # noqa: F401  (callers import them from here)
 from grader.notebook import InvalidSubmission, load_notebook
 from grader.plugin import GraderSession
 from grader.results import Diagnostic, ItemResult, QuestionResult, SubmissionResult
 from grader.rubric import Rubric, load_rubric
-
-
-def resolve_profile(profile: str) -> str:
-    """`auto` is full on a machine with an NVIDIA GPU, quick otherwise (no TF import here)."""
-    if profile != "auto":
-        return profile
-    return "full" if gpu_present() else "quick"
-
-
-def gpu_present() -> bool:
-    return Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi") is not None
 
 
 def grade_submission(

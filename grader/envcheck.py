@@ -13,9 +13,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.gaps import PIP_NAMES, declared_packages, importable, imported_modules, module_fix
+
+if TYPE_CHECKING:
+    from grader.notebook import Notebook
 
 
 @dataclass
@@ -144,13 +147,12 @@ def kernel_finding(data_dir: str | None) -> Finding:
 
 # ---- a static scan of the notebooks' imports (cheap: no kernel) ----------------------------
 
-def notebook_imports(node: Any) -> set[str]:
-    """Top-level modules a notebook's code cells import (IPython `!`/`%` lines ignored)."""
+def notebook_imports(notebook: Notebook) -> set[str]:
+    """Top-level modules a notebook's code cells import (IPython `!`/`%` lines ignored). From
+    the loaded cells, not the nbformat node, which the checks before a run never need."""
     found: set[str] = set()
-    for cell in node.get("cells", []):
-        if cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            found |= imported_modules("".join(source) if isinstance(source, list) else source)
+    for cell in notebook.code_cells:
+        found |= imported_modules(cell.source)
     return found
 
 
@@ -166,10 +168,10 @@ def import_findings(notebooks: list[Path], rubric_env: dict[str, Any]) -> list[F
     who: dict[str, list[str]] = {}
     for path in notebooks:
         try:
-            node = load_notebook(path).node
+            notebook = load_notebook(path)
         except InvalidSubmission:
             continue
-        for module in notebook_imports(node):
+        for module in notebook_imports(notebook):
             if module not in PROVIDED_IN_KERNEL and module not in sys.stdlib_module_names:
                 who.setdefault(module, []).append(path.stem)
     out = []

@@ -227,7 +227,7 @@ def kernel_fix(message: str) -> str:
 
 
 def _data_dir(ctx: GradingContext) -> str | None:
-    from grader.execute.runner import default_data_dir
+    from grader.machine import default_data_dir
 
     return ctx.options.resolved_data_dir() or default_data_dir()
 

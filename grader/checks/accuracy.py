@@ -119,7 +119,7 @@ def start_evaluator_early(ctx: GradingContext) -> None:
     if not any(".fit(" in cell.source for cell in ctx.notebook.cells if cell.cell_type == "code"):
         return
     from grader.evaluation.process import evaluator_for, one_evaluator_per_submission
-    from grader.execute.runner import default_data_dir
+    from grader.machine import default_data_dir
 
     keep = contextlib.ExitStack()  # accuracy and the per-fit files share one process
     keep.enter_context(one_evaluator_per_submission())

@@ -28,9 +28,11 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.execute.diskquota import DiskWatch, descendants
 from grader.execute.integrity import CaptureWatch, step_allowance, trains_outside_fit
+from grader.execute.kernelmanager import make_kernel_manager
 from grader.execute.record import CellRun, ExecutionProblem, ExecutionRecord
 from grader.execute.safefile import read_regular
-from grader.execute.sandbox import SandboxPlan, format_bytes, kill_group, make_kernel_manager, parse_memory
+from grader.execute.sandbox import SandboxPlan, format_bytes, kill_group, parse_memory
+from grader.machine import default_data_dir  # noqa: F401  (callers import it from here)
 from grader.notebook import cell_output
 
 INKERNEL_DIR = Path(__file__).parent / "inkernel"
@@ -93,12 +95,6 @@ def _prelude(options: ExecutionOptions, workdir: Path, nonce: str = "") -> str:
 def _cell_marker(index: int, nonce: str) -> str:
     """The hidden cell that tells the in-kernel capture which notebook cell runs next."""
     return f"# grader: cell {index} {nonce}"
-
-
-def default_data_dir() -> str | None:
-    """The Keras cache of the user running the grader (the kernel has its own private HOME)."""
-    keras_home = Path.home() / ".keras"
-    return str(keras_home) if keras_home.is_dir() else None
 
 
 class _CappedClient(NotebookClient):

@@ -49,8 +49,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import AsyncKernelManager
-
 from grader.execute import seccomp
 from grader.execute.cgroup import MemoryCgroup
 
@@ -466,32 +464,6 @@ def default_protected() -> list[Path]:
         if spec and spec.origin:
             paths.append(Path(spec.origin).resolve().parent)
     return paths
-
-
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel command is wrapped by a SandboxPlan.
-
-    Set `plan` before starting. Everything else (ports, restarts, shutdown, signalling the
-    process group) is jupyter_client's own.
-    """
-
-    plan: SandboxPlan | None = None
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd = super().format_kernel_cmd(extra_arguments)
-        return self.plan.wrap(cmd) if self.plan else cmd
-
-
-def make_kernel_manager(plan: SandboxPlan, kernel_name: str = "python3") -> SandboxedKernelManager:
-    """A manager on the ipc transport with its connection file and sockets in plan.ipc."""
-    km = SandboxedKernelManager(
-        kernel_name=kernel_name,
-        transport="ipc",
-        ip=str(plan.ipc / "k"),
-        connection_file=str(plan.ipc / "kernel.json"),
-    )
-    km.plan = plan
-    return km
 
 
 def kill_group(pgid: int | None) -> None:
