@@ -13,9 +13,11 @@ from grader.evaluation.inputs import labels_of, perturb, preprocess
 from grader.evaluation.predicting import predict_batches
 
 #: training images in the memorisation probe, images per perturbed copy (evidence only), and
-#: the decision rule (see `memorisation`)
+#: the decision rule (see `memorisation`). The perturbed copies decide nothing: 2,000 each
+#: (standard error of their advantage about 0.5 points at 97 %, against the several points a
+#: memoriser shows) instead of 5,000 saves 6,000 of the probe's 15,000 forward passes
 PROBE_N = 5000
-PERTURBED_N = 5000
+PERTURBED_N = 2000
 MEMO_MARGIN = 0.005
 MEMO_REL = 0.1
 MEMO_Z = 2.0
