@@ -32,8 +32,9 @@ def test_checks_before_a_run_import_no_runner_engine_or_nbformat(root, data_dir,
         "cells": [{"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": None,
                    "outputs": [], "source": ["import numpy as np\n", "import notinstalled_pkg_xyz\n"]}],
     }))
-    done = subprocess.run([sys.executable, "-c", PROBE, str(data_dir), str(root / "submissions" / "alice.ipynb"),
-                           str(student)], cwd=root, capture_output=True, text=True, timeout=120)
+    alice = root / "submissions" / "alice.ipynb"
+    done = subprocess.run([sys.executable, "-c", PROBE, str(data_dir), str(alice), str(student)],
+                          cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "notinstalled_pkg_xyz" in done.stderr  # the missing module was still found and named
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
