@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -160,8 +159,9 @@ def test_reference_notebook_full_marks_on_q2():
     assert q2.score == q2.max_score, [(i.id, i.feedback) for i in q2.items]
 
 
-def test_cli_q2_is_fast_and_never_imports_tensorflow(tmp_path):
-    """The static path (`grader run ... --questions q2`) must not import TensorFlow or Keras."""
+def test_cli_q2_never_imports_tensorflow(tmp_path):
+    """The static path (`grader run ... --questions q2`) must not import TensorFlow or Keras (its
+    speed is a figure of benchmarks/selfcheck_speed.py, not a timed test)."""
     probe = (
         "import sys, runpy\n"
         "sys.argv = ['grader', 'run', 'submissions/alice.ipynb', '--questions', 'q2', '--out', sys.argv[1]]\n"
@@ -175,11 +175,9 @@ def test_cli_q2_is_fast_and_never_imports_tensorflow(tmp_path):
         "print('HEAVY=' + ','.join(heavy))\n"
         "sys.exit(code)\n"
     )
-    started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-c", probe, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
-    elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "HEAVY=\n" in proc.stdout, proc.stdout[-500:]
     data = json.loads((tmp_path / "alice.json").read_text())
@@ -188,7 +186,6 @@ def test_cli_q2_is_fast_and_never_imports_tensorflow(tmp_path):
         "q2.ram_prediction",
         "q2.ram_batch",
     ]
-    assert elapsed < 10  # generous for a shared 2-core machine; typically ~1.5 s
 
 
 def test_a_guess_is_flagged_for_review_only_when_it_costs_credit(rubric):

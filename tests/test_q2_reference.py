@@ -81,20 +81,19 @@ def test_values_match_the_textbook_arithmetic_and_the_issue_figures():
 
 def test_static_path_computes_q2_without_importing_tensorflow():
     code = (
-        "import sys, time; t = time.monotonic()\n"
+        "import sys\n"
         "from grader.rubric import load_rubric\n"
         "from reference import compute\n"
         "r = load_rubric()\n"
         "v = compute(r.reference, 'conv_net_memory', r.item('q2.params').params)\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]\n"
-        "print(v['source'], v['params_total'], len(heavy), round(time.monotonic() - t, 3))\n"
+        "print(v['source'], v['params_total'], len(heavy))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     ).stdout.split()
     assert out[0] == "cache" and out[2] == "0"
     assert int(out[1]) == _by_hand(q2_memory.normalize_network(_q2_params()))["total_params"]
-    assert float(out[3]) < 2.0
 
 
 def test_changing_only_the_yaml_gives_new_correct_values(tmp_path):
