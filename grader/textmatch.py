@@ -48,7 +48,8 @@ NEGATIONS = frozenset({
 _ABBREVIATIONS = {
     "params": "parameters", "param": "parameter", "convnet": "cnn", "convnets": "cnn",
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
-    "res": "resolution",
+    "res": "resolution", "grad": "gradient", "grads": "gradients", "prec": "precision",
+    "bs": "batch",  # lecture-note shorthand for the batch size ("bs 64 -> 16")
 }
 
 #: Words students use for the rubric's words, across all questions (a small thesaurus, applied to
@@ -66,10 +67,14 @@ _SYNONYMS = {
     **dict.fromkeys(("squash", "squashes", "squashed", "squashing", "squeezed",
                      "squeezing", "shrunk", "shrank"), "shrinks"),
     # slang and plain words for cutting something down: "nuke the batch size", "halve the filters"
-    **dict.fromkeys(("slash", "nuke", "trim", "halve", "lessen"), "reduce"),
-    **dict.fromkeys(("slashes", "nukes", "trims", "halves", "lessens"), "reduces"),
-    **dict.fromkeys(("slashed", "nuked", "trimmed", "halved", "lessened"), "reduced"),
-    **dict.fromkeys(("slashing", "nuking", "trimming", "halving", "lessening"), "reducing"),
+    # (and the non-native "diminish", from diminuir / diminuer)
+    **dict.fromkeys(("slash", "nuke", "trim", "halve", "lessen", "diminish"), "reduce"),
+    **dict.fromkeys(("slashes", "nukes", "trims", "halves", "lessens", "diminishes"), "reduces"),
+    **dict.fromkeys(("slashed", "nuked", "trimmed", "halved", "lessened", "diminished"), "reduced"),
+    **dict.fromkeys(("slashing", "nuking", "trimming", "halving", "lessening", "diminishing"), "reducing"),
+    # what slide-deck and video explanations call a kernel
+    **dict.fromkeys(("stencil", "template"), "filter"),
+    **dict.fromkeys(("stencils", "templates"), "filters"),
     # a feature that "wiggles by a pixel" has moved by a pixel
     **dict.fromkeys(("wiggle", "jiggle", "nudge"), "move"),
     **dict.fromkeys(("wiggles", "jiggles", "nudges"), "moves"),
@@ -99,7 +104,9 @@ class Token:
     end: int
 
 
-_NEARBY = re.compile(r"\b(?:close|next|near)\s+(?:to\s+)?(?:each\s+other|one\s+another)\b")
+_NEARBY = re.compile(r"\b(?:close|next|near|beside)\s+(?:to\s+)?(?:each\s+other|one\s+another)\b")
+#: "non-linear", "non linear" are one word, "nonlinear" (padded: offsets stay valid)
+_NON = re.compile(r"\bnon[- ](?=linear)")
 
 
 def normalise(text: str) -> str:
@@ -108,6 +115,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"\b([23])[- ]d\b", r"\1d ", text)  # "2-D", "2 D" -> "2d" (same length)
     # "pixels close to each other" are nearby pixels (padded: offsets stay valid)
     text = _NEARBY.sub(lambda m: "nearby".ljust(len(m.group())), text)
+    text = _NON.sub(lambda m: " non", text)
     return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
                   lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
 
