@@ -444,6 +444,19 @@ def denied(sentence: str) -> bool:
 _DENIAL_BREAK = re.compile(r"[:;]|\s[-–—]+\s|\b(?:but|however|instead|in fact|actually)\b", re.I)
 
 
+#: Markers that deny what follows them, not what came before: in "the pixels stay together,
+#: contrary to the MLP where they are lost" the student's claim is the first clause.
+_FORWARD_DENIAL = re.compile(r"\bcontrary\s+to\b", re.I)
+
+
+def denial_start(sentence: str) -> int:
+    """Offset where the sentence's denial starts covering it (0: from its start)."""
+    m = _DENIAL.search(normalise(sentence))
+    if m is None or not _FORWARD_DENIAL.match(m.group()):
+        return 0
+    return m.start()
+
+
 def denial_end(sentence: str) -> int | None:
     """Offset where the sentence's denial stops covering it (its length: all of it); None when
     nothing in it is denied."""

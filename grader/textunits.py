@@ -88,6 +88,11 @@ def is_bare_chunk(chunk: str, *, in_list: bool = False) -> bool:
     """A term with no verb: "translation invariance", "fp16", "skip connections". Alone (a bullet),
     a relation word makes it a statement ("fewer filters"); inside a list of terms it does not."""
     words = _WORDS.findall(chunk)
+    if in_list and len(words) >= 3 and words[0].lower().endswith("ed"):
+        # a participle before a compound noun, among terms, is an adjective: "specialised feature
+        # maps", "stacked conv layers" name things as "weight sharing" does ("mixed precision",
+        # "reduced batch" may be what the student did: kept as statements)
+        words = words[1:]
     if not words or _MARKER.search(chunk) or _has_verb(words):
         return False
     if len(words) >= 4 and any(w.lower() in ("the", "a", "an") for w in words[1:]):
