@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from grader.freetext.rubric import ConceptRubric
 from grader.textmatch import near_miss, stem, tokenize
 
@@ -42,6 +44,14 @@ LOW_SCORE_SHARE = 0.25
 #: Q6: a sentence about a named architecture that says something (more than its name) yet earned
 #: nothing for it: "googlenet hsa incepshun modules" is an innovation the phrases could not read.
 CONF_SUBJECT_UNREAD = 0.25
+#: An analogy where a definition would be ("a pooling layer is like a teacher who ...", "imagine
+#: a guard with a torch"): the phrases read definitions, and what the picture stands for may be
+#: right in words no phrase lists (all labelled sets: 5 answers, the one 3 points off among them).
+CONF_ANALOGY = 0.1
+_ANALOGY = re.compile(
+    r"\b(?:is|are|acts?|works?|it'?s|that'?s)\s+(?:a\s+bit\s+|kind\s+of\s+|just\s+)?like\s+"
+    r"(?:a|an|the|someone|somebody|when|having|paying|trying|looking)\b|\bimagine\b|"
+    r"\bpicture\s+(?:a|an|this)\b|\bthink\s+of\s+(?:it|a|an|the)\b|\banalog(?:y|ous)\b|\bmetaphor\b", re.I)
 
 
 def confidence(sentences, rubric, found, weak, stated, used_sentences, score, points, prompt):
@@ -61,6 +71,9 @@ def confidence(sentences, rubric, found, weak, stated, used_sentences, score, po
     if unread and 0 < score < points:  # a 0 everywhere is no missed paraphrase
         conf -= CONF_SUBJECT_UNREAD
         reasons.append(f"said something about {', '.join(unread)} that earned nothing for it")
+    if score < points and any(_ANALOGY.search(s.text) for s in sentences):
+        conf -= CONF_ANALOGY
+        reasons.append("explained by an analogy: what it stands for may be right in other words")
     if stated:
         conf -= CONF_MISCONCEPTION * len(stated)
         reasons.append(f"misconception deducted: {', '.join(m['misconception'] for m in stated)}")
