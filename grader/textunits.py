@@ -88,7 +88,8 @@ def is_bare_chunk(chunk: str, *, in_list: bool = False) -> bool:
     """A term with no verb: "translation invariance", "fp16", "skip connections". Alone (a bullet),
     a relation word makes it a statement ("fewer filters"); inside a list of terms it does not."""
     words = _WORDS.findall(chunk)
-    if in_list and len(words) >= 3 and words[0].lower().endswith("ed"):
+    if (in_list and words and words[0].lower().endswith("ed")
+            and len(_WORDS.findall(re.sub(r"\([^)]*\)", " ", chunk))) >= 3):  # "(float16)" names no noun
         # a participle before a compound noun, among terms, is an adjective: "specialised feature
         # maps", "stacked conv layers" name things as "weight sharing" does ("mixed precision",
         # "reduced batch" may be what the student did: kept as statements)

@@ -85,6 +85,10 @@ def test_a_participle_list_is_terms_but_comparative_notes_say_what_to_do():
     g = grade("q3", "smaller batches, fewer filters per layer, mixed precision, more pooling, "
                     "train on two gpus")
     assert not g.keyword_list and g.score == g.points
+    # a participle before a parenthesis names no compound noun
+    g = grade("q3", "smaller batches; mixed precision (bf16); fewer layers; larger strides; split "
+                    "the model over 2 gpus")
+    assert not g.keyword_list and g.score == g.points
 
 
 # ---- right claims taken back ---------------------------------------------------------------
