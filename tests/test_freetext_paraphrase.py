@@ -157,3 +157,14 @@ def test_an_analogy_lowers_the_confidence_of_a_partial_score():
                        "flashlight sweeping a room.")
     assert full.score == full.points
     assert not any("analogy" in r for r in full.reasons)
+
+
+@pytest.mark.parametrize("text, language", [
+    ("Zmenšit dávku, použít float16 a rozdělit model na dvě GPU, protože jinak se to nevejde do "
+     "paměti.", "Czech"),
+    ("Minska batchen och använd float16, det är det enklaste när minnet inte räcker till.",
+     "Swedish"),
+])
+def test_czech_and_swedish_answers_are_named_and_sent_to_a_human(text, language):
+    g = grade("q3", text)
+    assert g.language == language and flagged(g)
