@@ -168,3 +168,11 @@ def test_an_analogy_lowers_the_confidence_of_a_partial_score():
 def test_czech_and_swedish_answers_are_named_and_sent_to_a_human(text, language):
     g = grade("q3", text)
     assert g.language == language and flagged(g)
+
+
+def test_a_withdrawn_claim_is_read_not_a_missed_paraphrase():
+    # the grader read the claim and its retraction: a right score needs no human
+    g = grade("q4", "Max pooling has no weights to learn... no wait, I think it has one per "
+                    "channel? Anyway it is cheaper to compute.")
+    assert "no-weights" not in concepts(g) and "cheaper" in concepts(g)
+    assert not any("nearly matched: no-weights" in r for r in g.reasons)

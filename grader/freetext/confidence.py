@@ -54,7 +54,8 @@ _ANALOGY = re.compile(
     r"\bpicture\s+(?:a|an|this)\b|\bthink\s+of\s+(?:it|a|an|the)\b|\banalog(?:y|ous)\b|\bmetaphor\b", re.I)
 
 
-def confidence(sentences, rubric, found, weak, stated, used_sentences, score, points, prompt):
+def confidence(sentences, rubric, found, weak, stated, used_sentences, score, points, prompt,
+               set_aside=frozenset()):
     reasons: list[str] = []
     conf = 1.0
     if weak:
@@ -62,7 +63,7 @@ def confidence(sentences, rubric, found, weak, stated, used_sentences, score, po
         reasons.append(f"matched only through typo tolerance: {', '.join(sorted(weak))}")
     covered = {c.group for c in rubric.concepts if c.id in found and c.group}
     near = [c.id for c in rubric.concepts
-            if c.id not in found and not (c.group and c.group in covered)
+            if c.id not in found and c.id not in set_aside and not (c.group and c.group in covered)
             and any(near_miss(p, s.tokens, s.text) for s in sentences for p in c.phrases)]
     if near:
         conf -= CONF_NEAR * min(2, len(near))
