@@ -28,11 +28,11 @@ backwards", grader/freetext/retraction.py); a right claim taken back ("no weight
 think it does have one?") earns nothing, and a concept read and rejected so (negated,
 contradicted, withdrawn) is no near miss for the confidence. Bare terms ("weight sharing,
 translation invariance") earn at most `keyword_share` (25%) of the points and send the answer to
-review; so does an answer not written in English (grader/textlang.py: function words, or a non-
-Latin script), whatever it scored. Q6: a sentence about a named architecture that says something
-yet earned nothing for it lowers the confidence (an innovation in words or typos the phrases
-cannot read). Hidden text (HTML comments, display:none) is removed before grading by the locator
-(grader/notebook.py).
+review; so does an answer not written in English (grader/textlang.py: function words, or a
+non-Latin script), whatever it scored. Q6: a sentence about a named architecture that says
+something yet earned nothing for it lowers the confidence (an innovation in words or typos the
+phrases cannot read). Hidden text (HTML comments, display:none) is removed before grading by the
+locator (grader/notebook.py).
 
 A sentence-embedding signal (all-MiniLM-L6-v2 run with NumPy, grader/embed.py) was measured
 and not adopted: as credit it lowered held-out agreement, as a review flag it caught 1 more
