@@ -65,7 +65,8 @@ _SYNONYMS = {
     **dict.fromkeys(("chopping", "deleting", "stripping", "ditching"), "removing"),
     "knowledge": "information", "info": "information",
     **dict.fromkeys(("squash", "squashes", "squashed", "squashing", "squeezed",
-                     "squeezing", "shrunk", "shrank"), "shrinks"),
+                     "squeezing", "shrunk", "shrank", "squish", "squishes", "squished",
+                     "squishing"), "shrinks"),
     # slang and plain words for cutting something down: "nuke the batch size", "halve the filters"
     # (and the non-native "diminish", from diminuir / diminuer)
     **dict.fromkeys(("slash", "nuke", "trim", "halve", "lessen", "diminish"), "reduce"),

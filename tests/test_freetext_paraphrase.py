@@ -54,6 +54,13 @@ def flagged(g) -> bool:
     ("q8", "after all that pooling the net forgot where the edges of objects were",
      "resolution-loss"),
     ("q8", "the strides blur the details away", "resolution-loss"),
+    ("q1", "if a filter knows a dog nose it fires on a nose elsewhere too", "translation"),
+    ("q1", "every unit sees only a little square of the image", "spatial-structure"),
+    ("q3", "buy an extra gpu and put half the model on it", "distribute"),
+    ("q3", "put a pooling layer after each conv", "downsample"),
+    ("q5", "so every map learns something different", "specialisation"),
+    ("q7", "swap dense for conv with kernel = size of the previous feature map", "kernel-size"),
+    ("q8", "the network squishes the image so the outlines are gone", "resolution-loss"),
 ])
 def test_everyday_wording_earns_the_concept(question, text, concept):
     assert concept in concepts(grade(question, text))

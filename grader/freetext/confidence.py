@@ -50,7 +50,7 @@ CONF_SUBJECT_UNREAD = 0.25
 CONF_ANALOGY = 0.1
 _ANALOGY = re.compile(
     r"\b(?:is|are|acts?|works?|it'?s|that'?s)\s+(?:a\s+bit\s+|kind\s+of\s+|just\s+)?like\s+"
-    r"(?:a|an|the|someone|somebody|when|having|paying|trying|looking)\b|\bimagine\b|"
+    r"(?:a|an|the|someone|somebody|when|\w+ing)\b|\bimagine\b|"
     r"\bpicture\s+(?:a|an|this)\b|\bthink\s+of\s+(?:it|a|an|the)\b|\banalog(?:y|ous)\b|\bmetaphor\b", re.I)
 
 
