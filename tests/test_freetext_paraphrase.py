@@ -61,6 +61,11 @@ def flagged(g) -> bool:
     ("q5", "so every map learns something different", "specialisation"),
     ("q7", "swap dense for conv with kernel = size of the previous feature map", "kernel-size"),
     ("q8", "the network squishes the image so the outlines are gone", "resolution-loss"),
+    ("q8", "at the end the map has become a tiny 4x4 grid", "resolution-loss"),
+    ("q8", "after 5 poolings you can't really tell where the cat's tail was", "resolution-loss"),
+    # a worked example instead of the definition
+    ("q1", "dense: each neuron gets 150,528 weights (224x224x3) but a conv filter 5x5x3 only 75",
+     "fewer-params"),
 ])
 def test_everyday_wording_earns_the_concept(question, text, concept):
     assert concept in concepts(grade(question, text))
@@ -72,6 +77,7 @@ def test_everyday_wording_earns_the_concept(question, text, concept):
     ("q4", "max pooling adds non-linearity, it is an activation function", "pooling-is-activation"),
     ("q7", "just put a flatten layer before the dense one and it becomes a conv", "flatten-to-convert"),
     ("q8", "the hard bit: every car in the street needs its own mask", "segmentation-separates-instances"),
+    ("q5", "the LRN makes each neuron more sensible than its neighbours", "lrn-boosts-sensitivity"),
 ])
 def test_misconceptions_in_everyday_wording_are_deducted(question, text, misconception):
     assert misconception in deducted(grade(question, text))
