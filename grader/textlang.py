@@ -59,6 +59,12 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "Polish": _words(
         "i w na z do się jest nie to że jak ale po czy dla przez oraz są może więcej mniej "
         "bez który która które każdy"),
+    "Czech": _words(
+        "a i v ve na se je jsou to že jak ale po pro při z ze do od který která které jeho její "
+        "jako nebo než také jen už bez k ke každý když přes přímo sebe"),
+    "Swedish": _words(
+        "och att det som ett är av för på med till den inte om har man kan när så eller men "
+        "från vid också bara alla mer mindre sin sina genom måste ändå"),
     "Turkish": _words(
         "ve veya bir bu şu için ile de da ki çok daha en gibi ama ancak olarak olan değil yok var "
         "her ise kadar sonra önce göre yerine hem mi ne"),

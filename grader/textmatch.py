@@ -48,7 +48,8 @@ NEGATIONS = frozenset({
 _ABBREVIATIONS = {
     "params": "parameters", "param": "parameter", "convnet": "cnn", "convnets": "cnn",
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
-    "res": "resolution",
+    "res": "resolution", "grad": "gradient", "grads": "gradients", "prec": "precision",
+    "bs": "batch",  # lecture-note shorthand for the batch size ("bs 64 -> 16")
 }
 
 #: Words students use for the rubric's words, across all questions (a small thesaurus, applied to
@@ -64,12 +65,17 @@ _SYNONYMS = {
     **dict.fromkeys(("chopping", "deleting", "stripping", "ditching"), "removing"),
     "knowledge": "information", "info": "information",
     **dict.fromkeys(("squash", "squashes", "squashed", "squashing", "squeezed",
-                     "squeezing", "shrunk", "shrank"), "shrinks"),
+                     "squeezing", "shrunk", "shrank", "squish", "squishes", "squished",
+                     "squishing"), "shrinks"),
     # slang and plain words for cutting something down: "nuke the batch size", "halve the filters"
-    **dict.fromkeys(("slash", "nuke", "trim", "halve", "lessen"), "reduce"),
-    **dict.fromkeys(("slashes", "nukes", "trims", "halves", "lessens"), "reduces"),
-    **dict.fromkeys(("slashed", "nuked", "trimmed", "halved", "lessened"), "reduced"),
-    **dict.fromkeys(("slashing", "nuking", "trimming", "halving", "lessening"), "reducing"),
+    # (and the non-native "diminish", from diminuir / diminuer)
+    **dict.fromkeys(("slash", "nuke", "trim", "halve", "lessen", "diminish"), "reduce"),
+    **dict.fromkeys(("slashes", "nukes", "trims", "halves", "lessens", "diminishes"), "reduces"),
+    **dict.fromkeys(("slashed", "nuked", "trimmed", "halved", "lessened", "diminished"), "reduced"),
+    **dict.fromkeys(("slashing", "nuking", "trimming", "halving", "lessening", "diminishing"), "reducing"),
+    # what slide-deck and video explanations call a kernel
+    **dict.fromkeys(("stencil", "template"), "filter"),
+    **dict.fromkeys(("stencils", "templates"), "filters"),
     # a feature that "wiggles by a pixel" has moved by a pixel
     **dict.fromkeys(("wiggle", "jiggle", "nudge"), "move"),
     **dict.fromkeys(("wiggles", "jiggles", "nudges"), "moves"),
@@ -99,7 +105,9 @@ class Token:
     end: int
 
 
-_NEARBY = re.compile(r"\b(?:close|next|near)\s+(?:to\s+)?(?:each\s+other|one\s+another)\b")
+_NEARBY = re.compile(r"\b(?:close|next|near|beside)\s+(?:to\s+)?(?:each\s+other|one\s+another)\b")
+#: "non-linear", "non linear" are one word, "nonlinear" (padded: offsets stay valid)
+_NON = re.compile(r"\bnon[- ](?=linear)")
 
 
 def normalise(text: str) -> str:
@@ -108,6 +116,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"\b([23])[- ]d\b", r"\1d ", text)  # "2-D", "2 D" -> "2d" (same length)
     # "pixels close to each other" are nearby pixels (padded: offsets stay valid)
     text = _NEARBY.sub(lambda m: "nearby".ljust(len(m.group())), text)
+    text = _NON.sub(lambda m: " non", text)
     return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
                   lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
 
@@ -366,7 +375,8 @@ def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
 #: A break no phrase's words reach across: a new clause that says something else.
 _BREAK_INSIDE = re.compile(r"[;]|\b(?:but|whereas|while|although|however)\b", re.I)
 #: Where a negation's reach ends: "no weights, so it is cheaper" negates the weights only.
-_NEW_CLAUSE = re.compile(r"[,;:]|\b(?:so|because|since|but|which|thus|hence|therefore|while)\b", re.I)
+_NEW_CLAUSE = re.compile(r"[,;:]|\s[-–—]+\s|\b(?:so|because|since|but|which|thus|hence|therefore|while)\b",
+                         re.I)
 
 
 _VERB_NEGATIONS = frozenset({"not", "never", "cannot"})
@@ -392,12 +402,17 @@ _REJECTING = frozenset({
 })
 
 
+def _no_matter(tokens: list[Token], i: int) -> bool:
+    """"no matter how big the image" is not a rejection ("does not matter" is)."""
+    return tokens[i].word == "no" and i + 1 < len(tokens) and tokens[i + 1].word == "matter"
+
+
 def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
     """The clause after a match rejects it: a negation then a word like help/work/possible."""
     for i in range(end + 1, min(len(tokens), end + 5)):
-        if re.search(r"[,;:]|\bbut\b", sentence[tokens[i - 1].end:tokens[i].start]):
-            return False
-        if is_negation(tokens[i].word):
+        if re.search(r"[,;:]|\b(?:but|so)\b", sentence[tokens[i - 1].end:tokens[i].start]):
+            return False  # "acts like a relu so you don't need one": a new clause's negation
+        if is_negation(tokens[i].word) and not _no_matter(tokens, i):
             nxt = tokens[i + 1:i + 3]
             if any(t.stem in _REJECTING for t in nxt):
                 return True
@@ -434,6 +449,19 @@ def denied(sentence: str) -> bool:
 #: it has no parameters at all", "some people think X, but Y"). Commas do not end it: "it is not
 #: true that pooling, unlike a conv, reduces the parameters" denies all of it.
 _DENIAL_BREAK = re.compile(r"[:;]|\s[-–—]+\s|\b(?:but|however|instead|in fact|actually)\b", re.I)
+
+
+#: Markers that deny what follows them, not what came before: in "the pixels stay together,
+#: contrary to the MLP where they are lost" the student's claim is the first clause.
+_FORWARD_DENIAL = re.compile(r"\bcontrary\s+to\b", re.I)
+
+
+def denial_start(sentence: str) -> int:
+    """Offset where the sentence's denial starts covering it (0: from its start)."""
+    m = _DENIAL.search(normalise(sentence))
+    if m is None or not _FORWARD_DENIAL.match(m.group()):
+        return 0
+    return m.start()
 
 
 def denial_end(sentence: str) -> int | None:

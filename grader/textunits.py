@@ -61,7 +61,7 @@ _MARKER = re.compile(r"->|=>|→|=|\b(?:because|since|so|therefore|thus|which|wh
                      re.I)
 _RELATIONS = re.compile(
     r"\b(?:unlike|than|instead|fewer|less|smaller|lower|more|larger|bigger|higher|no|not|without|"
-    r"only|per|each|every|any|anywhere|wherever)\b", re.I)
+    r"only|per|each|every|any|anywhere|wherever|down)\b", re.I)  # "bs down"
 _CHUNK_SPLIT = re.compile(r"\s*[,/|]\s*|\s+(?:and|or|&)\s+|\s*\+\s*")
 _HEADER = re.compile(r"^\s*[\w\s-]{1,30}:\s*")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -88,6 +88,12 @@ def is_bare_chunk(chunk: str, *, in_list: bool = False) -> bool:
     """A term with no verb: "translation invariance", "fp16", "skip connections". Alone (a bullet),
     a relation word makes it a statement ("fewer filters"); inside a list of terms it does not."""
     words = _WORDS.findall(chunk)
+    if (in_list and words and words[0].lower().endswith("ed")
+            and len(_WORDS.findall(re.sub(r"\([^)]*\)", " ", chunk))) >= 3):  # "(float16)" names no noun
+        # a participle before a compound noun, among terms, is an adjective: "specialised feature
+        # maps", "stacked conv layers" name things as "weight sharing" does ("mixed precision",
+        # "reduced batch" may be what the student did: kept as statements)
+        words = words[1:]
     if not words or _MARKER.search(chunk) or _has_verb(words):
         return False
     if len(words) >= 4 and any(w.lower() in ("the", "a", "an") for w in words[1:]):

@@ -20,16 +20,19 @@ it: a 0 for those is certain.
 
 Reading as a TA does (issue 13): a concept counts only from text about its subject (Q6: the
 sentences about that architecture, grader/textunits.py) and not where the same words say the
-opposite (`unless`, `unless_patterns`) or are negated, rejected ("does not help") or denied
-("it is not true that"); the words that state a misconception earn nothing; a misconception is
+opposite (`unless`, `unless_patterns`) or are negated, rejected ("does not help") or denied ("it
+is not true that"); the words that state a misconception earn nothing; a misconception is
 deducted only where it is asserted: not where it is denied (up to the student's own correction
 after a ':' or 'but'), nor where the student takes it back at once ("... no, sorry, that's
-backwards", grader/freetext/retraction.py). Bare terms ("weight sharing, translation invariance") earn
-at most `keyword_share` (25%) of the points and send the answer to review; so does an answer
-not written in English (grader/textlang.py: function words, or a non-Latin script), whatever it
-scored. Q6: a sentence about a named architecture that says something yet earned nothing for it
-lowers the confidence (an innovation in words or typos the phrases cannot read). Hidden text (HTML comments,
-display:none) is removed before grading by the locator (grader/notebook.py).
+backwards", grader/freetext/retraction.py); a right claim taken back ("no weights... hmm wait, I
+think it does have one?") earns nothing, and a concept read and rejected so (negated,
+contradicted, withdrawn) is no near miss for the confidence. Bare terms ("weight sharing,
+translation invariance") earn at most `keyword_share` (25%) of the points and send the answer to
+review; so does an answer not written in English (grader/textlang.py: function words, or a
+non-Latin script), whatever it scored. Q6: a sentence about a named architecture that says
+something yet earned nothing for it lowers the confidence (an innovation in words or typos the
+phrases cannot read). Hidden text (HTML comments, display:none) is removed before grading by the
+locator (grader/notebook.py).
 
 A sentence-embedding signal (all-MiniLM-L6-v2 run with NumPy, grader/embed.py) was measured
 and not adopted: as credit it lowered held-out agreement, as a review flag it caught 1 more

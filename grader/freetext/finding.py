@@ -7,6 +7,7 @@ from typing import Any
 
 from grader.freetext.attribution import about as attributed
 from grader.freetext.reading import Unit, pattern_hit
+from grader.freetext.retraction import claim_withdrawn
 from grader.freetext.rubric import Concept, ConceptRubric
 from grader.textmatch import PhraseMatch, find_phrase, is_negation, negated_span, without_head_nouns
 
@@ -19,6 +20,13 @@ def find_concepts(units: list[Unit], rubric: ConceptRubric,
     found: dict[str, str] = {}  # concept id -> "yes" (a statement) | "bare" (only as a term)
     weak: set[str] = set()  # found only through typo tolerance
     explained: set[str] = set()  # every sentence that matched some concept
+    set_aside: set[str] = set()  # concepts read and rejected (negated, contradicted, withdrawn)
+    texts = list(dict.fromkeys(u.text for u in units))
+    after = {t: texts[i + 1:i + 3] for i, t in enumerate(texts)}  # the next two sentences
+
+    def withdrawn(u: Unit, end: int) -> bool:
+        return claim_withdrawn(u.text, end, after[u.text])
+
     for c in rubric.concepts:
         best: tuple[int, float, PhraseMatch | None, str, str] | None = None
         for u in units:
@@ -29,6 +37,7 @@ def find_concepts(units: list[Unit], rubric: ConceptRubric,
                 # read and set aside (about another subject, or denied): not a missed paraphrase
                 if any(find_phrase(p, u.tokens, u.text) for p in c.phrases):
                     explained.add(u.text)
+                    set_aside.add(c.id)
                 continue
             rank = 1 if about == "yes" else 0
             negated = any(is_negation(t.word) for t in u.tokens)
@@ -36,8 +45,14 @@ def find_concepts(units: list[Unit], rubric: ConceptRubric,
                 m = find_phrase(phrase, u.tokens, u.text)
                 if m is None and negated and find_phrase(phrase, u.tokens, u.text, guard_negation=False):
                     explained.add(u.text)  # "float16 does not help": read as rejected
-                if m and (_contradicted(c, u) or _overlaps(u, m, wrong or [])):
+                    set_aside.add(c.id)
+                if m and (_contradicted(c, u) or _overlaps(u, m, wrong or [])
+                          or withdrawn(u, u.tokens[m.end].end)):
                     explained.add(u.text)  # "within the same feature map": read as the opposite
+                    set_aside.add(c.id)
+                    if withdrawn(u, u.tokens[m.end].end):  # the retraction was read too
+                        nxt = after[u.text]
+                        explained.update(nxt[:2] if nxt and nxt[0].rstrip().endswith("?") else nxt[:1])
                     m = None
                 if m:
                     explained.add(u.text)
@@ -49,13 +64,15 @@ def find_concepts(units: list[Unit], rubric: ConceptRubric,
                 for phrase in c.phrases:
                     short = without_head_nouns(phrase)
                     m = find_phrase(short, u.tokens, u.text) if short else None
-                    if m and not (_contradicted(c, u) or _overlaps(u, m, wrong or [])):
+                    if m and not (_contradicted(c, u) or _overlaps(u, m, wrong or [])
+                                  or withdrawn(u, u.tokens[m.end].end)):
                         explained.add(u.text)
                         score = min(m.score, RELAXED_SCORE)
                         if best is None or (rank, score) > best[:2]:
                             best = (rank, score, m, u.text, m.text)
             hit = pattern_hit(c.patterns, u.span)
-            if hit and not _contradicted(c, u) and not _hit_negated(u, hit):
+            if (hit and not _contradicted(c, u) and not _hit_negated(u, hit)
+                    and not withdrawn(u, u.tokens[0].start + hit.end())):
                 explained.add(u.text)
                 if best is None or (rank, 1.0) > best[:2]:
                     best = (rank, 1.0, None, u.text, hit.group())
@@ -70,7 +87,7 @@ def find_concepts(units: list[Unit], rubric: ConceptRubric,
             "phrase": span, "sentence": sentence, "bare": not rank,
             "rubric_phrase": m.phrase.text if m else "pattern", "similarity": score,
         })
-    return matches, found, weak, explained
+    return matches, found, weak, explained, set_aside - set(found)
 
 
 def _hit_negated(u: Unit, hit: re.Match[str]) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from grader.freetext.rubric import ConceptRubric
-from grader.textmatch import Token, denial_end, normalise, split_sentences, tokenize
+from grader.textmatch import Token, denial_end, denial_start, normalise, split_sentences, tokenize
 from grader.textunits import bare_items, subject_spans
 
 
@@ -63,13 +63,16 @@ def units(sentences: list[Unit], rubric: ConceptRubric) -> list[Unit]:
     out: list[Unit] = []
     for s, spans, b in zip(sentences, all_spans, bare, strict=True):
         reach = denial_end(s.text)
+        begin = denial_start(s.text) if reach is not None else 0
         for sp in spans:
             tokens = s.tokens[sp.start:sp.end]
             if reach is None:
                 out.append(Unit(s.text, tokens, sp.subject, b, False))
                 continue
-            # the denied claim, then the student's own correction after a break, if any
-            for part, no in (([t for t in tokens if t.start < reach], True),
+            # the student's claim before a forward denial ("..., contrary to the MLP"), the
+            # denied claim, then the student's own correction after a break, if any
+            for part, no in (([t for t in tokens if t.start < begin], False),
+                             ([t for t in tokens if begin <= t.start < reach], True),
                              ([t for t in tokens if t.start >= reach], False)):
                 if part:
                     out.append(Unit(s.text, part, sp.subject, b, no))

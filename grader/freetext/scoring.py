@@ -43,7 +43,7 @@ def grade_text(text: str, rubric: ConceptRubric, points: float, prompt: str = ""
     # of the previous layer, but with convolutions" is not the definition of an FCN), nor do
     # those of a claim the student took back
     wrong = [(m["sentence"], m["span"]) for m in stated] + taken_back
-    matches, found, weak, explained = find_concepts(units, rubric, wrong)
+    matches, found, weak, explained, set_aside = find_concepts(units, rubric, wrong)
     used_sentences |= explained
 
     by_group: dict[str, float] = {}
@@ -74,7 +74,7 @@ def grade_text(text: str, rubric: ConceptRubric, points: float, prompt: str = ""
     ]
     language = guess_language(text)
     confidence, reasons = _confidence(units, rubric, set(found), weak, stated, used_sentences,
-                                      score, points, prompt)
+                                      score, points, prompt, set_aside)
     if keyword_list:
         confidence = min(confidence, 0.4)
         reasons.append(f"a list of terms without statements: at most {rubric.keyword_share:.0%} of "
