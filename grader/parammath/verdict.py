@@ -220,7 +220,8 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     else:
         # "10.52 MB maps + 0.24 MB input ... = 541.6 MB": working in decimal megabytes means the
         # result is decimal too; that 541.6 read as MiB lands near 565.6 MB is chance
-        as_read = replace(q, unit=None) if q.unit == "MB" and _decimal_working(reading, ref) else q
+        as_read = (replace(q, unit=None) if q.unit == "MB" and (
+            _decimal_working(reading, ref) or _derived_in_decimal(reading, q)) else q)
         hits = [t for t in tgs if _close(as_read, t.value, tolerance)]
         # a method beyond the minimum is named only where the figure is it as written: 552.1 "MB"
         # read as MiB landing near Adam's 576.5 MB is chance
@@ -434,6 +435,21 @@ def _decimal_working(reading: Reading, ref: dict[str, Any]) -> bool:
         elif any(abs(number * 2**20 - s) <= 0.005 * s for s in sizes):
             binary += 1
     return decimal >= 2 and not binary
+
+
+def _derived_in_decimal(reading: Reading, q: Quantity) -> bool:
+    """'200 × 150 × 100 × 32 = 96 million bits = 12 MB ... So: 12 MB for a prediction': the figure
+    (or the same figure said earlier) is the result of the student's own working in decimal
+    megabytes, so reading it as MiB (12 MiB = 12.58 MB, near 12.6 MB) is chance (rubric q2, rule
+    (b): "MB" is read as MiB only where 1024 is stated or evident)."""
+    for eq in reading.equations:
+        r = eq.rhs
+        if (eq.holds and r.unit == "MB" and eq.lhs.is_memory and r.start <= q.start
+                and abs(r.value - q.value) <= q.precision / 10
+                and abs(eq.lhs.value - r.value) <= r.precision / 10 and not re.search(
+                    r"1024|2\s*\*\*\s*20|2\^20|MiB", reading.text[eq.start : r.end])):
+            return True
+    return False
 
 
 def _spatial_only(reading: Reading, ref: dict[str, Any]) -> bool:
