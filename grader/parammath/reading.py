@@ -182,10 +182,16 @@ def _alternative_pair(text: str, q: Quantity, seg: Segment) -> bool:
     for m in find_quantities(seg.text):
         start, end = m.start + seg.start, m.end + seg.start
         gap = text[end : q.start] if end <= q.start else text[q.end : start]
+        # "14.1 / 28.3 MB depending on float32 or float64": a doubling offered as the other case
         if (re.fullmatch(r"\s+/\s+", gap) and m.is_memory == q.is_memory and q.value > 0
-                and m.value != q.value and 0.5 <= m.value / q.value <= 2):
+                and m.value != q.value and (0.45 <= m.value / q.value <= 2.2 or _DEPENDING.search(seg.text))):
             return True
     return False
+
+
+#: "X / Y depending on ...": each value for one case, offered together
+_DEPENDING = re.compile(r"\bdepend\w*|\bje\s+nach\b|\babhängig|\bselon\b|\bsuivant\b|\bsegún\b|"
+                        r"\bdependendo\b|\bв\s+зависимости\b|取决于|视", re.I)
 
 
 def _is_param_size(q: Quantity, seg: Segment) -> bool:

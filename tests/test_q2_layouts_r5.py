@@ -1,0 +1,81 @@
+"""Q2 answers of the classes the fifth fixing round met (issue 13, blind11/12 as dev data): hedges
+between two figures in several languages, the book's own example quoted for this network, and
+the messy styles of an evening class. Static: no notebook, no kernel, no TensorFlow."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.checks.parammath import grade_answer
+from grader.rubric import load_rubric
+
+RUBRIC = load_rubric()
+PARAMS = RUBRIC.item("q2.params").params
+PROMPT = RUBRIC.question("q2").prompt
+PARTS = ("params", "ram_prediction", "ram_batch")
+
+
+def grade(text: str, code: str = "") -> dict:
+    return grade_answer(text, PARAMS, code=code, prompt=PROMPT)
+
+
+def credits(out: dict) -> list[float]:
+    return [out[p].credit for p in PARTS]
+
+
+def found(outcome) -> str | None:
+    return next(n["found"] for n in outcome.evidence["numbers"] if n["graded_here"])
+
+
+def conflicting(outcome) -> list[str]:
+    return next(n["conflicting"] for n in outcome.evidence["numbers"] if n["graded_here"])
+
+
+@pytest.mark.parametrize("prediction", [
+    "either 14.1 MB (float32 weights + maps) or 28.3 MB if Keras keeps things in float64, idk",
+    "14.1 MB (weights + all maps, float32) or 28.3 MB (float64), not sure",
+    "14.1 / 28.3 MB depending on float32 vs float64",
+    "entweder 14,1 MB (float32) oder 28,3 MB, falls Keras intern float64 nutzt",
+    "soit 14,1 Mo (float32), soit 28,3 Mo si Keras passe en float64",
+    "o bien 14,1 MB (float32) o 28,3 MB si Keras usa float64",
+    "ou 14,1 MB (float32) ou 28,3 MB se o Keras usar float64",
+    "либо 14,1 МБ (float32), либо 28,3 МБ, если Keras использует float64",
+])
+def test_a_hedge_between_two_figures_earns_no_credit_and_goes_to_a_ta(prediction):
+    out = grade(f"Total params: 903,400.\n\nFor one prediction: {prediction}.\n\nBatch of 50: 565.6 MB.")
+    o = out["ram_prediction"]
+    assert o.credit == 0 and o.needs_review
+    assert len(conflicting(o)) == 2
+    assert out["params"].credit == 1 and out["ram_batch"].credit == 1  # the other parts stand
+
+
+def test_a_hedge_on_the_count_is_no_count():
+    out = grade("Params: either 903,400 or 902,700 (without biases). Prediction 14.1 MB, batch 565.6 MB.")
+    o = out["params"]
+    assert o.credit == 0 and o.needs_review
+
+
+def test_two_accepted_conventions_offered_together_stay_one_right_answer():
+    # rubric q2: 12.6 MB (memory freed) and 14.1 MB (every layer kept) are both accepted
+    out = grade("Params 903,400. Prediction needs 12.6 MB (two layers at a time) or 14.1 MB (all layers "
+                "kept). Batch of 50: 565.6 MB.")
+    assert credits(out) == [1, 1, 1]
+    # a list with a non-accepted figure among them is still a shotgun
+    out = grade("Params 903,400.\nRAM for a prediction, depends: 9 MB (just the two biggest layers), 12.6 MB "
+                "(with the parameters) or 14.1 MB (keeping every layer).\nBatch: 565.6 MB")
+    assert out["ram_prediction"].credit == 0
+
+
+def test_the_books_own_example_worked_in_decimal_is_not_read_as_mib():
+    text = ('According to the book: "(5 × 5 × 3 + 1) × 200 = 15,200 parameters", and each of the\n'
+            "200 feature maps of 150 × 100 neurons uses 32 bits, so 200 × 150 × 100 × 32 = 96 million bits\n"
+            "= 12 MB of RAM for one instance. For a training batch of 100 instances it's 1.2 GB.\n\n"
+            "So: 15,200 parameters, 12 MB for a prediction, and training needs about 1.2 GB.")
+    assert credits(grade(text)) == [0, 0, 0]
+
+
+def test_mb_from_1024_based_working_is_still_read_as_mib():
+    # rule (b): "MB" after a division by 1024 is the MiB convention, accepted
+    out = grade("params 903,400\nprediction: 12,613,600 / 1024 / 1024 = 12.03 MB\n"
+                "batch: 565,613,600 B = 539.4 MB (/1024/1024)")
+    assert out["ram_prediction"].credit == 1
