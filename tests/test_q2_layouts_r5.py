@@ -79,3 +79,23 @@ def test_mb_from_1024_based_working_is_still_read_as_mib():
     out = grade("params 903,400\nprediction: 12,613,600 / 1024 / 1024 = 12.03 MB\n"
                 "batch: 565,613,600 B = 539.4 MB (/1024/1024)")
     assert out["ram_prediction"].credit == 1
+
+
+@pytest.mark.parametrize("text", [
+    "params: 903,400\nprediction: 12,613,600 bytes, call it ~12 MB\n"
+    "batch: 565,613,600 bytes, so roughly 0.5 GB",
+    "Params 903400. Training batch 50: 50 × 11,240,000 B + 3,613,600 B = 565,613,600 B ≈ 539.4 MiB "
+    "≈ 0.53 GiB, so ~0.5 GB.\nPrediction: 2 layers + weights = 12,613,600 B ≈ 12.03 MiB",
+    "params=903400 | pred 12.61 MB | batch: 565.61 MB, also etwa 0,6 GB",
+])
+def test_a_right_figure_glossed_with_an_odd_rounding_keeps_its_credit(text):
+    out = grade(text)
+    assert credits(out) == [1, 1, 1]
+    assert not out["ram_batch"].needs_review
+
+
+
+def test_a_gloss_that_is_the_only_batch_figure_is_still_read():
+    # no precise figure before it: the gloss is what the student wrote, too rounded to show a method
+    o = grade("params 903,400, prediction 12.61 MB, batch of 50 images: roughly 0.6 GB")["ram_batch"]
+    assert found(o) == "0.6 GB" and o.credit == 0 and o.needs_review
