@@ -99,3 +99,29 @@ def test_a_gloss_that_is_the_only_batch_figure_is_still_read():
     # no precise figure before it: the gloss is what the student wrote, too rounded to show a method
     o = grade("params 903,400, prediction 12.61 MB, batch of 50 images: roughly 0.6 GB")["ram_batch"]
     assert found(o) == "0.6 GB" and o.credit == 0 and o.needs_review
+
+
+def test_a_console_cell_over_several_lines_takes_the_unit_of_the_name_it_shows():
+    text = ("Params: 903,400 (model.count_params()).\n\n"
+            "In [12]: input_b = 200*300*3*4\n"
+            "         maps_b = (150*100*100 + 75*50*200 + 38*25*400)*4\n"
+            "         ram_pred_mb = (input_b + maps_b + 903400*4)/1e6\n"
+            "         ram_pred_mb\n"
+            "Out[12]: 14.8536\n\n"
+            "In [13]: ram_batch_mib = (50*(720000 + 10520000) + 3613600) / 2**20\n"
+            "         ram_batch_mib\n"
+            "Out[13]: 539.4097")
+    out = grade(text)
+    assert found(out["ram_prediction"]) == "14.8536 MB" and credits(out) == [1, 1, 1]
+
+
+def test_one_printed_line_of_several_values_under_a_bare_fence_takes_each_name():
+    text = ("```python\n# Q2\nparams = 903_400\npred_mb = (6 + 3) + params * 4 / 1e6\n"
+            "batch_mb = 50 * (10.52 + 0.72) + params * 4 / 1e6\nprint(params, pred_mb, batch_mb)\n```\n"
+            "```\n903400 12.6136 565.6136\n```\n")
+    out = grade(text)
+    assert found(out["ram_prediction"]) == "12.6136 MB" and credits(out) == [1, 1, 1]
+    # the batch as 50 x one prediction, printed the same way: the wrong method, no credit
+    out = grade(text.replace("50 * (10.52 + 0.72) + params * 4 / 1e6", "50 * pred_mb")
+                .replace("565.6136", "630.68"))
+    assert credits(out) == [1, 1, 0]
