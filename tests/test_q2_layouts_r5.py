@@ -125,3 +125,17 @@ def test_one_printed_line_of_several_values_under_a_bare_fence_takes_each_name()
     out = grade(text.replace("50 * (10.52 + 0.72) + params * 4 / 1e6", "50 * pred_mb")
                 .replace("565.6136", "630.68"))
     assert credits(out) == [1, 1, 0]
+
+
+def test_a_map_shape_written_tight_is_no_batch_of_fifty():
+    # "75x50" is the second layer's map, not "× 50 images": the prediction stays the prediction
+    text = ("Parameters: 2'800 + 180'200 + 720'400 = 903'400.\n\n"
+            "Prediction: with stride 2 the maps are 150x100, 75x50 and 38x25. Only two adjacent layers\n"
+            "must live at the same time: 6'000'000 + 3'000'000 Bytes, plus the weights 3'613'600 Bytes\n"
+            "= 12'613'600 Bytes ≈ 12.6 MB.\n\n"
+            "Training, mini-batch of 50: 50 × (720'000 + 10'520'000) + 3'613'600 = 565'613'600 Bytes.")
+    out = grade(text)
+    assert found(out["ram_prediction"]) == "12.6 MB" and credits(out) == [1, 1, 1]
+    # the batch factor after a figure is still read as the batch
+    out = grade("params 903,400; one image 14.13 MB; batch: 11.24x50 + 3.61 = 565.6 MB")
+    assert credits(out) == [1, 1, 1]
