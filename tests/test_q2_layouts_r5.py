@@ -139,3 +139,16 @@ def test_a_map_shape_written_tight_is_no_batch_of_fifty():
     # the batch factor after a figure is still read as the batch
     out = grade("params 903,400; one image 14.13 MB; batch: 11.24x50 + 3.61 = 565.6 MB")
     assert credits(out) == [1, 1, 1]
+
+
+@pytest.mark.parametrize("without", ["without the batch factor", "ohne den Batch-Faktor", "sans le batch"])
+def test_training_answered_first_then_a_prediction_that_says_the_batch_away(without):
+    text = ("I'll start with training because that is what I deal with at work.\n\n"
+            "Training, mini-batch of 50: every activation is kept for backprop. Per image:\n"
+            "720 KB input + 6 MB + 3 MB + 1.52 MB = 11.24 MB, times 50 = 562 MB, plus the parameters\n"
+            "(903,400 × 4 B = 3.61 MB) → about 565.6 MB.\n\n"
+            f"Prediction, one image: the same {without}, 11.24 + 3.61 = 14.85 MB.\n\n"
+            "Total parameters (asked first, sorry): 2,800 + 180,200 + 720,400 = 903,400.")
+    out = grade(text)
+    assert found(out["ram_prediction"]) == "14.85 MB" and found(out["ram_batch"]) == "565.6 MB"
+    assert credits(out) == [1, 1, 1]
