@@ -152,3 +152,19 @@ def test_training_answered_first_then_a_prediction_that_says_the_batch_away(with
     out = grade(text)
     assert found(out["ram_prediction"]) == "14.85 MB" and found(out["ram_batch"]) == "565.6 MB"
     assert credits(out) == [1, 1, 1]
+
+
+def test_a_tables_total_row_under_a_bytes_column_is_memory_not_a_count():
+    text = ("| Layer | Kernel params | Output shape | Output values | Bytes (float32) |\n"
+            "|---|---|---|---|---|\n"
+            "| conv1 | (3·3·3+1)·100 = 2,800 | 100×150×100 | 1,500,000 | 6,000,000 |\n"
+            "| conv2 | (3·3·100+1)·200 = 180,200 | 50×75×200 | 750,000 | 3,000,000 |\n"
+            "| conv3 | (3·3·200+1)·400 = 720,400 | 25×38×400 | 380,000 | 1,520,000 |\n"
+            "| **Total** | **903,400** | | 2,630,000 | 10,520,000 |\n\n"
+            "**Parameters:** 903,400\n\n"
+            "**Prediction (one image):** all maps + weights: 10,520,000 + 903,400·4 = 14,133,600 B "
+            "≈ **14.13 MB**\n\n"
+            "**Training, batch of 50:** 50 × (10,520,000 + 720,000) + 3,613,600 = 565,613,600 B "
+            "≈ **565.61 MB**")
+    out = grade(text)
+    assert found(out["params"]) == "903,400" and credits(out) == [1, 1, 1]
