@@ -168,3 +168,15 @@ def test_a_tables_total_row_under_a_bytes_column_is_memory_not_a_count():
             "≈ **565.61 MB**")
     out = grade(text)
     assert found(out["params"]) == "903,400" and credits(out) == [1, 1, 1]
+
+
+def test_a_display_formula_after_a_line_ending_in_a_colon_answers_that_lines_part():
+    text = ("**Parameters.** Each feature map of layer $l$ has $3 \\times 3 \\times C_{l-1}$ weights "
+            "and one bias:\n\n"
+            "$$ (3 \\times 3 \\times 3 + 1) \\times 100 + (3 \\times 3 \\times 100 + 1) \\times 200 + "
+            "(3 \\times 3 \\times 200 + 1) \\times 400 = 2800 + 180200 + 720400 = 903400 $$\n\n"
+            "**Prediction.** Keeping every layer: $$ 4 \\times (1500000 + 750000 + 380000 + 903400) "
+            "= 14133600 \\text{ B} $$ which is about 14.13 MB.\n\n"
+            "**Training.** For 50 images: about 565.6 MB.")
+    out = grade(text)
+    assert found(out["params"]) == "903400" and credits(out) == [1, 1, 1]

@@ -40,7 +40,11 @@ def read_answer(text: str, batch_size: int) -> Reading:
     blocks = header_blocks(text, batch_cue)
     last_end = 0
     for seg in segs:
-        if "\n\n" in text[last_end : seg.start] and not seg.labels and not _CONCLUDING_LINE.match(seg.text):
+        # "... weights and one bias:" then, apart, the display formula "$$ ... = 903400 $$": a line
+        # that ends with a colon opens what follows the break
+        opened = text[:last_end].rstrip().endswith(":")
+        if ("\n\n" in text[last_end : seg.start] and not seg.labels and not _CONCLUDING_LINE.match(seg.text)
+                and not opened):
             # a paragraph break ends what a line goes on about, unless the line concludes the
             # block above it ("- Parameters: 3.61 MB" then, apart, "Total ≈ 1,091.6 MB")
             previous = []
