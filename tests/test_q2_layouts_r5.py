@@ -180,3 +180,17 @@ def test_a_display_formula_after_a_line_ending_in_a_colon_answers_that_lines_par
             "**Training.** For 50 images: about 565.6 MB.")
     out = grade(text)
     assert found(out["params"]) == "903400" and credits(out) == [1, 1, 1]
+
+
+def test_texting_lowercase_units_and_a_layer_count_near_the_input_values():
+    # "ram for 1 pic" names the prediction; 180200 (layer 2's count) is no sign of the input
+    # counted in values (180,000), so "so like 14mb" after 10.52mb + 3.6mb is the all-layers figure
+    text = ("ok so params = 2800 + 180200 + 720400 = 903400 (dont forget bias lol)\n"
+            "ram for 1 pic: keep all 3 layers = 10.52mb + weights 3.6mb so like 14mb\n"
+            "training 50 pics: 50 x (10.52 + 0.72 for the img) + 3.6 = 565.6, so ~566mb\n")
+    out = grade(text)
+    assert found(out["ram_prediction"]) == "14mb" and credits(out) == [1, 1, 1]
+    # the input written in values, though, is still that mistake
+    o = grade("params 903,400\none image: maps 10.52 MB + input 180,000 + params 3.61 MB = 14.31 MB\n"
+              "batch 565.6 MB")["ram_prediction"]
+    assert o.credit < 1

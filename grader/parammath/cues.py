@@ -33,6 +33,7 @@ PREDICTION_CUE = re.compile(
     r"einzel|seule?\b(?!\s+fois)|\bsol[ao]\b(?!\s+vez)|"  # not "une seule fois", "una sola vez" (once)
     r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
     r"\b(?:one|1|a|an)\s+(?:image|instance|input|sample|picture|example|forward\s+pass)\b|"
+    r"\b(?:one|1|single)\s+(?:pic|photo)\b|"  # "ram for 1 pic", texting style
     r"\b(?:una|une|un|uma|ein(?:em|es|e)?|ek|één)\s+(?:imagen|image|immagine|imagem|instancia|bild|"
     r"instanz|photo|afbeelding)|одно(?:го)?\s+изображени|"
     r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)|"
