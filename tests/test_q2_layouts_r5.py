@@ -194,3 +194,17 @@ def test_texting_lowercase_units_and_a_layer_count_near_the_input_values():
     o = grade("params 903,400\none image: maps 10.52 MB + input 180,000 + params 3.61 MB = 14.31 MB\n"
               "batch 565.6 MB")["ram_prediction"]
     assert o.credit < 1
+
+
+def test_a_wrong_count_written_into_the_batch_formula_is_not_parameters_left_out():
+    # rubric q2 rule (d): 7,000 carried into the batch moves it under 3 % (562.0 MB): full credit
+    text = ("Each kernel is 3x3 so 9 weights + 1 bias = 10 params per feature map.\n"
+            "100 x 10 + 200 x 10 + 400 x 10 = 7,000 parameters\n\n"
+            "RAM (1 image), keep all layers: (1,500,000 + 750,000 + 380,000 + 7,000) x 4 bytes = 10.55 MB\n"
+            "RAM (50 images): (50 x (180,000 + 2,630,000) + 7,000) x 4 bytes = 562 MB")
+    out = grade(text)
+    assert credits(out) == [0, 0.5, 1]
+    assert out["ram_prediction"].needs_review
+    # the same 562 MB with no parameters anywhere in its formula is parameters left out
+    out = grade("params 903,400\nbatch of 50: 50 x (180,000 + 2,630,000) x 4 bytes = 562 MB")
+    assert out["ram_batch"].credit < 1
