@@ -276,10 +276,11 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
             _distance(q, t.value),
         ),
     )
+    # (or "(50 × (180,000 + 2,630,000) + 7,000) × 4 bytes = 562 MB": the count is a term of it)
+    in_formula = own is not None and own.holds and bool(student_params) and any(
+        abs(o.value - (student_params or 0)) < 0.5 for o in own.lhs.operands)
     if student_params and any(t.right_count_value for t in accepted) and (_shows_memory(
-            reading, student_params * ref["bytes_per_value"], skip=q) or (own is not None and own.holds and any(
-                abs(o.value - student_params) < 0.5 for o in own.lhs.operands))):
-        # (or "(50 × (180,000 + 2,630,000) + 7,000) × 4 bytes = 562 MB": the count is a term of it)
+            reading, student_params * ref["bytes_per_value"], skip=q) or in_formula):
         # "50 × 11.24 MB + 28 KB ≈ 562.03 MB" from a count of 7,000: the working adds the student's
         # own parameter bytes, so the figure is not the batch without the parameters it lies near
         mistakes = [t for t in mistakes if t.code != "parameters-not-counted"]
