@@ -452,7 +452,10 @@ def _derived_in_decimal(reading: Reading, q: Quantity) -> bool:
         r = eq.rhs
         if (eq.holds and r.unit == "MB" and eq.lhs.is_memory and r.start <= q.start
                 and abs(r.value - q.value) <= q.precision / 10
-                and abs(eq.lhs.value - r.value) <= r.precision / 10 and not re.search(
+                and abs(eq.lhs.value - r.value) <= r.precision / 10
+                # the step converts bits or bytes into MB; "50 * 3.44 MB = 172 MB" keeps the unit it had
+                and not any(o.unit and o.unit not in ("B", "bit") for o in eq.lhs.operands)
+                and not re.search(
                     r"1024|2\s*\*\*\s*20|2\^20|MiB", reading.text[eq.start : r.end])):
             return True
     return False
