@@ -208,3 +208,11 @@ def test_a_wrong_count_written_into_the_batch_formula_is_not_parameters_left_out
     # the same 562 MB with no parameters anywhere in its formula is parameters left out
     out = grade("params 903,400\nbatch of 50: 50 x (180,000 + 2,630,000) x 4 bytes = 562 MB")
     assert out["ram_batch"].credit < 1
+
+
+def test_the_books_figures_quoted_for_this_network_go_to_a_ta():
+    text = ('Laut dem Buch (Kap. 14): "(5 × 5 × 3 + 1) × 200 = 15.200 Parameter", 200 × 150 × 100 × 32 Bit '
+            "= 96 Millionen Bit = 12 MB für eine Instanz; für einen Batch von 100 Instanzen 1,2 GB.")
+    out = grade(text)
+    assert [out[p].credit for p in PARTS] == [0, 0, 0]
+    assert all(out[p].needs_review for p in PARTS)
