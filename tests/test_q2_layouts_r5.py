@@ -216,3 +216,13 @@ def test_the_books_figures_quoted_for_this_network_go_to_a_ta():
     out = grade(text)
     assert [out[p].credit for p in PARTS] == [0, 0, 0]
     assert all(out[p].needs_review for p in PARTS)
+
+
+def test_memory_reuse_carried_into_training_is_no_credit_for_a_ta():
+    text = ("There are 903,400 parameters in total.\n\n"
+            "Prediction: only a layer's input and its output exist at once, the max is conv1 + conv2 = "
+            "6 + 3 = 9 MB, plus 3.61 MB of parameters = 12.61 MB.\n\n"
+            "Training on 50 images, same trick for each image: 50 × 9 MB + 3.61 MB = 453.6 MB.")
+    out = grade(text)
+    assert credits(out) == [1, 1, 0]
+    assert out["ram_batch"].needs_review and not out["ram_prediction"].needs_review
