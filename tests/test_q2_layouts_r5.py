@@ -226,3 +226,10 @@ def test_memory_reuse_carried_into_training_is_no_credit_for_a_ta():
     out = grade(text)
     assert credits(out) == [1, 1, 0]
     assert out["ram_batch"].needs_review and not out["ram_prediction"].needs_review
+
+
+def test_a_rounder_figure_that_adds_a_term_is_no_gloss():
+    # "so roughly 12 MB with the weights" states a new total, not a rounding of the 10.52 MB before it
+    out = grade("params 903,400. prediction: all maps = 10.52 MB, so roughly 14 MB with the weights. "
+                "batch 565.6 MB")
+    assert found(out["ram_prediction"]) == "14 MB"

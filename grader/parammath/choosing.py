@@ -337,6 +337,9 @@ def _odd_gloss(reading: Reading, i: int) -> bool:
         return False
     if not _GLOSS.fullmatch(reading.text[a.end : b.start]):
         return False
+    if re.match(r"[^.;\n]{0,30}?(?:\bwith\b|\bplus\b|\bincl|\+|\band\s+the\b|\bmit\b|\bavec\b|"
+                r"\bcom\b|\bcon\b)", reading.text[b.end : seg.end], re.I):
+        return False  # "maps 10.52 MB, so roughly 12 MB with the weights": a new total, no gloss
     # two significant digits or fewer after a far more precise figure: a gloss, even where a 1024
     # reading makes it agree (0.53 GiB, so ~0.5 GB); "≈ 12.6 MB" after bytes is a restatement
     rough = b.precision / b.value >= 0.02 and b.precision / b.value > 10 * a.precision / a.value
