@@ -44,6 +44,10 @@ SETS["blind8"] = DATA / "q2_blind8.yaml"  # its `says` are byte counts, so no qu
 SETS["blind9"] = DATA / "q2_blind9.yaml"
 SETS["blind10"] = DATA / "q2_blind10.yaml"  # round 7, scored after round 13j merged: first look 91.7 %
 SETS["dev5"] = DATA / "q2_dev5.yaml"  # fixer round 4's guesses at the next layouts (in-sample)
+# Round 11/12's fresh sets, first look after round 13k merged: 95.6 % exact (1 over-credited) and
+# 94.9 % (1 over-credited); dev data since fixer round 5 (wt13n).
+SETS["blind11"] = DATA / "q2_blind11.yaml"
+SETS["blind12"] = DATA / "q2_blind12.yaml"
 
 
 def _norm(s: str | None) -> str | None:

@@ -44,7 +44,7 @@ _UNIT_WORDS: list[tuple[str, str]] = [
     (r"kilobits?|kbits?|Kbits?", "kbit"),
     (r"megabits?|Mbits?|mbits?", "Mbit"),
     (r"gigabits?|Gbits?|gbits?", "Gbit"),
-    (r"bits?", "bit"),
+    (r"bits?|Bits?", "bit"),  # "96 Millionen Bit": German capitalises nouns
     (r"[Kk]ibibytes?|KiB|kiB|Kib|Kio|КиБ", "KiB"),
     (r"[Mm]ebibytes?|MiB|Mib|Mio|МиБ", "MiB"),
     (r"[Gg]ibibytes?|GiB|Gib|Gio|ГиБ", "GiB"),

@@ -40,10 +40,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from grader.checks.base import Outcome, register
+from grader.checks.base import Outcome, register, require_answer
 from grader.parammath.feedback import DEFAULT_PARTIAL, DEFAULT_TOLERANCE, grade_part
 from grader.parammath.reading import PARTS, answer_text, read_answer
-from grader.plugin import require_answer
 
 __all__ = ["PARTS", "check_param_math", "grade_answer", "grade_part", "grade_text", "read_answer"]
 

@@ -91,6 +91,9 @@ def pick_answers(reading: Reading) -> None:
         # "1,26,13,600 bytes i.e. around 12.6 MB": the same figure converted; the student's own
         # figure is the one written first
         idx = [i for i in idx if not _restates_previous(reading, i)] or idx
+        # "565,613,600 bytes, so roughly 0.5 GB", "12,613,600 bytes, call it ~12 MB": a rougher
+        # gloss that the precise figure does not round to; the precise figure is the answer
+        idx = [i for i in idx if not _odd_gloss(reading, i)] or idx
         cued = []
         for i in idx:
             q = reading.quantities[i]
@@ -310,6 +313,37 @@ def _restates_previous(reading: Reading, i: int) -> bool:
     a, b = reading.quantities[i - 1], reading.quantities[i]
     return (a.is_memory and b.is_memory and bool(RESTATED.fullmatch(reading.text[a.end : b.start]))
             and abs(a.value - b.value) <= 0.06 * max(a.value, b.value))
+
+
+#: Between a figure and a rougher gloss of it: ", so roughly", ", call it ~", "≈ ... so ~", "so like"
+_GLOSS = re.compile(
+    r"\s*[,;]?\s*(?:so|call\s+it|i\.?\s?e\.?|that'?s|which\s+is|so\s+it'?s|=>|→|also|also\s+etwa|"
+    r"donc|então|or\s+so)?\s*[,:]?\s*"
+    r"(?:roughly|about|approx\w*\.?|around|like|ca\.?|~|≈|circa|etwa|ungefähr|rund|environ|cerca\s+de|"
+    r"aprox\w*\.?|mais\s+ou\s+menos|примерно|около|约|大约)\s*", re.I)
+
+
+def _odd_gloss(reading: Reading, i: int) -> bool:
+    """The amount glosses the figure right before it (same sentence) with a rounding that figure
+    does not round to (565,613,600 B, so roughly 0.5 GB; 12.6 MB, call it ~12 MB): the student's
+    figure is the precise one (rubric q2 labels: the gloss keeps the figure's credit)."""
+    if i == 0:
+        return False
+    a, b = reading.quantities[i - 1], reading.quantities[i]
+    if not (a.is_memory and b.is_memory and a.value > 0 and b.value > 0):
+        return False
+    seg = _segment_of(reading.segments, a.start)
+    if seg is None or not seg.start <= b.start < seg.end:
+        return False
+    if not _GLOSS.fullmatch(reading.text[a.end : b.start]):
+        return False
+    if re.match(r"[^.;\n]{0,30}?(?:\bwith\b|\bplus\b|\bincl|\+|\band\s+the\b|\bmit\b|\bavec\b|"
+                r"\bcom\b|\bcon\b)", reading.text[b.end : seg.end], re.I):
+        return False  # "maps 10.52 MB, so roughly 12 MB with the weights": a new total, no gloss
+    # two significant digits or fewer after a far more precise figure: a gloss, even where a 1024
+    # reading makes it agree (0.53 GiB, so ~0.5 GB); "≈ 12.6 MB" after bytes is a restatement
+    rough = b.precision / b.value >= 0.02 and b.precision / b.value > 10 * a.precision / a.value
+    return rough and abs(a.value - b.value) <= 0.25 * a.value
 
 
 def _at_least(reading: Reading, idx: list[int]) -> int | None:

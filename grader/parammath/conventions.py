@@ -202,6 +202,14 @@ def targets(part: str, ref: dict[str, Any], student_params: float | None, partia
                         out.append(Target(right + extra, label, False, "beyond-the-minimum", 0.0,
                                           "The question asks for the minimum: each image's feature maps "
                                           "once, the input images and the parameters.", review=True))
+                    # round 11 labeller decision: memory reuse (two layers at a time) is for the
+                    # prediction only; carried into training it is a wrong method, 0 for a TA
+                    pair = max(a + b_ for a, b_ in zip(maps, maps[1:], strict=False)) if len(maps) > 1 else 0
+                    if pair:
+                        out.append(Target(n * pair + pb, "two consecutive layers' maps per image carried "
+                                          "into training", False, "reuse-in-training", 0.0,
+                                          "Training keeps every layer's feature maps for backprop: memory "
+                                          "cannot be reused between layers as in a prediction.", review=True))
                     out.append(
                         Target(
                             n * (sum(maps) + ref["input_bytes"]),

@@ -23,7 +23,9 @@ BATCH_CUE = (r"batch|training|(?:\b|_)train(?!able)|backprop|\blote\b|"
              r"آموزش|دسته|ฝึก|แบทช์|"
              r"\(\s*{n}\s*\)|"
              r"\b(?:{n}|{word})\s+(?:images|instances|samples|pictures|inputs|im[aá]genes|bilder|изображени)|"
-             r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|[×x*]\s*{n}\b(?!\s*[×x*/+])|"
+             r"\bfor\s+(?:all\s+|the\s+)?(?:{n}|{word})\b|"
+             # "... x 50" but not a map's shape written tight ("150x100, 75x50 and 38x25")
+             r"(?:(?<![\s(,:=]\d\d)(?<![\s(,:=]\d\d\d)[×x]|\*)\s*{n}\b(?!\s*[×x*/+])|"
              # "so 50 × 14.13 = 706.7 MB": the batch size as the first factor (not of a shape, 50x75)
              r"(?<![\d.,])\b{n}\s*[×x*]\s*(?:\(|(?:\d+[.,]\d[\d.,]*|\d{{4,}}|\d+\s*[kKMG]i?B)\b(?!\s*[×x*]))")
 PREDICTION_CUE = re.compile(
@@ -31,6 +33,7 @@ PREDICTION_CUE = re.compile(
     r"einzel|seule?\b(?!\s+fois)|\bsol[ao]\b(?!\s+vez)|"  # not "une seule fois", "una sola vez" (once)
     r"(?:for|of|with|on|to)\s+(?:one|1|a|an)\s+(?:image|instance|input|sample|picture)|"
     r"\b(?:one|1|a|an)\s+(?:image|instance|input|sample|picture|example|forward\s+pass)\b|"
+    r"\b(?:one|1|single)\s+(?:pic|photo)\b|"  # "ram for 1 pic", texting style
     r"\b(?:una|une|un|uma|ein(?:em|es|e)?|ek|één)\s+(?:imagen|image|immagine|imagem|instancia|bild|"
     r"instanz|photo|afbeelding)|одно(?:го)?\s+изображени|"
     r"previs(?:ão|ao|ione)|singol[ao]|\b(?:RAM|memory|mem)\s*\(\s*1\s*\)|"

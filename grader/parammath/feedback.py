@@ -157,6 +157,8 @@ def grade_part(
         confidence = 0.5  # a few percent off an accepted figure: a method slip a TA may still credit
     elif pick is not None and verdict.credit == 0.0 and _unit_slip(reading, part, ref, tolerance):
         confidence = 0.5  # "12.6 KB": the right digits with another unit prefix; a TA decides
+    elif pick is not None and verdict.credit < 1.0 and _QUOTED_SOURCE.search(reading.text):
+        confidence = 0.5  # "According to the book (ch. 14): ... 12 MB": another network's figures quoted
     elif pick is None and _FORMULA_CODE.search(reading.text):
         confidence = 0.5  # "params = (3*3*3+1)*100 + ..." never run: a human can work the number out
     elif pick is None and part != "params" and _bare_figure(reading, part):
@@ -190,6 +192,14 @@ def _bare_figure(reading: Reading, part: str) -> bool:
         if q.is_memory and i in reading.operands and re.match(r"\s*\+\s*\d", reading.text[q.end : seg.end]):
             return True
     return False
+
+
+#: The answer quotes a source ("according to the book", "ch. 14", "laut Buch"): wrong figures there
+#: may be the source's own example copied, which a TA confirms
+_QUOTED_SOURCE = re.compile(
+    r"\b(?:according\s+to|from|in|as\s+in)\s+the\s+(?:book|textbook|slides?|lecture)\b|\bch(?:apter|ap\.|\.)\s*\d+|"
+    r"\blaut\s+(?:dem\s+)?(?:Buch|Lehrbuch)|\bselon\s+le\s+livre|\bsegún\s+el\s+libro|"
+    r"\bsegundo\s+o\s+livro", re.I)
 
 
 _TIMES_FOUR = re.compile(r"(?<![\d.])4\s*[*×x·]|[*×x·]\s*4(?![\d.])")

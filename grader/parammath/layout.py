@@ -472,12 +472,18 @@ def _tables_as_sentences(text: str) -> str:
             if unit:
                 name = (name[: unit.start()] + name[unit.end() :]).strip()
                 cell = _BARE_NUMBER.sub(rf"\1 {unit.group(1)}", cell)
+            elif _BYTES_COLUMN.fullmatch(name) and not re.search(r"[×x*·+]", cell):
+                # "| Bytes (float32) |", "| bytes |": the column counts bytes, its bare cells too
+                cell = _BARE_NUMBER.sub(r"\1 bytes", cell)
             if _GENERIC_HEADER.fullmatch(name) or (col == 0 and not re.match(r"[\d~≈.]", cell)):
                 name = ""  # "| value |", or the row's own label in the first column
             out.append(f"{name} {cell}".strip())
         label = out[0] + ": " if out and len(out) > 1 and not re.match(r"[\d~≈.]", out[0]) else ""
         lines[k] = label + ", ".join(out[1:] if label else out) + "."
     return "\n".join(lines)
+
+
+_BYTES_COLUMN = re.compile(r"\s*(?:memory\s+|size\s+|ram\s+)?(?:bytes?|octets?)\s*(?:\([^()]*\))?\s*", re.I)
 
 
 _BARE_LINE = re.compile(r"^\s*(?:(?:[-*•]|\(?[a-c1-3][.):])\s*)?[~≈]?\s*(\d[\d,. ]*\d|\d)\s*$")

@@ -119,7 +119,8 @@ def _output_fence(lines: list[str]) -> list[int]:
             continue
         end = next((j for j in range(k + 1, len(lines)) if lines[j].strip().startswith("```")), None)
         body = [ln for ln in lines[k + 1 : end] if ln.strip()] if end else []
-        if body and all(_BARE.fullmatch(ln) for ln in body):
+        # "903400 12.6136 630.68" printed by "print(params, pred_mb, batch_mb)": several on a line
+        if body and all(_BARE.fullmatch(ln) or _SEVERAL.fullmatch(ln) for ln in body):
             return [k - 1]
     return []
 
@@ -131,6 +132,9 @@ def _cell_unit(code: str) -> str:
         node = ast.parse(last.strip(), mode="eval").body
     except SyntaxError:
         return ""
+    if isinstance(node, ast.Name):  # "ram_pred_mb" shown alone: the unit of the name's suffix
+        suffix = _NAME_UNIT_RE.search(node.id)
+        return _NAME_UNIT[suffix.group(1).lower()] if suffix else ""
     # "(4*(acts) + 4*903400) / 1e6": the 4 bytes of a float32 may come first too
     if not (_BYTES_PER_VALUE.search(last) or _FOUR_TIMES.search(last)):
         return ""
@@ -150,7 +154,9 @@ def _plain_count(expr: str) -> bool:
 
 
 #: An IPython console pasted as text: "In [4]: (acts + p) * 4 / 1e6" then "Out[4]: 14.1336".
-_CONSOLE = re.compile(r"^(?P<code>\s*In\s*\[\s*\d*\s*\]\s*:.*)\n(?P<out>\s*Out\s*\[\s*\d*\s*\]\s*:\s*)"
+#: The In cell may run on over indented lines ("In [12]: a = ...\n         ram_pred_mb").
+_CONSOLE = re.compile(r"^(?P<code>\s*In\s*\[\s*\d*\s*\]\s*:.*(?:\n[ \t]+\S.*)*)\n"
+                      r"(?P<out>\s*Out\s*\[\s*\d*\s*\]\s*:\s*)"
                       r"(?P<num>\d[\d_,.]*(?:[eE][-+]?\d+)?)[ \t]*$", re.M)
 
 

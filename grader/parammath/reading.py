@@ -40,13 +40,19 @@ def read_answer(text: str, batch_size: int) -> Reading:
     blocks = header_blocks(text, batch_cue)
     last_end = 0
     for seg in segs:
-        if "\n\n" in text[last_end : seg.start] and not seg.labels and not _CONCLUDING_LINE.match(seg.text):
+        # "... weights and one bias:" then, apart, the display formula "$$ ... = 903400 $$": a line
+        # that ends with a colon opens what follows the break
+        opened = text[:last_end].rstrip().endswith(":")
+        if ("\n\n" in text[last_end : seg.start] and not seg.labels and not _CONCLUDING_LINE.match(seg.text)
+                and not opened):
             # a paragraph break ends what a line goes on about, unless the line concludes the
             # block above it ("- Parameters: 3.61 MB" then, apart, "Total ≈ 1,091.6 MB")
             previous = []
             part_cue = None
         last_end = seg.end
-        has_batch = bool(batch_cue.search(seg.text))
+        # "Prediction, one image: the same without the batch factor, ...": a batch said away is no cue
+        cue_text = _unbatched(seg.text)
+        has_batch = bool(batch_cue.search(cue_text))
         has_pred = bool(_PREDICTION_CUE.search(seg.text))
         has_ram = bool(_MEMORY_CUE.search(seg.text) or re.search(r"\bbytes?\b|[KMG]i?B\b", seg.text))
         if _PARAMS_CUE.search(seg.text) and not _params_only_as_memory(seg.text):
@@ -56,7 +62,7 @@ def read_answer(text: str, batch_size: int) -> Reading:
         if has_pred:
             seg.labels.append("ram_prediction")
         if has_batch or has_pred:
-            part_cue = "ram_batch" if _last_cue(seg.text, len(seg.text), batch_cue) else "ram_prediction"
+            part_cue = "ram_batch" if _last_cue(cue_text, len(cue_text), batch_cue) else "ram_prediction"
         elif part_cue and has_ram and ("params" not in seg.labels or _AMOUNT_RE.search(seg.text)):
             # "= 12.6 MB" on the line after "RAM for one prediction"; "Then the weights too (...),
             # so we end up at 12.6 MB": an amount of memory goes on about the part, weights or not
@@ -116,6 +122,17 @@ _AMOUNT_RE = re.compile(_AMOUNT + r"\b")
 _PAIRED_UNIT = r"(?:[kKMG]i?B|[kKmMgG][bB]|Mo|Go)"  # "12.6mb/565.6mb" as students type it
 _PAIRED = re.compile(rf"(?P<a>\d[\d.,]*\s*{_PAIRED_UNIT})\s*/\s*(?P<b>\d[\d.,]*\s*{_PAIRED_UNIT})\s*"
                      r"\(\s*(?P<x>[^/()]{1,30}?)\s*/\s*(?P<y>[^/()]{1,30}?)\s*\)")
+
+
+#: A batch mentioned only to be left out: "without the batch factor", "ohne den Batch", "sans le batch"
+_NO_BATCH = re.compile(r"\b(?:without|minus|ohne|sans|sin|sem|без)\s+"
+                       r"(?:the\s+|a\s+|den\s+|die\s+|le\s+|la\s+|el\s+|o\s+)?(?:mini-?)?(?:batch|lote|stapel|батча?)\w*"
+                       r"(?:\s+(?:factor|size|dimension|faktor|facteur|factor))?", re.I)
+
+
+def _unbatched(text: str) -> str:
+    """The text with each batch said away blanked out (same length, so offsets hold)."""
+    return _NO_BATCH.sub(lambda m: " " * len(m.group()), text)
 
 
 def _paired_labels(text: str, quantities: list[Quantity], part_of: dict[int, str], operands: set[int],
@@ -182,10 +199,16 @@ def _alternative_pair(text: str, q: Quantity, seg: Segment) -> bool:
     for m in find_quantities(seg.text):
         start, end = m.start + seg.start, m.end + seg.start
         gap = text[end : q.start] if end <= q.start else text[q.end : start]
+        # "14.1 / 28.3 MB depending on float32 or float64": a doubling offered as the other case
         if (re.fullmatch(r"\s+/\s+", gap) and m.is_memory == q.is_memory and q.value > 0
-                and m.value != q.value and 0.5 <= m.value / q.value <= 2):
+                and m.value != q.value and (0.45 <= m.value / q.value <= 2.2 or _DEPENDING.search(seg.text))):
             return True
     return False
+
+
+#: "X / Y depending on ...": each value for one case, offered together
+_DEPENDING = re.compile(r"\bdepend\w*|\bje\s+nach\b|\babhängig|\bselon\b|\bsuivant\b|\bsegún\b|"
+                        r"\bdependendo\b|\bв\s+зависимости\b|取决于|视", re.I)
 
 
 def _is_param_size(q: Quantity, seg: Segment) -> bool:
@@ -219,8 +242,8 @@ def _scaled_later(q: Quantity, after: str) -> bool:
 
 
 def _part_for(q: Quantity, seg: Segment, batch_cue: re.Pattern[str], batch_size: int = 0) -> str | None:
-    local = seg.text[: q.start - seg.start]
-    after = seg.text[q.end - seg.start :]
+    local = _unbatched(seg.text[: q.start - seg.start])
+    after = _unbatched(seg.text[q.end - seg.start :])
     if not q.is_memory and q.value == batch_size and _BATCH_SIZE_BEFORE.search(local):
         return None  # "a batch of 50", "batch size 50": the question's own number
     if q.is_memory:

@@ -47,6 +47,9 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
     903,400"), or [] when the pick stands alone. Steps of a formula are not rivals."""
     seg = pick.segment
     lo, hi = seg.start, seg.end
+    pair = either_or(reading, pick.quantity, seg)
+    if pair:
+        return pair
     window = max(seg.start, pick.quantity.start - 40)
     low_end = _RANGE_BEFORE.search(reading.text[window : pick.quantity.start])
     if low_end:  # "between 530 and 570 MB": the unit written once, after the range's upper end
@@ -100,6 +103,9 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         # value with its own aside in words is still one of a list of alternatives
         bare = re.sub(r"[(（][^()（）\d=+*×]*[)）]", " ", between)
         listed = bool(ALTERNATIVES.fullmatch(bare)) and "=" not in between
+        # "14.1 MB (weights + all maps, float32) or 28.3 MB (float64)": an aside with digits between
+        # a value and 'or' another is still no formula
+        listed = listed or bool(_ASIDE_THEN_OR.fullmatch(between))
         if ranged or slip or offered or listed:
             for q in (a, b):
                 if all(q is not g for g in group):
@@ -113,6 +119,40 @@ def rivals(reading: Reading, pick: Pick, part: str) -> list[Quantity]:
         return []  # "2 800, 180 200 and 720 400, i.e. 903 400": the terms and their total, in words
     values = {round(q.value, -3 if q.is_memory else 0) for q in group}
     return group if len(values) > 1 else []
+
+
+#: A hedge between two values: "either 14.1 MB (...) or 28.3 MB if ...", "entweder ... oder",
+#: "soit ... soit", "ou ... ou", "o bien ... o", "ya sea ... o", "либо ... либо", "或者 ... 或者"
+_EITHER = re.compile(r"\b(?:either|entweder|soit|ou(?:\s+bien)?|o(?:\s+bien)?|ya\s+sea|либо|или)\b"
+                     r"|或者|要么", re.I)
+_EITHER_OR = re.compile(r"\b(?:or|oder|soit|ou|o|либо|или|atau|veya)\b|或者|要么|或", re.I)
+
+
+_ASIDE_THEN_OR = re.compile(r"\s*[(（][^()（）=]*[)）]\s*,?\s*(?:or|oder|ou|o|или|либо|atau|veya|或者|或)\s*"
+                            r"(?:maybe|perhaps|possibly|vielleicht|peut-être|talvez|quizás)?\s*", re.I)
+
+
+def either_or(reading: Reading, q: Quantity, seg: Segment) -> list[Quantity]:
+    """The two values of an 'either A ... or B' hedge in `q`'s sentence, `q` one of them, or []:
+    the student offers both, so neither is the answer (rubric q2: several candidates go to a human).
+    Text in between may hold asides with digits ("either 14.1 MB (float32 weights + maps) or")."""
+    text = reading.text
+    same = [r for r in reading.quantities if seg.start <= r.start < seg.end and r.is_memory == q.is_memory
+            and (r.is_memory or r.value >= 1000)]
+    for m in _EITHER.finditer(text, seg.start, seg.end):
+        a = next((r for r in same if r.start >= m.end()), None)
+        if a is None or not re.fullmatch(r"[\s:~≈]*(?:about|approx\w*\.?|ca\.?|etwa|environ|cerca\s+de)?\s*",
+                                         text[m.end() : a.start], re.I):
+            continue
+        for o in _EITHER_OR.finditer(text, a.end, min(seg.end, a.end + 120)):
+            b = next((r for r in same if r.start >= o.end()), None)
+            if b is None or not re.fullmatch(r"[\s:~≈]*(?:about|approx\w*\.?|ca\.?|etwa|environ)?\s*",
+                                             text[o.end() : b.start], re.I):
+                continue
+            if any(q is r for r in (a, b)) and not (agrees(a.value, b) or agrees(b.value, a)):
+                return [a, b]
+            break
+    return []
 
 
 #: "between 530 and 570 MB", "from 12 to 15 MB", "12-15 MB": the lower end of a range right before

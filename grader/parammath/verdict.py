@@ -220,7 +220,8 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
     else:
         # "10.52 MB maps + 0.24 MB input ... = 541.6 MB": working in decimal megabytes means the
         # result is decimal too; that 541.6 read as MiB lands near 565.6 MB is chance
-        as_read = replace(q, unit=None) if q.unit == "MB" and _decimal_working(reading, ref) else q
+        as_read = (replace(q, unit=None) if q.unit == "MB" and (
+            _decimal_working(reading, ref) or _derived_in_decimal(reading, q)) else q)
         hits = [t for t in tgs if _close(as_read, t.value, tolerance)]
         # a method beyond the minimum is named only where the figure is it as written: 552.1 "MB"
         # read as MiB landing near Adam's 576.5 MB is chance
@@ -275,8 +276,11 @@ def grade_ram(part: str, reading: Reading, ref: dict[str, Any], partial: float, 
             _distance(q, t.value),
         ),
     )
-    if student_params and any(t.right_count_value for t in accepted) and _shows_memory(
-            reading, student_params * ref["bytes_per_value"], skip=q):
+    # (or "(50 × (180,000 + 2,630,000) + 7,000) × 4 bytes = 562 MB": the count is a term of it)
+    in_formula = own is not None and own.holds and bool(student_params) and any(
+        abs(o.value - (student_params or 0)) < 0.5 for o in own.lhs.operands)
+    if student_params and any(t.right_count_value for t in accepted) and (_shows_memory(
+            reading, student_params * ref["bytes_per_value"], skip=q) or in_formula):
         # "50 × 11.24 MB + 28 KB ≈ 562.03 MB" from a count of 7,000: the working adds the student's
         # own parameter bytes, so the figure is not the batch without the parameters it lies near
         mistakes = [t for t in mistakes if t.code != "parameters-not-counted"]
@@ -381,8 +385,11 @@ def _has_evidence(t: Target, reading: Reading, ref: dict[str, Any], part: str, p
             return True
     if t.code == "input-bytes-missing":
         raw = ref["input_values"] * (ref["batch_size"] if part == "ram_batch" else 1)
+        # "2800 + 180200 + 720400": a layer's parameter count near the 180,000 input values is none
+        counts = {layer["params"] for layer in ref["layers"]} | {layer["weights"] for layer in ref["layers"]}
         return any(
             abs(v - raw) <= max(q.precision, 0.005 * raw) for q in reading.quantities for v, _ in q.readings()
+            if not (q.unit is None and round(q.value) in counts)
         )
     return False
 
@@ -434,6 +441,24 @@ def _decimal_working(reading: Reading, ref: dict[str, Any]) -> bool:
         elif any(abs(number * 2**20 - s) <= 0.005 * s for s in sizes):
             binary += 1
     return decimal >= 2 and not binary
+
+
+def _derived_in_decimal(reading: Reading, q: Quantity) -> bool:
+    """'200 × 150 × 100 × 32 = 96 million bits = 12 MB ... So: 12 MB for a prediction': the figure
+    (or the same figure said earlier) is the result of the student's own working in decimal
+    megabytes, so reading it as MiB (12 MiB = 12.58 MB, near 12.6 MB) is chance (rubric q2, rule
+    (b): "MB" is read as MiB only where 1024 is stated or evident)."""
+    for eq in reading.equations:
+        r = eq.rhs
+        if (eq.holds and r.unit == "MB" and eq.lhs.is_memory and r.start <= q.start
+                and abs(r.value - q.value) <= q.precision / 10
+                and abs(eq.lhs.value - r.value) <= r.precision / 10
+                # the step converts bits or bytes into MB; "50 * 3.44 MB = 172 MB" keeps the unit it had
+                and not any(o.unit and o.unit not in ("B", "bit") for o in eq.lhs.operands)
+                and not re.search(
+                    r"1024|2\s*\*\*\s*20|2\^20|MiB", reading.text[eq.start : r.end])):
+            return True
+    return False
 
 
 def _spatial_only(reading: Reading, ref: dict[str, Any]) -> bool:
