@@ -12,9 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Slow (the default suite was over its 15 minutes): a benchmark's own output; the batch behaviour it
+# times is tested in test_batch.py
+@pytest.mark.slow
 def test_short_benchmark_prints_every_figure(tmp_path: Path) -> None:
     figures_file = tmp_path / "figures.json"
     proc = subprocess.run([sys.executable, "benchmarks/batch.py", "--short", "--json", str(figures_file)],

@@ -125,6 +125,9 @@ def graded_on(out: Path, path: Path) -> str | None:
     return worker["address"] if worker else None
 
 
+# Slow (the default suite was over its 15 minutes): a lost worker's resubmission stays in
+# test_a_submission_whose_worker_is_lost_twice..., a killed local batch in test_batch.py
+@pytest.mark.slow
 def test_a_worker_killed_mid_batch_costs_nothing_and_results_match_a_local_run(
         dask_cluster: DaskCluster, tmp_path: Path) -> None:
     for name in ("w1", "w2", "w3"):  # w1 is killed; the other two finish the batch

@@ -117,6 +117,9 @@ def _lookup_model(keras, images: np.ndarray, labels: np.ndarray):
     return model
 
 
+# Slow (the default suite was over its 15 minutes): test_memorisation_rule.py measures a memoriser and
+# honest models through the evaluator
+@pytest.mark.slow
 def test_memoriser_is_flagged_and_honest_cnn_is_not(keras, mnist, data_dir, tmp_path):
     """Red team: a Dense layer holding the test images scores 100 % on the test set. The probe
     flags it (sandboxed evaluator); an honest small CNN trained briefly is not flagged."""
@@ -253,6 +256,9 @@ def test_keras_evaluate_figure_from_the_predictions_equals_keras_evaluate(keras,
         assert round(100 * got["keras_evaluate"], 2) == round(100 * want_acc, 2), (loss, metrics, got, want)
 
 
+# Slow (the default suite was over its 15 minutes): test_evaluator_kept.py measures a submission's
+# models in one process against fresh ones
+@pytest.mark.slow
 def test_one_process_measures_every_model_as_measuring_each_alone_would(keras, data_dir, tmp_path):
     """measure_many: the models of a submission in one sandboxed evaluator, each result equal to
     its own `measure`; an unreadable file and a refused one in the same batch stay theirs."""
@@ -300,6 +306,9 @@ def test_a_model_that_ends_the_process_late_is_measured_alone(data_dir, tmp_path
         assert [len(c) for c in calls] == [3, 2, 1]
 
 
+# Slow (the default suite was over its 15 minutes): every graded run in the default suite (alice's
+# diagnoses) measures with the early evaluator
+@pytest.mark.slow
 def test_an_evaluator_started_early_measures_like_a_fresh_one(keras, data_dir, tmp_path):
     """Evaluator.start (Keras imported while the notebook runs): same figures as a fresh
     process, same sandbox; one started for another data directory is closed, not used."""

@@ -35,6 +35,9 @@ GOOD = [
 ]
 
 
+# Slow (the default suite was over its 15 minutes): each hostile notebook's status is checked in
+# test_sandbox_hostile.py and a hanging cell in a batch in test_batch.py
+@pytest.mark.slow
 @pytest.mark.skipif(bwrap_status()[0] is None, reason="bubblewrap unavailable here")
 def test_batch_with_hostile_notebooks_still_grades_the_good_one(root, data_dir, tmp_path):
     # 45 s per cell: the good notebook's first cell imports Keras, which took over 20 s while
