@@ -6,26 +6,8 @@ unevaluated). Static: no notebook, no kernel, no TensorFlow."""
 
 from __future__ import annotations
 
-from grader.checks.parammath import grade_answer
-from grader.rubric import load_rubric
 from grader.textformulas import find_equations
-
-RUBRIC = load_rubric()
-PARAMS = RUBRIC.item("q2.params").params
-PROMPT = RUBRIC.question("q2").prompt
-PARTS = ("params", "ram_prediction", "ram_batch")
-
-
-def grade(text: str, code: str = "") -> dict:
-    return grade_answer(text, PARAMS, code=code, prompt=PROMPT)
-
-
-def credits(out: dict) -> list[float]:
-    return [out[p].credit for p in PARTS]
-
-
-def found(outcome) -> str | None:
-    return next(n["found"] for n in outcome.evidence["numbers"] if n["graded_here"])
+from tests.q2_support import credits, found, grade
 
 
 def test_a_latex_times_glued_to_its_power_of_ten_still_multiplies():
