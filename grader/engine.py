@@ -27,7 +27,7 @@ from grader.context import GradingContext, GradingOptions
 from grader.execute.record import ExecutionRecord
 from grader.gaps import classify_outcomes
 from grader.locate import location_map
-from grader.machine import gpu_present, resolve_profile  # noqa: F401  (callers import them from here)
+from grader.machine import resolve_profile
 from grader.notebook import InvalidSubmission, load_notebook
 from grader.plugin import GraderSession
 from grader.results import Diagnostic, ItemResult, QuestionResult, SubmissionResult

@@ -171,6 +171,13 @@ def compare_with_imagenet(base: Any, data_dir: str | None) -> dict[str, Any]:
                            for sub in getattr(base, "layers", []) if sub.weights], data_dir)
 
 
+def _reference_failed(alpha: str, verb: str, exc: Exception) -> dict[str, Any]:
+    """The grader's own ImageNet weights failed: an environment gap, never the student's zero."""
+    return {"status": "no-reference", "environment": True,
+            "why": f"the grader's ImageNet weights (alpha {alpha}) could not be {verb}: "
+                   f"{type(exc).__name__}: {str(exc)[:200]}"}
+
+
 def compare_layers(layers: list[BaseLayer], data_dir: str | None) -> dict[str, Any]:
     """`compare_with_imagenet` on a base's weighted layers, however they were read."""
     alphas = _held_alphas(data_dir)
@@ -182,9 +189,7 @@ def compare_layers(layers: list[BaseLayer], data_dir: str | None) -> dict[str, A
         try:
             shapes = _reference_shapes(data_dir, alpha)
         except Exception as exc:  # the grader's own file is unreadable: not the student's
-            return {"status": "no-reference", "environment": True,
-                    "why": f"the grader's ImageNet weights (alpha {alpha}) could not be read: "
-                           f"{type(exc).__name__}: {str(exc)[:200]}"}
+            return _reference_failed(alpha, "read", exc)
         if shapes is None:
             continue
         bound = sum((mine & shapes).values())
@@ -202,9 +207,7 @@ def compare_layers(layers: list[BaseLayer], data_dir: str | None) -> dict[str, A
         try:
             ref = _reference_weights(data_dir, alpha)
         except Exception as exc:  # the grader's own file or Keras failed: not the student's
-            return {"status": "no-reference", "environment": True,
-                    "why": f"the grader's ImageNet weights (alpha {alpha}) could not be loaded: "
-                           f"{type(exc).__name__}: {str(exc)[:200]}"}
+            return _reference_failed(alpha, "loaded", exc)
         if not ref:
             continue
         fits = _fitting(layers, ref)

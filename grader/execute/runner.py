@@ -32,7 +32,7 @@ from grader.execute.kernelmanager import make_kernel_manager
 from grader.execute.record import CellRun, ExecutionProblem, ExecutionRecord
 from grader.execute.safefile import read_regular
 from grader.execute.sandbox import SandboxPlan, format_bytes, kill_group, parse_memory
-from grader.machine import default_data_dir  # noqa: F401  (callers import it from here)
+from grader.machine import default_data_dir
 from grader.notebook import cell_output
 
 INKERNEL_DIR = Path(__file__).parent / "inkernel"
