@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.machine import cache_root
+
 #: official data sets: (file name in the data dir, key prefix)
 OFFICIAL = {"mnist": "mnist.npz", "cifar10": "cifar10-10k.npz"}
 
@@ -70,9 +72,8 @@ def official_hashes(data_dir: str, dataset: str, split: str) -> np.ndarray:
 def _hash_cache_file(path: Path, split: str) -> Path | None:
     """Where the hashes of `path`'s split are cached: the key covers the file (resolved path,
     size, modification time, inode) and this module's code. None: no cache (GRADER_CACHE_DIR=off)."""
-    root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "grader")
-    if root == "off":
+    root = cache_root()
+    if root is None:
         return None
     try:
         info = path.resolve().stat()

@@ -4,6 +4,7 @@ for them cost about 1.5 s of a single `grader run`."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -23,3 +24,12 @@ def default_data_dir() -> str | None:
     """The Keras cache of the user running the grader (the kernel has its own private HOME)."""
     keras_home = Path.home() / ".keras"
     return str(keras_home) if keras_home.is_dir() else None
+
+
+def cache_root() -> Path | None:
+    """The grader's user cache folder (official-set hashes, the rubric and notebook-schema checks,
+    compiled report templates): GRADER_CACHE_DIR, else $XDG_CACHE_HOME/grader or ~/.cache/grader;
+    None when GRADER_CACHE_DIR is `off`."""
+    root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "grader")
+    return None if root == "off" else Path(root)

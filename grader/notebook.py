@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.machine import cache_root
+
 
 class InvalidSubmission(Exception):
     """The file cannot be graded as a notebook. The message says why and what to do."""
@@ -202,9 +204,8 @@ def _compiled_validator(schema: bytes, fastjsonschema: Any) -> Callable[[Any], A
 
 def _validator_cache_file(schema: bytes, version: str) -> Path | None:
     """Under GRADER_CACHE_DIR (`off`: no cache), else $XDG_CACHE_HOME/grader or ~/.cache/grader."""
-    root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "grader")
-    if root == "off":
+    root = cache_root()
+    if root is None:
         return None
     key = hashlib.sha256(schema + b"\0" + version.encode() + b"\0" + importlib.util.MAGIC_NUMBER).hexdigest()
     return Path(root) / "notebook-schema" / f"{key[:32]}.marshal"

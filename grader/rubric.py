@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.machine import cache_root
+
 if TYPE_CHECKING:
     import jsonschema
 
@@ -279,9 +281,8 @@ def _kept_file(raw: bytes) -> Path | None:
     the bytes, this module's code (the schema) and PyYAML's (its version), so a change to any
     of them parses and validates anew. Under GRADER_CACHE_DIR (`off`: no cache), else
     $XDG_CACHE_HOME/grader or ~/.cache/grader."""
-    root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "grader")
-    if root == "off":
+    root = cache_root()
+    if root is None:
         return None
     try:
         spec = importlib.util.find_spec("yaml")  # found, not imported

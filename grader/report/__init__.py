@@ -17,6 +17,7 @@ import jinja2
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 
 from grader.locate.answer import flags as locate_flags
+from grader.machine import cache_root
 from grader.report import view
 from grader.results import SubmissionResult
 
@@ -43,9 +44,8 @@ def _bytecode_cache() -> FileSystemBytecodeCache | None:
     """Under the grader's cache folder (GRADER_CACHE_DIR, or ~/.cache/grader; `off`: none), in a
     folder per Jinja version and environment options (which the template's own key, its name and
     source, does not cover). The folder must be this user's alone: the cache holds code."""
-    root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "grader")
-    if root == "off":
+    root = cache_root()
+    if root is None:
         return None
     tag = hashlib.sha256(repr((jinja2.__version__, sorted(_OPTIONS.items()))).encode()).hexdigest()[:16]
     folder = os.path.join(root, f"jinja-{tag}")
