@@ -51,6 +51,9 @@ SETS["blind5 (dev after first look 82.1%)"] = DATA / "freetext_blind5.yaml"
 # after they merged: 92.9% within 1 point or flagged, 22.6% flagged (the same before the fixes).
 # Never tuned on.
 SETS["blind6"] = DATA / "freetext_blind6.yaml"
+# seventh blind set (an online MOOC / bootcamp cohort), written in stop 24 and scored once on the
+# grader of stop 23: 91.7% within 1 point or flagged, 20.2% flagged. Never tuned on.
+SETS["blind7"] = DATA / "freetext_blind7.yaml"
 
 
 @dataclass

@@ -79,9 +79,13 @@ def _has_verb(words: list[str]) -> bool:
             return True  # doesn't, can't
         if lw.endswith("ing") and (i > 0 or len(words) == 1):
             continue  # "weight sharing", "upsampling" are terms; "reducing the batch" an action
-        if lw in _VERBS:
+        if lw in _VERBS and not (i > 0 and words[i - 1].lower() in _QUANTIFIERS):
             return True
     return False
+
+
+#: A verb form after a quantity word is a noun: "less compute", "more use", "no change".
+_QUANTIFIERS = frozenset({"less", "more", "fewer", "no", "much", "lower", "higher", "extra"})
 
 
 def is_bare_chunk(chunk: str, *, in_list: bool = False) -> bool:

@@ -41,6 +41,16 @@ def test_the_same_list_as_bullets_earns_no_more(question):
     assert g.score < g.points and flagged(g), (g.score, g.matches)
 
 
+@pytest.mark.parametrize("text", [
+    "- no params\n- less compute\n- translation invariance",
+    "* zero weights\n* less compute\n* shift invariance",
+])
+def test_a_verb_form_after_a_quantity_word_is_a_noun_in_a_bullet_list(text):
+    # "less compute", "more use": terms, so the bullets stay a keyword list (not 6/6 at conf 1.0)
+    g = grade("q4", text)
+    assert g.keyword_list and g.score <= 0.25 * g.points and flagged(g), (g.score, g.matches)
+
+
 def test_terms_set_equal_in_a_semicolon_list_are_still_a_keyword_list():
     g = grade("q7", "no dense layers; arbitrary input size; kernel = input map size; filters = units")
     assert g.score <= 0.25 * g.points and g.keyword_list and flagged(g), (g.score, g.matches)
