@@ -149,6 +149,7 @@ def test_an_introductory_sentence_is_not_a_misconception():
      "lrn-is-batchnorm"),
     ("q1", "A convolutional network doesn't really understand how the neighbouring pixels relate.",
      "cnn-ignores-neighbours"),
+    ("q1", "A CNN doesn't care how the pixels are arranged.", "cnn-ignores-neighbours"),
     ("q1", "CNNs have more parameters than dense networks, which makes them powerful.", "cnn-more-params"),
 ])
 def test_a_misconception_stated_in_other_words_is_deducted(question, text, code):
@@ -219,3 +220,8 @@ def test_a_name_in_parentheses_does_not_take_over_the_sentence():
 def test_a_misconception_reported_as_what_others_say_is_not_asserted(question, text, misconception):
     g = grade(question, text)
     assert misconception not in {m["misconception"] for m in g.misconceptions}
+
+
+def test_q8_resolution_lost_in_everyday_words_is_credited():
+    g = grade("q8", "pooling kills the resolution")
+    assert "resolution-loss" in concepts(g), g.matches
