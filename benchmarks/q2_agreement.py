@@ -51,6 +51,8 @@ SETS["blind12"] = DATA / "q2_blind12.yaml"
 # Round 13's fresh set (a graduate course), written while round 5 ran and scored once after it
 # merged: 96.0 % exact, 98.0 % exact or flagged, none over-credited. Never tuned on.
 SETS["blind13"] = DATA / "q2_blind13.yaml"
+# fourteenth blind set (a bootcamp class), scored once in stop 24: 94.3% exact, 0 over-credited
+SETS["blind14"] = DATA / "q2_blind14.yaml"
 
 
 def _norm(s: str | None) -> str | None:
