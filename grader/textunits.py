@@ -70,6 +70,8 @@ LIST_BARE_SHARE = 0.75
 
 
 _NEGATED_VERBS = frozenset({"cannot", "dont", "doesnt", "cant", "wont", "isnt", "arent", "didnt"})
+#: A verb form after a quantity word is a noun: "less compute", "more use", "no change".
+_QUANTIFIERS = frozenset({"less", "more", "fewer", "no", "much", "lower", "higher", "extra"})
 
 
 def _has_verb(words: list[str]) -> bool:
@@ -82,10 +84,6 @@ def _has_verb(words: list[str]) -> bool:
         if lw in _VERBS and not (i > 0 and words[i - 1].lower() in _QUANTIFIERS):
             return True
     return False
-
-
-#: A verb form after a quantity word is a noun: "less compute", "more use", "no change".
-_QUANTIFIERS = frozenset({"less", "more", "fewer", "no", "much", "lower", "higher", "extra"})
 
 
 def is_bare_chunk(chunk: str, *, in_list: bool = False) -> bool:
