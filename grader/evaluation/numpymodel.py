@@ -35,7 +35,7 @@ from grader.evaluation import fitfile
 #: the weights member read into memory at most (float32 of inspection.MAX_PARAMS is 400 MB)
 MAX_WEIGHTS_BYTES = 512 << 20
 #: images per forward pass chunk (bounds the im2col matrix of a conv layer)
-CHUNK = 64
+CHUNK = 128
 
 
 class Unsupported(Exception):
@@ -332,40 +332,70 @@ def _pad(x: np.ndarray, size: tuple[int, int], strides: tuple[int, int], value: 
     return np.pad(x, ((0, 0), ph, pw, (0, 0)), constant_values=value)
 
 
-def _windows(x: np.ndarray, size: tuple[int, int], strides: tuple[int, int]) -> np.ndarray:
-    """(n, out_h, out_w, c, kh, kw) view of every window."""
-    view = np.lib.stride_tricks.sliding_window_view(x, size, axis=(1, 2))
-    return view[:, ::strides[0], ::strides[1]]
+#: floats in one block of the im2col patch matrix (4 MB: it stays in the cache while multiplied)
+_COLS_BLOCK = 1 << 20
 
 
 def _conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, strides: tuple[int, int],
           padding: str) -> np.ndarray:
-    """Conv2D (channels_last, no dilation) as im2col and one matrix product."""
+    """Conv2D (channels_last, no dilation) as im2col and a matrix product, a block of images at
+    a time: each block's patches are copied, in the kernel's own (kh, kw, c) order, into one
+    reused buffer small enough to stay in the cache, then multiplied by the reshaped kernel."""
     kh, kw, c, f = kernel.shape
     if padding == "same":
         x = _pad(x, (kh, kw), strides, 0.0)
-    win = _windows(x, (kh, kw), strides)
-    n, oh, ow = win.shape[:3]
-    cols = win.reshape(n * oh * ow, c * kh * kw)
-    out = cols @ kernel.transpose(2, 0, 1, 3).reshape(c * kh * kw, f)
+    (sh, sw), (n, h, w) = strides, x.shape[:3]
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+    win = win.transpose(0, 1, 2, 4, 5, 3)  # (n, oh, ow, kh, kw, c), a view
+    depth = kh * kw * c
+    step = max(1, _COLS_BLOCK // (oh * ow * depth))
+    weights = kernel.reshape(depth, f)
+    out = np.empty((n, oh, ow, f), np.float32)
+    buf = np.empty((min(step, n), oh, ow, kh, kw, c), np.float32)
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        if c >= 8:  # one copy of the window view
+            np.copyto(buf[:m], win[start:start + m])
+        else:  # few channels: a strided slice per kernel position copies faster
+            for i in range(kh):
+                for j in range(kw):
+                    buf[:m, :, :, i, j, :] = x[start:start + m, i:i + (oh - 1) * sh + 1:sh,
+                                               j:j + (ow - 1) * sw + 1:sw, :]
+        np.matmul(buf[:m].reshape(m * oh * ow, depth), weights,
+                  out=out[start:start + m].reshape(m * oh * ow, f))
     if bias is not None:
         out += bias
-    return out.reshape(n, oh, ow, f)
+    return out
 
 
 def _pool(x: np.ndarray, size: tuple[int, int], strides: tuple[int, int], padding: str,
           is_max: bool) -> np.ndarray:
-    """Max or average pooling; an average over SAME padding counts only the real pixels, as
-    TensorFlow's does."""
+    """Max or average pooling, one strided slice per window position (np.maximum or a sum of
+    them); an average over SAME padding counts only the real pixels, as TensorFlow's does."""
     padded = _pad(x, size, strides, -np.inf if is_max else 0.0) if padding == "same" else x
-    win = _windows(padded, size, strides)
+    (ph, pw), (sh, sw) = size, strides
+    h, w = padded.shape[1:3]
+    oh, ow = (h - ph) // sh + 1, (w - pw) // sw + 1
+
+    def window(a: np.ndarray, i: int, j: int) -> np.ndarray:
+        return a[:, i:i + (oh - 1) * sh + 1:sh, j:j + (ow - 1) * sw + 1:sw, :]
+
+    out = window(padded, 0, 0).copy()
+    for i in range(ph):
+        for j in range(pw):
+            if i or j:
+                if is_max:
+                    np.maximum(out, window(padded, i, j), out=out)
+                else:
+                    out += window(padded, i, j)
     if is_max:
-        return win.max(axis=(-2, -1))
-    total = win.sum(axis=(-2, -1), dtype=np.float32)
+        return out
     if padding == "same" and padded is not x:
         ones = _pad(np.ones((1, *x.shape[1:3], 1), np.float32), size, strides, 0.0)
-        return total / _windows(ones, size, strides).sum(axis=(-2, -1), dtype=np.float32)
-    return total / np.float32(size[0] * size[1])
+        count = sum(window(ones, i, j) for i in range(ph) for j in range(pw))
+        return out / count
+    return out / np.float32(ph * pw)
 
 
 # ---- the model ---------------------------------------------------------------------------------
@@ -479,7 +509,9 @@ def _chain(config: dict[str, Any]) -> list[dict[str, Any]]:
         nodes = entry.get("inbound_nodes")
         ok = isinstance(nodes, list) and len(nodes) == 1 and isinstance(nodes[0], dict)
         args = nodes[0].get("args") if ok else None
-        ok = ok and not nodes[0].get("kwargs") and isinstance(args, list) and len(args) == 1 \
+        kwargs = nodes[0].get("kwargs") if ok else None  # {"mask": None} after BatchNormalization
+        ok = ok and isinstance(kwargs or {}, dict) and all(v is None for v in (kwargs or {}).values()) \
+            and isinstance(args, list) and len(args) == 1 \
             and isinstance(args[0], dict) and args[0].get("class_name") == "__keras_tensor__" \
             and (args[0].get("config") or {}).get("keras_history") == [prev, 0, 0]
         if not ok:
