@@ -9,7 +9,9 @@ For each model the evaluator (`inprocess.measure_in_process`):
 1. inspects the file before loading it (`inspection`): the zip's member sizes, and the
    parameter count the config declares, computed without building anything, so a 1 KB config
    declaring 300M parameters is refused with a status instead of allocating gigabytes;
-2. loads the model with Keras' `safe_mode` (no deserialised Python code);
+2. reads a simple model (a chain of Keras's own common layers) with h5py and runs it with NumPy,
+   never importing TensorFlow (`numpymodel`); anything else it loads with Keras' `safe_mode`
+   (no deserialised Python code), recording why (`reader` in the result);
 3. rebuilds the inputs from the official data files with the student's preprocessing as
    captured (`inputs`: an affine map of raw pixels, the sample shape, a resize when the student
    resized), and checks them against the statistics the capture recorded: inputs the grader

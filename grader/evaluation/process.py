@@ -121,7 +121,7 @@ def _data_dir(specs: list[dict[str, Any]]) -> str | None:
 #: the evaluator's modules (grader/evaluation/): all that runs in the sandbox; each imports only
 #: these, the standard library, numpy, h5py and Keras
 SANDBOX_MODULES = ("inspection", "inputs", "predicting", "memorisation", "imagenet", "description", "fitfile",
-                   "inprocess")
+                   "numpymodel", "inprocess")
 #: one argument of a command line may be at most this long (Linux's MAX_ARG_STRLEN)
 MAX_ARG_BYTES = 128 * 1024
 
@@ -348,6 +348,8 @@ class Evaluator:
                 results[offset] = {"ok": False, "status": "model-unreadable", "error": why}
             else:
                 inner.append((offset, dict(spec, model=str(model), data_dir=self.data_dir)))
+                if os.environ.get("GRADER_EVAL_NUMPY") == "0":  # Keras only, to measure what NumPy saves
+                    inner[-1][1]["numpy"] = False
         if not inner:
             return results, None
         if self.error is not None:
