@@ -191,7 +191,8 @@ def test_keras_state_is_cleaned_before_the_next_load_not_after_every_model(two_m
     real = inprocess._free
     monkeypatch.setattr(inprocess, "_free", lambda loaded: (cleaned.append(loaded), real(loaded)))
     real(True)
-    specs = [dict(MNIST_SPEC, model=str(p), data_dir=str(data_dir)) for p in two_models]
+    # numpy=False: these simple models would otherwise run in NumPy, never loading Keras
+    specs = [dict(MNIST_SPEC, model=str(p), data_dir=str(data_dir), numpy=False) for p in two_models]
     first = inprocess.measure_in_process(specs[0])
     assert cleaned == [] and inprocess._USED["keras"]
     second = inprocess.measure_in_process(specs[1])

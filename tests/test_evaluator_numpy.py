@@ -209,3 +209,22 @@ def test_hostile_or_malformed_files_are_a_recorded_error_not_a_crash(saved, data
         assert got["error"], name
         if name != "not_a_zip":  # refused by inspection before any reader
             assert got["reader"]["used"] == "keras" and got["reader"]["why"], (name, got)
+
+
+def test_measuring_a_simple_model_never_imports_tensorflow(saved, data_dir):
+    """The point of the reader (issue 18): a fresh evaluator process measures alice's model
+    without importing Keras or TensorFlow (about 6 CPU s each time)."""
+    import subprocess
+    import sys
+
+    spec = dict(MNIST_SPEC, model=str(saved["alice"]), data_dir=str(data_dir))
+    code = ("import json, sys; from grader.evaluation.inprocess import measure_in_process; "
+            f"out = measure_in_process({spec!r}); "
+            "print(json.dumps([out['ok'], out['reader'], 'keras' in sys.modules, "
+            "'tensorflow' in sys.modules]))")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=root, env=dict(os.environ, PYTHONPATH=str(root)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    ok, reader, keras_loaded, tf_loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert ok and reader == {"used": "numpy"} and not keras_loaded and not tf_loaded
