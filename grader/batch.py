@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import grader
+from grader.evaluation.threads import THREADS_ENV, thread_budget
 from grader.gradebook import DEFAULT_NAME, Gradebook
 from grader.results import SubmissionResult
 from grader.rubric import Rubric
@@ -81,9 +82,11 @@ class Executor(Protocol):
 class _Worker:
     """One `python -m grader.worker --serve` process: jobs in on stdin, "done" lines out."""
 
-    def __init__(self, python: str, stderr_path: Path) -> None:
+    def __init__(self, python: str, stderr_path: Path, threads: int | None = None) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+        if threads is not None:  # the evaluator's thread budget (grader/evaluation/threads.py)
+            env[THREADS_ENV] = str(threads)
         self.stderr_path = stderr_path
         with open(stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
@@ -138,8 +141,12 @@ class LocalPoolExecutor:
     """
 
     def __init__(self, workers: int, *, stall_limit_s: float = 4 * 3600, jobs_per_worker: int = 16,
-                 python: str = sys.executable):
+                 python: str = sys.executable, concurrent: int | None = None):
         self.workers = max(1, workers)
+        # jobs that will really run at once (a batch of 1 at -j 2 is one): each job's evaluator
+        # gets the cores divided among them, so that its BLAS threads do not spin against the
+        # other job's kernel (grader/evaluation/threads.py)
+        self.threads = thread_budget(min(self.workers, concurrent or self.workers))
         self.stall_limit_s = stall_limit_s  # no phase change for this long (except waiting): killed
         self.jobs_per_worker = max(1, jobs_per_worker)
         self.python = python
@@ -167,7 +174,7 @@ class LocalPoolExecutor:
                 self._live.discard(worker)
         with self._lock:
             self._count += 1
-            worker = _Worker(self.python, self._tmp / f"worker{self._count:05d}.stderr")
+            worker = _Worker(self.python, self._tmp / f"worker{self._count:05d}.stderr", self.threads)
             self._live.add(worker)
         self._local.worker = worker
         return worker
@@ -385,7 +392,7 @@ def _grade_all(todo, rubric, options, keys, *, out, book, jobs, executor, max_tr
     from grader.worker import GradeJob
 
     own = executor is None
-    executor = executor or LocalPoolExecutor(jobs or os.cpu_count() or 1,
+    executor = executor or LocalPoolExecutor(jobs or os.cpu_count() or 1, concurrent=len(todo),
                                              stall_limit_s=stall_limit(rubric, options))
     slots = training_slots(rubric, max_trainings)
     base = dataclasses.asdict(options)

@@ -136,6 +136,9 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
     out["keras_evaluate"] = (fast.keras_accuracy(probs, y) if fast is not None
                              else _keras_evaluate(model, probs, y, spec["model"]))
     clock.append(time.monotonic())
+    # the batch's thread budget as this process got it (grader/evaluation/threads.py; None: all cores)
+    out["blas_threads"] = int(os.environ["OPENBLAS_NUM_THREADS"]) \
+        if os.environ.get("OPENBLAS_NUM_THREADS", "").isdigit() else None
     names = ("load_s", "predict_s", "probe_s", "keras_evaluate_s")  # where the evaluator's time went
     out["timings"] = {name: round(clock[i + 1] - clock[i], 3) for i, name in enumerate(names)}
     return out

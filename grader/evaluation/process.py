@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.evaluation.inspection import MAX_MODEL_BYTES
+from grader.evaluation.threads import thread_env
 
 #: the evaluator's own limits: private memory (RLIMIT_DATA, like the kernel's) and wall time
 #: (per model: each model of a batch has this long from the previous model's result)
@@ -257,7 +258,7 @@ class Evaluator:
             limit = memory if memory is not None else os.environ.get("GRADER_EVAL_MEMORY", EVAL_MEMORY)
             self.plan = SandboxPlan(root=self.root, data_dir=self.data_dir, memory_bytes=parse_memory(limit))
             argv = self.plan.wrap([sys.executable, "-c", program(), "--wait"])
-            env = dict(self.plan.env(), TF_CPP_MIN_LOG_LEVEL="3")
+            env = dict(self.plan.env(), TF_CPP_MIN_LOG_LEVEL="3", **thread_env())
             self.sandbox = self.plan.summary()
             try:
                 self.proc = subprocess.Popen(argv, cwd=self.plan.workdir, env=env, stdin=subprocess.PIPE,
