@@ -355,7 +355,11 @@ def _windows(hits: list[list[tuple[int, float]]], limit: int):
 
 
 #: Real words a typo away from a negation: "another process" is not "neither process".
-_NEAR_NEGATIONS = frozenset({"another", "either", "noting", "nether"})
+#: Real words a typo away from a negation: "renting several GPUs" ("arent"), "pixel annotation"
+#: ("nothing"), "ever" ("never") negate nothing.
+_NEAR_NEGATIONS = frozenset({"another", "either", "noting", "nether", "ever", "rent", "rents", "rented",
+                             "renting", "annotate", "annotates", "annotated", "annotating",
+                             "annotation", "annotations", "annotator", "annotators", "neither's"})
 
 
 def is_negation(word: str) -> bool:
