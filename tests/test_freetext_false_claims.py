@@ -33,3 +33,10 @@ def test_real_words_near_a_negation_negate_nothing():
         assert not is_negation(word), word
     for word in ("dosent", "doesnt", "never", "cannot"):
         assert is_negation(word), word
+
+
+def test_cutting_off_the_dense_head_implies_the_fcn_definition():
+    g = grade("q7", "basically u lop off the FC classifier at the end of a normal CNN and then it eats "
+                    "any image size")
+    assert {"dense-removed", "any-size"} <= concepts(g)
+    assert "dense-removed" not in concepts(grade("q7", "Cut the learning rate and train longer."))
