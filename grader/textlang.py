@@ -67,7 +67,16 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "från vid också bara alla mer mindre sin sina genom måste ändå"),
     "Turkish": _words(
         "ve veya bir bu şu için ile de da ki çok daha en gibi ama ancak olarak olan değil yok var "
-        "her ise kadar sonra önce göre yerine hem mi ne"),
+        "her ise kadar sonra önce göre yerine hem mi ne çünkü yani böylece ayrıca gerekiyor olur "
+        "bunu onu şey bence nasıl neden"),
+    "Romanian": _words(
+        "și sau dar că care este sunt nu se cu pe din la pentru mai fiecare când cum fără prin "
+        "al ale unei unui acest această"),
+    "Tagalog": _words(
+        "ang ng mga sa at na ay para hindi kung ito iyon siya mas lang din rin kasi pero dahil "
+        "bawat"),
+    "Swahili": _words(
+        "na ya wa za kwa ni katika hii hiyo kama lakini au kila sana zaidi bila kwamba"),
 }
 #: Letters of scripts English is not written in: an answer mostly in one of them is that language
 #: even where its technical terms are Latin ("AlexNet은 LeNet-5보다 훨씬 깊고 ...").
@@ -84,6 +93,19 @@ _SCRIPTS = {
 }
 SCRIPT_SHARE = 0.2  # of an answer's letters; a stray "σ" or "→" in English prose stays English
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+#: What is not prose and says nothing of the language it sits in: fenced and inline code, LaTeX
+#: math and commands, and code lines ("x = Conv2D(32)(x)", "y[n] = sum_k h[k] x[n-k]") whose
+#: one-letter names would read as Spanish "y", Italian "e" or Portuguese "o".
+_NOT_PROSE = [
+    re.compile(r"```.*?(?:```|\Z)", re.S),
+    re.compile(r"`[^`\n]*`"),
+    re.compile(r"\$\$.*?\$\$", re.S),
+    re.compile(r"\$[^$\n]*\$"),
+    re.compile(r"\\[a-zA-Z]+"),
+]
+_CODE_LINE = re.compile(r"^\s*(?:>>>|import\s|from\s+\w+\s+import\s|def\s|for\s.*:\s*$)"
+                        r"|\w\s*[-+*/]?=(?!=)\s*\S|\w[(\[][^)\]]*[)\]]|;\s*$")
+_CODE_TOKEN = re.compile(r"\w+(?=\s*[\[(=])|(?<=[=\[(,*+/-])\s*\w+")
 _ACCENTED = re.compile(r"[äöüßáéíóúñàèìòùâêîôûçãõışğąęłńśźżő]")
 
 
@@ -100,7 +122,7 @@ class LanguageGuess:
 
 def guess_language(text: str) -> LanguageGuess:
     """The language whose function words the answer uses most (English when unsure)."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w.lower() for w in _WORD.findall(_prose(text))]
     letters = sum(len(w) for w in words) or 1
     for language, script in _SCRIPTS.items():
         found = len(script.findall(text.lower()))
@@ -118,3 +140,17 @@ def guess_language(text: str) -> LanguageGuess:
     if other < 2 or other <= 1.2 * en:
         best = "English"
     return LanguageGuess(best, round(en / total, 2), sum(counts.values()))
+
+
+def _prose(text: str) -> str:
+    """The answer without code, math and code-like lines (their words are no language)."""
+    for pattern in _NOT_PROSE:
+        text = pattern.sub(" ", text)
+    lines = []
+    for line in text.splitlines():
+        if _CODE_LINE.search(line) and len(_WORD.findall(line)) < 40:
+            line = _CODE_TOKEN.sub(" ", line)
+            # one-letter names on a code line ("y", "o", "e") are variables, not conjunctions
+            line = re.sub(r"\b[^\W\d_]\b", " ", line)
+        lines.append(line)
+    return "\n".join(lines)

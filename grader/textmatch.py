@@ -172,6 +172,13 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
+#: A wrapped line may start with a number or an acronym ("262,144 pixels.", "CNN does"), and a
+#: line that ends on an article or preposition ("... summarises a") always goes on.
+_CONTINUES = re.compile(r"\d|[A-Z][A-Za-z]*[A-Z]")
+_OPEN_END = re.compile(r"\b(?:a|an|the|of|to|for|with|by|from|into|and|or|than|is|are|each|every|all)$",
+                       re.I)
+
+
 def _unwrap(text: str) -> list[str]:
     """Join lines that a paragraph was merely wrapped at (markdown soft breaks).
 
@@ -184,7 +191,8 @@ def _unwrap(text: str) -> list[str]:
         line = raw.strip()
         prev = lines[-1] if lines else ""
         if (line and prev and len(prev) >= 50 and prev[-1] not in ".!?;:" and not _BULLET.match(raw)
-                and (line[0].islower() or line[0] in "(\"'")):
+                and (line[0].islower() or line[0] in "(\"'" or _CONTINUES.match(line)
+                     or _OPEN_END.search(prev))):
             lines[-1] = f"{prev} {line}"
         else:
             lines.append(line)
@@ -347,7 +355,11 @@ def _windows(hits: list[list[tuple[int, float]]], limit: int):
 
 
 #: Real words a typo away from a negation: "another process" is not "neither process".
-_NEAR_NEGATIONS = frozenset({"another", "either", "noting", "nether"})
+#: Real words a typo away from a negation: "renting several GPUs" ("arent"), "pixel annotation"
+#: ("nothing"), "ever" ("never") negate nothing.
+_NEAR_NEGATIONS = frozenset({"another", "either", "noting", "nether", "ever", "rent", "rents", "rented",
+                             "renting", "annotate", "annotates", "annotated", "annotating",
+                             "annotation", "annotations", "annotator", "annotators", "neither's"})
 
 
 def is_negation(word: str) -> bool:
