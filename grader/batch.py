@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import grader
-from grader.evaluation.threads import THREADS_ENV, thread_budget
+from grader.evaluation.threads import THREADS_ENV, cores, thread_budget
 from grader.gradebook import DEFAULT_NAME, Gradebook
 from grader.results import SubmissionResult
 from grader.rubric import Rubric
@@ -145,8 +145,9 @@ class LocalPoolExecutor:
         self.workers = max(1, workers)
         # jobs that will really run at once (a batch of 1 at -j 2 is one): each job's evaluator
         # gets the cores divided among them, so that its BLAS threads do not spin against the
-        # other job's kernel (grader/evaluation/threads.py)
-        self.threads = thread_budget(min(self.workers, concurrent or self.workers))
+        # other job's kernel (grader/evaluation/threads.py); one job alone is left as it was
+        budget = thread_budget(min(self.workers, concurrent or self.workers))
+        self.threads = budget if budget < cores() else None
         self.stall_limit_s = stall_limit_s  # no phase change for this long (except waiting): killed
         self.jobs_per_worker = max(1, jobs_per_worker)
         self.python = python

@@ -19,10 +19,10 @@ MNIST_SPEC = {"dataset": "mnist", "scale": 1 / 255, "offset": 0.0, "sample_shape
 def test_the_budget_divides_the_cores_among_the_jobs_running_at_once(monkeypatch):
     monkeypatch.setattr(threads, "cores", lambda: 8)
     assert [threads.thread_budget(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
-    monkeypatch.setattr("grader.batch.thread_budget", threads.thread_budget)
+    monkeypatch.setattr("grader.batch.cores", threads.cores)
     pools = [LocalPoolExecutor(4, concurrent=1), LocalPoolExecutor(4, concurrent=30), LocalPoolExecutor(2)]
-    try:  # a batch of one notebook at -j 4 runs one job: it keeps every core
-        assert [pool.threads for pool in pools] == [8, 2, 4]
+    try:  # a batch of one notebook at -j 4 runs one job: it keeps every core, its threads unset
+        assert [pool.threads for pool in pools] == [None, 2, 4]
     finally:
         for pool in pools:
             pool.shutdown()
