@@ -258,7 +258,10 @@ class Evaluator:
             limit = memory if memory is not None else os.environ.get("GRADER_EVAL_MEMORY", EVAL_MEMORY)
             self.plan = SandboxPlan(root=self.root, data_dir=self.data_dir, memory_bytes=parse_memory(limit))
             argv = self.plan.wrap([sys.executable, "-c", program(), "--wait"])
-            env = dict(self.plan.env(), TF_CPP_MIN_LOG_LEVEL="3", **thread_env())
+            budget = thread_env()
+            # alone on the machine (no budget): Keras is imported while the notebook runs
+            env = dict(self.plan.env(), TF_CPP_MIN_LOG_LEVEL="3", **budget,
+                       GRADER_EVAL_PREIMPORT="0" if budget else "1")
             self.sandbox = self.plan.summary()
             try:
                 self.proc = subprocess.Popen(argv, cwd=self.plan.workdir, env=env, stdin=subprocess.PIPE,
