@@ -29,20 +29,6 @@ MNIST_SPEC = {"dataset": "mnist", "scale": 1 / 255, "offset": 0.0, "sample_shape
               "dtype": "float32"}
 
 
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-
-    return keras
-
-
-@pytest.fixture(scope="module")
-def mnist(data_dir):
-    data = np.load(data_dir / "mnist.npz")
-    return {k: data[k] for k in data}
-
-
 def _config(path: Path) -> dict:
     with zipfile.ZipFile(path) as z:
         return json.loads(z.read("config.json"))

@@ -22,20 +22,6 @@ MNIST_SPEC = {"dataset": "mnist", "scale": 1 / 255, "offset": 0.0, "sample_shape
               "dtype": "float32", "probe_n": 1000}
 
 
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-
-    return keras
-
-
-@pytest.fixture(scope="module")
-def mnist(data_dir):
-    data = np.load(data_dir / "mnist.npz")
-    return {k: data[k] for k in data}
-
-
 def _models(keras):
     """name -> (builder, loss, metrics): each supported layer kind at least once."""
     from keras import layers
