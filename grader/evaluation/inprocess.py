@@ -23,6 +23,7 @@ import numpy as np
 
 from grader.evaluation import imagenet
 from grader.evaluation.description import describe_model, describe_training
+from grader.evaluation.filedescription import describe_file
 from grader.evaluation.fitfile import training_from_file
 from grader.evaluation.inputs import InputMismatch, check_inputs, labels_of, load_official, preprocess
 from grader.evaluation.inspection import MAX_PARAMS, inspect_model_file
@@ -73,6 +74,15 @@ def measure_in_process(spec: dict[str, Any]) -> dict[str, Any]:
             fast, reader = read_model(spec["model"]), {"used": "numpy"}
         except Unsupported as exc:
             reader["why"] = str(exc)[:300]
+    if fast is None and spec.get("numpy", True) and spec.get("inspect") and not spec.get("training"):
+        try:  # e.g. a pretrained base under a new head: its description needs no Keras either
+            described = describe_file(spec["model"], facts)
+        except Unsupported as exc:
+            reader["why"] += f"; the file reader: {str(exc)[:300]}"
+        else:
+            _ready()
+            return {"ok": True, "inspect": True, "file_model": described,
+                    "reader": {"used": "file", "why_not_numpy": reader["why"]}}
     if fast is None:
         try:  # imported here: a Keras that cannot start is the environment's failure
             import keras  # noqa: F401

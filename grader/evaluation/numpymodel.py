@@ -466,7 +466,7 @@ def _jsonable(v: Any) -> Any:
 def _compiled(config: dict[str, Any]) -> dict[str, Any] | None:
     """The compile config this reader can stand in for (None: not compiled)."""
     compiled = config.get("compile_config")
-    if compiled is None:
+    if not compiled:  # Keras compiles only from a non-empty config (an uncompiled model saves {})
         return None
     if not isinstance(compiled, dict):
         raise Unsupported("a compile config that is not a dict")
@@ -600,7 +600,7 @@ def read_model(path: str) -> NumpyModel:
 def _steps(h5: Any, config: dict[str, Any], saved: list[tuple[dict[str, Any], Any]]) -> int | None:
     """The saved optimizer's iterations as Keras's loaded model reports them."""
     compiled = config.get("compile_config")
-    if compiled is None:
+    if not compiled:  # Keras compiles only from a non-empty config (an uncompiled model saves {})
         return None
     opt = compiled.get("optimizer")
     if isinstance(opt, str) and opt in ("adam", "sgd", "rmsprop"):

@@ -9,12 +9,14 @@ loader that imports them from that source: in the sandbox the grader's package i
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
 import os
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,7 +124,7 @@ def _data_dir(specs: list[dict[str, Any]]) -> str | None:
 #: the evaluator's modules (grader/evaluation/): all that runs in the sandbox; each imports only
 #: these, the standard library, numpy, h5py and Keras
 SANDBOX_MODULES = ("inspection", "inputs", "predicting", "memorisation", "imagenet", "description", "fitfile",
-                   "numpymodel", "inprocess")
+                   "numpymodel", "shapes", "filedescription", "inprocess")
 #: one argument of a command line may be at most this long (Linux's MAX_ARG_STRLEN)
 MAX_ARG_BYTES = 128 * 1024
 
@@ -159,7 +161,10 @@ def program() -> str:
     sources = {"grader": "", "grader.evaluation": (folder / "__init__.py").read_text(encoding="utf-8")}
     for name in SANDBOX_MODULES:
         sources[f"grader.evaluation.{name}"] = (folder / f"{name}.py").read_text(encoding="utf-8")
-    text = f"# grader.evaluation.inprocess: the sandboxed evaluator\nSOURCES = {sources!r}\n{_LOADER}"
+    # compressed: the sources would otherwise fill the one argument `python -c` has (128 KiB)
+    blob = base64.b85encode(zlib.compress(json.dumps(sources).encode(), 9)).decode()
+    text = ("# grader.evaluation.inprocess: the sandboxed evaluator\nimport base64, json, zlib\n"
+            f"SOURCES = json.loads(zlib.decompress(base64.b85decode({blob!r})))\n{_LOADER}")
     if len(text.encode()) >= MAX_ARG_BYTES:
         raise RuntimeError(f"the evaluator's program is {len(text.encode())} bytes, more than one "
                            f"command-line argument may hold ({MAX_ARG_BYTES})")
