@@ -16,13 +16,13 @@ real models (tests/test_evaluator_filedescription.py)."""
 from __future__ import annotations
 
 import io
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from grader.evaluation import fitfile
-from grader.evaluation.numpymodel import _CONFIG_KEYS, MAX_WEIGHTS_BYTES, Unsupported, _jsonable, _steps
+from grader.evaluation.numpymodel import _CONFIG_KEYS, _jsonable, _steps
+from grader.evaluation.savedfile import Unsupported, read_saved, saved_variables
 from grader.evaluation.shapes import Shape, infer
 
 _MODELS = ("Functional", "Sequential")
@@ -182,15 +182,7 @@ def _check_weights(h5: Any, config: dict[str, Any], top: list[_Node]) -> list[tu
 
 
 def _same_shapes(node: _Node, group: Any) -> None:
-    keys = sorted(group.keys(), key=lambda k: int(k) if str(k).isdigit() else -1)
-    if keys != [str(i) for i in range(len(node.weights))]:
-        raise Unsupported(f"layer {str(node.cfg.get('name'))[:40]} has {len(keys)} saved variables, "
-                          f"not {len(node.weights)}")
-    for key, want in zip(keys, node.weights, strict=True):
-        ds = group[key]
-        if not hasattr(ds, "shape") or tuple(ds.shape) != tuple(want) or ds.dtype.kind != "f":
-            raise Unsupported(f"weight {key} of {str(node.cfg.get('name'))[:40]} is not a float array "
-                              f"of shape {list(want)}")
+    saved_variables(group, str(node.cfg.get("name")), node.weights)
 
 
 def _loss(config: dict[str, Any]) -> dict[str, Any] | None:
@@ -228,28 +220,9 @@ def _row(node: _Node) -> dict[str, Any]:
 def describe_file(path: str, facts: dict[str, Any] | None = None) -> dict[str, Any]:
     """describe_model's description of the model saved at `path`, from the file alone; raises
     Unsupported (with the reason) for anything Keras may see otherwise."""
-    import zipfile
-
     import h5py
 
-    try:
-        with zipfile.ZipFile(path) as z:
-            infos = {i.filename: i for i in z.infolist()}
-            for member in ("config.json", "metadata.json", "model.weights.h5"):
-                if member not in infos:
-                    raise Unsupported(f"no {member} in the file")
-            if infos["model.weights.h5"].file_size > MAX_WEIGHTS_BYTES or infos["config.json"].file_size \
-                    > 16 << 20 or infos["metadata.json"].file_size > 1 << 20:
-                raise Unsupported("members larger than the reader reads")
-            meta = json.loads(z.read("metadata.json"))
-            config = json.loads(z.read("config.json"))
-            weights = z.read("model.weights.h5")
-    except (OSError, ValueError, zipfile.BadZipFile, RecursionError, EOFError) as exc:
-        raise Unsupported(f"malformed file ({type(exc).__name__}: {str(exc)[:120]})") from exc
-    if not isinstance(meta, dict) or not str(meta.get("keras_version", "")).startswith("3."):
-        raise Unsupported("not saved by Keras 3")
-    if not isinstance(config, dict) or not fitfile._plain_config(config):
-        raise Unsupported("objects that are not Keras's own layers")
+    config, weights = read_saved(path)
     top_cfg = config.get("config") if isinstance(config.get("config"), dict) else {}
     if top_cfg.get("trainable", True) is not True:
         raise Unsupported("a model marked not trainable")

@@ -24,22 +24,16 @@ within 1e-4, on real trained models of each kind (tests/test_evaluator_numpy.py)
 from __future__ import annotations
 
 import io
-import json
 import math
 from typing import Any
 
 import numpy as np
 
 from grader.evaluation import fitfile
+from grader.evaluation.savedfile import Unsupported, check_keys, read_saved, reshape_target, saved_variables
 
-#: the weights member read into memory at most (float32 of inspection.MAX_PARAMS is 400 MB)
-MAX_WEIGHTS_BYTES = 512 << 20
 #: images per forward pass chunk (bounds the im2col matrix of a conv layer)
 CHUNK = 128
-
-
-class Unsupported(Exception):
-    """The file holds something this reader does not run: Keras decides (the reason is recorded)."""
 
 
 # ---- layer configs -----------------------------------------------------------------------------
@@ -114,17 +108,8 @@ class _Layer:
         self.cls, self.cfg, self.name = cls, cfg, str(cfg.get("name"))
         self.in_shape = shape
         self.weights: list[np.ndarray] = []
-        known = _KEYS.get(cls)
-        if known is None:
-            raise Unsupported(f"layer class {cls[:60]}")
-        extra = set(cfg) - known - _INERT
-        if extra:
-            raise Unsupported(f"{cls} config keys {sorted(extra)[:5]}")
+        check_keys(cls, cfg, _KEYS.get(cls), _INERT)
         _float32_policy(cfg.get("dtype"))
-        if cfg.get("data_format") not in (None, "channels_last"):
-            raise Unsupported(f"{cls} data_format {str(cfg.get('data_format'))[:30]}")
-        if cfg.get("lora_rank") or cfg.get("quantization_config"):
-            raise Unsupported(f"{cls} quantized or LoRA")
         self.trainable = bool(cfg.get("trainable", True))
         self.expect: list[tuple[int, ...]] = []  # weight shapes, in Keras's `weights` order
         self.trainable_count = 0  # how many of them are trainable variables (the first ones)
@@ -252,21 +237,8 @@ class _Layer:
         self.out_shape = self.in_shape
 
     def _setup_Reshape(self) -> None:
-        target = self.cfg.get("target_shape")
-        rest = self.in_shape[1:]
-        if not isinstance(target, list) or not target or not all(
-                isinstance(d, int) and not isinstance(d, bool) and (d > 0 or d == -1) for d in target) \
-                or target.count(-1) > 1 or not all(isinstance(d, int) for d in rest):
-            raise Unsupported(f"Reshape to {str(target)[:60]}")
-        total, known = math.prod(rest), math.prod(d for d in target if d != -1)
-        if -1 in target:
-            if total % known:
-                raise Unsupported("Reshape that does not divide")
-            target = [total // known if d == -1 else d for d in target]
-        if math.prod(target) != total:
-            raise Unsupported("Reshape to another size")
-        self.target = tuple(target)
-        self.out_shape = (None, *target)
+        self.target = reshape_target(self.cfg.get("target_shape"), self.in_shape[1:])
+        self.out_shape = (None, *self.target)
 
     # running
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -522,28 +494,9 @@ def _chain(config: dict[str, Any]) -> list[dict[str, Any]]:
 def read_model(path: str) -> NumpyModel:
     """The model saved at `path`, ready to predict with NumPy; raises Unsupported (with the
     reason) for anything it does not run exactly as Keras would."""
-    import zipfile
-
     import h5py
 
-    try:
-        with zipfile.ZipFile(path) as z:
-            infos = {i.filename: i for i in z.infolist()}
-            for member in ("config.json", "metadata.json", "model.weights.h5"):
-                if member not in infos:
-                    raise Unsupported(f"no {member} in the file")
-            if infos["model.weights.h5"].file_size > MAX_WEIGHTS_BYTES or infos["config.json"].file_size \
-                    > 16 << 20 or infos["metadata.json"].file_size > 1 << 20:
-                raise Unsupported("members larger than the reader reads")
-            meta = json.loads(z.read("metadata.json"))
-            config = json.loads(z.read("config.json"))
-            weights = z.read("model.weights.h5")
-    except (OSError, ValueError, zipfile.BadZipFile, RecursionError, EOFError) as exc:
-        raise Unsupported(f"malformed file ({type(exc).__name__}: {str(exc)[:120]})") from exc
-    if not isinstance(meta, dict) or not str(meta.get("keras_version", "")).startswith("3."):
-        raise Unsupported("not saved by Keras 3")
-    if not isinstance(config, dict) or not fitfile._plain_config(config):
-        raise Unsupported("objects that are not Keras's own layers")
+    config, weights = read_saved(path)
     entries = _chain(config)
     compiled = _compiled(config)
     top_cfg = config.get("config") or {}
@@ -573,15 +526,7 @@ def read_model(path: str) -> NumpyModel:
             by_name = {layer.name: layer for layer in layers}
             for entry, group in saved:
                 layer = by_name[str(entry["config"].get("name"))]
-                keys = sorted(group.keys(), key=lambda k: int(k) if str(k).isdigit() else -1)
-                if keys != [str(i) for i in range(len(layer.expect))]:
-                    raise Unsupported(f"layer {layer.name[:40]} has {len(keys)} saved variables, "
-                                      f"not {len(layer.expect)}")
-                for key, want in zip(keys, layer.expect, strict=True):
-                    ds = group[key]
-                    if not isinstance(ds, h5py.Dataset) or tuple(ds.shape) != want or ds.dtype.kind != "f":
-                        raise Unsupported(f"weight {key} of {layer.name[:40]} is not a float array of "
-                                          f"shape {list(want)}")
+                for key, ds in enumerate(saved_variables(group, layer.name, layer.expect)):
                     array = np.asarray(ds[()], dtype=np.float32)
                     if not np.isfinite(array).all():
                         raise Unsupported(f"weight {key} of {layer.name[:40]} is not finite")

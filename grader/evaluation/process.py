@@ -124,7 +124,7 @@ def _data_dir(specs: list[dict[str, Any]]) -> str | None:
 #: the evaluator's modules (grader/evaluation/): all that runs in the sandbox; each imports only
 #: these, the standard library, numpy, h5py and Keras
 SANDBOX_MODULES = ("inspection", "inputs", "predicting", "memorisation", "imagenet", "description", "fitfile",
-                   "numpymodel", "shapes", "filedescription", "inprocess")
+                   "savedfile", "numpymodel", "shapes", "filedescription", "inprocess")
 #: one argument of a command line may be at most this long (Linux's MAX_ARG_STRLEN)
 MAX_ARG_BYTES = 128 * 1024
 

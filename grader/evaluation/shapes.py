@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from grader.evaluation.numpymodel import Unsupported
+from grader.evaluation import numpymodel
+from grader.evaluation.savedfile import Unsupported, check_keys, reshape_target
 
 Shape = tuple[Any, ...]  # batch axis first; None where unknown
 
@@ -39,11 +40,8 @@ _KEYS: dict[str, set[str]] = {
                            "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
                            "gamma_regularizer", "beta_constraint", "gamma_constraint"},
     "ZeroPadding2D": {"padding", "data_format"},
-    "MaxPooling2D": {"pool_size", "strides", "padding", "data_format"},
-    "AveragePooling2D": {"pool_size", "strides", "padding", "data_format"},
-    "GlobalAveragePooling2D": {"data_format", "keepdims"},
-    "GlobalMaxPooling2D": {"data_format", "keepdims"},
-    "Flatten": {"data_format"},
+    **{cls: numpymodel._KEYS[cls] for cls in (  # the same meaning as when the NumPy reader runs them
+        "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten")},
     "Reshape": {"target_shape"},
     "Resizing": {"height", "width", "interpolation", "crop_to_aspect_ratio", "pad_to_aspect_ratio",
                  "fill_mode", "fill_value", "antialias", "data_format"},
@@ -89,17 +87,7 @@ def _window(n: Any, k: int, s: int, d: int, padding: Any) -> Any:
 def infer(cls: str, cfg: dict[str, Any], inputs: list[Shape]) -> tuple[Shape, list[Shape], int]:
     """(output shape, variable shapes in Keras's `weights` order, how many of them are
     trainable variables, the first ones) of one layer called on tensors of `inputs` shapes."""
-    if cls not in _SAME_SHAPE:
-        known = _KEYS.get(cls)
-        if known is None:
-            raise Unsupported(f"layer class {cls[:60]}")
-        extra = set(cfg) - known - _COMMON
-        if extra:
-            raise Unsupported(f"{cls} config keys {sorted(extra)[:5]}")
-    if cfg.get("data_format") not in (None, "channels_last"):
-        raise Unsupported(f"{cls} data_format {str(cfg.get('data_format'))[:30]}")
-    if cfg.get("lora_rank") or cfg.get("quantization_config"):
-        raise Unsupported(f"{cls} quantized or LoRA")
+    check_keys(cls, cfg, set(cfg) if cls in _SAME_SHAPE else _KEYS.get(cls), _COMMON)
     if cls in ("Add", "Concatenate"):
         return _merge(cls, cfg, inputs), [], 0
     if len(inputs) != 1:
@@ -174,19 +162,7 @@ def _reshaping(cls: str, cfg: dict[str, Any], shape: Shape) -> Shape:
             raise Unsupported(f"Flatten of shape {list(shape)}")
         return (shape[0], math.prod(shape[1:]))
     if cls == "Reshape":
-        target = cfg.get("target_shape")
-        rest = shape[1:]
-        if not isinstance(target, list) or not target or not all(isinstance(d, int) for d in rest) \
-                or not all(isinstance(d, int) and (d > 0 or d == -1) for d in target) or target.count(-1) > 1:
-            raise Unsupported(f"Reshape to {str(target)[:60]}")
-        total, known = math.prod(rest), math.prod(d for d in target if d != -1)
-        if -1 in target:
-            if total % known:
-                raise Unsupported("Reshape that does not divide")
-            target = [total // known if d == -1 else d for d in target]
-        if math.prod(target) != total:
-            raise Unsupported("Reshape to another size")
-        return (shape[0], *target)
+        return (shape[0], *reshape_target(cfg.get("target_shape"), shape[1:]))
     if cls == "Resizing":
         _, _, c = _spatial(cls, shape)
         return (shape[0], _int(cfg.get("height"), "height"), _int(cfg.get("width"), "width"), c)
