@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from grader.execute.record import ExecutionRecord
@@ -47,6 +49,8 @@ class GradingContext:
     # The engine may start the execution in a thread while static items are graded
     # (engine.py `_ExecuteEarly`): whoever asks next waits for that run instead of starting one.
     _execution_lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    #: the grader's hook after each code cell of the run (ExecutionOptions.after_cell), set before it
+    after_cell: Callable[[int, Path], None] | None = field(default=None, repr=False, compare=False)
 
     def answer(self, question_id: str) -> Answer | None:
         return self.answers.get(question_id)
@@ -65,7 +69,8 @@ class GradingContext:
                     from grader.execute import execute_submission
 
                     try:
-                        self._execution = execute_submission(self.notebook, self.rubric, self.options)
+                        self._execution = execute_submission(self.notebook, self.rubric, self.options,
+                                                             self.after_cell)
                     except Exception as exc:
                         self._execution_error = exc
                         raise

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,21 @@ def start_evaluator_early(ctx: GradingContext) -> None:
     ctx.cache[KEEP_KEY] = keep
     if os.environ.get("GRADER_EARLY_EVALUATOR") == "0":  # off, to measure what starting early saves
         return
-    ctx.cache[EARLY_KEY] = evaluator_for(ctx.options.data_dir or default_data_dir())
+    early = ctx.cache[EARLY_KEY] = evaluator_for(ctx.options.data_dir or default_data_dir())
+    ctx.after_cell = _warm_when_pretrained(early)
+
+
+def _warm_when_pretrained(early: Any) -> Callable[[int, Path], None]:
+    """After each cell: once the kernel has read pretrained weights, the model it builds needs
+    Keras in the evaluator (the NumPy reader does not run a pretrained base), so the evaluator
+    imports it now, while the notebook still runs (process.py `Evaluator.warm`)."""
+    from grader.execute.runner import pretrained_weights_used
+
+    def after_cell(index: int, workdir: Path) -> None:
+        if not early.warmed and pretrained_weights_used(workdir):
+            early.warm()
+
+    return after_cell
 
 
 def close_early(ctx: GradingContext) -> None:

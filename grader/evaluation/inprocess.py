@@ -188,8 +188,12 @@ def _keras_evaluate(model: Any, probs: np.ndarray, y: np.ndarray, path: str) -> 
 
 #: a Keras model was loaded since the last clean-up (`_free`): the next load cleans up first
 _USED = {"keras": False}
-#: "1": import Keras while waiting for the first model (see main)
+#: "1": import Keras while waiting for the first model; "warm": when the grader's "warm" line
+#: says a model that needs it is coming (see main); anything else: when a model needs it
 PREIMPORT_ENV = "GRADER_EVAL_PREIMPORT"
+#: the line the grader sends (process.py `Evaluator.warm`) when the notebook built a pretrained
+#: model with real weights: only Keras runs it, so import it while the notebook still runs
+WARM_LINE = "warm"
 #: seconds an evaluator waits for the grader's next batch before it cleans up (a submission's
 #: next batch, its per-fit files read without Keras, comes within a second or so; the clean-up
 #: takes about one: better spent while nothing waits for it)
@@ -256,19 +260,28 @@ def main(argv: list[str] | None = None) -> int:
     if args[0] != "--wait":
         return _measure_file(args[0])
     # Keras is imported ahead only for a job alone on its machine (PREIMPORT_ENV, set by
-    # process.py when the batch gave no thread budget): there the notebook leaves a core idle, and
-    # a model the NumPy reader cannot run (a pretrained base) then need not wait ~6 s for it. Beside
-    # other jobs its CPU would compete with their notebooks, and a model the reader runs never
-    # needs it (numpymodel.py)
+    # process.py when the batch gave no thread budget), and there only once the grader says a
+    # model that needs it is coming (WARM_LINE): its ~6 CPU s would otherwise compete with the
+    # notebook for a model the readers here handle without it (numpymodel.py, filedescription.py).
+    # Beside other jobs it would compete with their notebooks: imported when a model needs it
     import h5py  # noqa: F401  (the reader's own imports, while the notebook runs: ~0.1 s)
-    if os.environ.get(PREIMPORT_ENV) == "1":
-        with contextlib.suppress(Exception):  # a failure shows again, classified, when measuring
-            import keras  # noqa: F401
+    ahead = os.environ.get(PREIMPORT_ENV)
+    if ahead == "1":
+        _import_keras()
     while line := sys.stdin.readline().strip():  # started early, or kept between submissions
+        if line == WARM_LINE:
+            if ahead == "warm":
+                _import_keras()
+            continue
         _measure_file(line)
         if _USED["keras"] and not _next_batch_within(IDLE_S):  # idle: clean up now, not at the next load
             _free("keras" in sys.modules)
     return 0
+
+
+def _import_keras() -> None:
+    with contextlib.suppress(Exception):  # a failure shows again, classified, when measuring
+        import keras  # noqa: F401
 
 
 def _measure_file(path: str) -> int:
@@ -276,8 +289,9 @@ def _measure_file(path: str) -> int:
     if "batch" not in spec:
         print(json.dumps(_measure_guarded(spec)))
         return 0
+    ahead = "keras" in sys.modules  # imported before this batch came (ahead, or by an earlier one)
     for index, one in enumerate(spec["batch"]):
-        result = _measure_guarded(one)
+        result = dict(_measure_guarded(one), keras_ready=ahead)
         print(json.dumps({"index": index, "result": result}), flush=True)
     print(json.dumps({"stage": "done"}), flush=True)
     return 0

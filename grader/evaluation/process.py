@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -240,6 +241,9 @@ class Evaluator:
         self.error: dict[str, Any] | None = None
         self.sandbox: dict[str, Any] = {}
         self.keep = False
+        self.preimport = "0"  # GRADER_EVAL_PREIMPORT as the process got it
+        self.warmed = False  # `warm` was sent
+        self._stdin_lock = threading.Lock()  # `warm` comes from the thread running the notebook
         self.batches = 0  # batches sent to this process
         self.ready = False  # it said that Keras and the official data loaded
         self._lines: Any = None  # the process's stdout lines (a queue; None at its end)
@@ -264,10 +268,12 @@ class Evaluator:
             self.plan = SandboxPlan(root=self.root, data_dir=self.data_dir, memory_bytes=parse_memory(limit))
             argv = self.plan.wrap([sys.executable, "-c", program(), "--wait"])
             budget = thread_env()
-            # alone on the machine (no budget): Keras is imported while the notebook runs (a
-            # GRADER_EVAL_PREIMPORT of the caller's wins: the benchmark measures both)
-            preimport = os.environ.get("GRADER_EVAL_PREIMPORT") or ("0" if budget else "1")
-            env = dict(self.plan.env(), TF_CPP_MIN_LOG_LEVEL="3", **budget, GRADER_EVAL_PREIMPORT=preimport)
+            # alone on the machine (no budget): Keras is imported while the notebook runs once
+            # `warm` says a model will need it; a GRADER_EVAL_PREIMPORT of the caller's wins (1:
+            # always, 0: never ahead; the benchmark measures each)
+            self.preimport = os.environ.get("GRADER_EVAL_PREIMPORT") or ("0" if budget else "warm")
+            env = dict(self.plan.env(), TF_CPP_MIN_LOG_LEVEL="3", **budget,
+                       GRADER_EVAL_PREIMPORT=self.preimport)
             self.sandbox = self.plan.summary()
             try:
                 self.proc = subprocess.Popen(argv, cwd=self.plan.workdir, env=env, stdin=subprocess.PIPE,
@@ -298,6 +304,17 @@ class Evaluator:
             self.close()
             raise
         return self
+
+    def warm(self) -> None:
+        """A model only Keras runs is coming (the notebook built a pretrained base with its real
+        weights): the process imports Keras now, while the notebook runs, when it was started
+        to (alone on its machine); otherwise nothing."""
+        if self.preimport != "warm" or self.warmed or not self.alive() or self.proc is None:
+            return
+        self.warmed = True
+        with self._stdin_lock, contextlib.suppress(OSError, ValueError):
+            self.proc.stdin.write("warm\n")
+            self.proc.stdin.flush()
 
     def alive(self) -> bool:
         return self.root is not None and (self.proc is None or self.proc.poll() is None)
@@ -367,7 +384,7 @@ class Evaluator:
         proc, lines = self.proc, self._lines
         (self.plan.workdir / "spec.json").write_text(json.dumps({"batch": [s for _, s in inner]}))
         self.batches += 1
-        with contextlib.suppress(OSError):  # a process that already died says why below
+        with self._stdin_lock, contextlib.suppress(OSError):  # a dead process says why below
             proc.stdin.write(str(self.plan.workdir / "spec.json") + "\n")
             proc.stdin.flush()
             if not self.keep:

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 from grader.execute.record import ExecutionRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from grader.context import GradingOptions
     from grader.execute.runner import ExecutionOptions
     from grader.notebook import Notebook
@@ -27,8 +30,10 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def execution_options(rubric: Rubric, options: GradingOptions) -> ExecutionOptions:
-    """Rubric defaults, overridden by what the user passed on the command line."""
+def execution_options(rubric: Rubric, options: GradingOptions,
+                      after_cell: Callable[[int, Path], None] | None = None) -> ExecutionOptions:
+    """Rubric defaults, overridden by what the user passed on the command line; `after_cell`:
+    the grader's own hook after each code cell (ExecutionOptions.after_cell)."""
     from grader.execute.runner import ExecutionOptions
 
     defaults = rubric.execution
@@ -42,6 +47,7 @@ def execution_options(rubric: Rubric, options: GradingOptions) -> ExecutionOptio
         memory=_checked_memory(options.memory or defaults.get("memory")),
         output_limit=int(defaults.get("output_limit", 1_000_000)),
         extra_files=[str(rubric.path.parent / f) for f in defaults.get("files", [])],
+        after_cell=after_cell,
     )
 
 
@@ -55,7 +61,8 @@ def _checked_memory(value: object) -> str | None:
     return str(value)
 
 
-def execute_submission(notebook: Notebook, rubric: Rubric, options: GradingOptions) -> ExecutionRecord:
+def execute_submission(notebook: Notebook, rubric: Rubric, options: GradingOptions,
+                       after_cell: Callable[[int, Path], None] | None = None) -> ExecutionRecord:
     from grader.execute.runner import execute_notebook
 
-    return execute_notebook(notebook.node, execution_options(rubric, options))
+    return execute_notebook(notebook.node, execution_options(rubric, options, after_cell))

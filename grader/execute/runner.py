@@ -11,6 +11,7 @@ is sent as hidden cells before the first student cell and after the last one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -18,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,9 @@ class ExecutionOptions:
     memory: str | None = None
     output_limit: int = 1_000_000  # characters kept per cell
     extra_files: list[str] = field(default_factory=list)
+    #: called after each code cell with its index and the working directory (the grader's own
+    #: hooks, e.g. accuracy.py warming the evaluator; a failure in one is ignored)
+    after_cell: Callable[[int, Path], None] | None = field(default=None, repr=False, compare=False)
 
 
 def inkernel_sources() -> list[tuple[str, str]]:
@@ -250,6 +255,9 @@ def _execute(node: Any, options: ExecutionOptions, made: list[SandboxPlan]) -> E
                     run = _run_cell(client, cell, index, options, record, nonce, plan)
                     record.cells.append(run)
                     watch.after_cell(index, trusted_cell=run.status in ("ok", "error"))
+                    if options.after_cell is not None:
+                        with contextlib.suppress(Exception):
+                            options.after_cell(index, workdir)
                     if run.status in ("timeout", "kernel-died"):
                         break
                 if record.status == "completed":  # the post-cell hook saves what is left
@@ -560,6 +568,17 @@ def _check_missing_weights(record: ExecutionRecord, data_dir: str | None) -> Non
     record.missing_weights = genuine(record.missing_weights)
     if "missing_weights" in record.budget:
         record.budget["missing_weights"] = genuine(record.budget["missing_weights"])
+
+
+def pretrained_weights_used(workdir: Path) -> bool:
+    """Whether the kernel has so far read a pretrained weights file from the data directory (its
+    setup record lists the files it used). Written by the student's kernel, so only a hint: it
+    decides when the evaluator imports Keras, nothing that is graded."""
+    try:  # a regular file of bounded size (no link, FIFO or device: never a hang)
+        files = json.loads(read_regular(workdir, SETUP_FILE, SETUP_LIMIT)).get("data_files")
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return False
+    return isinstance(files, list) and any(str(f).endswith((".h5", ".keras")) for f in files[:LIST_LIMIT])
 
 
 def _load_setup(record: ExecutionRecord, workdir: Path) -> None:
