@@ -170,12 +170,12 @@ def training_gate(job: GradeJob) -> Iterator[None]:
 
     original = execute.execute_submission
 
-    def gated(notebook, rubric, options):
+    def gated(notebook, rubric, options, after_cell=None):
         _set_phase(job, "waiting")
         with _slot(job) as info:
             _set_phase(job, "executing")
             try:
-                return original(notebook, rubric, options)
+                return original(notebook, rubric, options, after_cell)
             finally:
                 info["released_at"] = time.time()
                 _set_phase(job, "checks")
