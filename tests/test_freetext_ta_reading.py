@@ -1,0 +1,39 @@
+"""Free-text classes the development sets blind8-blind10 showed the grader misreading (issue 13,
+"read real answers as a careful TA does"): a Q6 architecture described as built on another one,
+contrast framing on Q4, Q3 remedies written as arrows or table rows, answers to another question,
+and flags where the grade was right. The answers are in a student's words, not the rubric's or
+the labelled sets'. Static: no notebook, no kernel."""
+
+from __future__ import annotations
+
+from tests.freetext_support import RUBRIC, concepts, grade
+
+
+def flagged(g) -> bool:
+    return g.confidence < RUBRIC.review_threshold
+
+
+# ---- Q6: an architecture described as another one with something added -----------------------
+
+def test_q6_an_architecture_built_on_another_keeps_its_own_innovation():
+    # the SE block is SENet's although "ResNet" and "Inception" sit in the sentence
+    g = grade("q6", "As far as I remember SENet is just a ResNet where each block gets a little "
+                    "squeeze and excitation branch on top.")
+    assert "senet" in concepts(g)
+    assert "resnet" not in concepts(g)
+    g = grade("q6", "SENet = an Inception net plus SE modules that rescale the channels.")
+    assert "senet" in concepts(g)
+
+
+def test_q6_a_name_taken_as_the_object_of_a_verb_is_no_new_subject():
+    g = grade("q6", "Xception pushes the GoogLeNet concept further, every module is replaced by a "
+                    "depthwise separable conv.")
+    assert "xception" in concepts(g)
+
+
+def test_q6_an_innovation_credited_to_the_wrong_architecture_still_earns_nothing():
+    # the converse: a new sentence about ResNet (not a complement) owns what follows
+    g = grade("q6", "SENet came later. ResNet is the one with squeeze-and-excitation blocks.")
+    assert "senet" not in concepts(g)
+    g = grade("q6", "AlexNet was deeper than LeNet; the next one is a ResNet with SE blocks.")
+    assert "senet" not in concepts(g)
