@@ -37,3 +37,27 @@ def test_q6_an_innovation_credited_to_the_wrong_architecture_still_earns_nothing
     assert "senet" not in concepts(g)
     g = grade("q6", "AlexNet was deeper than LeNet; the next one is a ResNet with SE blocks.")
     assert "senet" not in concepts(g)
+
+
+# ---- Q4: no weights said by contrast ---------------------------------------------------------
+
+def test_q4_pooling_said_to_be_no_model_has_no_weights():
+    g = grade("q4", "max pool just reports the biggest value in each window, basically a summary "
+                    "statistic, so not a model like the conv")
+    assert "no-weights" in concepts(g)
+
+
+def test_q4_the_conv_has_weights_and_pooling_does_not():
+    g = grade("q4", "A strided conv comes with kernels you have to train, a pooling layer doesn't.")
+    assert "no-weights" in concepts(g)
+    g = grade("q4", "unlike the strided convolution, the max pool layer has no weights at all")
+    assert "no-weights" in concepts(g)
+
+
+def test_q4_parameter_free_is_not_fewer_parameters():
+    g = grade("q4", "parameter free, less compute, robust to shifts")
+    assert "pooling-reduces-params" not in {m["misconception"] for m in g.misconceptions}
+    assert g.score > 0
+    # "fewer" still is the misconception
+    g = grade("q4", "Pooling simply has fewer parameters than a convolution.")
+    assert "pooling-reduces-params" in {m["misconception"] for m in g.misconceptions}
