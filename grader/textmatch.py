@@ -140,10 +140,46 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+#: An arrow between two numbers states a change: "batch 64 -> 16", "| channels | 64 → 32 |".
+_ARROW = re.compile(r"\s*(?:->|-->|→|=>|⇒)\s*")
+
+
+def _changes(tokens: list[Token], text: str) -> list[Token]:
+    """"batch 64 -> 16" says "reduce the batch" (and "16 -> 64" "increase" it): a word for the
+    change is put before the thing changed (the word before the first number), on its offsets,
+    so that the rubric's phrases read the remedy a table row or a lecture note writes as numbers."""
+    out = list(tokens)
+    for i in range(len(tokens) - 1, 0, -1):
+        a, b = tokens[i - 1], tokens[i]
+        if not (a.word.isdigit() and b.word.isdigit() and len(a.word) <= 7 and len(b.word) <= 7
+                and _ARROW.fullmatch(text[a.end:b.start]) and int(a.word) != int(b.word)):
+            continue
+        word = "reduce" if int(b.word) < int(a.word) else "increase"
+        at = i - 1
+        # the thing changed: the words before the number, back to a break ("| filters per conv |
+        # 256 -> 64": the cell before the value's own)
+        k, crossed = i - 1, False
+        while k > 0 and i - 1 - k < 4 and not tokens[k - 1].word.isdigit():
+            gap = text[tokens[k - 1].end:tokens[k].start]
+            if _CHANGE_BREAK.search(gap):
+                if crossed or k < i - 1:
+                    break
+                crossed = True
+            k -= 1
+            at = k
+        thing = tokens[at]
+        out.insert(at, Token(word, stem(word), thing.start, thing.end))
+    return out
+
+
+_CHANGE_BREAK = re.compile(r"[,;:|(.]|\b(?:and|or)\b")
+
+
 def tokenize(sentence: str) -> list[Token]:
     """Content tokens of a sentence with their character offsets in it (stopwords dropped)."""
     tokens: list[Token] = []
-    for m in _WORD.finditer(normalise(sentence)):
+    text = normalise(sentence)
+    for m in _WORD.finditer(text):
         word = normalise_word(m.group())
         if word in STOPWORDS or not word:
             continue
@@ -153,7 +189,7 @@ def tokenize(sentence: str) -> list[Token]:
             tokens.append(Token(word, stem(word), more.start, m.end()))
             continue
         tokens.append(Token(word, stem(word), m.start(), m.end()))
-    return tokens
+    return _changes(tokens, text) if ">" in text or "→" in text or "⇒" in text else tokens
 
 
 #: "i.e." and "e.g." end no sentence: "a conv whose window is 7x7, i.e. the whole map" is one claim

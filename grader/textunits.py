@@ -121,12 +121,16 @@ def is_bare(sentence: str, *, names_subject: bool = False) -> bool:
     return all(is_bare_chunk(c) for c in chunks)
 
 
+#: A value changed to another: "64 -> 16", "fp32 → fp16", "float32 -> bfloat16".
+_CHANGE = re.compile(r"\d\s*(?:->|-->|→|=>|⇒)\s*[a-z]*\d", re.I)
 _PAIR = re.compile(r"^\s*([^=]+?)\s*(?:=|->|→|:)\s*([^=]+?)\s*[.;]?\s*$")
 
 
 def _term_pair(chunk: str) -> bool:
     """"kernel = input map size", "filters = units": two terms set equal, in a list of terms, say
     no more than the terms do (a statement would need a verb on either side)."""
+    if _CHANGE.search(chunk):
+        return False  # "batch 64 -> 16", "fp32 -> fp16": a change made, not two terms
     m = _PAIR.match(chunk)
     return bool(m) and all(is_bare_chunk(side, in_list=True) and len(_WORDS.findall(side)) <= 3
                            for side in m.groups())

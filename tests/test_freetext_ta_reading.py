@@ -61,3 +61,22 @@ def test_q4_parameter_free_is_not_fewer_parameters():
     # "fewer" still is the misconception
     g = grade("q4", "Pooling simply has fewer parameters than a convolution.")
     assert "pooling-reduces-params" in {m["misconception"] for m in g.misconceptions}
+
+
+# ---- Q3: remedies written as changes of numbers ----------------------------------------------
+
+def test_q3_an_arrow_between_numbers_states_the_remedy():
+    g = grade("q3", "what I'd change:\n| thing | before → after |\n|---|---|\n| batch size | 128 → 32 |\n"
+                    "| filters per conv | 256 → 64 |\n| dtype | float32 → float16 |")
+    assert {"smaller-batch", "smaller-model", "lower-precision"} <= concepts(g)
+    assert not g.keyword_list
+
+
+def test_q3_an_arrow_up_is_no_reduction():
+    g = grade("q3", "batch 16 -> 128")
+    assert "smaller-batch" not in concepts(g)
+
+
+def test_q3_an_english_table_saying_per_layer_is_english():
+    from grader.textlang import guess_language
+    assert guess_language("| change | saved |\n| filters per layer 64 -> 32 | per-GPU memory / 2 |").english
