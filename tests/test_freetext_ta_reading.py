@@ -80,3 +80,41 @@ def test_q3_an_arrow_up_is_no_reduction():
 def test_q3_an_english_table_saying_per_layer_is_english():
     from grader.textlang import guess_language
     assert guess_language("| change | saved |\n| filters per layer 64 -> 32 | per-GPU memory / 2 |").english
+
+
+# ---- an answer to another question -----------------------------------------------------------
+
+def test_another_questions_arithmetic_is_sent_to_a_human():
+    g = grade("q8", "conv1 = 5*5*3*32 + 32 = 2432 params, conv2 = 3*3*32*64 + 64 = 18496, "
+                    "dense = 8*8*64*10 + 10 = 40970, so about 62k parameters with stride 2 and "
+                    "float32 that is roughly 250 KB.")
+    assert g.score <= 1.5
+    assert flagged(g)
+
+
+def test_a_conversion_worked_in_numbers_that_earned_credit_is_not_flagged_for_it():
+    g = grade("q7", "A Dense(10) on a 4x4x32 map = 4*4*32*10 + 10 = 5130 weights. Replace it with "
+                    "a conv with 10 filters and a kernel as big as the input feature map, valid "
+                    "padding: 5130 weights as well, output 1x1x10.")
+    assert g.score >= 3
+    assert not any("calculation" in r for r in g.reasons)
+
+
+def _elsewhere(question: str, text: str):
+    from grader.freetext.elsewhere import answers_other_question
+    return answers_other_question(text, grade(question, text), question, RUBRIC)
+
+
+def test_the_pooling_answer_under_the_memory_question_is_another_questions():
+    found = _elsewhere("q3", "i would go for max pool, it doesnt have any weights to learn so it costs "
+                             "less compute than a strided conv, plus small shifts of the input barely "
+                             "change the max.")
+    assert found is not None and found.question == "q4"
+
+
+def test_an_own_answer_that_borrows_another_questions_words_is_not_sent_back():
+    # a weak Q4 answer about resolution reads like Q8's topic, yet answers the pooling question
+    assert _elsewhere("q4", "Max pooling has less parameters and it shrinks the resolution of the "
+                            "feature maps, so each pixel loses some spatial detail.") is None
+    # a good answer to its own question is never another question's
+    assert _elsewhere("q3", "Reduce the batch size, use fp16 and a smaller model.") is None
