@@ -455,12 +455,17 @@ def _no_matter(tokens: list[Token], i: int) -> bool:
     return tokens[i].word == "no" and i + 1 < len(tokens) and tokens[i + 1].word == "matter"
 
 
+_RELATIVE = re.compile(r"\b(?:you|we|i|they|u)\b", re.I)
+
+
 def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
     """The clause after a match rejects it: a negation then a word like help/work/possible."""
     for i in range(end + 1, min(len(tokens), end + 5)):
         if re.search(r"[,;:]|\b(?:but|so)\b", sentence[tokens[i - 1].end:tokens[i].start]):
             return False  # "acts like a relu so you don't need one": a new clause's negation
         if is_negation(tokens[i].word) and not _no_matter(tokens, i):
+            if _RELATIVE.search(sentence[tokens[end].end:tokens[i].start]):
+                return False  # "delete the tensors you don't need": whose need, not a rejection
             nxt = tokens[i + 1:i + 3]
             if any(t.stem in _REJECTING for t in nxt):
                 return True

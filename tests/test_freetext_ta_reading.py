@@ -118,3 +118,25 @@ def test_an_own_answer_that_borrows_another_questions_words_is_not_sent_back():
                             "feature maps, so each pixel loses some spatial detail.") is None
     # a good answer to its own question is never another question's
     assert _elsewhere("q3", "Reduce the batch size, use fp16 and a smaller model.") is None
+
+
+# ---- Q3: remedies the flags were raised for, read now ----------------------------------------
+
+def test_q3_decimating_the_input_is_downsampling():
+    g = grade("q3", "Low-pass filter the frames and decimate by 2 before the first layer, the maps "
+                    "get four times smaller.")
+    assert "downsample" in concepts(g)
+    assert not flagged(g)
+
+
+def test_q3_emptying_the_cache_and_deleting_tensors_frees_memory():
+    g = grade("q3", "between epochs I call torch.cuda.empty_cache()")
+    assert "memory-tricks" in concepts(g)
+    g = grade("q3", "del the big tensors you dont need anymore before the next step")
+    assert "memory-tricks" in concepts(g)
+
+
+def test_q3_a_quoted_oom_error_is_no_unread_remedy():
+    g = grade("q3", "I got 'OOM when allocating tensor of shape [64,3,224,224]'. I reduced the "
+                    "batch size to 16 and used fp16, that was enough.")
+    assert not any("topic's words" in r for r in g.reasons)

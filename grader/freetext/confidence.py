@@ -22,6 +22,9 @@ EVERYDAY_WORDS = frozenset({
     "notice", "hide", "group", "treat", "somewhere", "piece", "cope", "separate", "task",
     "entrance", "exit", "entry", "sum", "calculation", "arithmetic", "rule", "recipe", "formula",
     "wash", "fire", "respond", "aisle", "role",
+    # the words of an OOM error quoted ("OOM when allocating tensor with shape ..."), which the
+    # memory-freeing phrases need ("delete the tensors", "empty the cached allocator")
+    "tensor", "allocator",
 })
 
 
