@@ -50,6 +50,7 @@ _ABBREVIATIONS = {
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
     "res": "resolution", "grad": "gradient", "grads": "gradients", "prec": "precision",
     "bs": "batch",  # lecture-note shorthand for the batch size ("bs 64 -> 16")
+    "conv2d": "conv",  # Keras' layer: "swap every Dense(n) for a Conv2D(n, 1x1)"
 }
 
 #: Words students use for the rubric's words, across all questions (a small thesaurus, applied to

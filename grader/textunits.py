@@ -61,7 +61,8 @@ _MARKER = re.compile(r"->|=>|→|=|\b(?:because|since|so|therefore|thus|which|wh
                      re.I)
 _RELATIONS = re.compile(
     r"\b(?:unlike|than|instead|fewer|less|smaller|lower|more|larger|bigger|higher|no|not|without|"
-    r"only|per|each|every|any|anywhere|wherever|down)\b", re.I)  # "bs down"
+    r"only|just|purely|solely|exclusively|per|each|every|any|anywhere|wherever|down)\b",
+    re.I)  # "bs down", "FCN: just convs"
 _CHUNK_SPLIT = re.compile(r"\s*[,/|]\s*|\s+(?:and|or|&)\s+|\s*\+\s*")
 _HEADER = re.compile(r"^\s*[\w\s-]{1,30}:\s*")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")

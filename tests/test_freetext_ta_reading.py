@@ -140,3 +140,25 @@ def test_q3_a_quoted_oom_error_is_no_unread_remedy():
     g = grade("q3", "I got 'OOM when allocating tensor of shape [64,3,224,224]'. I reduced the "
                     "batch size to 16 and used fp16, that was enough.")
     assert not any("topic's words" in r for r in g.reasons)
+
+
+# ---- Q7: the conversion worked in numbers or Keras code, across sentences ----------------------
+
+def test_q7_the_maps_size_then_a_kernel_of_that_size_is_the_conversion():
+    g = grade("q7", "Say the backbone ends in a 14x14x256 block and a Dense(512) follows. Swap that "
+                    "dense for Conv2D(512, kernel_size=14, padding='valid'), the output is 1x1x512.")
+    assert {"kernel-size", "filters-units"} <= concepts(g)
+    g = grade("q7", "For an $h\\times w\\times c$ input, the dense layer is a conv with "
+                    "kernel_size=(h, w) and as many filters as units.")
+    assert "kernel-size" in concepts(g)
+
+
+def test_q7_a_kernel_of_another_size_is_no_conversion():
+    g = grade("q7", "The last block gives 14x14x256. Then use Conv2D(512, kernel_size=3).")
+    assert "kernel-size" not in concepts(g)
+
+
+def test_q7_terse_definition_and_keras_swap():
+    g = grade("q7", "FCN: purely convs. To convert, change each Dense(k) into a Conv2D(k, 1x1).")
+    assert {"only-conv", "one-by-one", "filters-units"} <= concepts(g)
+    assert not flagged(g)

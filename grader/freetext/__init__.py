@@ -34,6 +34,10 @@ something yet earned nothing for it lowers the confidence (an innovation in word
 phrases cannot read). Hidden text (HTML comments, display:none) is removed before grading by the
 locator (grader/notebook.py).
 
+A concept's `context_patterns` read the whole answer, for what a student states across
+sentences: "the last pool gives 7x7x512. Replace the Dense(4096) by Conv2D(4096, kernel_size=7)"
+is the kernel-size conversion (credited to the sentence the match ends in).
+
 A sentence-embedding signal (all-MiniLM-L6-v2 run with NumPy, grader/embed.py) was measured
 and not adopted: as credit it lowered held-out agreement, as a review flag it caught 1 more
 wrong grade in 53 at the cost of 6-9 more flags (benchmarks/embedding_signal.py), and it costs
