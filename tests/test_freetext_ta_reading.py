@@ -162,3 +162,37 @@ def test_q7_terse_definition_and_keras_swap():
     g = grade("q7", "FCN: purely convs. To convert, change each Dense(k) into a Conv2D(k, 1x1).")
     assert {"only-conv", "one-by-one", "filters-units"} <= concepts(g)
     assert not flagged(g)
+
+
+# ---- smaller misreadings of the development sets ----------------------------------------------
+
+def deducted(g) -> set[str]:
+    return {m["misconception"] for m in g.misconceptions}
+
+
+def test_q3_removing_conv_blocks_is_a_smaller_model():
+    assert "smaller-model" in concepts(grade("q3", "- drop two of the conv blocks at the end"))
+
+
+def test_q7_a_kernel_spanning_its_whole_input_is_the_conversion():
+    g = grade("q7", "swap each Dense for a Conv whose kernel spans its entire input")
+    assert "kernel-size" in concepts(g)
+
+
+def test_q6_alexnet_as_the_first_network_with_convolutions_is_the_misconception():
+    g = grade("q6", "AlexNet was the first model using convolutional layers, LeNet was just an MLP.")
+    assert "alexnet-first-cnn" in deducted(g)
+
+
+def test_q6_resnet_blocks_that_need_no_training_is_the_skip_misconception():
+    g = grade("q6", "ResNet: the shortcuts let the signal go around, so those blocks are not trained.")
+    assert "resnet-no-skip-wrong" in deducted(g)
+    assert "resnet" in concepts(g)
+
+
+def test_q7_the_fully_connected_definition_earns_no_definition():
+    # both wordings of the misconception in one sentence: neither earns only-conv
+    g = grade("q7", "fully convolutional net means all its layers are fully connected to each "
+                    "other, each neuron connected to all neurons after it. Converting uses a 1x1 conv.")
+    assert "fcn-is-fully-connected" in deducted(g)
+    assert "only-conv" not in concepts(g)
