@@ -50,9 +50,11 @@ def answers_other_question(text: str, grade: Grade, question_id: str, rubric: Ru
         return None
     own = rubric.question(question_id)
     stems = {t.stem for t in tokenize(text)}
+    own_overlap = _prompt_overlap(stems, own.prompt)
     best: Elsewhere | None = None
     for q in rubric.questions:
-        if q.id == question_id:
+        # the cheap test first: grading against another question costs a full grade
+        if q.id == question_id or _prompt_overlap(stems, q.prompt) < own_overlap:
             continue
         for item in q.items:
             if item.kind != "concepts" or not item.points:
@@ -61,7 +63,6 @@ def answers_other_question(text: str, grade: Grade, question_id: str, rubric: Ru
             share = other.score / item.points
             stated = {m["concept"] for m in other.matches if not m["bare"]}
             if (share >= OTHER_SHARE_MIN and len(stated) >= OTHER_CONCEPTS_MIN
-                    and _prompt_overlap(stems, q.prompt) >= _prompt_overlap(stems, own.prompt)
                     and (best is None or share > best.share)):
                 best = Elsewhere(q.id, str(q.number), share)
     return best
