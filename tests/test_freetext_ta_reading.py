@@ -196,3 +196,9 @@ def test_q7_the_fully_connected_definition_earns_no_definition():
                     "other, each neuron connected to all neurons after it. Converting uses a 1x1 conv.")
     assert "fcn-is-fully-connected" in deducted(g)
     assert "only-conv" not in concepts(g)
+
+
+def test_q6_senet_boosting_or_damping_each_channel_is_its_innovation():
+    g = grade("q6", "SENet adds a tiny side branch that decides how strongly to boost or damp every "
+                    "channel of the block's output.")
+    assert "senet" in concepts(g)
