@@ -202,3 +202,10 @@ def test_q6_senet_boosting_or_damping_each_channel_is_its_innovation():
     g = grade("q6", "SENet adds a tiny side branch that decides how strongly to boost or damp every "
                     "channel of the block's output.")
     assert "senet" in concepts(g)
+
+
+def test_q3_a_smaller_number_of_images_instead_of_a_larger_one_is_a_smaller_batch():
+    g = grade("q3", "Instead of 256 samples per step, try only 64, the activations shrink with it.")
+    assert "smaller-batch" in concepts(g)
+    g = grade("q3", "feed 8 pictures at a time instead of 32")
+    assert "smaller-batch" in concepts(g)
