@@ -155,6 +155,9 @@ def _changes(tokens: list[Token], text: str) -> list[Token]:
         if not (a.word.isdigit() and b.word.isdigit() and len(a.word) <= 7 and len(b.word) <= 7
                 and _ARROW.fullmatch(text[a.end:b.start]) and int(a.word) != int(b.word)):
             continue
+        around = text[max(0, a.start - 2):a.start] + text[b.end:b.end + 2]
+        if "^" in around or text[a.start - 1:a.start] == ".":
+            continue  # "10^8 -> 10^4", "0.5 -> 0.25": only whole numbers compare
         word = "reduce" if int(b.word) < int(a.word) else "increase"
         at = i - 1
         # the thing changed: the words before the number, back to a break ("| filters per conv |

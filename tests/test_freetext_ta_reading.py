@@ -209,3 +209,9 @@ def test_q3_a_smaller_number_of_images_instead_of_a_larger_one_is_a_smaller_batc
     assert "smaller-batch" in concepts(g)
     g = grade("q3", "feed 8 pictures at a time instead of 32")
     assert "smaller-batch" in concepts(g)
+
+
+def test_an_arrow_between_powers_or_decimals_is_no_change_of_whole_numbers():
+    from grader.textmatch import tokenize
+    assert "increase" not in [t.word for t in tokenize("weights 10^8 -> 10^4")]
+    assert "reduce" not in [t.word for t in tokenize("lr 0.5 -> 0.25")]
