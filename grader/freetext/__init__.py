@@ -44,7 +44,8 @@ wrong grade in 53 at the cost of 6-9 more flags (benchmarks/embedding_signal.py)
 30-60 ms of CPU per sentence, too much for the 1-second static self-check.
 Modules, one job each: rubric (params -> objects), reading (sentences and units by subject),
 attribution (which units a concept may be credited from), finding (concepts), misconceptions
-(asserted, not mentioned), confidence (when a human should look), scoring (grade_text).
+(asserted, not mentioned), confidence (when a human should look), scoring (grade_text),
+elsewhere (an answer to another question of the rubric, for the concepts check).
 
 Static check: no TensorFlow, no execution.
 """
