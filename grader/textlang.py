@@ -44,7 +44,8 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "o a os as um uma de do da dos das e ou mas porque que em com por para é são não se seu "
         "sua mais menos também cada quando como sem no na nos nas pode"),
     "Italian": _words(
-        "il lo la gli le un una di del della e o ma perché che in con per è sono non si suo sua "
+        # not "per": English tables say "per layer", "per-GPU memory" (blind10 read one as Italian)
+        "il lo la gli le un una di del della e o ma perché che in con è sono non si suo sua "
         "più meno anche ogni quando come senza nel nella può"),
     "Hindi (Latin script)": _words(
         "hai hain hota hote hoti ka ki ke ko se mein me par aur ya lekin kyunki nahi nahin bhi "

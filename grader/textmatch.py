@@ -50,6 +50,7 @@ _ABBREVIATIONS = {
     "imgs": "images", "img": "image", "nn": "network", "fc": "dense", "bn": "batchnorm",
     "res": "resolution", "grad": "gradient", "grads": "gradients", "prec": "precision",
     "bs": "batch",  # lecture-note shorthand for the batch size ("bs 64 -> 16")
+    "conv2d": "conv",  # Keras' layer: "swap every Dense(n) for a Conv2D(n, 1x1)"
 }
 
 #: Words students use for the rubric's words, across all questions (a small thesaurus, applied to
@@ -140,10 +141,49 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+#: An arrow between two numbers states a change: "batch 64 -> 16", "| channels | 64 → 32 |".
+_ARROW = re.compile(r"\s*(?:->|-->|→|=>|⇒)\s*")
+
+
+def _changes(tokens: list[Token], text: str) -> list[Token]:
+    """"batch 64 -> 16" says "reduce the batch" (and "16 -> 64" "increase" it): a word for the
+    change is put before the thing changed (the word before the first number), on its offsets,
+    so that the rubric's phrases read the remedy a table row or a lecture note writes as numbers."""
+    out = list(tokens)
+    for i in range(len(tokens) - 1, 0, -1):
+        a, b = tokens[i - 1], tokens[i]
+        if not (a.word.isdigit() and b.word.isdigit() and len(a.word) <= 7 and len(b.word) <= 7
+                and _ARROW.fullmatch(text[a.end:b.start]) and int(a.word) != int(b.word)):
+            continue
+        around = text[max(0, a.start - 2):a.start] + text[b.end:b.end + 2]
+        if "^" in around or text[a.start - 1:a.start] == ".":
+            continue  # "10^8 -> 10^4", "0.5 -> 0.25": only whole numbers compare
+        word = "reduce" if int(b.word) < int(a.word) else "increase"
+        at = i - 1
+        # the thing changed: the words before the number, back to a break ("| filters per conv |
+        # 256 -> 64": the cell before the value's own)
+        k, crossed = i - 1, False
+        while k > 0 and i - 1 - k < 4 and not tokens[k - 1].word.isdigit():
+            gap = text[tokens[k - 1].end:tokens[k].start]
+            if _CHANGE_BREAK.search(gap):
+                if crossed or k < i - 1:
+                    break
+                crossed = True
+            k -= 1
+            at = k
+        thing = tokens[at]
+        out.insert(at, Token(word, stem(word), thing.start, thing.end))
+    return out
+
+
+_CHANGE_BREAK = re.compile(r"[,;:|(.]|\b(?:and|or)\b")
+
+
 def tokenize(sentence: str) -> list[Token]:
     """Content tokens of a sentence with their character offsets in it (stopwords dropped)."""
     tokens: list[Token] = []
-    for m in _WORD.finditer(normalise(sentence)):
+    text = normalise(sentence)
+    for m in _WORD.finditer(text):
         word = normalise_word(m.group())
         if word in STOPWORDS or not word:
             continue
@@ -153,7 +193,7 @@ def tokenize(sentence: str) -> list[Token]:
             tokens.append(Token(word, stem(word), more.start, m.end()))
             continue
         tokens.append(Token(word, stem(word), m.start(), m.end()))
-    return tokens
+    return _changes(tokens, text) if ">" in text or "→" in text or "⇒" in text else tokens
 
 
 #: "i.e." and "e.g." end no sentence: "a conv whose window is 7x7, i.e. the whole map" is one claim
@@ -419,12 +459,17 @@ def _no_matter(tokens: list[Token], i: int) -> bool:
     return tokens[i].word == "no" and i + 1 < len(tokens) and tokens[i + 1].word == "matter"
 
 
+_RELATIVE = re.compile(r"\b(?:you|we|i|they|u)\b", re.I)
+
+
 def _rejected_after(tokens: list[Token], sentence: str, end: int) -> bool:
     """The clause after a match rejects it: a negation then a word like help/work/possible."""
     for i in range(end + 1, min(len(tokens), end + 5)):
         if re.search(r"[,;:]|\b(?:but|so)\b", sentence[tokens[i - 1].end:tokens[i].start]):
             return False  # "acts like a relu so you don't need one": a new clause's negation
         if is_negation(tokens[i].word) and not _no_matter(tokens, i):
+            if _RELATIVE.search(sentence[tokens[end].end:tokens[i].start]):
+                return False  # "delete the tensors you don't need": whose need, not a rejection
             nxt = tokens[i + 1:i + 3]
             if any(t.stem in _REJECTING for t in nxt):
                 return True

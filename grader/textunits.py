@@ -61,7 +61,8 @@ _MARKER = re.compile(r"->|=>|→|=|\b(?:because|since|so|therefore|thus|which|wh
                      re.I)
 _RELATIONS = re.compile(
     r"\b(?:unlike|than|instead|fewer|less|smaller|lower|more|larger|bigger|higher|no|not|without|"
-    r"only|per|each|every|any|anywhere|wherever|down)\b", re.I)  # "bs down"
+    r"only|just|purely|solely|exclusively|per|each|every|any|anywhere|wherever|down)\b",
+    re.I)  # "bs down", "FCN: just convs"
 _CHUNK_SPLIT = re.compile(r"\s*[,/|]\s*|\s+(?:and|or|&)\s+|\s*\+\s*")
 _HEADER = re.compile(r"^\s*[\w\s-]{1,30}:\s*")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -121,12 +122,16 @@ def is_bare(sentence: str, *, names_subject: bool = False) -> bool:
     return all(is_bare_chunk(c) for c in chunks)
 
 
+#: A value changed to another: "64 -> 16", "fp32 → fp16", "float32 -> bfloat16".
+_CHANGE = re.compile(r"\d\s*(?:->|-->|→|=>|⇒)\s*[a-z]*\d", re.I)
 _PAIR = re.compile(r"^\s*([^=]+?)\s*(?:=|->|→|:)\s*([^=]+?)\s*[.;]?\s*$")
 
 
 def _term_pair(chunk: str) -> bool:
     """"kernel = input map size", "filters = units": two terms set equal, in a list of terms, say
     no more than the terms do (a statement would need a verb on either side)."""
+    if _CHANGE.search(chunk):
+        return False  # "batch 64 -> 16", "fp32 -> fp16": a change made, not two terms
     m = _PAIR.match(chunk)
     return bool(m) and all(is_bare_chunk(side, in_list=True) and len(_WORDS.findall(side)) <= 3
                            for side in m.groups())
@@ -172,6 +177,22 @@ _OBJECT = re.compile(r"\w\s+(?:into|onto|inside|within|to|with)\s+(?:(?:an?|the)
                      r"(?:[\w-]+\s+(?:or|and)\s+(?:(?:an?|the)\s+)?)?$", re.I)
 
 
+#: A name after a verb that takes it as its object: "Xception takes the GoogLeNet idea to the
+#: extreme", "AlexNet extended LeNet" are about the first name.
+_VERB_OBJECT = re.compile(r"\b(?:takes?|took|taking|extends?|extended|extending|borrows?|borrowed|"
+                          r"pushe[sd]|pushing|generali[sz]e[sd]|modifie[sd]|improve[sd]|adapt(?:s|ed)?)\s+"
+                          r"(?:(?:an?|the|its)\s+)?$", re.I)
+#: A name as the complement of another one: "SENet is basically an Inception or ResNet network
+#: with SE blocks", "SENet = a ResNet with SE blocks", "it is a ResNet whose blocks ..." say what
+#: SENet is built on; what follows is still about SENet (issue 13, blind8-10 Q6).
+_PREDICATE = re.compile(r"(?:\b(?:is|are|was|were|it'?s)|=)\s+(?:(?:not|basically|just|simply|essentially|"
+                        r"really|only|literally|actually|like|kind\s+of|sort\s+of)\s+)*"
+                        r"(?:an?|the)\s+(?:[\w-]+\s+(?:or|and|/)\s+(?:an?\s+)?)?$", re.I)
+
+
+_NEW_TOPIC = re.compile(r";|\b(?:then|next|later|afterwards)\b", re.I)
+
+
 def _names_only(sentence: str, at: int) -> bool:
     """The parentheses around offset `at` hold a name and little else: "The inception module
     (GoogLeNet) runs ...", "skip connections (in ResNet)" say whose it is."""
@@ -203,6 +224,7 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
     if not subjects or not tokens:
         return [Span(0, len(tokens), previous, False)]
     mentions: list[tuple[int, str]] = []
+    complements: list[tuple[int, str]] = []  # "= a ResNet": named after another name, not a subject
     for name, aliases in subjects.items():
         for alias in aliases:
             k = len(alias.words)
@@ -217,9 +239,18 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
                             # "SE blocks (SENet)": the name labels its clause, from where it starts
                             mentions.append((_clause_start(tokens, sentence, j), name))
                         continue  # "(LeNet-5 was)": an aside; the sentence goes on about its subject
-                    if not _COMPARISON.search(before) and not _OBJECT.search(before):
-                        mentions.append((j, name))
+                    if _COMPARISON.search(before) or _OBJECT.search(before) or _VERB_OBJECT.search(before):
+                        continue
+                    if _PREDICATE.search(sentence[max(0, tokens[j].start - 60):tokens[j].start]):
+                        complements.append((j, name))
+                    mentions.append((j, name))
     mentions = sorted(set(mentions))
+    # a complement keeps the subject named before it in the same sentence
+    for pos, name in complements:
+        earlier = [(p, n) for p, n in mentions if p < pos]
+        if (earlier and earlier[-1][1] != name
+                and not _NEW_TOPIC.search(sentence[tokens[earlier[-1][0]].end:tokens[pos].start])):
+            mentions.remove((pos, name))
     if not mentions:
         return [Span(0, len(tokens), previous, False)]
     spans: list[Span] = []

@@ -104,3 +104,18 @@ def test_heading_without_answer_text_is_missing(tmp_path):
     ])
     item = grade_submission(path, options=GradingOptions(questions=["q5"])).item("q5.concepts")
     assert item.status == "missing" and item.score == 0
+
+
+def test_an_answer_to_another_question_is_sent_to_a_human(tmp_path):
+    # the pooling answer pasted under the GPU-memory question (issue 13, class 4)
+    md = nbformat.v4.new_markdown_cell
+    path = _notebook(tmp_path, [
+        md("#### 3. If your GPU runs out of memory while training a CNN, what are five things you "
+           "could try to solve the problem?"),
+        md("i'd go for max pool, it doesnt have any weights to learn so it costs less compute than "
+           "a strided conv, plus small shifts of the input barely change the max."),
+    ])
+    item = grade_submission(path, options=GradingOptions(questions=["q3"])).item("q3.concepts")
+    assert item.score <= 2
+    assert item.needs_review
+    assert "another-question" in item.diagnoses

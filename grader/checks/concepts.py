@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from grader.checks.base import Diagnosis, Outcome, register, require_answer
+from grader.freetext.elsewhere import answers_other_question
 from grader.freetext.rubric import ConceptRubric, ConceptRubricError, parse_params
 from grader.freetext.scoring import Grade, grade_text
 from grader.textmatch import split_sentences
@@ -17,6 +18,7 @@ __all__ = ["ConceptRubric", "ConceptRubricError", "Grade", "check_concepts", "fe
            "parse_params"]
 
 EXCERPT_CHARS = 1500
+ANOTHER_QUESTION_CONFIDENCE = 0.3  # below any review threshold: a human decides
 
 
 
@@ -39,6 +41,16 @@ def check_concepts(item: RubricItem, ctx: GradingContext) -> Outcome:
                   fix=m["correction"])
         for m in grade.misconceptions
     ]
+    elsewhere = answers_other_question(text, grade, item.question, ctx.rubric)
+    if elsewhere is not None:
+        # a TA reads it as the answer to another question and sends it back: a human decides
+        grade.confidence = min(grade.confidence, ANOTHER_QUESTION_CONFIDENCE)
+        grade.reasons.append(f"reads as the answer to question {elsewhere.number} (it would earn "
+                             f"{elsewhere.share:.0%} there): a human should decide")
+        diagnoses.append(Diagnosis(code="another-question", cell=cell,
+                                   message=f"this looks like the answer to question {elsewhere.number}",
+                                   fix=f"Answer question {question.number} here; put that text under "
+                                       f"question {elsewhere.number}."))
     if not grade.matches and not grade.misconceptions and len(split_sentences(text)) == len(
             grade.ignored_sentences):
         diagnoses.append(Diagnosis(code="copied-question", cell=cell,

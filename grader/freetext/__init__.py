@@ -34,13 +34,18 @@ something yet earned nothing for it lowers the confidence (an innovation in word
 phrases cannot read). Hidden text (HTML comments, display:none) is removed before grading by the
 locator (grader/notebook.py).
 
+A concept's `context_patterns` read the whole answer, for what a student states across
+sentences: "the last pool gives 7x7x512. Replace the Dense(4096) by Conv2D(4096, kernel_size=7)"
+is the kernel-size conversion (credited to the sentence the match ends in).
+
 A sentence-embedding signal (all-MiniLM-L6-v2 run with NumPy, grader/embed.py) was measured
 and not adopted: as credit it lowered held-out agreement, as a review flag it caught 1 more
 wrong grade in 53 at the cost of 6-9 more flags (benchmarks/embedding_signal.py), and it costs
 30-60 ms of CPU per sentence, too much for the 1-second static self-check.
 Modules, one job each: rubric (params -> objects), reading (sentences and units by subject),
 attribution (which units a concept may be credited from), finding (concepts), misconceptions
-(asserted, not mentioned), confidence (when a human should look), scoring (grade_text).
+(asserted, not mentioned), confidence (when a human should look), scoring (grade_text),
+elsewhere (an answer to another question of the rubric, for the concepts check).
 
 Static check: no TensorFlow, no execution.
 """

@@ -22,6 +22,9 @@ EVERYDAY_WORDS = frozenset({
     "notice", "hide", "group", "treat", "somewhere", "piece", "cope", "separate", "task",
     "entrance", "exit", "entry", "sum", "calculation", "arithmetic", "rule", "recipe", "formula",
     "wash", "fire", "respond", "aisle", "role",
+    # the words of an OOM error quoted ("OOM when allocating tensor with shape ..."), which the
+    # memory-freeing phrases need ("delete the tensors", "empty the cached allocator")
+    "tensor", "allocator",
 })
 
 
@@ -54,10 +57,26 @@ _ANALOGY = re.compile(
     r"\bpicture\s+(?:a|an|this)\b|\bthink\s+of\s+(?:it|a|an|the)\b|\banalog(?:y|ous)\b|\bmetaphor\b", re.I)
 
 
+#: A worked calculation that earned little: "Layer 1: (3*3*3+1)*100 = 2,800 parameters; layer 2:
+#: ... = 180,200; total 903,400" answers another question (Q2's arithmetic pasted under Q3), or
+#: explains in numbers what no phrase reads; a human should look (blind10: the one such answer
+#: was graded 2 for its incidental "stride 2"; no answer of the other sets has three results
+#: computed and so low a score).
+CONF_CALCULATION = 0.5  # the most confidence such an answer keeps
+CALCULATION_RESULTS = 3
+_RESULT = re.compile(r"(?:=|≈|\\approx)\s*\$?\s*\d")
+
+
 def confidence(sentences, rubric, found, weak, stated, used_sentences, score, points, prompt,
                set_aside=frozenset()):
     reasons: list[str] = []
     conf = 1.0
+    texts = list(dict.fromkeys(s.text for s in sentences))
+    results = sum(len(_RESULT.findall(t)) for t in texts)
+    if results >= CALCULATION_RESULTS and score <= LOW_SCORE_SHARE * points:
+        conf = min(conf, CONF_CALCULATION)
+        reasons.append(f"a calculation ({results} results computed) that earned little: perhaps the "
+                       "answer to another question, or a reasoning in numbers no phrase reads")
     if weak:
         conf -= CONF_TYPO * len(weak)
         reasons.append(f"matched only through typo tolerance: {', '.join(sorted(weak))}")

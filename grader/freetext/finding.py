@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import Any
 
 from grader.freetext.attribution import about as attributed
@@ -76,6 +77,12 @@ def find_concepts(units: list[Unit], rubric: ConceptRubric,
                 explained.add(u.text)
                 if best is None or (rank, 1.0) > best[:2]:
                     best = (rank, 1.0, None, u.text, hit.group())
+        if c.context_patterns and (best is None or best[0] < 1):
+            hit = _context_hit(c, units, texts)
+            if hit is not None:
+                explained.add(hit[1])
+                if best is None or hit[0] > best[0]:
+                    best = (hit[0], 1.0, None, hit[1], hit[2])
         if best is None:
             continue
         rank, score, m, sentence, span = best
@@ -88,6 +95,29 @@ def find_concepts(units: list[Unit], rubric: ConceptRubric,
             "rubric_phrase": m.phrase.text if m else "pattern", "similarity": score,
         })
     return matches, found, weak, explained, set_aside - set(found)
+
+
+def _context_hit(c: Concept, units: list[Unit], texts: list[str]) -> tuple[int, str, str] | None:
+    """A context pattern's hit: (rank, the sentence it ends in, its words there), or None. Only
+    for concepts without a subject; nothing from a denied sentence."""
+    if c.subject is not None or not texts:
+        return None
+    joined = "\n".join(texts)
+    hit = pattern_hit(c.context_patterns, joined)
+    if hit is None:
+        return None
+    starts, at = [], 0
+    for t in texts:
+        starts.append(at)
+        at += len(t) + 1
+    i = bisect_right(starts, max(hit.start(), hit.end() - 1)) - 1
+    sentence = texts[i]
+    own = [u for u in units if u.text == sentence and u.tokens]
+    if not own or any(u.denied for u in own) or _contradicted(c, own[0]):
+        return None
+    lo = max(hit.start(), starts[i]) - starts[i]
+    words = sentence[lo:hit.end() - starts[i]].strip() or sentence
+    return (0 if all(u.bare for u in own) else 1), sentence, words
 
 
 def _hit_negated(u: Unit, hit: re.Match[str]) -> bool:

@@ -32,15 +32,23 @@ def find_misconceptions(units: list[Unit], rubric: ConceptRubric):
                 if m and not _excused(mc, s, m.start, m.end):
                     hit = (m.text, s.tokens[m.start].start, s.tokens[m.end].end)
                     break
-            if (hit is None and pattern_hit(mc.patterns, s.span)
-                    and not _excused(mc, s, 0, len(s.tokens) - 1)):
-                hit = (s.span, s.tokens[0].start, s.tokens[-1].end)
+            more: list[tuple[int, int]] = []  # the claim's other wordings in the same part
+            pat = pattern_hit(mc.patterns, s.span)
+            if pat and not _excused(mc, s, 0, len(s.tokens) - 1):
+                offset = s.tokens[0].start  # patterns run on the span
+                if hit is None:
+                    hit = (s.span, s.tokens[0].start, s.tokens[-1].end)
+                else:
+                    # "an FCN means all the layers are fully connected, every neuron connected to
+                    # every neuron": both wordings state it, and neither earns a concept
+                    more.append((offset + pat.start(), offset + pat.end()))
             if hit and withdrawn(s.text, hit[2], following.get(s.text)):
                 used.add(s.text)  # "increase the batch... no, sorry, that's backwards"
                 taken_back.append((s.text, (hit[1], hit[2])))
                 continue
             if hit:
                 used.add(s.text)
+                taken_back.extend((s.text, span) for span in more)  # earn nothing, cost nothing more
                 if not any(m["misconception"] == mc.id for m in stated):  # deducted once
                     stated.append({
                         "misconception": mc.id, "label": mc.label, "deduction": mc.deduction,

@@ -29,6 +29,10 @@ class Concept:
     subject: str | None = None  # counts only from text about this subject (Q6: an architecture)
     unless: list[Phrase] = field(default_factory=list)  # in the same part: the match is cancelled
     unless_patterns: list[str] = field(default_factory=list)
+    #: regexes run over the whole answer (its sentences joined by newlines), credited to the
+    #: sentence the match ends in: "the map is 7x7x512. Replace it by Conv2D(4096, kernel_size=7)"
+    #: states the kernel size across two sentences
+    context_patterns: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -116,7 +120,7 @@ def _parse_cached(item_id: str, params_json: str) -> ConceptRubric:
             raise fail(where + ".id", f"concept id {c['id']!r} is used twice")
         seen.add(c["id"])
         unknown = set(c) - {"id", "label", "points", "phrases", "patterns", "hint", "group", "subject",
-                            "unless", "unless_patterns"}
+                            "unless", "unless_patterns", "context_patterns"}
         if unknown:
             raise fail(where, f"unknown key(s) {', '.join(sorted(unknown))}")
         concepts.append(Concept(
@@ -127,6 +131,7 @@ def _parse_cached(item_id: str, params_json: str) -> ConceptRubric:
             subject=subject(where + ".subject", c.get("subject")),
             unless=phrases(where + ".unless", [str(u) for u in c.get("unless") or []], required=False),
             unless_patterns=patterns(where + ".unless_patterns", c.get("unless_patterns")),
+            context_patterns=patterns(where + ".context_patterns", c.get("context_patterns")),
         ))
     misconceptions = []
     for i, m in enumerate(params.get("misconceptions") or []):
