@@ -55,6 +55,8 @@ HINTS: dict[str, str] = {
                                "parameters stored once per image, and what does training keep?",
     # free text
     "copied-question": "Your answer only repeats the question: answer it in your own words.",
+    "another-question": "This reads like the answer to a different question: check that it sits "
+                        "under the question it answers.",
 }
 
 #: (code, part) -> a hint worded for that part of a multi-part answer (Q2's three numbers).

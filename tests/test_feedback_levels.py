@@ -176,3 +176,23 @@ def test_the_report_handed_back_shows_what_reveal_after_deadline_allows(tmp_path
     assert "903,400 (2,800 + 180,200 + 720,400)" not in handed_back  # q2.params: hint
     assert "565.6 MB" in handed_back  # q2.ram_batch: the answer, after the deadline
     assert "leaves out the biases" in handed_back
+
+
+def test_an_answer_under_the_wrong_question_gets_a_hint_to_move_it(tmp_path: Path) -> None:
+    """A student pastes the pooling answer under Q3: the self-check says where it seems to belong
+    (a hint of its own, not the generic 'not full credit yet'), never what Q3's answer is."""
+    path = tmp_path / "frank.ipynb"
+    nbformat.write(new_notebook(cells=[
+        new_markdown_cell("**Q3)**"),
+        new_markdown_cell("i'd go for max pool, it doesnt have any weights to learn so it costs less "
+                          "compute than a strided conv, plus small shifts of the input barely change "
+                          "the max.")]), path)
+    done = subprocess.run([sys.executable, "-m", "grader", "check", str(path), "-q", "q3", "--static",
+                           "--exit-zero", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=_env())
+    assert done.returncode == 0, done.stderr
+    items = [i for q in json.loads(done.stdout)["questions"] for i in q["items"]]
+    item = next(i for i in items if i["id"] == "q3.concepts")
+    assert "another-question" in item["diagnoses"]
+    assert "different question" in item["feedback"]
+    assert "batch" not in item["feedback"].lower()  # no Q3 remedy given away
