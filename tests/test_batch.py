@@ -242,6 +242,28 @@ def test_training_slots_let_one_notebook_execute_at_a_time(tmp_path: Path) -> No
     assert {s["slots"] for s in slots} == {1}
 
 
+def test_at_j1_a_second_worker_checks_one_notebook_while_the_next_executes(tmp_path: Path) -> None:
+    """-j 1 bounds the executions, not the grading: an extra worker grades what follows a
+    notebook's run (evaluation, checks, report) while the next one executes; GRADER_OVERLAP=0
+    runs exactly one worker."""
+    subs = make_notebooks(tmp_path / "subs", 3, sleep_s=1.0)
+
+    def run(out: Path, **env: str) -> list[dict]:
+        proc = grader("run", str(tmp_path / "subs"), "--questions", "q1,q9", "--out", str(out), "-j", "1",
+                      env={**os.environ, **env})
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads((out / f"{p.stem}.json").read_text())["environment"] for p in subs]
+
+    overlapped = run(tmp_path / "out")
+    spans = sorted((e["training_slot"]["acquired_at"], e["training_slot"]["released_at"]) for e in overlapped)
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end - 0.05, spans  # still one execution at a time
+    assert len({e["timings"]["worker"]["pid"] for e in overlapped}) == 2
+    plain = run(tmp_path / "out-plain", GRADER_OVERLAP="0")
+    assert len({e["timings"]["worker"]["pid"] for e in plain}) == 1
+    assert not any("training_slot" in e for e in plain)
+
+
 # ---- the command-line contract -----------------------------------------------------------------
 
 def test_folder_with_a_malformed_file_exit_3_every_file_written(tmp_path: Path) -> None:
