@@ -36,8 +36,11 @@ GRADER_KEEP_EVALUATOR=0 (a batch worker starts one evaluator per submission),
 GRADER_LONGEST_FIRST=0 (a regrade hands out its notebooks in the given order, not longest last
 grading first, grader/schedule.py),
 GRADER_CACHE_DIR=off (official data sets hashed again in every process),
-GRADER_EVAL_PREIMPORT=0 / 1 (the evaluator imports Keras while the notebook runs: by default only
-for a job alone on its machine, grader/evaluation/process.py),
+GRADER_EVAL_PREIMPORT=0 / 1 (the evaluator imports Keras while the notebook runs never / always; by
+default once the kernel has read pretrained weights, for a job alone on its machine,
+grader/evaluation/process.py),
+GRADER_OVERLAP=0 (a batch runs exactly -j workers, none extra to check one notebook while the next
+executes, grader/batch.py),
 GRADER_FAST_FITFILES=0 (per-fit model files loaded with Keras in the evaluator instead of read with
 h5py, and the ImageNet reference built as a MobileNetV2, grader/evaluation/fitfile.py `training_from_file`).
 
