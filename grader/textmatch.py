@@ -118,8 +118,10 @@ def normalise(text: str) -> str:
     # "pixels close to each other" are nearby pixels (padded: offsets stay valid)
     text = _NEARBY.sub(lambda m: "nearby".ljust(len(m.group())), text)
     text = _NON.sub(lambda m: " non", text)
-    return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
-                  lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
+    # whole numbers: "512 x 512" is "512x512" (matching one digit each side made it "512x5  12")
+    return re.sub(r"(\d+)(\s*)[x*](\s*)(\d+)",
+                  lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - len(m.group(1))
+                                                                 - len(m.group(4)) - 1), text)
 
 
 def normalise_word(word: str) -> str:
