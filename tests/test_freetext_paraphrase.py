@@ -189,3 +189,27 @@ def test_a_withdrawn_claim_is_read_not_a_missed_paraphrase():
                     "channel? Anyway it is cheaper to compute.")
     assert "no-weights" not in concepts(g) and "cheaper" in concepts(g)
     assert not any("nearly matched: no-weights" in r for r in g.reasons)
+
+
+# ---- blind11-14 (issue 13): Q3 in engineers' and clinicians' words
+
+
+def test_q3_framework_names_for_precision_distribution_and_optimizer_state():
+    assert "lower-precision" in concepts(grade("q3", "Turn on AMP in the trainer, it halves most tensors."))
+    assert "lower-precision" in concepts(grade("q3", "Wrap the forward pass in torch.autocast and it fits."))
+    assert "distribute" in concepts(grade("q3", "Wrap the model in DistributedDataParallel across the node."))
+    assert "distribute" in concepts(grade("q3", "We have both cards in the box, so train on both GPUs."))
+    assert "memory-tricks" in concepts(grade("q3", "Switch to plain SGD: less optimizer state than Adam."))
+    # tuning the data loader is no memory-saving trick
+    assert "memory-tricks" not in concepts(grade("q3", "Optimize the data loading with prefetching."))
+
+
+def test_q3_lighter_backbone_slices_and_a_batch_cut_in_the_next_sentence():
+    assert "smaller-model" in concepts(grade("q3", "Swap in a lighter backbone, ResNet-18 not ResNet-50."))
+    g = grade("q3", "Train a 2D network on single slices rather than a 3D one on the whole CT volume.")
+    assert "downsample" in concepts(g)
+    g = grade("q3", "Don't increase the batch size, that makes it worse. Cut it from 64 to 8.")
+    assert "smaller-batch" in concepts(g) and not g.misconceptions
+    # dilated convolutions do not shrink the maps
+    g = grade("q3", "Swap the pooling for dilated convolutions so the feature maps get smaller.")
+    assert "downsample" not in concepts(g)
