@@ -489,7 +489,7 @@ _DENIAL = re.compile(
     r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might|"
     r"(?:many\s+|some\s+)?(?:tutorials?|blogs?|books?|articles?|websites?|sources|posts?))\s+"
     r"(?:wrongly\s+|often\s+|sometimes\s+|still\s+)?(?:think|believe|claim|say|suggest|recommend|"
-    r"propose|state|write)\b|"
+    r"propose|state|write|assume|expect|imagine)\b|"
     r"\b(?:which|this|that)\s+is\s+(?:misleading|wrong|false|incorrect|not\s+(?:true|correct|right))\b|"
     r"\bnot\s+the\s+case\b|\bcontrary\s+to\b|"
     # "..., which is a common misconception", "a popular myth is that ..."

@@ -213,3 +213,32 @@ def test_q3_lighter_backbone_slices_and_a_batch_cut_in_the_next_sentence():
     # dilated convolutions do not shrink the maps
     g = grade("q3", "Swap the pooling for dilated convolutions so the feature maps get smaller.")
     assert "downsample" not in concepts(g)
+
+
+# ---- blind11-14 (issue 13): Q1 claims stated by what a CNN does NOT need
+
+
+def test_q1_negated_claims_that_state_the_concept():
+    g = grade("q1", "With a CNN the model does not have to relearn a tumour for each location on the scan.")
+    assert "translation" in concepts(g)
+    g = grade("q1", "The kernels don't care where the logo sits, they fire wherever it is.")
+    assert "translation" in concepts(g)
+    g = grade("q1", "Flattening scrambles the grid, but with convolutions neighbours stay neighbours.")
+    assert "spatial-structure" in concepts(g)
+    g = grade("q1", "Every unit only looks at a 5x5 patch, and larger photos don't inflate the weight count.")
+    assert {"spatial-structure", "fewer-params"} <= concepts(g)
+    # the detector that does care where the object is states no invariance
+    assert "translation" not in concepts(grade("q1", "The dense layer cares where the logo sits."))
+
+
+def test_q1_cnn_that_ignores_which_pixels_are_neighbours_is_the_misconception():
+    g = grade("q1", "CNNs win since they check each pixel on its own and don't know which pixels are "
+                    "adjacent to each other.")
+    assert [m["misconception"] for m in g.misconceptions] == ["cnn-ignores-neighbours"]
+    assert "spatial-structure" not in concepts(g)
+
+
+def test_q1_what_people_assume_then_refuted_is_no_misconception():
+    g = grade("q1", "Many assume a CNN has more parameters because of all its filters, but it is the "
+                    "other way round: each 3x3 filter is reused across the image.")
+    assert not g.misconceptions
