@@ -492,6 +492,8 @@ _DENIAL = re.compile(
     r"propose|state|write|assume|expect|imagine)\b|"
     r"\b(?:which|this|that)\s+is\s+(?:misleading|wrong|false|incorrect|not\s+(?:true|correct|right))\b|"
     r"\bnot\s+the\s+case\b|\bcontrary\s+to\b|"
+    # what others write, reported to be examined: "one sometimes reads that pooling ..."
+    r"\b(?:one|you)\s+(?:often\s+|sometimes\s+|may\s+|might\s+)?(?:reads?|hears?)\s+that\b|"
     # "..., which is a common misconception", "a popular myth is that ..."
     r"\b(?:common|popular|widespread|frequent|classic)\s+(?:misconception|myth|mistake|misunderstanding)\b|"
     r"\b(?:is|was)\s+(?:a\s+)?(?:misconception|mistake|misunderstanding)\b",

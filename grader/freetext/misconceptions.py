@@ -60,6 +60,8 @@ def find_misconceptions(units: list[Unit], rubric: ConceptRubric):
 
 def _excused(mc: Misconception, s: Unit, start: int, end: int) -> bool:
     """An `unless` phrase near the match ("no parameters, unlike ...") cancels it."""
+    if pattern_hit(mc.unless_patterns, s.span):
+        return True
     lo, hi = max(0, start - 6), min(len(s.tokens), end + 7)
     window = s.tokens[lo:hi]
     # a negation excuses only within the claim's own clause: "max pooling works as an activation
