@@ -50,3 +50,14 @@ def test_fewer_parameters_from_smaller_maps_is_not_the_misconception():
 def test_what_one_reads_elsewhere_is_not_asserted():
     assert not _stated("q4", "One often reads that pooling reduces the number of parameters; "
                              "in fact it has none.")
+
+
+def test_the_explanation_after_a_wrong_claims_colon_earns_nothing():
+    from tests.freetext_support import concepts
+    g = grade("q3", "Increase the batch size: the GPU works better and the memory gets released sooner. "
+                    "Also use fewer filters.")
+    assert [m["misconception"] for m in g.misconceptions] == ["larger-batch-for-memory"]
+    assert concepts(g) == {"smaller-model"}  # "memory gets released" explains the wrong claim
+    # after a semicolon the student says something else, which is graded
+    g = grade("q3", "Make the batch bigger: the GPU is busier; also use float16 for the weights.")
+    assert "lower-precision" in concepts(g)
