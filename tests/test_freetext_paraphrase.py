@@ -242,3 +242,13 @@ def test_q1_what_people_assume_then_refuted_is_no_misconception():
     g = grade("q1", "Many assume a CNN has more parameters because of all its filters, but it is the "
                     "other way round: each 3x3 filter is reused across the image.")
     assert not g.misconceptions
+
+
+def test_q7_dense_layers_taken_out_and_a_whole_scan_run_through():
+    g = grade("q7", "It is what you use for masks. Strip off the fc head and put 1x1 convs there instead.")
+    assert {"dense-removed", "one-by-one"} <= concepts(g)
+    g = grade("q7", "Once it is all conv you can feed the entire 4k microscope slide through it at once.")
+    assert "any-size" in concepts(g)
+    # taking the dense layer's weights to reshape them is the conversion, not removing the head
+    g = grade("q7", "Take the dense layer's weights and reshape them into a conv kernel.")
+    assert "dense-removed" not in concepts(g)
