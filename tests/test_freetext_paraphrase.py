@@ -252,3 +252,10 @@ def test_q7_dense_layers_taken_out_and_a_whole_scan_run_through():
     # taking the dense layer's weights to reshape them is the conversion, not removing the head
     g = grade("q7", "Take the dense layer's weights and reshape them into a conv kernel.")
     assert "dense-removed" not in concepts(g)
+
+
+def test_q6_what_xceptions_name_stands_for_is_no_innovation():
+    g = grade("q6", "Xception - short for Extreme Inception.")
+    assert "xception" not in concepts(g)
+    g = grade("q6", "Xception (extreme Inception) swaps normal convs for depthwise separable ones.")
+    assert "xception" in concepts(g)
