@@ -445,7 +445,8 @@ def negated_span(tokens: list[Token], sentence: str, lo: int, hi: int) -> bool:
 
 
 def _crosses_clause(tokens: list[Token], sentence: str, start: int, end: int) -> bool:
-    return bool(re.search(r"[,;:]", sentence[tokens[start].end:tokens[end].start]))
+    # a spaced dash too: "some authors allow it and others don't - one removes the dense head"
+    return bool(re.search(r"[,;:]|\s[-–—]+\s", sentence[tokens[start].end:tokens[end].start]))
 
 
 #: After a negation, words that reject what came before: "float16 does not help", "is not possible".

@@ -304,3 +304,11 @@ def test_thats_wrong_colon_introduces_the_correction():
                     "needs the weights of one small kernel, shared across the image.")
     assert "fewer-params" in concepts(g)
     assert not deducted(g)
+
+
+def test_a_negated_phrase_does_not_reach_across_a_spaced_dash():
+    # blind13 (issue 13): "others don't - one removes the dense head" is no "not ... dense" claim
+    from tests.freetext_support import concepts, grade
+    g = grade("q7", "Some papers keep a global pooling and some don't - you chop the dense head off.")
+    assert "only-conv" not in concepts(g)
+    assert "only-conv" in concepts(grade("q7", "It is a CNN with no dense layers at all - only convs."))
