@@ -259,3 +259,12 @@ def test_q6_what_xceptions_name_stands_for_is_no_innovation():
     assert "xception" not in concepts(g)
     g = grade("q6", "Xception (extreme Inception) swaps normal convs for depthwise separable ones.")
     assert "xception" in concepts(g)
+
+
+def test_formal_notation_for_few_parameters_and_a_dividing_stride():
+    g = grade("q1", "Shared kernel: $O(k^2 C)$ weights per layer versus $O(n^2)$ for a dense map.")
+    assert "fewer-params" in concepts(g)
+    # big-O growth of the dense layer alone compares nothing
+    assert "fewer-params" not in concepts(grade("q1", "A dense layer costs $O(n^2)$ time."))
+    g = grade("q3", "A stride $s$ at layer $l$ divides every later activation map by $s^2$.")
+    assert "downsample" in concepts(g)
