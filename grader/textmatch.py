@@ -427,7 +427,8 @@ def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
 
 
 #: A break no phrase's words reach across: a new clause that says something else.
-_BREAK_INSIDE = re.compile(r"[;]|\b(?:but|whereas|while|although|however)\b", re.I)
+#: (" | " too: the border of two table cells, "| smaller batch | fewer images' activations |")
+_BREAK_INSIDE = re.compile(r"[;]|\s\|\s|\b(?:but|whereas|while|although|however)\b", re.I)
 #: Where a negation's reach ends: "no weights, so it is cheaper" negates the weights only.
 _NEW_CLAUSE = re.compile(r"[,;:]|\s[-–—]+\s|\b(?:so|because|since|but|which|thus|hence|therefore|while)\b",
                          re.I)

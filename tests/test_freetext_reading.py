@@ -312,3 +312,15 @@ def test_a_negated_phrase_does_not_reach_across_a_spaced_dash():
     g = grade("q7", "Some papers keep a global pooling and some don't - you chop the dense head off.")
     assert "only-conv" not in concepts(g)
     assert "only-conv" in concepts(grade("q7", "It is a CNN with no dense layers at all - only convs."))
+
+
+def test_a_phrase_does_not_join_words_from_two_table_cells():
+    # blind11 (issue 13): "| smaller batch | fewer images' activations kept |" is no smaller input
+    from tests.freetext_support import concepts, grade
+    table = ("| fix | reason |\n|---|---|\n| smaller batch | fewer pictures' activations in memory |\n"
+             "| fp16 | half the bytes per number |")
+    g = grade("q3", table)
+    assert {"smaller-batch", "lower-precision"} <= concepts(g) and "downsample" not in concepts(g)
+    # a row's cell that states the claim is still read
+    g = grade("q4", "| why pooling | |\n|---|---|\n| weights | it has no weights to learn |")
+    assert "no-weights" in concepts(g)
