@@ -324,3 +324,14 @@ def test_a_phrase_does_not_join_words_from_two_table_cells():
     # a row's cell that states the claim is still read
     g = grade("q4", "| why pooling | |\n|---|---|\n| weights | it has no weights to learn |")
     assert "no-weights" in concepts(g)
+
+
+def test_a_parenthesis_that_says_something_about_another_architecture_is_credited_to_it():
+    # blind13 (issue 13): the innovation told in an aside about the architecture named in it
+    from tests.freetext_support import concepts, grade
+    g = grade("q6", "GoogLeNet: parallel 1x1/3x3/5x5 branches (the block that Xception later turned into "
+                    "depthwise separable convolutions). SENet: channel attention.")
+    assert {"googlenet", "xception"} <= concepts(g)
+    # a short aside ("LeNet-5 already was one") still leaves the sentence to its subject
+    g = grade("q6", "AlexNet was not the first CNN (LeNet-5 already was one); it was much deeper, with ReLU.")
+    assert "alexnet-depth" in concepts(g)
