@@ -118,8 +118,10 @@ def normalise(text: str) -> str:
     # "pixels close to each other" are nearby pixels (padded: offsets stay valid)
     text = _NEARBY.sub(lambda m: "nearby".ljust(len(m.group())), text)
     text = _NON.sub(lambda m: " non", text)
-    return re.sub(r"(\d)(\s*)[x*](\s*)(\d)",
-                  lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - 3), text)
+    # whole numbers: "512 x 512" is "512x512" (matching one digit each side made it "512x5  12")
+    return re.sub(r"(\d+)(\s*)[x*](\s*)(\d+)",
+                  lambda m: f"{m.group(1)}x{m.group(4)}" + " " * (len(m.group(0)) - len(m.group(1))
+                                                                 - len(m.group(4)) - 1), text)
 
 
 def normalise_word(word: str) -> str:
@@ -425,7 +427,8 @@ def _negated_before(tokens: list[Token], sentence: str, start: int) -> bool:
 
 
 #: A break no phrase's words reach across: a new clause that says something else.
-_BREAK_INSIDE = re.compile(r"[;]|\b(?:but|whereas|while|although|however)\b", re.I)
+#: (" | " too: the border of two table cells, "| smaller batch | fewer images' activations |")
+_BREAK_INSIDE = re.compile(r"[;]|\s\|\s|\b(?:but|whereas|while|although|however)\b", re.I)
 #: Where a negation's reach ends: "no weights, so it is cheaper" negates the weights only.
 _NEW_CLAUSE = re.compile(r"[,;:]|\s[-–—]+\s|\b(?:so|because|since|but|which|thus|hence|therefore|while)\b",
                          re.I)
@@ -443,7 +446,8 @@ def negated_span(tokens: list[Token], sentence: str, lo: int, hi: int) -> bool:
 
 
 def _crosses_clause(tokens: list[Token], sentence: str, start: int, end: int) -> bool:
-    return bool(re.search(r"[,;:]", sentence[tokens[start].end:tokens[end].start]))
+    # a spaced dash too: "some authors allow it and others don't - one removes the dense head"
+    return bool(re.search(r"[,;:]|\s[-–—]+\s", sentence[tokens[start].end:tokens[end].start]))
 
 
 #: After a negation, words that reject what came before: "float16 does not help", "is not possible".
@@ -487,9 +491,11 @@ _DENIAL = re.compile(
     r"\b(?:some(?:\s+people)?|others|people|many|students?|one\s+might|you\s+might|"
     r"(?:many\s+|some\s+)?(?:tutorials?|blogs?|books?|articles?|websites?|sources|posts?))\s+"
     r"(?:wrongly\s+|often\s+|sometimes\s+|still\s+)?(?:think|believe|claim|say|suggest|recommend|"
-    r"propose|state|write)\b|"
+    r"propose|state|write|assume|expect|imagine)\b|"
     r"\b(?:which|this|that)\s+is\s+(?:misleading|wrong|false|incorrect|not\s+(?:true|correct|right))\b|"
     r"\bnot\s+the\s+case\b|\bcontrary\s+to\b|"
+    # what others write, reported to be examined: "one sometimes reads that pooling ..."
+    r"\b(?:one|you)\s+(?:often\s+|sometimes\s+|may\s+|might\s+)?(?:reads?|hears?)\s+that\b|"
     # "..., which is a common misconception", "a popular myth is that ..."
     r"\b(?:common|popular|widespread|frequent|classic)\s+(?:misconception|myth|mistake|misunderstanding)\b|"
     r"\b(?:is|was)\s+(?:a\s+)?(?:misconception|mistake|misunderstanding)\b",

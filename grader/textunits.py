@@ -225,6 +225,7 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
         return [Span(0, len(tokens), previous, False)]
     mentions: list[tuple[int, str]] = []
     complements: list[tuple[int, str]] = []  # "= a ResNet": named after another name, not a subject
+    asides: list[tuple[int, int, str]] = []  # "(the module that Xception later replaced by ...)"
     for name, aliases in subjects.items():
         for alias in aliases:
             k = len(alias.words)
@@ -238,6 +239,8 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
                         if _names_only(sentence, tokens[j].start):
                             # "SE blocks (SENet)": the name labels its clause, from where it starts
                             mentions.append((_clause_start(tokens, sentence, j), name))
+                        elif (aside := _aside_about(tokens, sentence, j)) is not None:
+                            asides.append((j, aside, name))
                         continue  # "(LeNet-5 was)": an aside; the sentence goes on about its subject
                     if _COMPARISON.search(before) or _OBJECT.search(before) or _VERB_OBJECT.search(before):
                         continue
@@ -252,7 +255,7 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
                 and not _NEW_TOPIC.search(sentence[tokens[earlier[-1][0]].end:tokens[pos].start])):
             mentions.remove((pos, name))
     if not mentions:
-        return [Span(0, len(tokens), previous, False)]
+        return _with_asides([Span(0, len(tokens), previous, False)], asides)
     spans: list[Span] = []
     first = mentions[0][0]
     if first > 0:  # "Skip connections were ResNet's innovation": the clause before names it too
@@ -263,4 +266,34 @@ def subject_spans(tokens: list[Token], sentence: str, subjects: dict[str, list[P
             spans[-1].end = end
         else:
             spans.append(Span(pos, end, name, True))
+    return _with_asides(spans, asides)
+
+
+def _aside_about(tokens: list[Token], sentence: str, j: int) -> int | None:
+    """A parenthesis that says something about the name inside it ("(the module that Xception
+    later replaced by depthwise separable convolutions)"): the index of the first token after it,
+    or None. Only where the name is followed by a verb and a few words of its own."""
+    close = sentence.find(")", tokens[j].end)
+    if close < 0:
+        return None
+    after = [t for t in tokens[j + 1:] if t.start < close]
+    words = _WORDS.findall(sentence[tokens[j].end:close])
+    if len(words) < 5 or not _has_verb(words[:3]) or any(w.lower() in _CONTRAST_WORDS for w in words):
+        return None
+    return j + 1 + len(after)
+
+
+def _with_asides(spans: list[Span], asides: list[tuple[int, int, str]]) -> list[Span]:
+    """Spans with each aside about another name cut out as that name's own span."""
+    for start, end, name in asides:
+        out: list[Span] = []
+        for sp in spans:
+            if sp.start < start < sp.end and end <= sp.end and sp.subject != name:
+                out.append(Span(sp.start, start, sp.subject, sp.names_subject))
+                out.append(Span(start, end, name, True))
+                if end < sp.end:
+                    out.append(Span(end, sp.end, sp.subject, sp.names_subject))
+            else:
+                out.append(sp)
+        spans = out
     return spans

@@ -143,10 +143,11 @@ def test_generic_filler_gets_no_credit():
 
 
 def test_an_on_topic_answer_graded_near_zero_is_sent_to_review():
-    # a paraphrase the rubric does not list ("sees a 3x3 patch, not all of it"): 0 points, but a
-    # sentence full of the topic's words matched nothing, so a human looks
-    g = grade("q1", "Each neuron only sees a 3x3 patch of the picture, not all of it, so bigger "
-                    "images don't blow up the weight count.")
+    # a paraphrase the rubric does not list ("wired to a 3x3 corner", "nothing extra in the weight
+    # budget"): 0 points, but a sentence full of the topic's words matched nothing, so a human
+    # looks ("only sees a 3x3 patch" and "don't blow up the weight count" are read since blind11-14)
+    g = grade("q1", "Each neuron is wired to a 3x3 corner of the picture only, so bigger images cost "
+                    "nothing extra in the weight budget.")
     assert g.score == 0 and g.confidence < RUBRIC.review_threshold, g.reasons
     # filler earns the same 0 with certainty
     g = grade("q1", "CNNs are very powerful and widely used in industry.")

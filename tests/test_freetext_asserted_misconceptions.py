@@ -29,3 +29,35 @@ def test_an_fcn_defined_as_fully_connected_layers_is_the_misconception():
                  "Not every layer is fully connected in an FCN, none is: only convolutions.",
                  "An FCN has no dense layers, so no layer is fully connected."):
         assert "fcn-is-fully-connected" not in _stated("q7", text), text
+
+
+# ---- blind11-14 (issue 13): Q4 pooling's parameters in numbers and in consequences
+
+
+def test_zero_written_as_a_digit_is_no_weights():
+    from tests.freetext_support import concepts
+    assert "no-weights" in concepts(grade("q4", "MaxPool2d: 0 learnable params, a strided conv has k*k*C*C."))
+    # a zero inside a number is not
+    assert "no-weights" not in concepts(grade("q4", "The strided conv has 640 weights to train."))
+
+
+def test_fewer_parameters_from_smaller_maps_is_not_the_misconception():
+    assert not _stated("q4", "Pooling shrinks the feature maps, which lowers the parameter count "
+                             "of the whole network.")
+    assert _stated("q4", "Pooling has fewer parameters than the convolution.") == ["pooling-reduces-params"]
+
+
+def test_what_one_reads_elsewhere_is_not_asserted():
+    assert not _stated("q4", "One often reads that pooling reduces the number of parameters; "
+                             "in fact it has none.")
+
+
+def test_the_explanation_after_a_wrong_claims_colon_earns_nothing():
+    from tests.freetext_support import concepts
+    g = grade("q3", "Increase the batch size: the GPU works better and the memory gets released sooner. "
+                    "Also use fewer filters.")
+    assert [m["misconception"] for m in g.misconceptions] == ["larger-batch-for-memory"]
+    assert concepts(g) == {"smaller-model"}  # "memory gets released" explains the wrong claim
+    # after a semicolon the student says something else, which is graded
+    g = grade("q3", "Make the batch bigger: the GPU is busier; also use float16 for the weights.")
+    assert "lower-precision" in concepts(g)

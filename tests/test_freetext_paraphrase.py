@@ -189,3 +189,82 @@ def test_a_withdrawn_claim_is_read_not_a_missed_paraphrase():
                     "channel? Anyway it is cheaper to compute.")
     assert "no-weights" not in concepts(g) and "cheaper" in concepts(g)
     assert not any("nearly matched: no-weights" in r for r in g.reasons)
+
+
+# ---- blind11-14 (issue 13): Q3 in engineers' and clinicians' words
+
+
+def test_q3_framework_names_for_precision_distribution_and_optimizer_state():
+    assert "lower-precision" in concepts(grade("q3", "Turn on AMP in the trainer, it halves most tensors."))
+    assert "lower-precision" in concepts(grade("q3", "Wrap the forward pass in torch.autocast and it fits."))
+    assert "distribute" in concepts(grade("q3", "Wrap the model in DistributedDataParallel across the node."))
+    assert "distribute" in concepts(grade("q3", "We have both cards in the box, so train on both GPUs."))
+    assert "memory-tricks" in concepts(grade("q3", "Switch to plain SGD: less optimizer state than Adam."))
+    # tuning the data loader is no memory-saving trick
+    assert "memory-tricks" not in concepts(grade("q3", "Optimize the data loading with prefetching."))
+
+
+def test_q3_lighter_backbone_slices_and_a_batch_cut_in_the_next_sentence():
+    assert "smaller-model" in concepts(grade("q3", "Swap in a lighter backbone, ResNet-18 not ResNet-50."))
+    g = grade("q3", "Train a 2D network on single slices rather than a 3D one on the whole CT volume.")
+    assert "downsample" in concepts(g)
+    g = grade("q3", "Don't increase the batch size, that makes it worse. Cut it from 64 to 8.")
+    assert "smaller-batch" in concepts(g) and not g.misconceptions
+    # dilated convolutions do not shrink the maps
+    g = grade("q3", "Swap the pooling for dilated convolutions so the feature maps get smaller.")
+    assert "downsample" not in concepts(g)
+
+
+# ---- blind11-14 (issue 13): Q1 claims stated by what a CNN does NOT need
+
+
+def test_q1_negated_claims_that_state_the_concept():
+    g = grade("q1", "With a CNN the model does not have to relearn a tumour for each location on the scan.")
+    assert "translation" in concepts(g)
+    g = grade("q1", "The kernels don't care where the logo sits, they fire wherever it is.")
+    assert "translation" in concepts(g)
+    g = grade("q1", "Flattening scrambles the grid, but with convolutions neighbours stay neighbours.")
+    assert "spatial-structure" in concepts(g)
+    g = grade("q1", "Every unit only looks at a 5x5 patch, and larger photos don't inflate the weight count.")
+    assert {"spatial-structure", "fewer-params"} <= concepts(g)
+    # the detector that does care where the object is states no invariance
+    assert "translation" not in concepts(grade("q1", "The dense layer cares where the logo sits."))
+
+
+def test_q1_cnn_that_ignores_which_pixels_are_neighbours_is_the_misconception():
+    g = grade("q1", "CNNs win since they check each pixel on its own and don't know which pixels are "
+                    "adjacent to each other.")
+    assert [m["misconception"] for m in g.misconceptions] == ["cnn-ignores-neighbours"]
+    assert "spatial-structure" not in concepts(g)
+
+
+def test_q1_what_people_assume_then_refuted_is_no_misconception():
+    g = grade("q1", "Many assume a CNN has more parameters because of all its filters, but it is the "
+                    "other way round: each 3x3 filter is reused across the image.")
+    assert not g.misconceptions
+
+
+def test_q7_dense_layers_taken_out_and_a_whole_scan_run_through():
+    g = grade("q7", "It is what you use for masks. Strip off the fc head and put 1x1 convs there instead.")
+    assert {"dense-removed", "one-by-one"} <= concepts(g)
+    g = grade("q7", "Once it is all conv you can feed the entire 4k microscope slide through it at once.")
+    assert "any-size" in concepts(g)
+    # taking the dense layer's weights to reshape them is the conversion, not removing the head
+    g = grade("q7", "Take the dense layer's weights and reshape them into a conv kernel.")
+    assert "dense-removed" not in concepts(g)
+
+
+def test_q6_what_xceptions_name_stands_for_is_no_innovation():
+    g = grade("q6", "Xception - short for Extreme Inception.")
+    assert "xception" not in concepts(g)
+    g = grade("q6", "Xception (extreme Inception) swaps normal convs for depthwise separable ones.")
+    assert "xception" in concepts(g)
+
+
+def test_formal_notation_for_few_parameters_and_a_dividing_stride():
+    g = grade("q1", "Shared kernel: $O(k^2 C)$ weights per layer versus $O(n^2)$ for a dense map.")
+    assert "fewer-params" in concepts(g)
+    # big-O growth of the dense layer alone compares nothing
+    assert "fewer-params" not in concepts(grade("q1", "A dense layer costs $O(n^2)$ time."))
+    g = grade("q3", "A stride $s$ at layer $l$ divides every later activation map by $s^2$.")
+    assert "downsample" in concepts(g)

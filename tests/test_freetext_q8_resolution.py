@@ -43,3 +43,26 @@ def test_a_line_wrapped_before_a_number_or_acronym_goes_on():
     text = ("So after all the pooling we still need a class for all the way down to every\n"
             "262,144 pixels of the input and it has to match what the\nCNN saw at the start.")
     assert len(split_sentences(text)) == 1
+
+
+# ---- blind11-14 (issue 13): the shrinking map written with spaces, LaTeX, arrows; a factor; negated
+
+
+def test_spaced_and_latex_products_are_read_as_one_size():
+    # "448 x 448" was normalised to "448x4  48" (one digit each side) and the span cut "14 x 14"
+    g = grade("q8", "Our liver CT crops start at 448 x 448 and the bottleneck pools them down to 14 x 14.")
+    assert "resolution-loss" in concepts(g)
+    g = grade("q8", "With four stride-2 blocks a $256 \\times 256$ scan gives $16 \\times 16$ at the bottom.")
+    assert "resolution-loss" in concepts(g)
+    g = grade("q8", "🩻 448x448 ➡️ ⏬⏬ ➡️ 14x14, the borders are gone")
+    assert "resolution-loss" in concepts(g)
+    # a size that does not shrink is no loss
+    assert "resolution-loss" not in concepts(grade("q8", "We feed 448 x 448 tiles and label every pixel."))
+
+
+def test_downsampling_factor_lower_resolution_and_not_keeping_it():
+    g = grade("q8", "Our backbone downsamples the fundus photo by 16x, so thin vessels vanish.")
+    assert "resolution-loss" in concepts(g)
+    assert "resolution-loss" in concepts(grade("q8", "- strided convs -> lower spatial resolution"))
+    assert "resolution-loss" in concepts(grade("q8", "The encoder doesn't preserve the original resolution "
+                                                     "of the slide."))

@@ -304,3 +304,34 @@ def test_thats_wrong_colon_introduces_the_correction():
                     "needs the weights of one small kernel, shared across the image.")
     assert "fewer-params" in concepts(g)
     assert not deducted(g)
+
+
+def test_a_negated_phrase_does_not_reach_across_a_spaced_dash():
+    # blind13 (issue 13): "others don't - one removes the dense head" is no "not ... dense" claim
+    from tests.freetext_support import concepts, grade
+    g = grade("q7", "Some papers keep a global pooling and some don't - you chop the dense head off.")
+    assert "only-conv" not in concepts(g)
+    assert "only-conv" in concepts(grade("q7", "It is a CNN with no dense layers at all - only convs."))
+
+
+def test_a_phrase_does_not_join_words_from_two_table_cells():
+    # blind11 (issue 13): "| smaller batch | fewer images' activations kept |" is no smaller input
+    from tests.freetext_support import concepts, grade
+    table = ("| fix | reason |\n|---|---|\n| smaller batch | fewer pictures' activations in memory |\n"
+             "| fp16 | half the bytes per number |")
+    g = grade("q3", table)
+    assert {"smaller-batch", "lower-precision"} <= concepts(g) and "downsample" not in concepts(g)
+    # a row's cell that states the claim is still read
+    g = grade("q4", "| why pooling | |\n|---|---|\n| weights | it has no weights to learn |")
+    assert "no-weights" in concepts(g)
+
+
+def test_a_parenthesis_that_says_something_about_another_architecture_is_credited_to_it():
+    # blind13 (issue 13): the innovation told in an aside about the architecture named in it
+    from tests.freetext_support import concepts, grade
+    g = grade("q6", "GoogLeNet: parallel 1x1/3x3/5x5 branches (the block that Xception later turned into "
+                    "depthwise separable convolutions). SENet: channel attention.")
+    assert {"googlenet", "xception"} <= concepts(g)
+    # a short aside ("LeNet-5 already was one") still leaves the sentence to its subject
+    g = grade("q6", "AlexNet was not the first CNN (LeNet-5 already was one); it was much deeper, with ReLU.")
+    assert "alexnet-depth" in concepts(g)

@@ -49,6 +49,11 @@ def find_misconceptions(units: list[Unit], rubric: ConceptRubric):
             if hit:
                 used.add(s.text)
                 taken_back.extend((s.text, span) for span in more)  # earn nothing, cost nothing more
+                reason = _RATIONALE.match(s.text, hit[2])
+                if reason:
+                    # "Increase the batch size: the memory is released faster": the words that
+                    # explain a wrong claim after its colon are part of it and earn nothing
+                    taken_back.append((s.text, (hit[2], reason.end())))
                 if not any(m["misconception"] == mc.id for m in stated):  # deducted once
                     stated.append({
                         "misconception": mc.id, "label": mc.label, "deduction": mc.deduction,
@@ -60,6 +65,8 @@ def find_misconceptions(units: list[Unit], rubric: ConceptRubric):
 
 def _excused(mc: Misconception, s: Unit, start: int, end: int) -> bool:
     """An `unless` phrase near the match ("no parameters, unlike ...") cancels it."""
+    if pattern_hit(mc.unless_patterns, s.span):
+        return True
     lo, hi = max(0, start - 6), min(len(s.tokens), end + 7)
     window = s.tokens[lo:hi]
     # a negation excuses only within the claim's own clause: "max pooling works as an activation
@@ -70,5 +77,8 @@ def _excused(mc: Misconception, s: Unit, start: int, end: int) -> bool:
     return any(find_phrase(u, near if u.negated else window, s.text, guard_negation=False)
                for u in mc.unless)
 
+
+#: A wrong claim's own explanation: what follows its colon, up to a semicolon or the sentence's end.
+_RATIONALE = re.compile(r"[^\S\n]*:[^;\n]+")
 
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:so|but|and|then)\b", re.I)

@@ -24,7 +24,18 @@ class Unit:
 
     @property
     def span(self) -> str:
-        return self.text[self.tokens[0].start:self.tokens[-1].end] if self.tokens else ""
+        if not self.tokens:
+            return ""
+        last = self.tokens[-1]
+        end = last.end
+        # a token read from a normalised "32 x 32" ("32x32" plus padding) ends inside the original
+        m = _SPACED_PRODUCT.match(self.text, last.start)
+        if m and m.end() > end:
+            end = m.end()
+        return self.text[self.tokens[0].start:end]
+
+
+_SPACED_PRODUCT = re.compile(r"\d+\s*[x×*]\s*\d+")
 
 
 

@@ -45,6 +45,7 @@ class Misconception:
     patterns: list[str] = field(default_factory=list)
     unless: list[Phrase] = field(default_factory=list)
     subject: str | None = None
+    unless_patterns: list[str] = field(default_factory=list)  # regexes over the part that cancel it
 
 
 @dataclass
@@ -139,7 +140,7 @@ def _parse_cached(item_id: str, params_json: str) -> ConceptRubric:
         if not isinstance(m, dict) or not isinstance(m.get("id"), str):
             raise fail(where, "each misconception needs an `id` string")
         unknown = set(m) - {"id", "label", "deduction", "phrases", "patterns", "unless", "correction",
-                            "subject"}
+                            "subject", "unless_patterns"}
         if unknown:
             raise fail(where, f"unknown key(s) {', '.join(sorted(unknown))}")
         if not str(m.get("correction", "")).strip():
@@ -153,6 +154,7 @@ def _parse_cached(item_id: str, params_json: str) -> ConceptRubric:
             patterns=patterns(where + ".patterns", m.get("patterns")),
             subject=subject(where + ".subject", m.get("subject")),
             unless=phrases(where + ".unless", [str(u) for u in m.get("unless") or []], required=False),
+            unless_patterns=patterns(where + ".unless_patterns", m.get("unless_patterns")),
             correction=str(m["correction"]).strip(),
         ))
     step = number("step", params.get("step", 0.5))
