@@ -79,6 +79,12 @@ SETS["blind11 (dev after held-out look 89.3%)"] = DATA / "freetext_blind11.yaml"
 SETS["blind12 (dev after held-out look 88.1%)"] = DATA / "freetext_blind12.yaml"
 SETS["blind13 (dev after first look 84.5%)"] = DATA / "freetext_blind13.yaml"
 SETS["blind14 (dev after first look 92.9%)"] = DATA / "freetext_blind14.yaml"
+# fifteenth and sixteenth blind sets (a community-college class of career changers; a robotics /
+# computer-vision lab course), written at the end of stop 29 after blind11-14's fixes merged and
+# scored once on that grader (HEAD e036f80): blind15 95.2% within 1 point or flagged, 17.9%
+# flagged; blind16 94.0%, 15.5% flagged; together 159/168 = 94.6%, 16.7% flagged. Never tuned on.
+SETS["blind15"] = DATA / "freetext_blind15.yaml"
+SETS["blind16"] = DATA / "freetext_blind16.yaml"
 
 
 @dataclass
