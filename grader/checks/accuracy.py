@@ -128,7 +128,8 @@ def start_evaluator_early(ctx: GradingContext) -> None:
     if os.environ.get("GRADER_EARLY_EVALUATOR") == "0":  # off, to measure what starting early saves
         return
     early = ctx.cache[EARLY_KEY] = evaluator_for(ctx.options.data_dir or default_data_dir())
-    ctx.after_cell = _warm_when_pretrained(early)
+    if early.preimport == "warm":  # else `warm` does nothing: no need to read the setup record per cell
+        ctx.after_cell = _warm_when_pretrained(early)
 
 
 def _warm_when_pretrained(early: Any) -> Callable[[int, Path], None]:
